@@ -1,1 +1,2 @@
-export {};
+export { createLogger, type Logger, type LoggerOptions, REDACTED_PATHS } from "./logger.js";
+export { atomicWriteFile, appendLine } from "./files.js";

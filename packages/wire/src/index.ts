@@ -1,1 +1,11 @@
-export {};
+export { PROTO_ROOT, federationService, federationClientConstructor } from "./proto.js";
+export type * from "./messages.js";
+export { DEFAULT_CHUNK_SIZE, MIN_CHUNK_SIZE, MAX_CHUNK_SIZE, AUTHORIZATION_KEY, PARTY_KEY, SESSION_KEY } from "./limits.js";
+export { type ByteChunk, chunksOf, ChunkSequence } from "./chunking.js";
+export { WeightAssembler } from "./assembler.js";
+export { FiniteCheck } from "./finite-check.js";
+export {
+  FederationError, toServiceError, unauthenticated, permissionDenied, invalidArgument, failedPrecondition,
+  notFound, resourceExhausted, alreadyExists, unavailable,
+} from "./errors.js";
+export { manifestToMessage, manifestFromMessage } from "./manifest-message.js";

@@ -1,0 +1,101 @@
+import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { type Manifest, packWeights, unpackWeights, type WeightSet } from "@cohort/tensors";
+import { WeightedSum } from "./accumulator.js";
+import { fusionAlgorithm } from "./algorithm.js";
+import { UpdateStaging } from "./staging.js";
+
+const manifest: Manifest = {
+  tensors: [
+    { name: "conv/kernel", dtype: "float32", shape: [3, 3, 1, 4] },
+    { name: "conv/bias", dtype: "float32", shape: [4] },
+    { name: "empty", dtype: "float32", shape: [0] },
+    { name: "dense/kernel", dtype: "float32", shape: [1000, 3] },
+  ],
+};
+
+function party(seed: number): WeightSet {
+  let s = seed * 7919 + 1;
+  const rand = () => ((s = (s * 16807) % 2147483647) / 2147483647) * 2 - 1;
+  return manifest.tensors.map((t) => {
+    const n = t.shape.reduce((a, b) => a * b, 1);
+    const data = new Float32Array(n);
+    for (let i = 0; i < n; i++) data[i] = rand() * 10 ** (seed % 3);
+    return { ...t, data };
+  });
+}
+
+let dir: string;
+afterEach(async () => { if (dir) await rm(dir, { recursive: true, force: true }); });
+
+async function stage(staging: UpdateStaging, weights: WeightSet) {
+  const bytes = packWeights(weights);
+  const writer = await staging.begin(bytes.byteLength);
+  for (let i = 0; i < bytes.byteLength; i += 333) await writer.write(bytes.subarray(i, Math.min(i + 333, bytes.byteLength)));
+  return writer.commit();
+}
+
+describe("WeightedSum", () => {
+  it.each([["memory", 1 << 30], ["disk", 0]])("matches a float64 FedAvg reference for 5 parties with unequal examples (%s staging)", async (_kind, budget) => {
+    dir = await mkdtemp(join(tmpdir(), "cohort-fusion-"));
+    const staging = new UpdateStaging({ dir, memoryBudgetBytes: budget as number });
+    const examples = [10, 250, 3, 1200, 77];
+    const updates = examples.map((_, i) => party(i + 1));
+    const fedavg = fusionAlgorithm("fedavg");
+    const sum = new WeightedSum(manifest);
+    for (let p = 0; p < updates.length; p++) {
+      const staged = await stage(staging, updates[p]);
+      await sum.fold(staged, fedavg.weightOf({ numExamples: examples[p] }));
+      await staged.release();
+    }
+    const result = unpackWeights(manifest, sum.result());
+    const total = examples.reduce((a, b) => a + b, 0);
+    result.forEach((t, ti) => {
+      for (let i = 0; i < t.data.length; i++) {
+        let reference = 0;
+        for (let p = 0; p < updates.length; p++) reference += (examples[p] / total) * (updates[p][ti].data[i] as number);
+        expect(t.data[i]).toBe(Math.fround(reference));
+      }
+    });
+    expect(await readdir(dir)).toEqual([]);
+    expect(staging.reservedBytes).toBe(0);
+  });
+
+  it("IterAvg is the unweighted mean", async () => {
+    const staging = new UpdateStaging({ dir: tmpdir(), memoryBudgetBytes: 1 << 30 });
+    const iteravg = fusionAlgorithm("iteravg");
+    const sum = new WeightedSum(manifest);
+    const updates = [party(4), party(5), party(6)];
+    for (const [p, u] of updates.entries()) await sum.fold(await stage(staging, u), iteravg.weightOf({ numExamples: (p + 1) * 1000 }));
+    const result = unpackWeights(manifest, sum.result());
+    const i = 17;
+    const mean = (updates[0][3].data[i] as number) / 3 + (updates[1][3].data[i] as number) / 3 + (updates[2][3].data[i] as number) / 3;
+    expect(result[3].data[i]).toBeCloseTo(mean, 5);
+    expect(sum.count).toBe(3);
+  });
+
+  it("an aborted upload leaves no trace in the aggregate", async () => {
+    dir = await mkdtemp(join(tmpdir(), "cohort-fusion-"));
+    const staging = new UpdateStaging({ dir, memoryBudgetBytes: 0 });
+    const withAbort = new WeightedSum(manifest);
+    const without = new WeightedSum(manifest);
+    await withAbort.fold(await stage(staging, party(1)), 5);
+    const partial = await staging.begin(packWeights(party(2)).byteLength);
+    await partial.write(packWeights(party(2)).subarray(0, 1000));
+    await partial.abort();
+    await withAbort.fold(await stage(staging, party(3)), 7);
+    await without.fold(await stage(staging, party(1)), 5);
+    await without.fold(await stage(staging, party(3)), 7);
+    expect(Buffer.from(withAbort.result()).equals(Buffer.from(without.result()))).toBe(true);
+  });
+
+  it("refuses an update of the wrong size and an empty mean", async () => {
+    const sum = new WeightedSum(manifest);
+    const staging = new UpdateStaging({ dir: tmpdir(), memoryBudgetBytes: 1 << 20 });
+    const w = await staging.begin(8);
+    await expect(sum.fold(await w.commit(), 1)).rejects.toThrow(/does not match/);
+    expect(() => sum.result()).toThrow(/no update was folded/);
+  });
+});

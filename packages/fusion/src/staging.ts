@@ -1,0 +1,124 @@
+import { mkdir, open, rm, type FileHandle } from "node:fs/promises";
+import { join } from "node:path";
+import { randomUUID } from "node:crypto";
+
+/**
+ * Where in-flight updates wait until they are complete and verified. Each update reserves its
+ * full size (known from the manifest, never from the peer) against a shared memory budget; one
+ * that does not fit is spilled to a file. Aggregator memory is thus bounded by the budget plus
+ * the accumulator, whatever the number of parties uploading at once.
+ */
+export class UpdateStaging {
+  private reserved = 0;
+
+  constructor(private readonly options: { dir: string; memoryBudgetBytes: number }) {}
+
+  get reservedBytes(): number {
+    return this.reserved;
+  }
+
+  async begin(totalBytes: number): Promise<StagedWriter> {
+    if (this.reserved + totalBytes <= this.options.memoryBudgetBytes) {
+      this.reserved += totalBytes;
+      return new MemoryWriter(totalBytes, () => { this.reserved -= totalBytes; });
+    }
+    await mkdir(this.options.dir, { recursive: true });
+    const path = join(this.options.dir, `update-${randomUUID()}.bin`);
+    return new FileWriter(path, totalBytes, await open(path, "w+"));
+  }
+}
+
+/** Receives an update's bytes in order; `commit` hands them over for folding, `abort` drops them. */
+export interface StagedWriter {
+  readonly totalBytes: number;
+  write(data: Uint8Array): Promise<void>;
+  commit(): Promise<StagedBytes>;
+  abort(): Promise<void>;
+}
+
+/** A complete update's bytes, readable in slices; `release` frees memory or deletes the file. */
+export interface StagedBytes {
+  readonly size: number;
+  read(offset: number, length: number): Promise<Uint8Array>;
+  release(): Promise<void>;
+}
+
+class MemoryWriter implements StagedWriter, StagedBytes {
+  private readonly bytes: Uint8Array;
+  private written = 0;
+  private released = false;
+
+  constructor(readonly totalBytes: number, private readonly free: () => void) {
+    this.bytes = new Uint8Array(totalBytes);
+  }
+
+  get size(): number {
+    return this.totalBytes;
+  }
+
+  async write(data: Uint8Array): Promise<void> {
+    if (this.written + data.byteLength > this.totalBytes) throw new RangeError("write past the staged size");
+    this.bytes.set(data, this.written);
+    this.written += data.byteLength;
+  }
+
+  async commit(): Promise<StagedBytes> {
+    return this;
+  }
+
+  async read(offset: number, length: number): Promise<Uint8Array> {
+    return this.bytes.subarray(offset, offset + length);
+  }
+
+  async abort(): Promise<void> {
+    await this.release();
+  }
+
+  async release(): Promise<void> {
+    if (!this.released) {
+      this.released = true;
+      this.free();
+    }
+  }
+}
+
+class FileWriter implements StagedWriter, StagedBytes {
+  private written = 0;
+  private closed = false;
+  private scratch = new Uint8Array(0);
+
+  constructor(private readonly path: string, readonly totalBytes: number, private readonly file: FileHandle) {}
+
+  get size(): number {
+    return this.totalBytes;
+  }
+
+  async write(data: Uint8Array): Promise<void> {
+    if (this.written + data.byteLength > this.totalBytes) throw new RangeError("write past the staged size");
+    await this.file.write(data, 0, data.byteLength, this.written);
+    this.written += data.byteLength;
+  }
+
+  async commit(): Promise<StagedBytes> {
+    return this;
+  }
+
+  async read(offset: number, length: number): Promise<Uint8Array> {
+    // One reusable buffer per staged file: the fold consumes a slice before asking for the next.
+    if (this.scratch.byteLength < length) this.scratch = new Uint8Array(length);
+    const { bytesRead } = await this.file.read(this.scratch, 0, length, offset);
+    if (bytesRead !== length) throw new RangeError(`staged file ${this.path}: read ${bytesRead} of ${length} bytes`);
+    return this.scratch.subarray(0, length);
+  }
+
+  async abort(): Promise<void> {
+    await this.release();
+  }
+
+  async release(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.file.close();
+    await rm(this.path, { force: true });
+  }
+}

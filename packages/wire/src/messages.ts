@@ -1,0 +1,49 @@
+// TypeScript shapes of the cohort.v1 messages as @grpc/proto-loader presents them
+// (camelCase, 64-bit integers as numbers, bytes as Buffer, oneof name in `kind`).
+
+export interface TensorSpecMessage { name: string; dtype: string; shape: number[] }
+export interface ManifestMessage { tensors: TensorSpecMessage[] }
+
+export interface JoinRequest {
+  partyName: string;
+  manifestFingerprint: string;
+  manifest: ManifestMessage | null;
+  numTrainExamples: number;
+  backend: string;
+}
+export interface JoinResponse {
+  partyId: string;
+  sessionId: string;
+  sendInitialWeights: boolean;
+  currentRound: number;
+  chunkSize: number;
+}
+
+export interface InstructionsRequest { sessionId: string }
+export interface LocalHyperparamsMessage {
+  epochs: number;
+  batchSize: number;
+  stepsPerEpoch: number;
+  validationSplit: number;
+  learningRate: number;
+}
+export type Instruction =
+  | { kind: "train"; train: { round: number; hyperparams: LocalHyperparamsMessage } }
+  | { kind: "evaluate"; evaluate: { round: number } }
+  | { kind: "wait"; wait: { reason: string } }
+  | { kind: "stop"; stop: { reason: string } };
+
+export interface DownloadRequest { round: number; offset: number }
+export interface ModelChunk { offset: number; data: Uint8Array; totalBytes: number; sha256: string }
+
+export interface UpdateHeader { round: number; numExamples: number; metrics: Record<string, number>; trainSeconds: number }
+export interface UpdateChunk { offset: number; data: Uint8Array }
+export interface UpdateTrailer { sha256: string }
+export type UploadMessage =
+  | { kind: "header"; header: UpdateHeader }
+  | { kind: "chunk"; chunk: UpdateChunk }
+  | { kind: "trailer"; trailer: UpdateTrailer };
+export interface UploadResponse { accepted: boolean; bytesReceived: number }
+
+export interface EvaluationReport { round: number; numExamples: number; metrics: Record<string, number> }
+export type EvaluationAck = Record<string, never>;
