@@ -1,1 +1,5 @@
-export {};
+export { Aggregator, type AggregatorSettings, type LocalHyperparams, type InitialModel, type ModelExporter } from "./aggregator.js";
+export { type RoundMetrics, type RunSummary, RunOutput } from "./run-output.js";
+export { PartyAuthenticator } from "./auth.js";
+export { Collector } from "./collector.js";
+export { weightedMetrics } from "./weighted-metrics.js";

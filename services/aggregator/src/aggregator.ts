@@ -1,0 +1,314 @@
+import { join } from "node:path";
+import * as grpc from "@grpc/grpc-js";
+import { HealthImplementation } from "grpc-health-check";
+import { type FusionAlgorithmName, UpdateStaging, WeightedSum, fusionAlgorithm } from "@cohort/fusion";
+import { type Manifest } from "@cohort/tensors";
+import type { Logger } from "@cohort/telemetry";
+import {
+  type EvaluationReport, type Instruction, type UpdateHeader, alreadyExists, failedPrecondition,
+  federationService, invalidArgument, permissionDenied,
+} from "@cohort/wire";
+import { PartyAuthenticator } from "./auth.js";
+import { Collector } from "./collector.js";
+import { ModelStore } from "./model-store.js";
+import { PartyRegistry } from "./registry.js";
+import { type RoundMetrics, type RunSummary, RunOutput } from "./run-output.js";
+import { federationHandlers } from "./service.js";
+import type { FederationState } from "./state.js";
+import type { ReceivedUpdate } from "./upload-receiver.js";
+import { weightedMetrics } from "./weighted-metrics.js";
+
+export interface LocalHyperparams {
+  epochs: number;
+  batchSize: number;
+  stepsPerEpoch?: number;
+  validationSplit: number;
+  lr?: number;
+}
+
+/** What the aggregator needs to run; the CLI maps the YAML config onto it. */
+export interface AggregatorSettings {
+  host: string;
+  port: number;
+  chunkSize: number;
+  algorithm: FusionAlgorithmName;
+  rounds: number;
+  numParties: number;
+  percQuorum: number;
+  maxTimeoutMs: number;
+  terminationAccuracy?: number;
+  local: LocalHyperparams;
+  outputDir: string;
+  parties: { name: string; token: string }[];
+  /** Shared memory budget for in-flight updates before they spill to disk (default 256 MiB). */
+  stagingMemoryBytes?: number;
+}
+
+export interface InitialModel {
+  manifest: Manifest;
+  bytes: Uint8Array;
+  topology?: string;
+}
+
+/** Writes the final model in the formats the deployment wants; returns the files written. */
+export type ModelExporter = (dir: string, manifest: Manifest, bytes: Uint8Array, topology: string | undefined) => Promise<string[]>;
+
+interface UpdateMeta { numExamples: number; metrics: Record<string, number>; trainSeconds: number }
+interface TrainingPhase { round: number; collector: Collector<UpdateMeta>; sum: WeightedSum; folds: Promise<void> }
+
+const DEFAULT_STAGING_MEMORY = 256 * 1024 * 1024;
+
+/**
+ * The aggregator: serves the Federation RPCs and runs the rounds. Per round it tells every
+ * connected party to train, folds each verified update into a float64 weighted sum as it
+ * arrives, closes on all updates or the deadline (with quorum), checkpoints the new global
+ * model, has the parties evaluate it, and appends one metrics line.
+ */
+export class Aggregator implements FederationState {
+  readonly auth: PartyAuthenticator;
+  readonly registry = new PartyRegistry();
+  readonly store = new ModelStore();
+  readonly staging: UpdateStaging;
+  readonly output: RunOutput;
+  readonly chunkSize: number;
+  initialWeightsFrom: string | undefined;
+  bytesIn = 0;
+  bytesOut = 0;
+  private readonly server = new grpc.Server({ "grpc.keepalive_time_ms": 30_000, "grpc.keepalive_timeout_ms": 10_000, "grpc.keepalive_permit_without_calls": 1 });
+  private readonly health = new HealthImplementation({ "": "NOT_SERVING", "cohort.v1.Federation": "NOT_SERVING" });
+  private readonly abort = new AbortController();
+  private training: TrainingPhase | undefined;
+  private evaluation: Collector<EvaluationReport> | undefined;
+  private round = 0;
+
+  constructor(readonly settings: AggregatorSettings, readonly log: Logger, private readonly extras: { initialModel?: InitialModel; exportModel?: ModelExporter } = {}) {
+    this.auth = new PartyAuthenticator(settings.parties);
+    this.chunkSize = settings.chunkSize;
+    this.output = new RunOutput(settings.outputDir);
+    this.staging = new UpdateStaging({ dir: join(settings.outputDir, ".staging"), memoryBudgetBytes: settings.stagingMemoryBytes ?? DEFAULT_STAGING_MEMORY });
+    this.registry.on("disconnected", (party: string) => {
+      this.log.warn({ party, round: this.round, phase: "disconnect" }, "party disconnected");
+      this.training?.collector.drop(party);
+      this.evaluation?.drop(party);
+    });
+    if (extras.initialModel) {
+      this.store.setManifest(extras.initialModel.manifest);
+      this.store.topology = extras.initialModel.topology;
+      this.store.put(0, extras.initialModel.bytes);
+    }
+  }
+
+  /** Binds the port (0 picks a free one) and starts serving; returns the bound port. */
+  async start(): Promise<number> {
+    this.server.addService(federationService(), federationHandlers(this));
+    this.health.addToServer(this.server);
+    const address = `${this.settings.host.includes(":") ? `[${this.settings.host}]` : this.settings.host}:${this.settings.port}`;
+    const port = await new Promise<number>((resolve, reject) =>
+      this.server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))));
+    this.health.setStatus("", "SERVING");
+    this.health.setStatus("cohort.v1.Federation", "SERVING");
+    this.log.info({ phase: "listen", host: this.settings.host, port, fusion: this.settings.algorithm, parties: this.settings.numParties, rounds: this.settings.rounds }, "aggregator listening");
+    return port;
+  }
+
+  currentRound(): number {
+    return this.round;
+  }
+
+  onConnected(party: string): void {
+    if (this.training?.collector.isOpen && !this.training.collector.isExpected(party)) {
+      this.registry.send(party, { kind: "wait", wait: { reason: `round ${this.round} in progress; you join the next one` } });
+    } else if (!this.training) {
+      this.registry.send(party, { kind: "wait", wait: { reason: `waiting for ${this.settings.numParties} parties` } });
+    }
+  }
+
+  admitUpload(party: string, header: UpdateHeader): void {
+    if (header.round === 0) {
+      if (this.store.latest) throw failedPrecondition("the federation already has its initial weights");
+      if (party !== this.initialWeightsFrom) throw permissionDenied(`initial weights are expected from ${this.initialWeightsFrom}`);
+      return;
+    }
+    const phase = this.training;
+    if (!phase || !phase.collector.isOpen || phase.round !== header.round) {
+      throw failedPrecondition(`round ${header.round} is not open for updates (current round ${this.round})`);
+    }
+    if (phase.collector.hasAnswered(party)) throw alreadyExists(`an update for round ${header.round} was already accepted from ${party}`);
+    if (!phase.collector.isExpected(party)) throw permissionDenied(`${party} is not a participant of round ${header.round}`);
+  }
+
+  async acceptUpload(party: string, update: ReceivedUpdate): Promise<void> {
+    const { header, staged } = update;
+    try {
+      if (header.round === 0) {
+        this.admitUpload(party, header);
+        const bytes = new Uint8Array(await staged.read(0, staged.size));
+        this.store.put(0, bytes);
+        this.log.info({ party, round: 0, phase: "initial-weights", bytes: bytes.byteLength }, "initial weights received");
+        return;
+      }
+      this.admitUpload(party, header);
+      const phase = this.training!;
+      if (!phase.collector.submit(party, { numExamples: header.numExamples, metrics: header.metrics, trainSeconds: header.trainSeconds })) {
+        throw failedPrecondition(`round ${header.round} closed before the update was complete`);
+      }
+      const weight = fusionAlgorithm(this.settings.algorithm).weightOf(header);
+      // Folds run one at a time; the round's result waits for the chain.
+      const fold = phase.folds.then(() => phase.sum.fold(staged, weight));
+      phase.folds = fold.catch(() => undefined);
+      await fold;
+    } finally {
+      await staged.release();
+    }
+  }
+
+  acceptEvaluation(party: string, report: EvaluationReport): void {
+    const evaluation = this.evaluation;
+    if (!evaluation || evaluation.round !== report.round || !evaluation.isOpen) throw failedPrecondition(`evaluation of round ${report.round} is not open`);
+    if (!Number.isSafeInteger(report.numExamples) || report.numExamples < 0) throw invalidArgument("num_examples must be a non-negative integer");
+    if (!evaluation.submit(party, report)) throw permissionDenied(`${party} was not asked to evaluate round ${report.round}`);
+  }
+
+  /** Runs the federation to the end and writes the summary and the exported model. */
+  async run(): Promise<RunSummary> {
+    const started = Date.now();
+    const s = this.settings;
+    const quorum = Math.max(1, Math.ceil(s.percQuorum * s.numParties));
+    let stoppedBecause = "all rounds completed";
+    let completed = 0;
+    let last: RoundMetrics | undefined;
+
+    this.log.info({ phase: "wait-parties", expected: s.numParties, quorum, timeout_ms: s.maxTimeoutMs }, "waiting for parties to join");
+    const present = await this.registry.waitForConnected(s.numParties, s.maxTimeoutMs, this.abort.signal);
+    if (present.length < quorum) throw new Error(`only ${present.length} of ${s.numParties} parties joined within ${s.maxTimeoutMs / 1000} s (quorum ${quorum}): ${present.join(", ") || "none"}`);
+    await withTimeout(this.store.ready, s.maxTimeoutMs, "no initial weights arrived from the first party");
+    const initial = this.store.latest!;
+    await this.output.writeCheckpoint(0, this.store.manifest!, initial.bytes, initial.sha256);
+
+    for (let round = 1; round <= s.rounds && !this.abort.signal.aborted; round++) {
+      const metrics = await this.runRound(round, quorum);
+      if (!metrics) {
+        stoppedBecause = `round ${round} failed: fewer than ${quorum} updates`;
+        break;
+      }
+      completed = round;
+      last = metrics;
+      if (s.terminationAccuracy !== undefined && (metrics.eval.accuracy ?? 0) >= s.terminationAccuracy) {
+        stoppedBecause = `termination accuracy ${s.terminationAccuracy} reached`;
+        break;
+      }
+    }
+    if (this.abort.signal.aborted) stoppedBecause = "stopped by signal";
+
+    for (const party of this.registry.connected()) this.registry.send(party, { kind: "stop", stop: { reason: stoppedBecause } });
+    this.registry.closeAll();
+    const final = this.store.latest!;
+    const exported = this.extras.exportModel
+      ? await this.extras.exportModel(join(s.outputDir, "model"), this.store.manifest!, final.bytes, this.store.topology)
+      : [];
+    const summary: RunSummary = {
+      rounds_completed: completed,
+      final: { accuracy: last?.eval.accuracy ?? null, loss: last?.eval.loss ?? null },
+      parties: [...new Set(this.settings.parties.map((p) => p.name).filter((n) => this.registry.get(n)))],
+      wall_seconds: (Date.now() - started) / 1000,
+      stopped_because: stoppedBecause,
+      fusion: s.algorithm,
+      exported,
+    };
+    await this.output.writeSummary(summary);
+    this.log.info({ phase: "done", rounds: completed, accuracy: summary.final.accuracy, loss: summary.final.loss, wall_seconds: summary.wall_seconds, output_dir: s.outputDir }, "federation finished");
+    return summary;
+  }
+
+  private async runRound(round: number, quorum: number): Promise<RoundMetrics | undefined> {
+    const s = this.settings;
+    const roundStart = Date.now();
+    const bytesIn = this.bytesIn;
+    const bytesOut = this.bytesOut;
+    this.round = round;
+    let participants = this.registry.connected();
+    if (participants.length < quorum) participants = await this.registry.waitForConnected(quorum, s.maxTimeoutMs, this.abort.signal);
+    if (participants.length < quorum) {
+      this.log.error({ round, phase: "train", connected: participants.length, quorum }, "not enough parties connected");
+      return undefined;
+    }
+    const phase: TrainingPhase = { round, collector: new Collector(round, participants, s.maxTimeoutMs), sum: new WeightedSum(this.store.manifest!), folds: Promise.resolve() };
+    this.training = phase;
+    const instruction: Instruction = {
+      kind: "train",
+      train: { round, hyperparams: { epochs: s.local.epochs, batchSize: s.local.batchSize, stepsPerEpoch: s.local.stepsPerEpoch ?? 0, validationSplit: s.local.validationSplit, learningRate: s.local.lr ?? 0 } },
+    };
+    for (const party of participants) if (!this.registry.send(party, instruction)) phase.collector.drop(party);
+    this.log.info({ round, phase: "train", parties: participants }, "round started");
+    const onAbort = () => phase.collector.close("cancelled");
+    this.abort.signal.addEventListener("abort", onAbort);
+    const updates = await phase.collector.closed;
+    this.abort.signal.removeEventListener("abort", onAbort);
+    await phase.folds;
+    const trainMs = Date.now() - roundStart;
+    if (updates.missing.length) this.log.warn({ round, phase: "train", missing: updates.missing, reason: updates.reason }, "round closed without some parties");
+    if (updates.results.size < quorum || phase.sum.count === 0) {
+      this.log.error({ round, phase: "train", updates: updates.results.size, quorum }, "quorum not reached");
+      return undefined;
+    }
+
+    const fuseStart = Date.now();
+    const global = this.store.put(round, phase.sum.result());
+    const fuseMs = Date.now() - fuseStart;
+    const checkpointStart = Date.now();
+    await this.output.writeCheckpoint(round, this.store.manifest!, global.bytes, global.sha256);
+    const checkpointMs = Date.now() - checkpointStart;
+
+    const evalStart = Date.now();
+    const evaluators = this.registry.connected();
+    const evaluation = new Collector<EvaluationReport>(round, evaluators, s.maxTimeoutMs);
+    this.evaluation = evaluation;
+    for (const party of evaluators) if (!this.registry.send(party, { kind: "evaluate", evaluate: { round } })) evaluation.drop(party);
+    const onAbortEval = () => evaluation.close("cancelled");
+    this.abort.signal.addEventListener("abort", onAbortEval);
+    const reports = await evaluation.closed;
+    this.abort.signal.removeEventListener("abort", onAbortEval);
+    const evalMs = Date.now() - evalStart;
+
+    const contributions = [...updates.results.entries()];
+    const metrics: RoundMetrics = {
+      round,
+      parties: contributions.map(([name]) => name),
+      missing: updates.missing,
+      examples: contributions.reduce((n, [, u]) => n + u.numExamples, 0),
+      train: weightedMetrics(contributions.map(([, u]) => u)),
+      eval: weightedMetrics(reports.results.values()),
+      ms: { train: trainMs, fuse: fuseMs, checkpoint: checkpointMs, eval: evalMs, round: Date.now() - roundStart },
+      bytes_in: this.bytesIn - bytesIn,
+      bytes_out: this.bytesOut - bytesOut,
+    };
+    await this.output.appendMetrics(metrics);
+    this.log.info({ round, phase: "round-done", parties: metrics.parties.length, examples: metrics.examples, train: metrics.train, eval: metrics.eval, ms: metrics.ms.round, bytes_in: metrics.bytes_in, bytes_out: metrics.bytes_out }, `round ${round}/${s.rounds} done`);
+    return metrics;
+  }
+
+  /** Ends the run after the current phase (SIGTERM): open collections close, parties are told to stop. */
+  requestStop(): void {
+    this.abort.abort();
+  }
+
+  async close(): Promise<void> {
+    this.health.setStatus("", "NOT_SERVING");
+    await new Promise<void>((resolve) => this.server.tryShutdown(() => resolve()));
+  }
+
+  /** Stops at once: cancels every call in flight (tests, fatal errors). */
+  forceClose(): void {
+    this.server.forceShutdown();
+  }
+}
+
+async function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(message)), ms); });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

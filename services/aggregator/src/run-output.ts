@@ -1,0 +1,60 @@
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { type Manifest } from "@cohort/tensors";
+import { appendLine, atomicWriteFile } from "@cohort/telemetry";
+
+/** One line of metrics.jsonl. */
+export interface RoundMetrics {
+  round: number;
+  parties: string[];
+  missing: string[];
+  examples: number;
+  train: Record<string, number>;
+  eval: Record<string, number>;
+  ms: { train: number; fuse: number; checkpoint: number; eval: number; round: number };
+  bytes_in: number;
+  bytes_out: number;
+}
+
+export interface RunSummary {
+  rounds_completed: number;
+  final: { accuracy: number | null; loss: number | null };
+  parties: string[];
+  wall_seconds: number;
+  stopped_because: string;
+  fusion: string;
+  exported: string[];
+}
+
+/**
+ * The run directory: per-round checkpoints (atomic), metrics.jsonl, state.json (what a restart
+ * needs), summary.json at the end. Layout:
+ *   checkpoints/round-0003.bin + round-0003.json (manifest, sha256)   metrics.jsonl   state.json   summary.json   model/
+ */
+export class RunOutput {
+  constructor(readonly dir: string) {}
+
+  checkpointPath(round: number): string {
+    return join(this.dir, "checkpoints", `round-${String(round).padStart(4, "0")}.bin`);
+  }
+
+  async writeCheckpoint(round: number, manifest: Manifest, bytes: Uint8Array, sha256: string): Promise<void> {
+    const path = this.checkpointPath(round);
+    await atomicWriteFile(path, bytes);
+    await atomicWriteFile(path.replace(/\.bin$/, ".json"), JSON.stringify({ round, sha256, bytes: bytes.byteLength, manifest }, null, 1));
+    await atomicWriteFile(join(this.dir, "state.json"), JSON.stringify({ round, checkpoint: path, sha256, updated: new Date().toISOString() }, null, 1));
+  }
+
+  async appendMetrics(metrics: RoundMetrics): Promise<void> {
+    await appendLine(join(this.dir, "metrics.jsonl"), JSON.stringify(metrics));
+  }
+
+  async writeSummary(summary: RunSummary): Promise<void> {
+    await atomicWriteFile(join(this.dir, "summary.json"), JSON.stringify(summary, null, 2));
+  }
+
+  async readMetrics(): Promise<RoundMetrics[]> {
+    const text = await readFile(join(this.dir, "metrics.jsonl"), "utf8").catch(() => "");
+    return text.split("\n").filter(Boolean).map((line) => JSON.parse(line) as RoundMetrics);
+  }
+}

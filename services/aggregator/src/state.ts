@@ -1,0 +1,28 @@
+import type { UpdateStaging } from "@cohort/fusion";
+import type { Logger } from "@cohort/telemetry";
+import type { EvaluationReport, UpdateHeader } from "@cohort/wire";
+import type { PartyAuthenticator } from "./auth.js";
+import type { ModelStore } from "./model-store.js";
+import type { PartyRegistry } from "./registry.js";
+import type { ReceivedUpdate } from "./upload-receiver.js";
+
+/** What the gRPC handlers need from the aggregator: its parts, and the decisions the run makes. */
+export interface FederationState {
+  readonly log: Logger;
+  readonly auth: PartyAuthenticator;
+  readonly registry: PartyRegistry;
+  readonly store: ModelStore;
+  readonly staging: UpdateStaging;
+  readonly chunkSize: number;
+  /** Party asked to upload the initial weights (when the aggregator had no model). */
+  initialWeightsFrom: string | undefined;
+  bytesIn: number;
+  bytesOut: number;
+  currentRound(): number;
+  onConnected(party: string): void;
+  /** Vets an upload's header before its bytes are staged; throws a FederationError to refuse it. */
+  admitUpload(party: string, header: UpdateHeader): void;
+  /** Takes a complete, verified update (folds it, or stores initial weights). */
+  acceptUpload(party: string, update: ReceivedUpdate): Promise<void>;
+  acceptEvaluation(party: string, report: EvaluationReport): void;
+}

@@ -1,0 +1,166 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import * as grpc from "@grpc/grpc-js";
+import { fingerprint, type WeightSet } from "@cohort/tensors";
+import type { Logger } from "@cohort/telemetry";
+import {
+  AUTHORIZATION_KEY, type Instruction, type JoinResponse, PARTY_KEY, SESSION_KEY, federationClientConstructor, manifestToMessage,
+} from "@cohort/wire";
+import { type BackoffSettings, DEFAULT_BACKOFF, backoffDelay } from "./backoff.js";
+import type { LocalLearner, TrainSettings } from "./learner.js";
+import { downloadModel, uploadUpdate } from "./transfer.js";
+
+export interface PartySettings {
+  name: string;
+  token: string;
+  host: string;
+  port: number;
+  reconnect?: BackoffSettings;
+  /** Local overrides of the aggregator's hyperparameters. */
+  localOverrides?: Partial<TrainSettings>;
+}
+
+type Client = grpc.Client & Record<string, (...args: unknown[]) => unknown>;
+
+/** Statuses after which rejoining cannot help: the party is misconfigured or not allowed. */
+const FATAL = new Set([grpc.status.UNAUTHENTICATED, grpc.status.PERMISSION_DENIED, grpc.status.INVALID_ARGUMENT, grpc.status.FAILED_PRECONDITION]);
+
+export class PartyRefusedError extends Error {
+  constructor(readonly code: grpc.status, message: string) {
+    super(message);
+    this.name = "PartyRefusedError";
+  }
+}
+
+/**
+ * A party's side of the federation: dials out to the aggregator, joins, follows instructions
+ * (train, evaluate, wait, stop) and rejoins with backoff when the link drops. Weights move on
+ * their own RPCs, in chunks.
+ */
+export class Party {
+  private readonly client: Client;
+  private readonly backoff: BackoffSettings;
+  private session: JoinResponse | undefined;
+  private cachedGlobal: { round: number; weights: WeightSet } | undefined;
+  private stopped = false;
+  private stream: grpc.ClientReadableStream<Instruction> | undefined;
+
+  constructor(readonly settings: PartySettings, readonly learner: LocalLearner, readonly log: Logger) {
+    const Client = federationClientConstructor();
+    this.client = new Client(`${settings.host}:${settings.port}`, grpc.credentials.createInsecure(), {
+      "grpc.keepalive_time_ms": 30_000, "grpc.keepalive_timeout_ms": 10_000, "grpc.keepalive_permit_without_calls": 1,
+    }) as Client;
+    this.backoff = settings.reconnect ?? DEFAULT_BACKOFF;
+  }
+
+  /** Runs until the aggregator says stop; throws PartyRefusedError when the aggregator refuses this party. */
+  async run(): Promise<string> {
+    let attempt = 0;
+    while (!this.stopped) {
+      try {
+        await this.join();
+        attempt = 0;
+        const reason = await this.follow();
+        if (reason !== undefined) return reason;
+      } catch (error) {
+        const code = (error as grpc.ServiceError).code;
+        if (FATAL.has(code)) throw new PartyRefusedError(code, (error as grpc.ServiceError).details || (error as Error).message);
+        if (this.stopped) break;
+        attempt++;
+        if (this.backoff.maxAttempts > 0 && attempt > this.backoff.maxAttempts) throw error;
+        const delay = backoffDelay(attempt, this.backoff);
+        this.log.warn({ phase: "reconnect", attempt, delay_ms: Math.round(delay), reason: (error as grpc.ServiceError).details || (error as Error).message }, "aggregator unreachable, retrying");
+        await sleep(delay);
+      }
+    }
+    return "stopped";
+  }
+
+  /** Leaves the federation: closes the instruction stream and the channel. */
+  close(): void {
+    this.stopped = true;
+    this.stream?.cancel();
+    this.client.close();
+  }
+
+  private metadata(): grpc.Metadata {
+    const metadata = new grpc.Metadata();
+    metadata.set(AUTHORIZATION_KEY, `Bearer ${this.settings.token}`);
+    metadata.set(PARTY_KEY, this.settings.name);
+    if (this.session) metadata.set(SESSION_KEY, this.session.sessionId);
+    return metadata;
+  }
+
+  private async join(): Promise<void> {
+    this.session = undefined;
+    const manifest = this.learner.manifest;
+    const request = {
+      partyName: this.settings.name, manifestFingerprint: fingerprint(manifest), manifest: manifestToMessage(manifest),
+      numTrainExamples: this.learner.numTrainExamples, backend: this.learner.backend, modelTopology: this.learner.topology ?? "",
+    };
+    this.session = await new Promise<JoinResponse>((resolve, reject) =>
+      this.client.Join(request, this.metadata(), { deadline: Date.now() + 30_000 }, (error: grpc.ServiceError | null, response: JoinResponse) => (error ? reject(error) : resolve(response))));
+    this.log.info({ phase: "join", round: this.session.currentRound, initial_weights: this.session.sendInitialWeights }, "joined the federation");
+    if (this.session.sendInitialWeights) {
+      const { bytes } = await uploadUpdate(this.client, this.metadata(), this.learner.getWeights(), this.session.chunkSize, { round: 0, numExamples: this.learner.numTrainExamples, metrics: {}, trainSeconds: 0 });
+      this.log.info({ phase: "initial-weights", bytes }, "sent initial weights");
+    }
+  }
+
+  /** Follows the instruction stream; returns the stop reason, or undefined if the stream broke. */
+  private async follow(): Promise<string | undefined> {
+    const stream = this.client.Instructions({ sessionId: this.session!.sessionId }, this.metadata()) as grpc.ClientReadableStream<Instruction>;
+    this.stream = stream;
+    try {
+      for await (const instruction of stream as AsyncIterable<Instruction>) {
+        switch (instruction.kind) {
+          case "train": await this.train(instruction.train.round, instruction.train.hyperparams); break;
+          case "evaluate": await this.evaluate(instruction.evaluate.round); break;
+          case "wait": this.log.info({ phase: "wait", reason: instruction.wait.reason }, "waiting"); break;
+          case "stop":
+            this.log.info({ phase: "stop", reason: instruction.stop.reason }, "aggregator ended the federation");
+            stream.cancel();
+            return instruction.stop.reason;
+        }
+      }
+    } catch (error) {
+      if (this.stopped) return "stopped";
+      throw error;
+    }
+    if (this.stopped) return "stopped";
+    throw Object.assign(new Error("instruction stream ended"), { code: grpc.status.UNAVAILABLE });
+  }
+
+  private async globalWeights(round: number): Promise<WeightSet> {
+    if (this.cachedGlobal?.round === round) return this.cachedGlobal.weights;
+    const started = Date.now();
+    const { weights, bytes } = await downloadModel(this.client, this.metadata(), this.learner.manifest, round, this.session!.chunkSize);
+    this.cachedGlobal = { round, weights };
+    this.log.debug({ round, phase: "download", bytes, ms: Date.now() - started }, "global model downloaded");
+    return weights;
+  }
+
+  private async train(round: number, hyperparams: { epochs: number; batchSize: number; stepsPerEpoch: number; validationSplit: number; learningRate: number }): Promise<void> {
+    const weights = await this.globalWeights(round - 1);
+    this.learner.setWeights(weights);
+    const settings: TrainSettings = {
+      epochs: hyperparams.epochs, batchSize: hyperparams.batchSize,
+      stepsPerEpoch: hyperparams.stepsPerEpoch || undefined, validationSplit: hyperparams.validationSplit,
+      lr: hyperparams.learningRate || undefined, ...this.settings.localOverrides,
+    };
+    this.log.info({ round, phase: "train", epochs: settings.epochs, batch_size: settings.batchSize }, "local training started");
+    const result = await this.learner.train(settings, (epoch, metrics) => this.log.info({ round, phase: "train", epoch, ...metrics }, "epoch done"));
+    const started = Date.now();
+    const { bytes } = await uploadUpdate(this.client, this.metadata(), this.learner.getWeights(), this.session!.chunkSize, {
+      round, numExamples: result.numExamples, metrics: result.metrics, trainSeconds: result.seconds,
+    });
+    this.log.info({ round, phase: "upload", bytes, ms: Date.now() - started, train_seconds: result.seconds, ...result.metrics }, "update uploaded");
+  }
+
+  private async evaluate(round: number): Promise<void> {
+    this.learner.setWeights(await this.globalWeights(round));
+    const result = await this.learner.evaluate();
+    await new Promise<void>((resolve, reject) =>
+      this.client.ReportEvaluation({ round, numExamples: result.numExamples, metrics: result.metrics }, this.metadata(), (error: grpc.ServiceError | null) => (error ? reject(error) : resolve())));
+    this.log.info({ round, phase: "evaluate", examples: result.numExamples, ...result.metrics }, "global model evaluated");
+  }
+}

@@ -1,0 +1,27 @@
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Aggregator, type AggregatorSettings } from "@cohort/aggregator";
+import { createLogger } from "@cohort/telemetry";
+
+/** A logger for tests: silent unless TEST_LOG_LEVEL is set. */
+export function testLogger(service: string) {
+  return createLogger({ service, level: process.env.TEST_LOG_LEVEL ?? "silent" });
+}
+
+export function partyList(count: number) {
+  return Array.from({ length: count }, (_, i) => ({ name: `party${i}`, token: `token-of-party-${i}` }));
+}
+
+/** Starts an aggregator on a free loopback port with a fresh output directory. */
+export async function startAggregator(overrides: Partial<AggregatorSettings> = {}, extras: ConstructorParameters<typeof Aggregator>[2] = {}) {
+  const outputDir = await mkdtemp(join(tmpdir(), "cohort-run-"));
+  const settings: AggregatorSettings = {
+    host: "127.0.0.1", port: 0, chunkSize: 64 * 1024, algorithm: "fedavg", rounds: 2, numParties: 3, percQuorum: 1,
+    maxTimeoutMs: 20_000, local: { epochs: 1, batchSize: 32, validationSplit: 0 }, outputDir, parties: partyList(3),
+    ...overrides,
+  };
+  const aggregator = new Aggregator(settings, testLogger("aggregator"), extras);
+  const port = await aggregator.start();
+  return { aggregator, port, outputDir, settings };
+}

@@ -1,0 +1,67 @@
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import * as grpc from "@grpc/grpc-js";
+import { afterEach, describe, expect, it } from "vitest";
+import { Party, PartyRefusedError } from "@cohort/party";
+import type { Manifest } from "@cohort/tensors";
+import { ArithmeticLearner } from "./helpers/arithmetic-learner.js";
+import { partyList, startAggregator, testLogger } from "./helpers/federation.js";
+
+const manifest: Manifest = { tensors: [{ name: "w", dtype: "float32", shape: [300, 100] }, { name: "b", dtype: "float32", shape: [100] }] };
+const cleanup: (() => void)[] = [];
+afterEach(() => { cleanup.splice(0).forEach((f) => f()); });
+
+function party(port: number, index: number, learner: ArithmeticLearner, token = `token-of-party-${index}`) {
+  const p = new Party({ name: `party${index}`, token, host: "127.0.0.1", port, reconnect: { initialDelayMs: 50, maxDelayMs: 200, maxAttempts: 20 } }, learner, testLogger(`party${index}`));
+  cleanup.push(() => p.close());
+  return p;
+}
+
+describe("federation protocol over loopback gRPC", () => {
+  it("runs rounds whose aggregate is the example-weighted mean, with metrics and checkpoints", async () => {
+    const { aggregator, port, outputDir } = await startAggregator({ rounds: 2 });
+    cleanup.push(() => aggregator.forceClose());
+    const examples = [100, 300, 600];
+    const offsets = [1, 2, 4];
+    const learners = examples.map((n, i) => new ArithmeticLearner(manifest, n, offsets[i], i === 0 ? 0.5 : 0));
+    const run = aggregator.run();
+    const parties = learners.map((l, i) => party(port, i, l).run());
+    const summary = await run;
+    expect(await Promise.all(parties)).toEqual(["all rounds completed", "all rounds completed", "all rounds completed"]);
+
+    // Round r's global = initial (the first joiner's weights) + r * (0.1*1 + 0.3*2 + 0.6*4)
+    const initial = aggregator.initialWeightsFrom === "party0" ? 0.5 : 0;
+    const lines = (await readFile(join(outputDir, "metrics.jsonl"), "utf8")).trim().split("\n").map((l) => JSON.parse(l));
+    expect(lines).toHaveLength(2);
+    expect(lines[1].eval.accuracy).toBeCloseTo(initial + 3.1 * 2, 5);
+    expect(lines[0].parties.sort()).toEqual(["party0", "party1", "party2"]);
+    expect(lines[0].examples).toBe(1000);
+    expect(lines[0].bytes_in).toBe(3 * 30100 * 4);
+    const checkpoint = new Float32Array((await readFile(join(outputDir, "checkpoints", "round-0002.bin"))).buffer.slice(0));
+    expect(checkpoint[12345]).toBeCloseTo(initial + 3.1 * 2, 5);
+    expect(summary.rounds_completed).toBe(2);
+    expect(summary.final.accuracy).toBeCloseTo(initial + 6.2, 5);
+    const saved = JSON.parse(await readFile(join(outputDir, "summary.json"), "utf8"));
+    expect(saved.rounds_completed).toBe(2);
+  });
+
+  it("refuses a wrong token with UNAUTHENTICATED and a different model with the differing tensors", async () => {
+    const { aggregator, port } = await startAggregator({ numParties: 1, parties: partyList(2) });
+    cleanup.push(() => aggregator.forceClose());
+    void aggregator.run().catch(() => undefined);
+    const bad = party(port, 0, new ArithmeticLearner(manifest, 10, 1), "wrong-token-000");
+    const refused = await bad.run().catch((e) => e);
+    expect(refused).toBeInstanceOf(PartyRefusedError);
+    expect(refused.code).toBe(grpc.status.UNAUTHENTICATED);
+
+    const good = party(port, 0, new ArithmeticLearner(manifest, 10, 1));
+    void good.run();
+    await new Promise((r) => setTimeout(r, 300));
+    const other: Manifest = { tensors: [{ name: "w", dtype: "float32", shape: [300, 99] }, { name: "extra", dtype: "float32", shape: [2] }] };
+    const mismatch = await party(port, 1, new ArithmeticLearner(other, 10, 1)).run().catch((e) => e);
+    expect(mismatch.code).toBe(grpc.status.FAILED_PRECONDITION);
+    expect(mismatch.message).toMatch(/w: expected float32\[300,100\], got float32\[300,99\]/);
+    expect(mismatch.message).toMatch(/missing b/);
+    expect(mismatch.message).toMatch(/unexpected extra/);
+  });
+});
