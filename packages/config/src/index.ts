@@ -1,1 +1,22 @@
-export {};
+export { ConfigError, formatIssues, type ConfigErrorCode, type ConfigIssue } from "./config-error.js";
+export {
+  loadAggregatorConfig,
+  parseAggregatorConfig,
+  type AggregatorConfig,
+  type AllowedParty,
+  type FusionAlgorithm,
+  type ServerTls,
+} from "./aggregator-config.js";
+export {
+  loadPartyConfig,
+  parsePartyConfig,
+  type ClientTls,
+  type PartyConfig,
+  type ReconnectPolicy,
+} from "./party-config.js";
+export { DEFAULT_CHUNK_BYTES, DEFAULT_PORT, MAX_CHUNK_BYTES, MIN_CHUNK_BYTES } from "./aggregator-schema.js";
+export { BACKENDS, type Backend } from "./party-schema.js";
+export { LOCAL_DEFAULTS, type LocalHyperparams } from "./local-hyperparams.js";
+export type { ModelSection } from "./model-section.js";
+export { redact, REDACTED } from "./redact.js";
+export { closestKey } from "./suggest.js";

@@ -1,0 +1,224 @@
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { loadAggregatorConfig, parseAggregatorConfig } from "./aggregator-config.js";
+import { ConfigError } from "./config-error.js";
+
+/** An IBM FL aggregator config as its generate_configs script writes it, plus Cohort's parties. */
+function ibmConfig(): Record<string, unknown> {
+  return {
+    connection: {
+      name: "FlaskConnection",
+      path: "ibmfl.connection.flask_connection",
+      info: { ip: "127.0.0.1", port: 5000, tls_config: { enable: false } },
+      sync: false,
+    },
+    fusion: { name: "IterAvgFusionHandler", path: "ibmfl.aggregator.fusion.iter_avg_fusion_handler" },
+    hyperparams: {
+      global: { rounds: 10, num_parties: 2, perc_quorum: 0.5, max_timeout: 60, termination_accuracy: 0.9 },
+      local: { training: { epochs: 3 }, optimizer: { lr: 0.01 } },
+    },
+    protocol_handler: { name: "ProtoHandler", path: "ibmfl.aggregator.protohandler.proto_handler" },
+    aggregator: { name: "Aggregator", path: "ibmfl.aggregator.aggregator" },
+    parties: [
+      { name: "party0", token: "token-of-party0" },
+      { name: "party1", token: "token-of-party1" },
+    ],
+  };
+}
+
+function errorOf(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error("expected a ConfigError");
+}
+
+afterEach(() => {
+  vi.unstubAllEnvs();
+});
+
+describe("parseAggregatorConfig", () => {
+  it("normalizes an IBM FL config and lists the keys it ignored", () => {
+    const config = parseAggregatorConfig(ibmConfig(), "aggregator.yml", "/srv/fl");
+    expect(config).toEqual({
+      file: "aggregator.yml",
+      baseDir: "/srv/fl",
+      connection: { host: "127.0.0.1", port: 5000, chunkSize: 1024 * 1024 },
+      fusion: { algorithm: "iteravg", ibmName: "IterAvgFusionHandler" },
+      rounds: 10,
+      numParties: 2,
+      percQuorum: 0.5,
+      maxTimeoutMs: 60_000,
+      terminationAccuracy: 0.9,
+      evaluateEvery: 1,
+      local: { epochs: 3, batchSize: 32, validationSplit: 0, lr: 0.01 },
+      outputDir: "/srv/fl/runs/latest",
+      parties: [
+        { name: "party0", token: "token-of-party0" },
+        { name: "party1", token: "token-of-party1" },
+      ],
+      ignored: ["connection.name", "connection.path", "connection.sync", "fusion.path", "aggregator", "protocol_handler"],
+    });
+  });
+
+  it("applies defaults to a minimal config", () => {
+    const config = parseAggregatorConfig({ hyperparams: { global: { num_parties: 1 } }, parties: [{ name: "p", token: "12345678" }] }, "a.yml", "/x");
+    expect(config.connection).toEqual({ host: "0.0.0.0", port: 50051, chunkSize: 1048576 });
+    expect(config.fusion).toEqual({ algorithm: "fedavg" });
+    expect(config.rounds).toBe(3);
+    expect(config.maxTimeoutMs).toBe(600_000);
+    expect(config.percQuorum).toBe(1);
+    expect(config.local).toEqual({ epochs: 1, batchSize: 32, validationSplit: 0 });
+    expect(config.ignored).toEqual([]);
+    expect("terminationAccuracy" in config).toBe(false);
+  });
+
+  it("reports an unknown key with the closest known key", () => {
+    const raw = ibmConfig();
+    (raw.hyperparams as { global: Record<string, unknown> }).global.rouns = 5;
+    const error = errorOf(() => parseAggregatorConfig(raw, "aggregator.yml", "/x"));
+    expect(error.code).toBe("CONFIG_INVALID");
+    expect(error.message).toBe('aggregator.yml: hyperparams.global.rouns: unknown key (did you mean "rounds"?)');
+    expect(error.path).toBe("hyperparams.global.rouns");
+  });
+
+  it("lists the known keys when no key is close", () => {
+    const raw = { ...ibmConfig(), zzz: 1 };
+    expect(errorOf(() => parseAggregatorConfig(raw, "a.yml", "/x")).message).toBe(
+      'a.yml: zzz: unknown key, expected one of "connection", "fusion", "hyperparams", "model", "output_dir", "parties", "aggregator", "protocol_handler"',
+    );
+  });
+
+  it("says which type it expected and what it got", () => {
+    const raw = ibmConfig();
+    (raw.connection as { info: Record<string, unknown> }).info.port = "5000";
+    expect(errorOf(() => parseAggregatorConfig(raw, "a.yml", "/x")).message).toBe(
+      'a.yml: connection.info.port: got "5000", expected an integer from 0 to 65535 (0 picks a free port)',
+    );
+  });
+
+  it("checks ranges", () => {
+    const raw = ibmConfig();
+    (raw.connection as { info: Record<string, unknown> }).info.chunk_size = 8 * 1024 * 1024;
+    (raw.hyperparams as { global: Record<string, unknown> }).global.perc_quorum = 0;
+    const error = errorOf(() => parseAggregatorConfig(raw, "a.yml", "/x"));
+    expect(error.issues).toEqual([
+      { path: "connection.info.chunk_size", message: "got 8388608, expected an integer from 1024 to 4194304 (bytes)" },
+      { path: "hyperparams.global.perc_quorum", message: "got 0, expected a number > 0 and <= 1" },
+    ]);
+  });
+
+  it("reports a missing required key", () => {
+    const error = errorOf(() => parseAggregatorConfig({ hyperparams: { global: {} }, parties: [{ name: "a", token: "12345678" }] }, "a.yml", "/x"));
+    expect(error.message).toBe("a.yml: hyperparams.global.num_parties: missing required key, expected an integer >= 1");
+  });
+
+  it("rejects an unknown fusion algorithm, listing the accepted names", () => {
+    const raw = { ...ibmConfig(), fusion: { name: "FedProx" } };
+    expect(errorOf(() => parseAggregatorConfig(raw, "a.yml", "/x")).message).toBe(
+      'a.yml: fusion.name: got "FedProx", expected one of "FedAvg", "FedAvgFusionHandler", "IterAvg", "IterAvgFusionHandler"',
+    );
+  });
+
+  it("reports num_parties above the number of allowed parties, naming both", () => {
+    const raw = ibmConfig();
+    (raw.hyperparams as { global: Record<string, unknown> }).global.num_parties = 3;
+    expect(errorOf(() => parseAggregatorConfig(raw, "a.yml", "/x")).message).toBe(
+      "a.yml: hyperparams.global.num_parties: got 3, expected at most 2 (the number of entries in parties)",
+    );
+  });
+
+  it("reads a token from the environment and names an unset variable", () => {
+    vi.stubEnv("COHORT_TEST_TOKEN_SET", "from-the-environment");
+    vi.stubEnv("COHORT_TEST_TOKEN_UNSET", "");
+    const raw = { ...ibmConfig(), parties: [{ name: "party0", token_env: "COHORT_TEST_TOKEN_SET" }, { name: "party1", token: "token-of-party1" }] };
+    expect(parseAggregatorConfig(raw, "a.yml", "/x").parties[0]).toEqual({ name: "party0", token: "from-the-environment" });
+
+    const unset = { ...raw, parties: [{ name: "party0", token_env: "COHORT_TEST_TOKEN_UNSET" }, { name: "party1", token: "token-of-party1" }] };
+    expect(errorOf(() => parseAggregatorConfig(unset, "a.yml", "/x")).message).toBe(
+      "a.yml: parties[0].token_env: environment variable COHORT_TEST_TOKEN_UNSET is not set, expected it to hold the token",
+    );
+  });
+
+  it("rejects duplicate party names, short tokens without echoing them, and a party with no token", () => {
+    const raw = { ...ibmConfig(), parties: [{ name: "p", token: "short" }, { name: "p", token: "long-enough" }, { name: "q" }] };
+    const error = errorOf(() => parseAggregatorConfig(raw, "a.yml", "/x"));
+    expect(error.issues).toEqual([{ path: "parties[0].token", message: "got a string of 5 characters, expected a token of at least 8 characters" }]);
+    expect(error.message).not.toContain("short");
+
+    const second = { ...raw, parties: [{ name: "p", token: "long-enough" }, { name: "p", token: "long-enough-2" }, { name: "q" }] };
+    expect(errorOf(() => parseAggregatorConfig(second, "a.yml", "/x")).issues).toEqual([
+      { path: "parties[1].name", message: 'got "p" again (also parties[0]), expected unique party names' },
+      { path: "parties[2].token", message: "missing required key, expected a token of at least 8 characters (or token_env naming an environment variable that holds it)" },
+    ]);
+  });
+
+  it("requires cert and key when TLS is enabled", () => {
+    const raw = ibmConfig();
+    (raw.connection as { info: Record<string, unknown> }).info.tls_config = { enable: true };
+    expect(errorOf(() => parseAggregatorConfig(raw, "a.yml", "/x")).message).toBe(
+      "a.yml: connection.info.tls_config: got enable: true without cert and key, expected both a certificate and a private key file",
+    );
+  });
+
+  it("reports every problem in one error, one per line", () => {
+    const raw = {
+      conection: {},
+      hyperparams: { global: { rounds: 0, num_parties: 1.5 }, local: { training: { batchSize: 8 } } },
+      parties: "party0",
+    };
+    const error = errorOf(() => parseAggregatorConfig(raw, "aggregator.yml", "/x"));
+    expect(error.message.split("\n")).toEqual([
+      "aggregator.yml: 5 problems:",
+      "  aggregator.yml: hyperparams.global.rounds: got 0, expected an integer >= 1",
+      "  aggregator.yml: hyperparams.global.num_parties: got 1.5, expected an integer >= 1",
+      '  aggregator.yml: hyperparams.local.training.batchSize: unknown key (did you mean "batch_size"?)',
+      '  aggregator.yml: parties: got "party0", expected a list of allowed parties, each with name and token',
+      '  aggregator.yml: conection: unknown key (did you mean "connection"?)',
+    ]);
+    expect(error.issues).toHaveLength(5);
+  });
+
+  it("rejects an empty document and a document that is not a mapping", () => {
+    expect(errorOf(() => parseAggregatorConfig(null, "a.yml", "/x")).message).toBe("a.yml: the document is empty, expected a mapping of config keys");
+    expect(errorOf(() => parseAggregatorConfig([1], "a.yml", "/x")).message).toBe("a.yml: got a list of 1, expected a mapping of aggregator config keys");
+  });
+});
+
+describe("loadAggregatorConfig", () => {
+  it("resolves output_dir against the config file's directory and applies overrides", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "cohort-config-"));
+    const file = join(dir, "aggregator.yml");
+    await writeFile(file, "hyperparams:\n  global:\n    num_parties: 1\noutput_dir: out/run1\nparties:\n  - name: p\n    token: 12345678x\n");
+    const config = await loadAggregatorConfig(file, { connection: { info: { port: 0 } } });
+    expect(config.file).toBe(file);
+    expect(config.baseDir).toBe(dir);
+    expect(config.outputDir).toBe(join(dir, "out/run1"));
+    expect(config.connection.port).toBe(0);
+  });
+
+  it("validates overrides like YAML values", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "cohort-config-"));
+    const file = join(dir, "aggregator.yml");
+    await writeFile(file, "hyperparams:\n  global:\n    num_parties: 1\nparties:\n  - name: p\n    token: 12345678x\n");
+    await expect(loadAggregatorConfig(file, { hyperparams: { global: { rounds: -1 } } })).rejects.toThrow(
+      `${file}: hyperparams.global.rounds: got -1, expected an integer >= 1`,
+    );
+  });
+
+  it("names the file and line of a YAML syntax error", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "cohort-config-"));
+    const file = join(dir, "aggregator.yml");
+    await writeFile(file, "hyperparams:\n  global:\n    num_parties: 1\n   rounds: 2\n");
+    await expect(loadAggregatorConfig(file)).rejects.toMatchObject({ code: "CONFIG_SYNTAX", file, line: 4 });
+  });
+
+  it("reports a missing file", async () => {
+    await expect(loadAggregatorConfig("/nonexistent/aggregator.yml")).rejects.toMatchObject({ code: "CONFIG_NOT_FOUND", file: "/nonexistent/aggregator.yml" });
+  });
+});

@@ -1,0 +1,157 @@
+import { existsSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { aggregatorSchema, FUSION_ALIASES, type RawAggregatorConfig } from "./aggregator-schema.js";
+import { IssueList } from "./issue-list.js";
+import type { LocalHyperparams } from "./local-hyperparams.js";
+import { mergeOverrides } from "./merge.js";
+import { normalizeModel, type ModelSection } from "./model-section.js";
+import { resolveToken } from "./token.js";
+import { validate } from "./validate.js";
+import { readYamlFile } from "./yaml-file.js";
+
+export type FusionAlgorithm = "fedavg" | "iteravg";
+
+/** Server-side TLS; all paths absolute. */
+export interface ServerTls {
+  certFile: string;
+  keyFile: string;
+  /** When given, parties must present a client certificate signed by this CA. */
+  caFile?: string;
+}
+
+export interface AllowedParty {
+  name: string;
+  token: string;
+}
+
+/** The aggregator's config, validated, with defaults applied and paths absolute. */
+export interface AggregatorConfig {
+  /** The config file (absolute when loaded from disk). */
+  file: string;
+  /** Absolute directory that relative paths in the config resolve against. */
+  baseDir: string;
+  connection: { host: string; port: number; chunkSize: number; tls?: ServerTls };
+  /** `ibmName` keeps the name as written (FedAvgFusionHandler) for the log; absent when defaulted. */
+  fusion: { algorithm: FusionAlgorithm; ibmName?: string };
+  rounds: number;
+  numParties: number;
+  /** Fraction of numParties whose updates complete a round. */
+  percQuorum: number;
+  /** How long to wait for parties to join and for a round's updates. */
+  maxTimeoutMs: number;
+  terminationAccuracy?: number;
+  evaluateEvery: number;
+  local: LocalHyperparams;
+  /** The initial global model, when the aggregator builds it itself. */
+  model?: ModelSection;
+  /** Absolute. */
+  outputDir: string;
+  parties: AllowedParty[];
+  /** Key paths accepted only for IBM FL compatibility and ignored, for the caller's info log. */
+  ignored: string[];
+}
+
+const MS_PER_SECOND = 1000;
+
+/** Validates an in-memory aggregator config (tests, the demo); `file` names it in messages. */
+export function parseAggregatorConfig(raw: unknown, file: string, baseDir: string): AggregatorConfig {
+  return build(raw, file, file, resolve(baseDir));
+}
+
+/** Loads, validates and normalizes an aggregator YAML file; `overrides` use the YAML key names. */
+export async function loadAggregatorConfig(file: string, overrides?: object): Promise<AggregatorConfig> {
+  const absolute = resolve(file);
+  const raw = mergeOverrides(await readYamlFile(absolute, file), overrides);
+  return build(raw, file, absolute, dirname(absolute));
+}
+
+function build(raw: unknown, label: string, file: string, baseDir: string): AggregatorConfig {
+  const parsed = validate(aggregatorSchema, raw, label);
+  const issues = new IssueList();
+  const ignored = ignoredKeys(parsed);
+
+  const parties = allowedParties(parsed, issues);
+  const global = parsed.hyperparams.global;
+  if (global.num_parties > parsed.parties.length) {
+    issues.add(
+      ["hyperparams", "global", "num_parties"],
+      `got ${global.num_parties}, expected at most ${parsed.parties.length} (the number of entries in parties)`,
+    );
+  }
+  const info = parsed.connection.info;
+  const tls = serverTls(info.tls_config, baseDir, issues);
+  const model = parsed.model === undefined ? undefined : normalizeModel(parsed.model, ["model"], baseDir, issues, ignored);
+  issues.throwIfAny(label);
+
+  const { training, optimizer } = parsed.hyperparams.local;
+  const local: LocalHyperparams = { epochs: training.epochs, batchSize: training.batch_size, validationSplit: training.validation_split };
+  if (training.steps_per_epoch !== undefined) local.stepsPerEpoch = training.steps_per_epoch;
+  if (optimizer.lr !== undefined) local.lr = optimizer.lr;
+
+  const config: AggregatorConfig = {
+    file,
+    baseDir,
+    connection: { host: info.ip, port: info.port, chunkSize: info.chunk_size, ...(tls === undefined ? {} : { tls }) },
+    fusion:
+      parsed.fusion === undefined
+        ? { algorithm: "fedavg" }
+        : { algorithm: FUSION_ALIASES[parsed.fusion.name.toLowerCase()]!, ibmName: parsed.fusion.name },
+    rounds: global.rounds,
+    numParties: global.num_parties,
+    percQuorum: global.perc_quorum,
+    maxTimeoutMs: global.max_timeout * MS_PER_SECOND,
+    evaluateEvery: global.evaluate_every,
+    local,
+    outputDir: resolve(baseDir, parsed.output_dir),
+    parties,
+    ignored,
+  };
+  if (global.termination_accuracy !== undefined) config.terminationAccuracy = global.termination_accuracy;
+  if (model !== undefined) config.model = model;
+  return config;
+}
+
+function allowedParties(parsed: RawAggregatorConfig, issues: IssueList): AllowedParty[] {
+  const out: AllowedParty[] = [];
+  const firstIndex = new Map<string, number>();
+  parsed.parties.forEach((entry, index) => {
+    const earlier = firstIndex.get(entry.name);
+    if (earlier !== undefined) {
+      issues.add(["parties", index, "name"], `got "${entry.name}" again (also parties[${earlier}]), expected unique party names`);
+    } else {
+      firstIndex.set(entry.name, index);
+    }
+    const token = resolveToken(entry, ["parties", index], issues);
+    if (token !== undefined) out.push({ name: entry.name, token });
+  });
+  return out;
+}
+
+type RawTls = RawAggregatorConfig["connection"]["info"]["tls_config"];
+
+function serverTls(raw: RawTls, baseDir: string, issues: IssueList): ServerTls | undefined {
+  if (raw === undefined || !raw.enable) return undefined;
+  const path = ["connection", "info", "tls_config"];
+  if (raw.cert === undefined || raw.key === undefined) {
+    issues.add(path, "got enable: true without cert and key, expected both a certificate and a private key file");
+    return undefined;
+  }
+  const tls: ServerTls = { certFile: resolve(baseDir, raw.cert), keyFile: resolve(baseDir, raw.key) };
+  if (raw.ca !== undefined) tls.caFile = resolve(baseDir, raw.ca);
+  // Checked here so a wrong path fails at start with the key's name, not at the first handshake.
+  for (const [key, absolute] of [["cert", tls.certFile], ["key", tls.keyFile], ["ca", tls.caFile]] as const) {
+    if (absolute !== undefined && !existsSync(absolute)) issues.add([...path, key], `file ${absolute} not found, expected an existing PEM file`);
+  }
+  return tls;
+}
+
+function ignoredKeys(parsed: RawAggregatorConfig): string[] {
+  const ignored: string[] = [];
+  for (const key of ["name", "path", "sync"] as const) {
+    if (parsed.connection[key] !== undefined) ignored.push(`connection.${key}`);
+  }
+  if (parsed.fusion?.path !== undefined) ignored.push("fusion.path");
+  if (parsed.aggregator !== undefined) ignored.push("aggregator");
+  if (parsed.protocol_handler !== undefined) ignored.push("protocol_handler");
+  return ignored;
+}

@@ -1,0 +1,101 @@
+import { z } from "zod";
+import { localKeys } from "./local-hyperparams.js";
+import { modelSchema } from "./model-section.js";
+import { MIN_TOKEN_LENGTH } from "./token.js";
+import { flag, ignoredKey, integer, number, section, text } from "./schema-helpers.js";
+
+/**
+ * The aggregator's YAML, under IBM FL's key names so that an IBM FL aggregator config ports
+ * with few edits. Defaults live here; renaming to the normalized shape is aggregator-config.ts.
+ */
+
+export const DEFAULT_PORT = 50051;
+/** gRPC's default message limit is 4 MiB; chunks stay under it so no limit is ever raised. */
+export const MAX_CHUNK_BYTES = 4 * 1024 * 1024;
+export const MIN_CHUNK_BYTES = 1024;
+export const DEFAULT_CHUNK_BYTES = 1024 * 1024;
+export const DEFAULT_OUTPUT_DIR = "runs/latest";
+
+/** IBM FL fusion handler names and Cohort's short names, to the normalized algorithm. */
+export const FUSION_ALIASES: Readonly<Record<string, "fedavg" | "iteravg">> = {
+  fedavg: "fedavg",
+  fedavgfusionhandler: "fedavg",
+  iteravg: "iteravg",
+  iteravgfusionhandler: "iteravg",
+};
+const FUSION_EXPECTED = 'expected one of "FedAvg", "FedAvgFusionHandler", "IterAvg", "IterAvgFusionHandler"';
+
+const tlsSchema = section({
+  enable: flag().default(false),
+  cert: text("the path of a PEM certificate file").optional(),
+  key: text("the path of a PEM private key file").optional(),
+  ca: text("the path of a PEM CA bundle for client certificates").optional(),
+});
+
+const connectionSchema = section({
+  // IBM FL's FlaskConnection / GrpcConnection and their module path: Cohort always speaks gRPC.
+  name: ignoredKey(),
+  path: ignoredKey(),
+  sync: ignoredKey(),
+  info: section({
+    ip: text("a host name or IP address to listen on").default("0.0.0.0"),
+    port: integer(0, 65535, "0 picks a free port").default(DEFAULT_PORT),
+    chunk_size: integer(MIN_CHUNK_BYTES, MAX_CHUNK_BYTES, "bytes").default(DEFAULT_CHUNK_BYTES),
+    tls_config: tlsSchema.optional(),
+  }).prefault({}),
+});
+
+const fusionSchema = section({
+  name: z
+    .string({ error: FUSION_EXPECTED })
+    .refine((name) => FUSION_ALIASES[name.toLowerCase()] !== undefined, { error: FUSION_EXPECTED }),
+  path: ignoredKey(),
+});
+
+const hyperparamsSchema = section({
+  global: section({
+    rounds: integer(1).default(3),
+    num_parties: integer(1),
+    perc_quorum: number({ min: 0, exclusiveMin: true, max: 1 }).default(1),
+    max_timeout: number({ min: 0, exclusiveMin: true, unit: "seconds" }).default(600),
+    termination_accuracy: number({ min: 0, max: 1 }).optional(),
+    evaluate_every: integer(1, undefined, "rounds").default(1),
+  }),
+  local: section({
+    training: section({
+      epochs: localKeys.epochs().default(1),
+      batch_size: localKeys.batch_size().default(32),
+      steps_per_epoch: localKeys.steps_per_epoch().optional(),
+      validation_split: localKeys.validation_split().default(0),
+    }).prefault({}),
+    optimizer: section({ lr: localKeys.lr().optional() }).prefault({}),
+  }).prefault({}),
+});
+
+const partyEntrySchema = section(
+  {
+    name: text("the party's name"),
+    token: text(`a token of at least ${MIN_TOKEN_LENGTH} characters`, MIN_TOKEN_LENGTH).optional(),
+    token_env: text("the name of an environment variable holding the token").optional(),
+  },
+  "a mapping with name and token (or token_env)",
+);
+
+export const aggregatorSchema = section(
+  {
+    connection: connectionSchema.prefault({}),
+    fusion: fusionSchema.optional(),
+    hyperparams: hyperparamsSchema,
+    model: modelSchema.optional(),
+    output_dir: text("a directory path").default(DEFAULT_OUTPUT_DIR),
+    parties: z
+      .array(partyEntrySchema, { error: "expected a list of allowed parties, each with name and token" })
+      .min(1, { error: "expected a list of at least one allowed party" }),
+    // IBM FL's aggregator and protocol handler classes: their roles are built into Cohort.
+    aggregator: ignoredKey(),
+    protocol_handler: ignoredKey(),
+  },
+  "a mapping of aggregator config keys",
+);
+
+export type RawAggregatorConfig = z.output<typeof aggregatorSchema>;

@@ -1,0 +1,69 @@
+import { z } from "zod";
+import { DEFAULT_PORT } from "./aggregator-schema.js";
+import { localKeys } from "./local-hyperparams.js";
+import { modelSchema } from "./model-section.js";
+import { flag, ignoredKey, integer, mapping, oneOf, section, text } from "./schema-helpers.js";
+import { MIN_TOKEN_LENGTH } from "./token.js";
+
+/**
+ * A party's YAML, under IBM FL's key names. IBM FL parties also listened on a port of their
+ * own (`connection`); Cohort parties only dial out, so that section is accepted and ignored.
+ */
+
+export const BACKENDS = ["auto", "tensorflow", "wasm", "cpu"] as const;
+export type Backend = (typeof BACKENDS)[number];
+
+export const RECONNECT_DEFAULTS = { initialDelayMs: 500, maxDelayMs: 10_000, maxAttempts: 0 } as const;
+
+const tokenText = () => text(`a token of at least ${MIN_TOKEN_LENGTH} characters`, MIN_TOKEN_LENGTH);
+const tokenEnvText = () => text("the name of an environment variable holding the token");
+
+export const partySchema = section(
+  {
+    aggregator: section({
+      ip: text("the aggregator's host name or IP address"),
+      port: integer(1, 65535).default(DEFAULT_PORT),
+      tls_config: section({
+        enable: flag().default(false),
+        ca: text("the path of a PEM CA bundle that signed the aggregator's certificate").optional(),
+        cert: text("the path of a PEM client certificate file").optional(),
+        key: text("the path of a PEM client private key file").optional(),
+      }).optional(),
+      name: ignoredKey(),
+      path: ignoredKey(),
+    }),
+    party: section({ name: text("the party's name") }).optional(),
+    name: text("the party's name").optional(),
+    token: tokenText().optional(),
+    token_env: tokenEnvText().optional(),
+    credentials: section({ token: tokenText().optional(), token_env: tokenEnvText().optional() }).optional(),
+    data: section({
+      name: text("a data handler name such as mnist, npz or csv"),
+      // IBM FL module path of the handler class.
+      path: ignoredKey(),
+      info: mapping("a mapping of data handler settings").default({}),
+    }),
+    model: modelSchema,
+    local_training: section({
+      epochs: localKeys.epochs().optional(),
+      batch_size: localKeys.batch_size().optional(),
+      steps_per_epoch: localKeys.steps_per_epoch().optional(),
+      validation_split: localKeys.validation_split().optional(),
+      lr: localKeys.lr().optional(),
+      // IBM FL's local training handler class.
+      name: ignoredKey(),
+      path: ignoredKey(),
+    }).optional(),
+    backend: oneOf(BACKENDS).default("auto"),
+    reconnect: section({
+      initial_delay_ms: integer(0, undefined, "milliseconds").default(RECONNECT_DEFAULTS.initialDelayMs),
+      max_delay_ms: integer(0, undefined, "milliseconds").default(RECONNECT_DEFAULTS.maxDelayMs),
+      max_attempts: integer(0, undefined, "0 retries forever").default(RECONNECT_DEFAULTS.maxAttempts),
+    }).prefault({}),
+    connection: ignoredKey(),
+    protocol_handler: ignoredKey(),
+  },
+  "a mapping of party config keys",
+);
+
+export type RawPartyConfig = z.output<typeof partySchema>;
