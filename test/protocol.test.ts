@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { Party, PartyRefusedError } from "@cohort/party";
 import type { Manifest } from "@cohort/tensors";
 import { ArithmeticLearner } from "./helpers/arithmetic-learner.js";
+import { RawClient } from "./helpers/raw-client.js";
 import { partyList, startAggregator, testLogger } from "./helpers/federation.js";
 
 const manifest: Manifest = { tensors: [{ name: "w", dtype: "float32", shape: [300, 100] }, { name: "b", dtype: "float32", shape: [100] }] };
@@ -64,4 +65,55 @@ describe("federation protocol over loopback gRPC", () => {
     expect(mismatch.message).toMatch(/missing b/);
     expect(mismatch.message).toMatch(/unexpected extra/);
   });
+});
+
+describe("faults and large models", () => {
+  it("a party that dies mid-upload leaves no trace in the aggregate of the others", async () => {
+    const { aggregator, port, outputDir } = await startAggregator({ rounds: 1, percQuorum: 2 / 3 });
+    cleanup.push(() => aggregator.forceClose());
+    const run = aggregator.run();
+    const honest = [new ArithmeticLearner(manifest, 100, 1), new ArithmeticLearner(manifest, 300, 2)];
+    const runs = honest.map((l, i) => party(port, i, l).run());
+    await new Promise((r) => setTimeout(r, 200));
+
+    // party2 joins like any party, sends half of its update, then dies (its connection drops).
+    const victim = new RawClient(port, "party2", "token-of-party-2");
+    await victim.join(manifest, 600);
+    await victim.waitFor("train");
+    const { call, result } = victim.startUpload();
+    call.write({ header: { round: 1, numExamples: 600, metrics: {}, trainSeconds: 0 } });
+    const half = new Uint8Array(60_000).fill(7);
+    call.write({ chunk: { offset: 0, data: half } });
+    await new Promise((r) => setTimeout(r, 100));
+    call.cancel();
+    victim.close();
+    await result.catch(() => undefined);
+    const summary = await run;
+    await Promise.all(runs);
+
+    const lines = (await readFile(join(outputDir, "metrics.jsonl"), "utf8")).trim().split("\n").map((l) => JSON.parse(l));
+    expect(lines[0].parties.sort()).toEqual(["party0", "party1"]);
+    expect(lines[0].missing).toEqual(["party2"]);
+    const checkpoint = new Float32Array((await readFile(join(outputDir, "checkpoints", "round-0001.bin"))).buffer.slice(0));
+    // Reference: the example-weighted mean of the two complete updates only.
+    const reference = (100 * 1 + 300 * 2) / 400;
+    expect(Array.from(checkpoint.subarray(0, 5))).toEqual(Array(5).fill(Math.fround(reference)));
+    expect(summary.rounds_completed).toBe(1);
+  });
+
+  it("moves a single tensor larger than 64 MiB in 1 MiB chunks without raising any message limit", async () => {
+    const big: Manifest = { tensors: [{ name: "huge", dtype: "float32", shape: [17 * 1024 * 1024] }, { name: "tiny", dtype: "float32", shape: [3] }] };
+    const { aggregator, port, outputDir } = await startAggregator({ rounds: 1, numParties: 2, parties: partyList(2), chunkSize: 1024 * 1024 });
+    cleanup.push(() => aggregator.forceClose());
+    const run = aggregator.run();
+    const learners = [new ArithmeticLearner(big, 1, 1, 3), new ArithmeticLearner(big, 3, 5, 3)];
+    await Promise.all(learners.map((l, i) => party(port, i, l).run()));
+    const summary = await run;
+    expect(summary.rounds_completed).toBe(1);
+    const bytes = await readFile(join(outputDir, "checkpoints", "round-0001.bin"));
+    expect(bytes.byteLength).toBe((17 * 1024 * 1024 + 3) * 4);
+    const values = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+    expect(values[0]).toBe(3 + (1 * 1 + 3 * 5) / 4);
+    expect(values[values.length - 1]).toBe(3 + (1 * 1 + 3 * 5) / 4);
+  }, 120_000);
 });
