@@ -1,1 +1,13 @@
-export {};
+export { type Split, type Dataset, type DataHandler, type DataContext, exampleCount } from "./dataset.js";
+export { type DataErrorCode, DataError } from "./errors.js";
+export { loadDataset, dataHandler, registerDataHandler, knownDataHandlers } from "./registry.js";
+export { validateLabels, checkInputShape, checkSplit } from "./validate.js";
+export { npzHandler, loadNpz, type NpzDefaults } from "./npz-handler.js";
+export { csvHandler } from "./csv-handler.js";
+export { parseCsv, type CsvTable } from "./csv-parse.js";
+export { mnistHandler, mnistOptions, mnistPartition, type MnistOptions } from "./mnist-handler.js";
+export { loadMnistDigits, type MnistDigits, MNIST_PIXELS, MNIST_CLASSES } from "./mnist-digits.js";
+export { partitionByClass, type Partition, type PartitionOptions, type SplitKind } from "./partition.js";
+export { type Random, mulberry32, randomInt } from "./prng.js";
+export { shuffleInPlace, normal, gamma, dirichlet } from "./sampling.js";
+export { toFloat32, toLabels, halfToNumber } from "./arrays.js";

@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { HealthImplementation } from "grpc-health-check";
+import type { LocalHyperparams } from "@cohort/config";
 import { type FusionAlgorithmName, UpdateStaging, WeightedSum, fusionAlgorithm } from "@cohort/fusion";
 import { type Manifest } from "@cohort/tensors";
 import type { Logger } from "@cohort/telemetry";
@@ -17,14 +18,6 @@ import { federationHandlers } from "./service.js";
 import type { FederationState } from "./state.js";
 import type { ReceivedUpdate } from "./upload-receiver.js";
 import { weightedMetrics } from "./weighted-metrics.js";
-
-export interface LocalHyperparams {
-  epochs: number;
-  batchSize: number;
-  stepsPerEpoch?: number;
-  validationSplit: number;
-  lr?: number;
-}
 
 /** What the aggregator needs to run; the CLI maps the YAML config onto it. */
 export interface AggregatorSettings {

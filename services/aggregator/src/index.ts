@@ -1,4 +1,4 @@
-export { Aggregator, type AggregatorSettings, type LocalHyperparams, type InitialModel, type ModelExporter } from "./aggregator.js";
+export { Aggregator, type AggregatorSettings, type InitialModel, type ModelExporter } from "./aggregator.js";
 export { type RoundMetrics, type RunSummary, RunOutput } from "./run-output.js";
 export { PartyAuthenticator } from "./auth.js";
 export { Collector } from "./collector.js";

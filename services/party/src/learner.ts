@@ -1,12 +1,9 @@
 import type { Manifest, WeightSet } from "@cohort/tensors";
 
-export interface TrainSettings {
-  epochs: number;
-  batchSize: number;
-  stepsPerEpoch?: number;
-  validationSplit: number;
-  lr?: number;
-}
+import type { LocalHyperparams } from "@cohort/config";
+
+/** The local hyperparameters of one round: the aggregator's, with the party's overrides. */
+export type TrainSettings = LocalHyperparams;
 
 export interface TrainResult {
   numExamples: number;
