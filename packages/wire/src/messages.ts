@@ -10,6 +10,7 @@ export interface JoinRequest {
   manifest: ManifestMessage | null;
   numTrainExamples: number;
   backend: string;
+  modelTopology: string;
 }
 export interface JoinResponse {
   partyId: string;

@@ -1,0 +1,51 @@
+import { type AggregatorConfig, loadAggregatorConfig, redact } from "@cohort/config";
+import { Aggregator, type AggregatorSettings, type InitialModel, type ModelExporter } from "@cohort/aggregator";
+import { createLogger, type Logger } from "@cohort/telemetry";
+import { onShutdownSignal } from "../signals.js";
+
+export interface AggregatorCommandOptions {
+  config: string;
+  pretty?: boolean;
+  port?: number;
+  outputDir?: string;
+}
+
+export function aggregatorSettings(config: AggregatorConfig): AggregatorSettings {
+  return {
+    host: config.connection.host, port: config.connection.port, chunkSize: config.connection.chunkSize,
+    algorithm: config.fusion.algorithm, rounds: config.rounds, numParties: config.numParties, percQuorum: config.percQuorum,
+    maxTimeoutMs: config.maxTimeoutMs, terminationAccuracy: config.terminationAccuracy, local: config.local,
+    outputDir: config.outputDir, parties: config.parties,
+  };
+}
+
+/** Hooks that need TF.js (initial model from the config, export of the final model), loaded only when used. */
+export interface ModelHooks {
+  initialModel?: (config: AggregatorConfig, log: Logger) => Promise<InitialModel | undefined>;
+  exportModel?: ModelExporter;
+}
+
+/** `cohort aggregator --config aggregator.yml`: serves the federation until its last round. */
+export async function runAggregatorCommand(options: AggregatorCommandOptions, hooks: ModelHooks = {}): Promise<number> {
+  const overrides: Record<string, unknown> = {};
+  if (options.port !== undefined) overrides.connection = { info: { port: options.port } };
+  if (options.outputDir !== undefined) overrides.output_dir = options.outputDir;
+  const config = await loadAggregatorConfig(options.config, overrides);
+  const log = createLogger({ service: "aggregator", pretty: options.pretty });
+  log.info({ phase: "config", file: config.file, config: redact(config) }, "configuration loaded");
+  for (const key of config.ignored) log.info({ phase: "config", key }, "IBM FL key accepted and ignored");
+  const initialModel = hooks.initialModel ? await hooks.initialModel(config, log) : undefined;
+  const aggregator = new Aggregator(aggregatorSettings(config), log, { initialModel, exportModel: hooks.exportModel });
+  await aggregator.start();
+  const release = onShutdownSignal((signal) => {
+    log.warn({ phase: "signal", signal }, "stopping after the current phase");
+    aggregator.requestStop();
+  });
+  try {
+    const summary = await aggregator.run();
+    return summary.rounds_completed > 0 || config.rounds === 0 ? 0 : 1;
+  } finally {
+    release();
+    await aggregator.close();
+  }
+}

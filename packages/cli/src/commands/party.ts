@@ -1,0 +1,58 @@
+import { loadPartyConfig, redact } from "@cohort/config";
+import { loadDataset } from "@cohort/data";
+import { loadModelFromSpec, selectBackend } from "@cohort/models";
+import { Party, PartyRefusedError, TfjsLearner } from "@cohort/party";
+import { createLogger } from "@cohort/telemetry";
+import { onShutdownSignal } from "../signals.js";
+
+export interface PartyCommandOptions {
+  config: string;
+  pretty?: boolean;
+  port?: number;
+}
+
+/**
+ * `cohort party --config party.yml`: loads data and model, checks they fit each other before
+ * joining, then follows the aggregator's instructions until it says stop.
+ */
+export async function runPartyCommand(options: PartyCommandOptions): Promise<number> {
+  const overrides = options.port !== undefined ? { aggregator: { port: options.port } } : undefined;
+  const config = await loadPartyConfig(options.config, overrides);
+  const log = createLogger({ service: "party", pretty: options.pretty, base: { party: config.name } });
+  log.info({ phase: "config", file: config.file, config: redact(config) }, "configuration loaded");
+  for (const key of config.ignored) log.info({ phase: "config", key }, "IBM FL key accepted and ignored");
+
+  const backend = await selectBackend(config.backend);
+  log.info({ phase: "backend", backend: backend.name, detail: backend.detail }, `training backend: ${backend.name}`);
+  const started = Date.now();
+  const dataset = await loadDataset({ name: config.data.name, info: config.data.info }, { baseDir: config.data.baseDir });
+  const model = await loadModelFromSpec(config.model);
+  const learner = new TfjsLearner(model, dataset, backend.name, `${config.file}: data`);
+  log.info({
+    phase: "ready", ms: Date.now() - started, data: dataset.description, train_examples: learner.numTrainExamples,
+    test_examples: dataset.test.xShape[0], tensors: learner.manifest.tensors.length,
+  }, "data and model loaded");
+
+  const party = new Party({
+    name: config.name, token: config.token, host: config.aggregator.host, port: config.aggregator.port,
+    reconnect: config.reconnect, localOverrides: config.localOverrides,
+  }, learner, log);
+  const release = onShutdownSignal((signal) => {
+    log.warn({ phase: "signal", signal }, "leaving the federation");
+    party.close();
+  });
+  try {
+    const reason = await party.run();
+    log.info({ phase: "done", reason }, "party finished");
+    return 0;
+  } catch (error) {
+    if (error instanceof PartyRefusedError) {
+      log.error({ phase: "join", code: error.code, reason: error.message }, "the aggregator refused this party");
+      return 2;
+    }
+    throw error;
+  } finally {
+    release();
+    party.close();
+  }
+}

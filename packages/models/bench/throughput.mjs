@@ -1,0 +1,41 @@
+// Training throughput of the MNIST CNNs on the selected backend, plus a per-kernel profile.
+// Usage: npm run build && node packages/models/bench/throughput.mjs [backend=wasm] [batches=20]
+import { selectBackend, tf, createKerasMnistCnn, createMnistCnn } from "../dist/index.js";
+import { loadMnist } from "./mnist-data.mjs";
+
+const [backendArg = "wasm", batchesArg = "20"] = process.argv.slice(2);
+const BATCH = 64;
+const batches = Number(batchesArg);
+const backend = await selectBackend(backendArg);
+console.log(`backend: ${backend.name} (${backend.detail})`);
+const { train } = loadMnist(tf, { train: BATCH * batches, test: 0 });
+
+for (const [name, factory] of [["keras-cnn (32-64-128)", createKerasMnistCnn], ["demo-cnn (8-16)", createMnistCnn]]) {
+  const model = factory();
+  const xs = [];
+  const ys = [];
+  for (let b = 0; b < batches; b++) {
+    xs.push(train.x.slice(b * BATCH, BATCH));
+    ys.push(train.y.slice(b * BATCH, BATCH));
+  }
+  for (let b = 0; b < 3; b++) await model.trainOnBatch(xs[b], ys[b]); // warm-up: XNNPACK operator setup
+  const start = performance.now();
+  for (let b = 0; b < batches; b++) await model.trainOnBatch(xs[b], ys[b]);
+  const secs = (performance.now() - start) / 1000;
+  console.log(`${name}: ${(batches * BATCH / secs).toFixed(0)} samples/s (batch ${BATCH}, ${batches} batches, ${(secs * 1000 / batches).toFixed(1)} ms/batch)`);
+
+  if (process.env.PROFILE) {
+    const profile = await tf.profile(() => model.trainOnBatch(xs[0], ys[0]));
+    const byKernel = new Map();
+    for (const k of profile.kernels) {
+      const ms = typeof k.kernelTimeMs === "number" ? k.kernelTimeMs : 0;
+      const e = byKernel.get(k.name) ?? { ms: 0, n: 0 };
+      byKernel.set(k.name, { ms: e.ms + ms, n: e.n + 1 });
+    }
+    const rows = [...byKernel].sort((a, b) => b[1].ms - a[1].ms).slice(0, 15);
+    for (const [k, { ms, n }] of rows) console.log(`  ${k.padEnd(28)} ${ms.toFixed(1).padStart(7)} ms  x${n}`);
+  }
+  tf.dispose([...xs, ...ys]);
+  model.dispose();
+}
+console.log(`tensors alive: ${tf.memory().numTensors}, rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`);

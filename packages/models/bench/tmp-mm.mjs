@@ -1,0 +1,12 @@
+import { selectBackend, tf } from "../dist/index.js";
+await selectBackend("wasm");
+const x = tf.randomNormal([64, 9216]), w = tf.randomNormal([9216, 128]), dy = tf.randomNormal([64, 128]);
+const time = (name, f) => { f().dispose(); const t = performance.now(); for (let i = 0; i < 3; i++) f().dispose(); console.log(name, ((performance.now() - t) / 3).toFixed(1), "ms"); };
+time("x@w", () => tf.matMul(x, w));
+time("x^T@dy", () => tf.matMul(x, dy, true, false));
+time("dy@w^T", () => tf.matMul(dy, w, false, true));
+const xt = tf.transpose(x), wt = tf.transpose(w);
+time("xt@dy", () => tf.matMul(xt, dy));
+time("dy@wt", () => tf.matMul(dy, wt));
+time("transpose x", () => tf.transpose(x));
+time("transpose w", () => tf.transpose(w));

@@ -1,0 +1,102 @@
+/**
+ * Picks the fastest TensorFlow.js backend this machine can run, once per process:
+ * tfjs-node-gpu (CUDA), tfjs-node (libtensorflow), wasm (XNNPACK, SIMD), then pure-JS cpu.
+ * The native packages are optional dependencies (their install downloads libtensorflow and is
+ * skipped where that fails), so they are loaded with a dynamic import whose failure just means
+ * "not installed".
+ */
+import { createRequire } from "node:module";
+import path from "node:path";
+import "@tensorflow/tfjs-backend-cpu";
+import * as wasm from "@tensorflow/tfjs-backend-wasm";
+import { assertSingleTfjsCore, tf } from "./tfjs.js";
+import { registerWasmTrainingKernels } from "./wasm-kernels/register.js";
+
+export type BackendPreference = "tensorflow" | "wasm" | "cpu" | "auto";
+
+export interface SelectedBackend {
+  /** The tfjs backend name now active: "tensorflow", "wasm" or "cpu". */
+  name: string;
+  /** One human line for the start-up log: which package, which variant, why others were skipped. */
+  detail: string;
+}
+
+const NATIVE_PACKAGES = ["@tensorflow/tfjs-node-gpu", "@tensorflow/tfjs-node"] as const;
+
+let selection: Promise<SelectedBackend> | undefined;
+
+/**
+ * Activates a backend and resolves to what was chosen. Idempotent: later calls return the
+ * first call's result whatever they ask for, because tfjs holds one global engine and
+ * switching backends under live models would strand their weights in the old backend.
+ */
+export function selectBackend(preferred: BackendPreference = "auto"): Promise<SelectedBackend> {
+  selection ??= choose(preferred);
+  return selection;
+}
+
+async function choose(preferred: BackendPreference): Promise<SelectedBackend> {
+  assertSingleTfjsCore();
+  const skipped: string[] = [];
+  if (preferred === "auto" || preferred === "tensorflow") {
+    for (const pkg of NATIVE_PACKAGES) {
+      const why = await tryNative(pkg);
+      if (why === undefined) return { name: tf.getBackend(), detail: `${pkg} (libtensorflow)` };
+      skipped.push(`${pkg}: ${why}`);
+    }
+  }
+  if (preferred !== "cpu") {
+    const why = await tryWasm();
+    if (why === undefined) {
+      const simd = await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT");
+      const threads = wasm.getThreadsCount();
+      const variant = `${simd ? "SIMD" : "no SIMD"}, ${threads} thread${threads === 1 ? "" : "s"}`;
+      return { name: "wasm", detail: withSkipped(`@tensorflow/tfjs-backend-wasm (${variant})`, skipped) };
+    }
+    skipped.push(`wasm: ${why}`);
+  }
+  if (!(await tf.setBackend("cpu"))) throw new Error(`no TensorFlow.js backend could start (${skipped.join("; ")})`);
+  await tf.ready();
+  return { name: "cpu", detail: withSkipped("@tensorflow/tfjs-backend-cpu (pure JavaScript, slow)", skipped) };
+}
+
+function withSkipped(detail: string, skipped: string[]): string {
+  return skipped.length === 0 ? detail : `${detail}; skipped ${skipped.join("; ")}`;
+}
+
+/** Resolves to undefined on success, else to the reason the package could not be used. */
+async function tryNative(pkg: string): Promise<string | undefined> {
+  try {
+    // The specifier is a variable so TypeScript does not require the optional package's types.
+    await import(pkg);
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    return code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND" ? "not installed" : firstLine(err);
+  }
+  // Importing registers the "tensorflow" backend with a high priority; make it explicit.
+  if (!(await tf.setBackend("tensorflow"))) return "installed but failed to initialise";
+  await tf.ready();
+  return undefined;
+}
+
+async function tryWasm(): Promise<string | undefined> {
+  // The .wasm binaries sit next to the package's entry point; an absolute folder makes the
+  // backend load them from any working directory (its default is relative to the bundle URL).
+  const require = createRequire(import.meta.url);
+  const distDir = path.dirname(require.resolve("@tensorflow/tfjs-backend-wasm"));
+  wasm.setWasmPaths(distDir + path.sep);
+  // Threads stay off: tfjs-backend-wasm 4.22 starts its pthread workers from blob: URLs, which
+  // Node's worker_threads refuses (tfjs issue #3830); its flag already reports false in Node.
+  registerWasmTrainingKernels();
+  try {
+    if (!(await tf.setBackend("wasm"))) return "failed to initialise";
+    await tf.ready();
+  } catch (err) {
+    return firstLine(err);
+  }
+  return undefined;
+}
+
+function firstLine(err: unknown): string {
+  return String(err instanceof Error ? err.message : err).split("\n")[0];
+}

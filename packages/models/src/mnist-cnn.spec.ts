@@ -1,0 +1,44 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { createKerasMnistCnn, createMnistCnn } from "./mnist-cnn.js";
+import { useWasm } from "./test-support.js";
+import { tf, type LayersModel } from "./tfjs.js";
+import { getWeights, setWeights } from "./weights.js";
+import { relativeError } from "./wasm-kernels/compare-backends.js";
+
+/** One SGD step from fixed weights on one backend; returns the weights after it. */
+async function stepOn(backend: string, make: () => LayersModel, start: ReturnType<typeof getWeights>): Promise<Float32Array[]> {
+  await tf.setBackend(backend);
+  const model = make();
+  model.compile({ optimizer: tf.train.sgd(0.1), loss: "categoricalCrossentropy" });
+  setWeights(model, start);
+  const x = tf.randomUniform([4, 28, 28, 1], 0, 1, "float32", 21);
+  const y = tf.oneHot(tf.tensor1d([1, 7, 3, 0], "int32"), 10);
+  await model.trainOnBatch(x, y);
+  const after = getWeights(model).map((t) => t.data as Float32Array);
+  tf.dispose([x, y]);
+  model.dispose();
+  return after;
+}
+
+describe("MNIST CNNs", () => {
+  beforeAll(useWasm);
+
+  it("take 28x28x1 input and give 10 probabilities", () => {
+    for (const model of [createMnistCnn(), createKerasMnistCnn()]) {
+      const p = model.predict(tf.zeros([2, 28, 28, 1])) as tf.Tensor;
+      expect(p.shape).toEqual([2, 10]);
+      const sums = tf.sum(p, 1).dataSync();
+      sums.forEach((s) => expect(s).toBeCloseTo(1, 5));
+    }
+  });
+
+  // The whole training step (every kernel of forward and backward, on both backends) from the
+  // same weights; dropout is off in this comparison (rate 0 would change the model, so the demo CNN, which has none, is used).
+  it("a training step of the demo CNN on wasm matches the cpu backend", async () => {
+    await tf.setBackend("cpu");
+    const start = getWeights(createMnistCnn({ compile: false }));
+    const cpu = await stepOn("cpu", () => createMnistCnn({ compile: false }), start);
+    const wasm = await stepOn("wasm", () => createMnistCnn({ compile: false }), start);
+    cpu.forEach((c, i) => expect(relativeError(wasm[i], c), `weight ${i}`).toBeLessThan(1e-4));
+  });
+});

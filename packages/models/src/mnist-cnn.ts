@@ -1,0 +1,56 @@
+/**
+ * Ready-made MNIST models. `createMnistCnn` is the demo's model: small enough to train at
+ * thousands of samples/s on the wasm backend, yet above 95% test accuracy after a few epochs on
+ * 8,000 digits. `createKerasMnistCnn` is the classic Keras example CNN (the seed's benchmark
+ * model), kept for benchmarks and for parity with IBM FL's Keras MNIST example.
+ */
+import { tf, tfl, type LayersModel } from "./tfjs.js";
+
+export interface MnistCnnOptions {
+  /** Compile with Adam and categorical cross-entropy (default true). */
+  compile?: boolean;
+  learningRate?: number;
+}
+
+/** Conv(8,5,relu)-MaxPool2-Conv(16,5,relu)-MaxPool2-Flatten-Dense(10,softmax) on 28x28x1 input. */
+export function createMnistCnn(options: MnistCnnOptions = {}): LayersModel {
+  const model = tfl.sequential({
+    layers: [
+      tfl.layers.conv2d({ inputShape: [28, 28, 1], filters: 8, kernelSize: 5, activation: "relu" }),
+      tfl.layers.maxPooling2d({ poolSize: 2 }),
+      tfl.layers.conv2d({ filters: 16, kernelSize: 5, activation: "relu" }),
+      tfl.layers.maxPooling2d({ poolSize: 2 }),
+      tfl.layers.flatten(),
+      tfl.layers.dense({ units: 10, activation: "softmax" }),
+    ],
+  });
+  return maybeCompile(model, options);
+}
+
+/** Keras' mnist_cnn.py: Conv(32,3)-Conv(64,3)-MaxPool2-Dropout.25-Flatten-Dense128-Dropout.5-Dense10. */
+export function createKerasMnistCnn(options: MnistCnnOptions = {}): LayersModel {
+  const model = tfl.sequential({
+    layers: [
+      tfl.layers.conv2d({ inputShape: [28, 28, 1], filters: 32, kernelSize: 3, activation: "relu" }),
+      tfl.layers.conv2d({ filters: 64, kernelSize: 3, activation: "relu" }),
+      tfl.layers.maxPooling2d({ poolSize: 2 }),
+      tfl.layers.dropout({ rate: 0.25 }),
+      tfl.layers.flatten(),
+      tfl.layers.dense({ units: 128, activation: "relu" }),
+      tfl.layers.dropout({ rate: 0.5 }),
+      tfl.layers.dense({ units: 10, activation: "softmax" }),
+    ],
+  });
+  return maybeCompile(model, options);
+}
+
+function maybeCompile(model: LayersModel, options: MnistCnnOptions): LayersModel {
+  if (options.compile !== false) {
+    model.compile({
+      optimizer: tf.train.adam(options.learningRate ?? 0.001),
+      loss: "categoricalCrossentropy",
+      metrics: ["accuracy"],
+    });
+  }
+  return model;
+}

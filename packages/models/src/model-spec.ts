@@ -1,0 +1,74 @@
+import path from "node:path";
+import { type CompileOptions, compileFromOptions } from "./compile.js";
+import { loadLayersModelFromFile } from "./model-files.js";
+import { loadModelFromModule } from "./module-source.js";
+import type { LayersModel } from "./tfjs.js";
+
+/** A config's `model` section, as @cohort/config normalises it. */
+export interface ModelSpecSection {
+  name: string;
+  spec: Record<string, unknown>;
+  specBaseDir: string;
+  specFile?: string;
+}
+
+export class ModelSpecError extends Error {
+  readonly code = "MODEL_SPEC_INVALID";
+  constructor(readonly where: string, message: string) {
+    super(`${where}: ${message}`);
+    this.name = "ModelSpecError";
+  }
+}
+
+interface ModelSource {
+  /** Spec keys this source reads (IBM FL's names). */
+  keys: readonly string[];
+  load(spec: Record<string, unknown>, resolveFile: (key: string) => string): Promise<LayersModel>;
+}
+
+/**
+ * Model sources by the `model.name` of a config. TfjsModel reads a TF.js layers `model.json`;
+ * TfjsModuleModel calls the factory exported by a JS module (the counterpart of IBM FL's
+ * `generate_model_spec` scripts). Keras, TensorFlow, PyTorch and ONNX files come as further
+ * sources here.
+ */
+const SOURCES: Record<string, ModelSource> = {
+  TfjsModel: {
+    keys: ["model_name", "model_definition", "compile_model_options", "compiled_options"],
+    load: async (spec, file) => loadLayersModelFromFile(file("model_definition")),
+  },
+  TfjsModuleModel: {
+    keys: ["model_name", "model_definition", "export", "compile_model_options", "compiled_options"],
+    load: async (spec, file) => loadModelFromModule(file("model_definition"), typeof spec.export === "string" ? spec.export : undefined),
+  },
+};
+
+export function knownModelSources(): string[] {
+  return Object.keys(SOURCES);
+}
+
+/** Builds the trainable, compiled model a config's `model` section describes. */
+export async function loadModelFromSpec(section: ModelSpecSection): Promise<LayersModel> {
+  const where = section.specFile ?? "model.spec";
+  const source = SOURCES[section.name];
+  if (!source) throw new ModelSpecError("model.name", `unknown model source "${section.name}"; supported: ${knownModelSources().join(", ")}`);
+  const unknown = Object.keys(section.spec).filter((k) => !source.keys.includes(k));
+  if (unknown.length) throw new ModelSpecError(where, `unknown key${unknown.length > 1 ? "s" : ""} ${unknown.join(", ")} for ${section.name}; supported: ${source.keys.join(", ")}`);
+  const resolveFile = (key: string) => {
+    const value = section.spec[key];
+    if (typeof value !== "string" || value === "") throw new ModelSpecError(`${where}: ${key}`, `expected a file path for ${section.name}`);
+    return path.resolve(section.specBaseDir, value);
+  };
+  const model = await source.load(section.spec, resolveFile);
+  const options = (section.spec.compile_model_options ?? section.spec.compiled_options) as Partial<CompileOptions> | undefined;
+  if (options) {
+    if (typeof options.loss !== "string" || typeof options.optimizer !== "string") {
+      throw new ModelSpecError(`${where}: compile_model_options`, "expected {optimizer: name, loss: name, metrics?: [names], lr?: number}");
+    }
+    compileFromOptions(model, options as CompileOptions);
+  }
+  if (!(model as unknown as { optimizer?: unknown }).optimizer) {
+    throw new ModelSpecError(where, `the ${section.name} model is not compiled; add compile_model_options: {optimizer, loss, metrics}`);
+  }
+  return model;
+}

@@ -1,0 +1,45 @@
+/**
+ * Registers Cohort's training kernels for the wasm backend: the conv gradients it lacks or runs
+ * slowly, and faster versions of kernels that dominated a profile of MNIST CNN training. Call
+ * before the wasm backend is initialised (kernel setup functions run at initialisation);
+ * later calls are no-ops.
+ */
+import { tf } from "../tfjs.js";
+import { conv2DBackpropFilter } from "./conv2d-backprop-filter.js";
+import { conv2DBackpropInput } from "./conv2d-backprop-input.js";
+import { untransposingMatMul } from "./mat-mul.js";
+import { maxPoolGrad } from "./max-pool-grad.js";
+import { leadingAxesSum } from "./sum.js";
+
+const BACKEND = "wasm";
+
+/** Replaced outright: the stock kernel (if any) is not used. */
+const REPLACEMENTS: Array<{ kernelName: string; kernelFunc: tf.KernelFunc }> = [
+  { kernelName: tf.Conv2DBackpropInput, kernelFunc: conv2DBackpropInput as tf.KernelFunc },
+  { kernelName: tf.Conv2DBackpropFilter, kernelFunc: conv2DBackpropFilter as tf.KernelFunc },
+  { kernelName: tf.MaxPoolGrad, kernelFunc: maxPoolGrad as tf.KernelFunc },
+];
+
+/** Wrapped: the stock kernel still does the work (and keeps its setup function). */
+const WRAPPERS: Array<{ kernelName: string; wrap: (stock: tf.KernelFunc) => tf.KernelFunc }> = [
+  { kernelName: tf.BatchMatMul, wrap: untransposingMatMul },
+  { kernelName: tf._FusedMatMul, wrap: untransposingMatMul },
+  { kernelName: tf.Sum, wrap: leadingAxesSum },
+];
+
+let registered = false;
+
+export function registerWasmTrainingKernels(): void {
+  if (registered) return;
+  registered = true;
+  for (const { kernelName, kernelFunc } of REPLACEMENTS) {
+    if (tf.getKernel(kernelName, BACKEND)) tf.unregisterKernel(kernelName, BACKEND);
+    tf.registerKernel({ kernelName, backendName: BACKEND, kernelFunc });
+  }
+  for (const { kernelName, wrap } of WRAPPERS) {
+    const stock = tf.getKernel(kernelName, BACKEND);
+    if (!stock) continue;
+    tf.unregisterKernel(kernelName, BACKEND);
+    tf.registerKernel({ ...stock, kernelFunc: wrap(stock.kernelFunc) });
+  }
+}

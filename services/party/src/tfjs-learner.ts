@@ -1,0 +1,107 @@
+import { type Dataset, type Split, checkInputShape, validateLabels } from "@cohort/data";
+import { type LayersModel, getWeights, modelManifest, setLearningRate, setWeights, tf } from "@cohort/models";
+import type { Manifest, WeightSet } from "@cohort/tensors";
+import type { EvaluateResult, LocalLearner, TrainResult, TrainSettings } from "./learner.js";
+
+/** Batch size used for evaluation: large batches are faster and need no gradients. */
+const EVAL_BATCH = 256;
+
+/**
+ * A TF.js layers model trained with model.fit on the party's local data. The data are checked
+ * against the model at construction (input shape, label range), before the party joins.
+ */
+export class TfjsLearner implements LocalLearner {
+  readonly manifest: Manifest;
+  readonly numTrainExamples: number;
+  readonly topology: string;
+  private readonly train_: { x: tf.Tensor; y: tf.Tensor };
+  private readonly test: { x: tf.Tensor; y: tf.Tensor } | undefined;
+
+  constructor(private readonly model: LayersModel, dataset: Dataset, readonly backend: string, where: string) {
+    this.manifest = modelManifest(model);
+    this.topology = JSON.stringify(model.toJSON(undefined, false));
+    const inputShape = model.inputs[0].shape;
+    const outputs = model.outputs[0].shape[model.outputs[0].shape.length - 1] ?? 1;
+    const oneHot = usesOneHotLabels(model);
+    const prepare = (split: Split, name: string) => {
+      checkInputShape(split, inputShape, `${where} (${name})`);
+      if (split.y instanceof Int32Array && outputs > 1) validateLabels(split, outputs, `${where} (${name})`);
+      const x = tf.tensor(split.x, split.xShape, "float32");
+      const y = split.y instanceof Int32Array && oneHot
+        ? tf.tidy(() => tf.cast(tf.oneHot(tf.tensor1d(split.y as Int32Array, "int32"), outputs), "float32"))
+        : tf.tensor(split.y, split.yShape, "float32");
+      return { x, y };
+    };
+    this.numTrainExamples = dataset.train.xShape[0];
+    this.train_ = prepare(dataset.train, "train");
+    this.test = dataset.test.xShape[0] > 0 ? prepare(dataset.test, "test") : undefined;
+  }
+
+  getWeights(): WeightSet {
+    return getWeights(this.model);
+  }
+
+  setWeights(weights: WeightSet): void {
+    setWeights(this.model, weights);
+  }
+
+  async train(settings: TrainSettings, onEpoch?: (epoch: number, metrics: Record<string, number>) => void): Promise<TrainResult> {
+    const started = performance.now();
+    if (settings.lr !== undefined) setLearningRate(this.model, settings.lr);
+    let last: Record<string, number> = {};
+    let seen = 0;
+    for (let epoch = 0; epoch < settings.epochs; epoch++) {
+      // steps_per_epoch caps an epoch at that many batches of a fresh random sample.
+      const { x, y, count } = this.epochSample(settings);
+      try {
+        const history = await this.model.fit(x, y, { epochs: 1, batchSize: settings.batchSize, validationSplit: settings.validationSplit, shuffle: true, verbose: 0 });
+        last = Object.fromEntries(Object.entries(history.history).map(([k, v]) => [metricName(k), Number(v[v.length - 1])]));
+        seen = count;
+        onEpoch?.(epoch + 1, last);
+      } finally {
+        if (x !== this.train_.x) tf.dispose([x, y]);
+      }
+    }
+    return { numExamples: seen, metrics: last, seconds: (performance.now() - started) / 1000 };
+  }
+
+  async evaluate(): Promise<EvaluateResult> {
+    if (!this.test) return { numExamples: 0, metrics: {} };
+    const result = this.model.evaluate(this.test.x, this.test.y, { batchSize: EVAL_BATCH });
+    const scalars = Array.isArray(result) ? result : [result];
+    const values = await Promise.all(scalars.map(async (s) => (await s.data())[0]));
+    tf.dispose(scalars);
+    const metrics = Object.fromEntries(this.model.metricsNames.map((name, i) => [metricName(name), values[i]]));
+    return { numExamples: this.test.x.shape[0], metrics };
+  }
+
+  private epochSample(settings: TrainSettings): { x: tf.Tensor; y: tf.Tensor; count: number } {
+    const total = this.train_.x.shape[0];
+    const wanted = settings.stepsPerEpoch ? settings.stepsPerEpoch * settings.batchSize : total;
+    if (wanted >= total) return { ...this.train_, count: total };
+    return tf.tidy(() => {
+      const indices = tf.tensor1d(sampleIndices(total, wanted), "int32");
+      return { x: tf.gather(this.train_.x, indices), y: tf.gather(this.train_.y, indices), count: wanted };
+    });
+  }
+}
+
+/** Keras/TF.js name metrics "acc" or "accuracy"; reports always say "accuracy". */
+function metricName(name: string): string {
+  return name === "acc" ? "accuracy" : name;
+}
+
+function usesOneHotLabels(model: LayersModel): boolean {
+  const loss = (model as unknown as { loss?: unknown }).loss;
+  const names = (Array.isArray(loss) ? loss : [loss]).map((l) => (typeof l === "string" ? l : (l as { name?: string })?.name ?? ""));
+  return !names.some((n) => /sparse/i.test(n)) && names.some((n) => /categorical/i.test(n));
+}
+
+function sampleIndices(total: number, count: number): Int32Array {
+  const all = Int32Array.from({ length: total }, (_, i) => i);
+  for (let i = 0; i < count; i++) {
+    const j = i + Math.floor(Math.random() * (total - i));
+    [all[i], all[j]] = [all[j], all[i]];
+  }
+  return all.slice(0, count);
+}
