@@ -5,7 +5,8 @@
 // returns a compiled tfl.LayersModel (it may also return a promise of one).
 //
 // The model: a small CNN for 28x28x1 MNIST digits that trains at thousands of samples/s on
-// the wasm backend and passes 95% test accuracy within a few epochs on 8,000 digits.
+// the wasm backend and passes 95% test accuracy within two epochs on 8,000 digits (Adam at
+// 0.004, batch 32; Cohort's createMnistCnn() is the same model).
 export default function createModel({ tf, tfl }) {
   const model = tfl.sequential({
     layers: [
@@ -17,6 +18,6 @@ export default function createModel({ tf, tfl }) {
       tfl.layers.dense({ units: 10, activation: "softmax" }),
     ],
   });
-  model.compile({ optimizer: tf.train.adam(0.001), loss: "categoricalCrossentropy", metrics: ["accuracy"] });
+  model.compile({ optimizer: tf.train.adam(0.004), loss: "categoricalCrossentropy", metrics: ["accuracy"] });
   return model;
 }

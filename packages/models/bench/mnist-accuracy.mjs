@@ -8,7 +8,8 @@ const [epochsArg = "5", backendArg = "wasm", which = "demo"] = process.argv.slic
 const backend = await selectBackend(backendArg);
 console.log(`backend: ${backend.name} (${backend.detail})`);
 const { train, test } = loadMnist(tf, { train: 8000, test: 2000 });
-const model = which === "keras" ? createKerasMnistCnn() : createMnistCnn();
+const options = process.env.LR ? { learningRate: Number(process.env.LR) } : {};
+const model = which === "keras" ? createKerasMnistCnn(options) : createMnistCnn(options);
 const start = performance.now();
 for (let epoch = 1; epoch <= Number(epochsArg); epoch++) {
   await model.fit(train.x, train.y, { epochs: 1, batchSize: 32, shuffle: true, verbose: 0 });

@@ -10,6 +10,18 @@ const backend = await selectBackend(backendArg);
 console.log(`backend: ${backend.name} (${backend.detail})`);
 const { train } = loadMnist(tf, { train: BATCH * batches, test: 0 });
 
+// This machine's speed drifts (shared host): time one fixed XNNPACK convolution alongside, so
+// that runs can be compared by the ratio rather than by raw samples/s.
+{
+  const x = tf.randomNormal([64, 26, 26, 32]);
+  const w = tf.randomNormal([3, 3, 32, 64]);
+  tf.conv2d(x, w, 1, "valid").dispose();
+  const t = performance.now();
+  for (let i = 0; i < 5; i++) tf.conv2d(x, w, 1, "valid").dispose();
+  console.log(`reference: Conv2D 64x26x26x32 -> 64 (3x3) forward ${((performance.now() - t) / 5).toFixed(1)} ms`);
+  tf.dispose([x, w]);
+}
+
 for (const [name, factory] of [["keras-cnn (32-64-128)", createKerasMnistCnn], ["demo-cnn (8-16)", createMnistCnn]]) {
   const model = factory();
   const xs = [];

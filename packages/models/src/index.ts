@@ -11,7 +11,7 @@ export {
 export { loadModelFromModule, ModelModuleError, DEFAULT_EXPORTS, type ModelFactory, type ModelModuleContext } from "./module-source.js";
 export { modelManifest, getWeights, setWeights } from "./weights.js";
 export { compileFromOptions, makeOptimizer, setLearningRate, getLearningRate, type CompileOptions } from "./compile.js";
-export { createMnistCnn, createKerasMnistCnn, type MnistCnnOptions } from "./mnist-cnn.js";
+export { createMnistCnn, createKerasMnistCnn, DEMO_LEARNING_RATE, type MnistCnnOptions } from "./mnist-cnn.js";
 // Written alongside this package by the lead (not by the models helper); exported for the CLI.
 export { loadModelFromSpec, knownModelSources, ModelSpecError, type ModelSpecSection } from "./model-spec.js";
 export { saveWeightsAsLayersModel } from "./layers-export.js";

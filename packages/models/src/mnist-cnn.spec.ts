@@ -32,8 +32,8 @@ describe("MNIST CNNs", () => {
     }
   });
 
-  // The whole training step (every kernel of forward and backward, on both backends) from the
-  // same weights; dropout is off in this comparison (rate 0 would change the model, so the demo CNN, which has none, is used).
+  // A whole training step (every kernel of forward and backward) from the same weights on both
+  // backends. The demo CNN is used because it has no dropout, whose random masks differ per backend.
   it("a training step of the demo CNN on wasm matches the cpu backend", async () => {
     await tf.setBackend("cpu");
     const start = getWeights(createMnistCnn({ compile: false }));

@@ -9,8 +9,15 @@ import { tf, tfl, type LayersModel } from "./tfjs.js";
 export interface MnistCnnOptions {
   /** Compile with Adam and categorical cross-entropy (default true). */
   compile?: boolean;
+  /** Adam's learning rate; defaults to DEMO_LEARNING_RATE or Keras' 0.001 respectively. */
   learningRate?: number;
 }
+
+/**
+ * Measured on 8,000 digits, batch 32, 2,000 held out (bench/mnist-accuracy.mjs): after epochs 2
+ * and 4, 95.9% and 97.2% test accuracy at 0.004; 93.7% and 95.0% at Keras' 0.001.
+ */
+export const DEMO_LEARNING_RATE = 0.004;
 
 /** Conv(8,5,relu)-MaxPool2-Conv(16,5,relu)-MaxPool2-Flatten-Dense(10,softmax) on 28x28x1 input. */
 export function createMnistCnn(options: MnistCnnOptions = {}): LayersModel {
@@ -24,7 +31,7 @@ export function createMnistCnn(options: MnistCnnOptions = {}): LayersModel {
       tfl.layers.dense({ units: 10, activation: "softmax" }),
     ],
   });
-  return maybeCompile(model, options);
+  return maybeCompile(model, { ...options, learningRate: options.learningRate ?? DEMO_LEARNING_RATE });
 }
 
 /** Keras' mnist_cnn.py: Conv(32,3)-Conv(64,3)-MaxPool2-Dropout.25-Flatten-Dense128-Dropout.5-Dense10. */

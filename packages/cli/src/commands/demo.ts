@@ -17,7 +17,7 @@ export interface DemoOptions {
   print?: (line: string) => void;
 }
 
-export const DEMO_DEFAULTS = { parties: 3, rounds: 5, epochs: 1, batchSize: 32, lr: 0.002 } as const;
+export const DEMO_DEFAULTS = { parties: 3, rounds: 8, epochs: 1, batchSize: 32, lr: 0.002 } as const;
 
 const CLI_ENTRY = fileURLToPath(new URL("../main.js", import.meta.url));
 const DEMO_MODEL = fileURLToPath(new URL("../../../../examples/mnist-tfjs/model.mjs", import.meta.url));

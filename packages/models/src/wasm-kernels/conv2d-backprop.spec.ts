@@ -6,9 +6,8 @@ import { expectWasmMatchesCpu } from "./compare-backends.js";
 type Pad = "same" | "valid" | number | tf.backend_util.ExplicitPadding;
 interface Case { n: number; h: number; w: number; ci: number; co: number; k: [number, number]; s: [number, number]; pad: Pad }
 
-// Strides 1-3, odd and even kernels, leftovers (valid with a stride that does not divide), explicit
-// pads; filters with kh*kw*ci <= 32 take the patch-matrix path of the filter gradient, larger
-// ones the transposed-convolution path, and both paths see strides and explicit pads.
+// Strides 1-3, odd and even kernels, leftovers (valid with a stride that does not divide),
+// explicit pads, one and many input channels.
 const CASES: Case[] = [
   { n: 2, h: 9, w: 9, ci: 3, co: 4, k: [3, 3], s: [1, 1], pad: "valid" },
   { n: 2, h: 9, w: 8, ci: 3, co: 4, k: [3, 3], s: [1, 1], pad: "same" },

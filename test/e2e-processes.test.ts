@@ -1,0 +1,93 @@
+import { execFile } from "node:child_process";
+import { mkdtemp, readFile, readdir, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { beforeAll, describe, expect, it } from "vitest";
+import { loadLayersModelFromFile, selectBackend, tf } from "@cohort/models";
+
+const run = promisify(execFile);
+const CLI = join(process.cwd(), "packages/cli/dist/main.js");
+
+// These tests run the built `cohort` command (npm test builds first) as separate OS processes.
+describe("cohort as separate processes", () => {
+  let out: string;
+  let stdout: string;
+
+  beforeAll(async () => {
+    out = await mkdtemp(join(tmpdir(), "cohort-e2e-"));
+    ({ stdout } = await run(process.execPath, [CLI, "demo", "--out", out, "--rounds", "2", "--parties", "3"], { timeout: 240_000 }));
+  }, 300_000);
+
+  it("runs an aggregator and 3 parties to the end and prints a line per round", async () => {
+    expect(stdout).toMatch(/round 1\/2 {2}accuracy 0\.\d{4}/);
+    expect(stdout).toMatch(/round 2\/2 {2}accuracy 0\.\d{4}/);
+    expect(stdout).toMatch(/final held-out accuracy 0\.\d{4}/);
+    const summary = JSON.parse(await readFile(join(out, "run", "summary.json"), "utf8"));
+    expect(summary.rounds_completed).toBe(2);
+    expect(summary.parties).toEqual(["party0", "party1", "party2"]);
+    const lines = (await readFile(join(out, "run", "metrics.jsonl"), "utf8")).trim().split("\n").map((l) => JSON.parse(l));
+    expect(lines[1].eval.accuracy).toBeGreaterThan(lines[0].eval.accuracy);
+    expect(summary.final.accuracy).toBe(lines[1].eval.accuracy);
+    expect(await readdir(join(out, "run", "checkpoints"))).toEqual(expect.arrayContaining(["round-0000.bin", "round-0001.bin", "round-0002.bin"]));
+  });
+
+  it("exports a final model that TF.js loads and that predicts the digits", async () => {
+    await selectBackend("auto");
+    const model = await loadLayersModelFromFile(join(out, "run", "model", "model.json"));
+    const output = model.predict(tf.zeros([2, 28, 28, 1])) as tf.Tensor;
+    expect(output.shape).toEqual([2, 10]);
+    const sums = await tf.sum(output, 1).data();
+    expect(sums[0]).toBeCloseTo(1, 4);
+  });
+
+  it("never writes a token into any log", async () => {
+    const config = await readFile(join(out, "party0.yml"), "utf8");
+    const token = /token: (\S+)/.exec(config)![1];
+    for (const file of await readdir(join(out, "logs"))) {
+      const text = await readFile(join(out, "logs", file), "utf8");
+      expect(text.length).toBeGreaterThan(100);
+      expect(text).not.toContain(token);
+    }
+  });
+
+  it("a party with a wrong token exits with code 2 and says it was refused", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "cohort-e2e-bad-"));
+    const aggregatorYml = join(dir, "aggregator.yml");
+    await writeFile(aggregatorYml, [
+      "connection: {info: {ip: 127.0.0.1, port: 0}}",
+      "hyperparams: {global: {rounds: 1, num_parties: 1, max_timeout: 20}}",
+      `output_dir: ${join(dir, "run")}`,
+      "parties: [{name: p0, token: right-token-123}]",
+    ].join("\n"));
+    const { spawn } = await import("node:child_process");
+    const aggregator = spawn(process.execPath, [CLI, "aggregator", "--config", aggregatorYml]);
+    try {
+      const port = await new Promise<number>((resolve) => aggregator.stdout.on("data", (d: Buffer) => {
+        const m = /"phase":"listen".*?"port":(\d+)/.exec(String(d));
+        if (m) resolve(Number(m[1]));
+      }));
+      const partyYml = join(dir, "party.yml");
+      await writeFile(partyYml, [
+        `aggregator: {ip: 127.0.0.1, port: ${port}}`, "party: {name: p0}", "token: wrong-token-456",
+        "data: {name: mnist, info: {party_index: 0, num_parties: 1, max_examples: 50}}",
+        `model: {name: TfjsModuleModel, spec: {model_definition: ${join(process.cwd(), "examples/mnist-tfjs/model.mjs")}}}`,
+      ].join("\n"));
+      const result = await run(process.execPath, [CLI, "party", "--config", partyYml]).catch((e) => e);
+      expect(result.code).toBe(2);
+      expect(result.stdout).toMatch(/the aggregator refused this party/);
+      expect(result.stdout).not.toContain("wrong-token-456");
+    } finally {
+      aggregator.kill("SIGKILL");
+    }
+  });
+
+  it("a config with a typo names the file and key and suggests the right one", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "cohort-e2e-cfg-"));
+    const file = join(dir, "party.yml");
+    await writeFile(file, "aggregator: {ip: 127.0.0.1, port: 1}\nparty: {name: p0}\ntoken: abcdefgh123\ndata: {name: mnist, info: {}}\nmodel: {name: TfjsModel, spec: {}}\nbackned: wasm\n");
+    const result = await run(process.execPath, [CLI, "party", "--config", file]).catch((e) => e);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/party\.yml: backned: unknown key \(did you mean "backend"\?\)/);
+  });
+});
