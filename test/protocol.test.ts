@@ -117,3 +117,35 @@ describe("faults and large models", () => {
     expect(values[values.length - 1]).toBe(3 + (1 * 1 + 3 * 5) / 4);
   }, 120_000);
 });
+
+describe("connection handling", () => {
+  it("a party started before the aggregator keeps retrying with backoff and joins once it is up", async () => {
+    const net = await import("node:net");
+    const free = await new Promise<number>((resolve) => {
+      const probe = net.createServer().listen(0, "127.0.0.1", () => {
+        const { port } = probe.address() as { port: number };
+        probe.close(() => resolve(port));
+      });
+    });
+    const early = party(free, 0, new ArithmeticLearner(manifest, 10, 1));
+    const partyRun = early.run();
+    await new Promise((r) => setTimeout(r, 400));
+    const { aggregator } = await startAggregator({ port: free, rounds: 1, numParties: 1, parties: partyList(1) });
+    cleanup.push(() => aggregator.forceClose());
+    const summary = await aggregator.run();
+    expect(await partyRun).toBe("all rounds completed");
+    expect(summary.rounds_completed).toBe(1);
+  });
+
+  it("serves the standard grpc.health.v1 service", async () => {
+    const { aggregator, port } = await startAggregator();
+    cleanup.push(() => aggregator.forceClose());
+    const { service } = await import("grpc-health-check");
+    const Client = grpc.makeGenericClientConstructor(service as grpc.ServiceDefinition, "Health");
+    const client = new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as grpc.Client & Record<string, (...a: unknown[]) => void>;
+    cleanup.push(() => client.close());
+    const check = (name: string) => new Promise<{ status: string | number }>((resolve, reject) => client.check({ service: name }, (e: Error | null, r: { status: string | number }) => (e ? reject(e) : resolve(r))));
+    expect(String((await check("")).status)).toMatch(/^(SERVING|1)$/);
+    expect(String((await check("cohort.v1.Federation")).status)).toMatch(/^(SERVING|1)$/);
+  });
+});

@@ -108,7 +108,7 @@ describe("parseAggregatorConfig", () => {
     (raw.hyperparams as { global: Record<string, unknown> }).global.perc_quorum = 0;
     const error = errorOf(() => parseAggregatorConfig(raw, "a.yml", "/x"));
     expect(error.issues).toEqual([
-      { path: "connection.info.chunk_size", message: "got 8388608, expected an integer from 1024 to 4194304 (bytes)" },
+      { path: "connection.info.chunk_size", message: "got 8388608, expected an integer from 1024 to 4128768 (bytes)" },
       { path: "hyperparams.global.perc_quorum", message: "got 0, expected a number > 0 and <= 1" },
     ]);
   });

@@ -10,8 +10,8 @@ import { flag, ignoredKey, integer, number, section, text } from "./schema-helpe
  */
 
 export const DEFAULT_PORT = 50051;
-/** gRPC's default message limit is 4 MiB; chunks stay under it so no limit is ever raised. */
-export const MAX_CHUNK_BYTES = 4 * 1024 * 1024;
+/** gRPC's default message limit is 4 MiB; chunks stay under it, with room for the message framing, so no limit is ever raised. */
+export const MAX_CHUNK_BYTES = 4 * 1024 * 1024 - 64 * 1024;
 export const MIN_CHUNK_BYTES = 1024;
 export const DEFAULT_CHUNK_BYTES = 1024 * 1024;
 export const DEFAULT_OUTPUT_DIR = "runs/latest";

@@ -37,6 +37,9 @@ export function selectBackend(preferred: BackendPreference = "auto"): Promise<Se
 
 async function choose(preferred: BackendPreference): Promise<SelectedBackend> {
   assertSingleTfjsCore();
+  // tfjs prints a multi-line "install tfjs-node" banner to stderr in Node unless PROD is set; it
+  // would break the one-JSON-event-per-line logs, and the backend choice is logged anyway.
+  tf.env().set("PROD", true);
   const skipped: string[] = [];
   if (preferred === "auto" || preferred === "tensorflow") {
     for (const pkg of NATIVE_PACKAGES) {

@@ -1,6 +1,6 @@
 export { PROTO_ROOT, federationService, federationClientConstructor } from "./proto.js";
 export type * from "./messages.js";
-export { DEFAULT_CHUNK_SIZE, MIN_CHUNK_SIZE, MAX_CHUNK_SIZE, AUTHORIZATION_KEY, PARTY_KEY, SESSION_KEY } from "./limits.js";
+export { AUTHORIZATION_KEY, PARTY_KEY, SESSION_KEY } from "./limits.js";
 export { type ByteChunk, chunksOf, ChunkSequence } from "./chunking.js";
 export { WeightAssembler } from "./assembler.js";
 export { FiniteCheck } from "./finite-check.js";

@@ -1,3 +1,4 @@
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { HealthImplementation } from "grpc-health-check";
@@ -35,6 +36,8 @@ export interface AggregatorSettings {
   parties: { name: string; token: string }[];
   /** Shared memory budget for in-flight updates before they spill to disk (default 256 MiB). */
   stagingMemoryBytes?: number;
+  /** TLS: the aggregator's certificate and key; with a CA, parties must present certificates it signed (mutual TLS). */
+  tls?: { certFile: string; keyFile: string; caFile?: string };
 }
 
 export interface InitialModel {
@@ -96,11 +99,13 @@ export class Aggregator implements FederationState {
     this.server.addService(federationService(), federationHandlers(this));
     this.health.addToServer(this.server);
     const address = `${this.settings.host.includes(":") ? `[${this.settings.host}]` : this.settings.host}:${this.settings.port}`;
+    const credentials = await serverCredentials(this.settings.tls);
+    if (!this.settings.tls) this.log.warn({ phase: "listen" }, "plaintext gRPC (tls_config not enabled): use only on loopback or a trusted network");
     const port = await new Promise<number>((resolve, reject) =>
-      this.server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))));
+      this.server.bindAsync(address, credentials, (error, bound) => (error ? reject(error) : resolve(bound))));
     this.health.setStatus("", "SERVING");
     this.health.setStatus("cohort.v1.Federation", "SERVING");
-    this.log.info({ phase: "listen", host: this.settings.host, port, fusion: this.settings.algorithm, parties: this.settings.numParties, rounds: this.settings.rounds }, "aggregator listening");
+    this.log.info({ phase: "listen", host: this.settings.host, port, tls: this.settings.tls ? (this.settings.tls.caFile ? "mutual" : "server") : "off", fusion: this.settings.algorithm, parties: this.settings.numParties, rounds: this.settings.rounds }, "aggregator listening");
     return port;
   }
 
@@ -294,6 +299,12 @@ export class Aggregator implements FederationState {
   forceClose(): void {
     this.server.forceShutdown();
   }
+}
+
+async function serverCredentials(tls: AggregatorSettings["tls"]): Promise<grpc.ServerCredentials> {
+  if (!tls) return grpc.ServerCredentials.createInsecure();
+  const [cert, key, ca] = await Promise.all([readFile(tls.certFile), readFile(tls.keyFile), tls.caFile ? readFile(tls.caFile) : undefined]);
+  return grpc.ServerCredentials.createSsl(ca ?? null, [{ cert_chain: cert, private_key: key }], ca !== undefined);
 }
 
 async function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import * as grpc from "@grpc/grpc-js";
 import { fingerprint, type WeightSet } from "@cohort/tensors";
@@ -17,12 +18,21 @@ export interface PartySettings {
   reconnect?: BackoffSettings;
   /** Local overrides of the aggregator's hyperparameters. */
   localOverrides?: Partial<TrainSettings>;
+  /** TLS to the aggregator: a CA to trust (else the system's), and a client certificate for mutual TLS. */
+  tls?: { caFile?: string; certFile?: string; keyFile?: string };
 }
 
 type Client = grpc.Client & Record<string, (...args: unknown[]) => unknown>;
 
 /** Statuses after which rejoining cannot help: the party is misconfigured or not allowed. */
 const FATAL = new Set([grpc.status.UNAUTHENTICATED, grpc.status.PERMISSION_DENIED, grpc.status.INVALID_ARGUMENT, grpc.status.FAILED_PRECONDITION]);
+
+function channelCredentials(tls: PartySettings["tls"]): grpc.ChannelCredentials {
+  if (!tls) return grpc.credentials.createInsecure();
+  const read = (file?: string) => (file ? readFileSync(file) : null);
+  // The server's certificate is checked against the host name dialled (its SAN must name it).
+  return grpc.credentials.createSsl(read(tls.caFile), read(tls.keyFile), read(tls.certFile));
+}
 
 export class PartyRefusedError extends Error {
   constructor(readonly code: grpc.status, message: string) {
@@ -46,7 +56,7 @@ export class Party {
 
   constructor(readonly settings: PartySettings, readonly learner: LocalLearner, readonly log: Logger) {
     const Client = federationClientConstructor();
-    this.client = new Client(`${settings.host}:${settings.port}`, grpc.credentials.createInsecure(), {
+    this.client = new Client(`${settings.host}:${settings.port}`, channelCredentials(settings.tls), {
       "grpc.keepalive_time_ms": 30_000, "grpc.keepalive_timeout_ms": 10_000, "grpc.keepalive_permit_without_calls": 1,
     }) as Client;
     this.backoff = settings.reconnect ?? DEFAULT_BACKOFF;

@@ -15,7 +15,7 @@ export function aggregatorSettings(config: AggregatorConfig): AggregatorSettings
     host: config.connection.host, port: config.connection.port, chunkSize: config.connection.chunkSize,
     algorithm: config.fusion.algorithm, rounds: config.rounds, numParties: config.numParties, percQuorum: config.percQuorum,
     maxTimeoutMs: config.maxTimeoutMs, terminationAccuracy: config.terminationAccuracy, local: config.local,
-    outputDir: config.outputDir, parties: config.parties,
+    outputDir: config.outputDir, parties: config.parties, tls: config.connection.tls,
   };
 }
 

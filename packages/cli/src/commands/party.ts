@@ -35,8 +35,9 @@ export async function runPartyCommand(options: PartyCommandOptions): Promise<num
 
   const party = new Party({
     name: config.name, token: config.token, host: config.aggregator.host, port: config.aggregator.port,
-    reconnect: config.reconnect, localOverrides: config.localOverrides,
+    reconnect: config.reconnect, localOverrides: config.localOverrides, tls: config.tls,
   }, learner, log);
+  if (!config.tls) log.warn({ phase: "connect" }, "plaintext gRPC to the aggregator (tls_config not enabled): use only on loopback or a trusted network");
   const release = onShutdownSignal((signal) => {
     log.warn({ phase: "signal", signal }, "leaving the federation");
     party.close();
