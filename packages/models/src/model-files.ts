@@ -5,9 +5,9 @@
  * paths must stay inside the model's folder and file sizes must match the manifest before any
  * weight is read. Writes are atomic so that a crash never leaves a half-written model.
  */
-import { closeSync, fsyncSync, openSync, writeSync } from "node:fs";
-import { mkdir, readFile, rename, rm, stat } from "node:fs/promises";
+import { mkdir, readFile, stat } from "node:fs/promises";
 import path from "node:path";
+import { atomicWriteFile } from "@cohort/tensors";
 import { tf, tfl, type LayersModel } from "./tfjs.js";
 
 export const WEIGHTS_FILE = "weights.bin";
@@ -133,32 +133,6 @@ export async function loadLayersModelFromFile(modelJsonPath: string): Promise<La
   }
 }
 
-/** Writes `bytes` to `file` via a temporary sibling: write, fsync, rename, so readers see old or new, never half. */
-function writeAtomically(file: string, bytes: Uint8Array): Promise<void> {
-  const tmp = `${file}.tmp-${process.pid}-${Date.now()}`;
-  const fd = openSync(tmp, "w", 0o644);
-  try {
-    let done = 0;
-    while (done < bytes.byteLength) done += writeSync(fd, bytes, done, bytes.byteLength - done);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  return rename(tmp, file).catch(async (err) => {
-    await rm(tmp, { force: true });
-    throw err;
-  });
-}
-
-function fsyncDir(dir: string): void {
-  try {
-    const fd = openSync(dir, "r");
-    try { fsyncSync(fd); } finally { closeSync(fd); }
-  } catch {
-    // Some filesystems refuse fsync on directories; the renames are still atomic there.
-  }
-}
-
 /** An IOHandler that saves model.json + weights.bin into `dir`. */
 export function dirSaveHandler(dir: string): tf.io.IOHandler {
   return {
@@ -175,9 +149,8 @@ export function dirSaveHandler(dir: string): tf.io.IOHandler {
         ...(artifacts.userDefinedMetadata ? { userDefinedMetadata: artifacts.userDefinedMetadata } : {}),
       };
       // Weights first: a model.json always names shards at least as new as itself.
-      await writeAtomically(path.join(dir, WEIGHTS_FILE), new Uint8Array(weightData));
-      await writeAtomically(path.join(dir, MODEL_FILE), new TextEncoder().encode(JSON.stringify(modelJson)));
-      fsyncDir(dir);
+      await atomicWriteFile(path.join(dir, WEIGHTS_FILE), new Uint8Array(weightData));
+      await atomicWriteFile(path.join(dir, MODEL_FILE), JSON.stringify(modelJson));
       return {
         modelArtifactsInfo: {
           dateSaved: new Date(),

@@ -5,3 +5,4 @@ export { type NamedTensor, type WeightSet, manifestOf, zerosLike, tensor, tensor
 export { packWeights, unpackWeights, tensorOffsets } from "./packing.js";
 export { type NpyArray, type NpyErrorCode, NpyError, readNpy, writeNpy } from "./npy.js";
 export { type NpzErrorCode, type NpzReadOptions, type NpzWriteOptions, type NpzEntryInfo, NpzError, readNpz, writeNpz, listNpz } from "./npz.js";
+export { atomicWriteFile, appendLine } from "./atomic-file.js";

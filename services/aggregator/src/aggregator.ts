@@ -31,6 +31,8 @@ export interface AggregatorSettings {
   percQuorum: number;
   maxTimeoutMs: number;
   terminationAccuracy?: number;
+  /** Evaluate the global model every this many rounds (and after the last); default 1. */
+  evaluateEvery?: number;
   local: LocalHyperparams;
   outputDir: string;
   parties: { name: string; token: string }[];
@@ -174,7 +176,8 @@ export class Aggregator implements FederationState {
     const quorum = Math.max(1, Math.ceil(s.percQuorum * s.numParties));
     let stoppedBecause = "all rounds completed";
     let completed = 0;
-    let last: RoundMetrics | undefined;
+    let lastAccuracy: number | null = null;
+    let lastLoss: number | null = null;
 
     this.log.info({ phase: "wait-parties", expected: s.numParties, quorum, timeout_ms: s.maxTimeoutMs }, "waiting for parties to join");
     const present = await this.registry.waitForConnected(s.numParties, s.maxTimeoutMs, this.abort.signal);
@@ -190,7 +193,8 @@ export class Aggregator implements FederationState {
         break;
       }
       completed = round;
-      last = metrics;
+      if (metrics.eval.accuracy !== undefined) lastAccuracy = metrics.eval.accuracy;
+      if (metrics.eval.loss !== undefined) lastLoss = metrics.eval.loss;
       if (s.terminationAccuracy !== undefined && (metrics.eval.accuracy ?? 0) >= s.terminationAccuracy) {
         stoppedBecause = `termination accuracy ${s.terminationAccuracy} reached`;
         break;
@@ -206,7 +210,7 @@ export class Aggregator implements FederationState {
       : [];
     const summary: RunSummary = {
       rounds_completed: completed,
-      final: { accuracy: last?.eval.accuracy ?? null, loss: last?.eval.loss ?? null },
+      final: { accuracy: lastAccuracy, loss: lastLoss },
       parties: [...new Set(this.settings.parties.map((p) => p.name).filter((n) => this.registry.get(n)))],
       wall_seconds: (Date.now() - started) / 1000,
       stopped_because: stoppedBecause,
@@ -258,7 +262,8 @@ export class Aggregator implements FederationState {
     const checkpointMs = Date.now() - checkpointStart;
 
     const evalStart = Date.now();
-    const evaluators = this.registry.connected();
+    const evaluate = round % (s.evaluateEvery ?? 1) === 0 || round === s.rounds;
+    const evaluators = evaluate ? this.registry.connected() : [];
     const evaluation = new Collector<EvaluationReport>(round, evaluators, s.maxTimeoutMs);
     this.evaluation = evaluation;
     for (const party of evaluators) if (!this.registry.send(party, { kind: "evaluate", evaluate: { round } })) evaluation.drop(party);

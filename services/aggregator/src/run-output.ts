@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { type Manifest } from "@cohort/tensors";
-import { appendLine, atomicWriteFile } from "@cohort/telemetry";
+import { appendLine, atomicWriteFile } from "@cohort/tensors";
 
 /** One line of metrics.jsonl. */
 export interface RoundMetrics {

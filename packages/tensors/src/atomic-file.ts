@@ -16,11 +16,20 @@ export async function atomicWriteFile(path: string, data: Uint8Array | string): 
     await file.close();
   }
   await rename(temporary, path);
-  const directory = await open(dirname(path), "r");
+  await syncDirectory(dirname(path));
+}
+
+/** Makes the rename durable; some file systems refuse fsync on a directory, where the rename is still atomic. */
+async function syncDirectory(dir: string): Promise<void> {
   try {
-    await directory.sync();
-  } finally {
-    await directory.close();
+    const directory = await open(dir, "r");
+    try {
+      await directory.sync();
+    } finally {
+      await directory.close();
+    }
+  } catch {
+    // Durability of the directory entry is best effort; atomicity does not depend on it.
   }
 }
 
