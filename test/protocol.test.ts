@@ -149,3 +149,57 @@ describe("connection handling", () => {
     expect(String((await check("cohort.v1.Federation")).status)).toMatch(/^(SERVING|1)$/);
   });
 });
+
+describe("updates that fail verification", () => {
+  async function roundWithBadParty(send: (client: RawClient) => Promise<unknown>) {
+    const { aggregator, port, outputDir } = await startAggregator({ rounds: 1, percQuorum: 2 / 3, maxTimeoutMs: 60_000 });
+    cleanup.push(() => aggregator.forceClose());
+    const run = aggregator.run();
+    const honest = [new ArithmeticLearner(manifest, 100, 1), new ArithmeticLearner(manifest, 300, 2)].map((l, i) => party(port, i, l).run());
+    const bad = new RawClient(port, "party2", "token-of-party-2");
+    cleanup.push(() => bad.close());
+    await bad.join(manifest, 600);
+    await bad.waitFor("train");
+    bad.autoEvaluate();
+    const refusal = await send(bad).then(() => undefined, (e) => e as grpc.ServiceError);
+    // A refused update that was admitted drops the party from the round at once; one refused at
+    // admission (wrong round) leaves it expected, so here it leaves as a crashed party would.
+    if (refusal?.code === grpc.status.FAILED_PRECONDITION) bad.close();
+    const summary = await run;
+    await Promise.all(honest);
+    const checkpoint = new Float32Array((await readFile(join(outputDir, "checkpoints", "round-0001.bin"))).buffer.slice(0));
+    const metrics = JSON.parse((await readFile(join(outputDir, "metrics.jsonl"), "utf8")).trim());
+    return { refusal, summary, checkpoint, trainSeconds: metrics.ms.train / 1000 };
+  }
+
+  function packedUpdate(value: number, poison?: number) {
+    const data = new Float32Array(30100).fill(value);
+    if (poison !== undefined) data[29_000] = poison;
+    return new Uint8Array(data.buffer);
+  }
+
+  async function upload(client: RawClient, round: number, bytes: Uint8Array, digest?: string) {
+    const { createHash } = await import("node:crypto");
+    const { call, result } = client.startUpload();
+    call.write({ header: { round, numExamples: 600, metrics: {}, trainSeconds: 0 } });
+    for (let offset = 0; offset < bytes.byteLength; offset += 65536) call.write({ chunk: { offset, data: bytes.subarray(offset, offset + 65536) } });
+    call.write({ trailer: { sha256: digest ?? createHash("sha256").update(bytes).digest("hex") } });
+    call.end();
+    return result;
+  }
+
+  it.each([
+    ["a NaN value", (c: RawClient) => upload(c, 1, packedUpdate(1000, NaN)), grpc.status.INVALID_ARGUMENT, /tensor w holds NaN/],
+    ["an infinite value", (c: RawClient) => upload(c, 1, packedUpdate(1000, Infinity)), grpc.status.INVALID_ARGUMENT, /holds NaN or infinite/],
+    ["a wrong digest", (c: RawClient) => upload(c, 1, packedUpdate(1000), "ab".repeat(32)), grpc.status.INVALID_ARGUMENT, /SHA-256 mismatch/],
+    ["the wrong round", (c: RawClient) => upload(c, 7, packedUpdate(1000)), grpc.status.FAILED_PRECONDITION, /round 7 is not open/],
+    ["too many bytes", (c: RawClient) => upload(c, 1, new Uint8Array(30100 * 4 + 8)), grpc.status.INVALID_ARGUMENT, /runs past the model/],
+  ])("refuses %s with a gRPC status; the round goes on with the others and the aggregate is theirs", async (_what, send, code, message) => {
+    const { refusal, summary, checkpoint, trainSeconds } = await roundWithBadParty(send);
+    expect(refusal?.code).toBe(code);
+    expect(refusal?.details).toMatch(message);
+    expect(summary.rounds_completed).toBe(1);
+    expect(checkpoint[0]).toBe(Math.fround((100 * 1 + 300 * 2) / 400));
+    expect(trainSeconds).toBeLessThan(30); // the round did not wait for its 60 s deadline
+  }, 90_000);
+});

@@ -137,6 +137,12 @@ export class Aggregator implements FederationState {
     if (!phase.collector.isExpected(party)) throw permissionDenied(`${party} is not a participant of round ${header.round}`);
   }
 
+  rejectUpload(party: string, round: number, reason: string): void {
+    if (round === 0 || this.training?.round !== round) return;
+    this.log.warn({ party, round, phase: "upload", reason }, "update dropped: it failed verification");
+    this.training.collector.drop(party);
+  }
+
   async acceptUpload(party: string, update: ReceivedUpdate): Promise<void> {
     const { header, staged } = update;
     try {

@@ -123,9 +123,16 @@ export function federationHandlers(state: FederationState): grpc.UntypedServiceI
       if (!manifest) throw failedPrecondition("the federation has no model yet");
       const name = party;
       const started = Date.now();
+      let admitted: number | undefined;
       const received = await receiveUpload(call, {
         manifest, chunkSize: state.chunkSize, staging: state.staging,
-        admit: (header) => state.admitUpload(name, header),
+        admit: (header) => {
+          state.admitUpload(name, header);
+          admitted = header.round;
+        },
+      }).catch((error: unknown) => {
+        if (admitted !== undefined) state.rejectUpload(name, admitted, error instanceof Error ? error.message : String(error));
+        throw error;
       });
       state.bytesIn += received.bytes;
       await state.acceptUpload(name, received);

@@ -22,6 +22,8 @@ export interface FederationState {
   onConnected(party: string): void;
   /** Vets an upload's header before its bytes are staged; throws a FederationError to refuse it. */
   admitUpload(party: string, header: UpdateHeader): void;
+  /** An admitted upload failed verification: the party is no longer waited for in that round. */
+  rejectUpload(party: string, round: number, reason: string): void;
   /** Takes a complete, verified update (folds it, or stores initial weights). */
   acceptUpload(party: string, update: ReceivedUpdate): Promise<void>;
   acceptEvaluation(party: string, report: EvaluationReport): void;

@@ -34,6 +34,9 @@ function channelCredentials(tls: PartySettings["tls"]): grpc.ChannelCredentials 
   return grpc.credentials.createSsl(read(tls.caFile), read(tls.keyFile), read(tls.certFile));
 }
 
+/** Statuses with which the aggregator refuses one update, not the party. */
+const UPDATE_REFUSALS = new Set([grpc.status.INVALID_ARGUMENT, grpc.status.FAILED_PRECONDITION, grpc.status.ALREADY_EXISTS, grpc.status.PERMISSION_DENIED]);
+
 export class PartyRefusedError extends Error {
   constructor(readonly code: grpc.status, message: string) {
     super(message);
@@ -160,9 +163,19 @@ export class Party {
     this.log.info({ round, phase: "train", epochs: settings.epochs, batch_size: settings.batchSize }, "local training started");
     const result = await this.learner.train(settings, (epoch, metrics) => this.log.info({ round, phase: "train", epoch, ...metrics }, "epoch done"));
     const started = Date.now();
-    const { bytes } = await uploadUpdate(this.client, this.metadata(), this.learner.getWeights(), this.session!.chunkSize, {
-      round, numExamples: result.numExamples, metrics: result.metrics, trainSeconds: result.seconds,
-    });
+    let bytes: number;
+    try {
+      ({ bytes } = await uploadUpdate(this.client, this.metadata(), this.learner.getWeights(), this.session!.chunkSize, {
+        round, numExamples: result.numExamples, metrics: result.metrics, trainSeconds: result.seconds,
+      }));
+    } catch (error) {
+      // A refused update (closed round, failed verification) costs this round only; the party
+      // stays in the federation. Transport failures propagate and lead to a rejoin.
+      const code = (error as grpc.ServiceError).code;
+      if (!UPDATE_REFUSALS.has(code)) throw error;
+      this.log.warn({ round, phase: "upload", code: grpc.status[code], reason: (error as grpc.ServiceError).details }, "update refused by the aggregator");
+      return;
+    }
     this.log.info({ round, phase: "upload", bytes, ms: Date.now() - started, train_seconds: result.seconds, ...result.metrics }, "update uploaded");
   }
 
