@@ -1,0 +1,53 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import type { Dataset } from "@cohort/data";
+import { createMnistCnn, selectBackend, tf, tfl } from "@cohort/models";
+import { TfjsLearner } from "./tfjs-learner.js";
+
+function dataset(n: number, xShape: number[], labels: number[]): Dataset {
+  const perExample = xShape.reduce((a, b) => a * b, 1);
+  const split = { x: new Float32Array(n * perExample).fill(0.5), xShape: [n, ...xShape], y: Int32Array.from(labels), yShape: [n] };
+  return { train: split, test: split, description: "synthetic" };
+}
+
+beforeAll(async () => {
+  await selectBackend("auto");
+});
+
+describe("TfjsLearner checks data against the model before the party joins", () => {
+  it("refuses images of the wrong shape, naming both shapes and where", () => {
+    expect(() => new TfjsLearner(createMnistCnn(), dataset(2, [32, 32, 3], [0, 1]), "wasm", "party.yml: data"))
+      .toThrow(/party\.yml: data \(train\): examples have shape \[32, 32, 3\].*but the model takes \[null, 28, 28, 1\]/);
+  });
+
+  it("refuses a class label outside the model's classes", () => {
+    expect(() => new TfjsLearner(createMnistCnn(), dataset(3, [28, 28, 1], [0, 4, 12]), "wasm", "party.yml: data"))
+      .toThrow(/label 12 at index 2 .*\[0, 10\)/);
+  });
+
+  it("trains, reports metrics under Keras names, and evaluates", async () => {
+    const learner = new TfjsLearner(createMnistCnn(), dataset(8, [28, 28, 1], [0, 1, 2, 3, 4, 5, 6, 7]), "wasm", "synthetic");
+    const before = learner.getWeights()[0].data.slice();
+    const result = await learner.train({ epochs: 1, batchSize: 4, validationSplit: 0 });
+    expect(result.numExamples).toBe(8);
+    expect(Number.isFinite(result.metrics.loss)).toBe(true);
+    expect(result.metrics.accuracy).toBeGreaterThanOrEqual(0);
+    expect(learner.getWeights()[0].data).not.toEqual(before);
+    const evaluation = await learner.evaluate();
+    expect(evaluation.numExamples).toBe(8);
+    expect(Object.keys(evaluation.metrics).sort()).toEqual(["accuracy", "loss"]);
+  });
+
+  it("caps an epoch at steps_per_epoch batches", async () => {
+    const learner = new TfjsLearner(createMnistCnn(), dataset(40, [28, 28, 1], Array.from({ length: 40 }, (_, i) => i % 10)), "wasm", "synthetic");
+    const result = await learner.train({ epochs: 1, batchSize: 4, stepsPerEpoch: 2, validationSplit: 0 });
+    expect(result.numExamples).toBe(8);
+  });
+
+  it("one-hot encodes class ids for a categorical loss and keeps them for a sparse one", async () => {
+    const sparse = tfl.sequential({ layers: [tfl.layers.flatten({ inputShape: [28, 28, 1] }), tfl.layers.dense({ units: 10, activation: "softmax" })] });
+    sparse.compile({ optimizer: tf.train.sgd(0.1), loss: "sparseCategoricalCrossentropy", metrics: ["accuracy"] });
+    const learner = new TfjsLearner(sparse, dataset(4, [28, 28, 1], [1, 2, 3, 4]), "wasm", "synthetic");
+    const result = await learner.train({ epochs: 1, batchSize: 2, validationSplit: 0 });
+    expect(Number.isFinite(result.metrics.loss)).toBe(true);
+  });
+});
