@@ -6,7 +6,7 @@ import { Party, PartyRefusedError } from "@cohort/party";
 import type { Manifest } from "@cohort/tensors";
 import { ArithmeticLearner } from "./helpers/arithmetic-learner.js";
 import { RawClient } from "./helpers/raw-client.js";
-import { partyList, startAggregator, testLogger } from "./helpers/federation.js";
+import { freePort, partyList, startAggregator, testLogger } from "./helpers/federation.js";
 
 const manifest: Manifest = { tensors: [{ name: "w", dtype: "float32", shape: [300, 100] }, { name: "b", dtype: "float32", shape: [100] }] };
 const cleanup: (() => void)[] = [];
@@ -120,13 +120,7 @@ describe("faults and large models", () => {
 
 describe("connection handling", () => {
   it("a party started before the aggregator keeps retrying with backoff and joins once it is up", async () => {
-    const net = await import("node:net");
-    const free = await new Promise<number>((resolve) => {
-      const probe = net.createServer().listen(0, "127.0.0.1", () => {
-        const { port } = probe.address() as { port: number };
-        probe.close(() => resolve(port));
-      });
-    });
+    const free = await freePort();
     const early = party(free, 0, new ArithmeticLearner(manifest, 10, 1));
     const partyRun = early.run();
     await new Promise((r) => setTimeout(r, 400));

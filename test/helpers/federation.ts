@@ -25,3 +25,14 @@ export async function startAggregator(overrides: Partial<AggregatorSettings> = {
   const port = await aggregator.start();
   return { aggregator, port, outputDir, settings };
 }
+
+/** A loopback port that was free a moment ago (for processes that must be told their port up front). */
+export async function freePort(): Promise<number> {
+  const net = await import("node:net");
+  return new Promise<number>((resolve) => {
+    const probe = net.createServer().listen(0, "127.0.0.1", () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+}

@@ -4,8 +4,8 @@ import * as grpc from "@grpc/grpc-js";
 import { HealthImplementation } from "grpc-health-check";
 import type { LocalHyperparams } from "@cohort/config";
 import { type FusionAlgorithmName, UpdateStaging, WeightedSum, fusionAlgorithm } from "@cohort/fusion";
-import { type Manifest } from "@cohort/tensors";
-import type { Logger } from "@cohort/telemetry";
+import { type Manifest, diffManifests, fingerprint } from "@cohort/tensors";
+import type { AggregatorMetrics, Logger } from "@cohort/telemetry";
 import {
   type EvaluationReport, type Instruction, type UpdateHeader, alreadyExists, failedPrecondition,
   federationService, invalidArgument, permissionDenied,
@@ -14,6 +14,7 @@ import { PartyAuthenticator } from "./auth.js";
 import { Collector } from "./collector.js";
 import { ModelStore } from "./model-store.js";
 import { PartyRegistry } from "./registry.js";
+import { findResumePoint } from "./resume.js";
 import { type RoundMetrics, type RunSummary, RunOutput } from "./run-output.js";
 import { federationHandlers } from "./service.js";
 import type { FederationState } from "./state.js";
@@ -78,12 +79,16 @@ export class Aggregator implements FederationState {
   private training: TrainingPhase | undefined;
   private evaluation: Collector<EvaluationReport> | undefined;
   private round = 0;
+  private resumedFrom: number | undefined;
 
-  constructor(readonly settings: AggregatorSettings, readonly log: Logger, private readonly extras: { initialModel?: InitialModel; exportModel?: ModelExporter } = {}) {
+  constructor(readonly settings: AggregatorSettings, readonly log: Logger, private readonly extras: { initialModel?: InitialModel; exportModel?: ModelExporter; metrics?: AggregatorMetrics } = {}) {
     this.auth = new PartyAuthenticator(settings.parties);
     this.chunkSize = settings.chunkSize;
     this.output = new RunOutput(settings.outputDir);
     this.staging = new UpdateStaging({ dir: join(settings.outputDir, ".staging"), memoryBudgetBytes: settings.stagingMemoryBytes ?? DEFAULT_STAGING_MEMORY });
+    const countConnected = () => this.metrics?.partiesConnected(this.registry.connected().length);
+    this.registry.on("connected", countConnected);
+    this.registry.on("disconnected", countConnected);
     this.registry.on("disconnected", (party: string) => {
       this.log.warn({ party, round: this.round, phase: "disconnect" }, "party disconnected");
       this.training?.collector.drop(party);
@@ -98,6 +103,7 @@ export class Aggregator implements FederationState {
 
   /** Binds the port (0 picks a free one) and starts serving; returns the bound port. */
   async start(): Promise<number> {
+    await this.resume();
     this.server.addService(federationService(), federationHandlers(this));
     this.health.addToServer(this.server);
     const address = `${this.settings.host.includes(":") ? `[${this.settings.host}]` : this.settings.host}:${this.settings.port}`;
@@ -111,8 +117,32 @@ export class Aggregator implements FederationState {
     return port;
   }
 
+  /** Prometheus metrics, when the deployment exports them (extras.metrics). */
+  get metrics(): AggregatorMetrics | undefined {
+    return this.extras.metrics;
+  }
+
   currentRound(): number {
     return this.round;
+  }
+
+  /** Picks up a run that a crash or a stop interrupted: global weights and round from the last good checkpoint. */
+  private async resume(): Promise<void> {
+    if (await this.output.hasSummary()) {
+      throw new Error(`${this.settings.outputDir} holds a finished run (summary.json): choose another output_dir, or move that run away`);
+    }
+    const point = await findResumePoint(this.settings.outputDir, this.log);
+    if (!point) return;
+    if (this.store.manifest && fingerprint(this.store.manifest) !== fingerprint(point.manifest)) {
+      throw new Error(`the checkpoints in ${this.settings.outputDir} are of another model than the config's: ${diffManifests(this.store.manifest, point.manifest).slice(0, 5).join("; ")}`);
+    }
+    this.store.setManifest(point.manifest);
+    this.store.topology ??= point.topology;
+    this.store.put(point.round, point.bytes);
+    this.round = point.round;
+    this.resumedFrom = point.round;
+    const history = await this.output.readMetrics();
+    this.log.info({ phase: "resume", round: point.round, metrics_lines: history.length }, `resuming after round ${point.round}`);
   }
 
   onConnected(party: string): void {
@@ -181,18 +211,23 @@ export class Aggregator implements FederationState {
     const s = this.settings;
     const quorum = Math.max(1, Math.ceil(s.percQuorum * s.numParties));
     let stoppedBecause = "all rounds completed";
-    let completed = 0;
-    let lastAccuracy: number | null = null;
-    let lastLoss: number | null = null;
+    let completed = this.resumedFrom ?? 0;
+    const previous = (await this.output.readMetrics()).filter((m) => m.eval.accuracy !== undefined).pop();
+    let lastAccuracy: number | null = previous?.eval.accuracy ?? null;
+    let lastLoss: number | null = previous?.eval.loss ?? null;
 
+    this.metrics?.setPhase("waiting");
     this.log.info({ phase: "wait-parties", expected: s.numParties, quorum, timeout_ms: s.maxTimeoutMs }, "waiting for parties to join");
     const present = await this.registry.waitForConnected(s.numParties, s.maxTimeoutMs, this.abort.signal);
     if (present.length < quorum) throw new Error(`only ${present.length} of ${s.numParties} parties joined within ${s.maxTimeoutMs / 1000} s (quorum ${quorum}): ${present.join(", ") || "none"}`);
     await withTimeout(this.store.ready, s.maxTimeoutMs, "no initial weights arrived from the first party");
-    const initial = this.store.latest!;
-    await this.output.writeCheckpoint(0, this.store.manifest!, initial.bytes, initial.sha256);
+    if (this.resumedFrom === undefined) {
+      const initial = this.store.latest!;
+      await this.output.writeCheckpoint(0, this.store.manifest!, initial.bytes, initial.sha256);
+    }
+    if (this.store.topology) await this.output.writeTopology(this.store.topology);
 
-    for (let round = 1; round <= s.rounds && !this.abort.signal.aborted; round++) {
+    for (let round = completed + 1; round <= s.rounds && !this.abort.signal.aborted; round++) {
       const metrics = await this.runRound(round, quorum);
       if (!metrics) {
         stoppedBecause = `round ${round} failed: fewer than ${quorum} updates`;
@@ -224,6 +259,7 @@ export class Aggregator implements FederationState {
       exported,
     };
     await this.output.writeSummary(summary);
+    this.metrics?.setPhase("done");
     this.log.info({ phase: "done", rounds: completed, accuracy: summary.final.accuracy, loss: summary.final.loss, wall_seconds: summary.wall_seconds, output_dir: s.outputDir }, "federation finished");
     return summary;
   }
@@ -247,6 +283,7 @@ export class Aggregator implements FederationState {
       train: { round, hyperparams: { epochs: s.local.epochs, batchSize: s.local.batchSize, stepsPerEpoch: s.local.stepsPerEpoch ?? 0, validationSplit: s.local.validationSplit, learningRate: s.local.lr ?? 0 } },
     };
     for (const party of participants) if (!this.registry.send(party, instruction)) phase.collector.drop(party);
+    this.metrics?.roundStarted(round);
     this.log.info({ round, phase: "train", parties: participants }, "round started");
     const onAbort = () => phase.collector.close("cancelled");
     this.abort.signal.addEventListener("abort", onAbort);
@@ -260,13 +297,16 @@ export class Aggregator implements FederationState {
       return undefined;
     }
 
+    this.metrics?.setPhase("fuse");
     const fuseStart = Date.now();
     const global = this.store.put(round, phase.sum.result());
     const fuseMs = Date.now() - fuseStart;
+    this.metrics?.setPhase("checkpoint");
     const checkpointStart = Date.now();
     await this.output.writeCheckpoint(round, this.store.manifest!, global.bytes, global.sha256);
     const checkpointMs = Date.now() - checkpointStart;
 
+    this.metrics?.setPhase("evaluate");
     const evalStart = Date.now();
     const evaluate = round % (s.evaluateEvery ?? 1) === 0 || round === s.rounds;
     const evaluators = evaluate ? this.registry.connected() : [];
@@ -290,8 +330,12 @@ export class Aggregator implements FederationState {
       ms: { train: trainMs, fuse: fuseMs, checkpoint: checkpointMs, eval: evalMs, round: Date.now() - roundStart },
       bytes_in: this.bytesIn - bytesIn,
       bytes_out: this.bytesOut - bytesOut,
+      by_party: Object.fromEntries(contributions.map(([name, u]) => [name, {
+        examples: u.numExamples, train: u.metrics, train_seconds: u.trainSeconds, eval: reports.results.get(name)?.metrics ?? {},
+      }])),
     };
     await this.output.appendMetrics(metrics);
+    this.metrics?.roundCompleted(metrics);
     this.log.info({ round, phase: "round-done", parties: metrics.parties.length, examples: metrics.examples, train: metrics.train, eval: metrics.eval, ms: metrics.ms.round, bytes_in: metrics.bytes_in, bytes_out: metrics.bytes_out }, `round ${round}/${s.rounds} done`);
     return metrics;
   }

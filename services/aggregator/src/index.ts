@@ -1,5 +1,6 @@
 export { Aggregator, type AggregatorSettings, type InitialModel, type ModelExporter } from "./aggregator.js";
-export { type RoundMetrics, type RunSummary, RunOutput } from "./run-output.js";
+export { type PartyRoundMetrics, type RoundMetrics, type RunSummary, RunOutput } from "./run-output.js";
 export { PartyAuthenticator } from "./auth.js";
 export { Collector } from "./collector.js";
 export { weightedMetrics } from "./weighted-metrics.js";
+export { rejectionReason } from "./rejection-reason.js";

@@ -14,6 +14,15 @@ export interface RoundMetrics {
   ms: { train: number; fuse: number; checkpoint: number; eval: number; round: number };
   bytes_in: number;
   bytes_out: number;
+  /** Each contributing party's own numbers: what it trained on, its local metrics, its evaluation of the new global model. */
+  by_party?: Record<string, PartyRoundMetrics>;
+}
+
+export interface PartyRoundMetrics {
+  examples: number;
+  train: Record<string, number>;
+  train_seconds: number;
+  eval: Record<string, number>;
 }
 
 export interface RunSummary {
@@ -43,6 +52,15 @@ export class RunOutput {
     await atomicWriteFile(path, bytes);
     await atomicWriteFile(path.replace(/\.bin$/, ".json"), JSON.stringify({ round, sha256, bytes: bytes.byteLength, manifest }, null, 1));
     await atomicWriteFile(join(this.dir, "state.json"), JSON.stringify({ round, checkpoint: path, sha256, updated: new Date().toISOString() }, null, 1));
+  }
+
+  /** The TF.js topology parties sent, kept so a restarted aggregator can still export the model. */
+  async writeTopology(topology: string): Promise<void> {
+    await atomicWriteFile(join(this.dir, "topology.json"), topology);
+  }
+
+  async hasSummary(): Promise<boolean> {
+    return readFile(join(this.dir, "summary.json")).then(() => true, () => false);
   }
 
   async appendMetrics(metrics: RoundMetrics): Promise<void> {

@@ -7,6 +7,7 @@ import {
   permissionDenied, toServiceError,
 } from "@cohort/wire";
 import type { FederationState } from "./state.js";
+import { rejectionReason } from "./rejection-reason.js";
 import { receiveUpload } from "./upload-receiver.js";
 
 /** Largest topology JSON a party may send with its join (it is stored, never executed). */
@@ -32,7 +33,7 @@ export function federationHandlers(state: FederationState): grpc.UntypedServiceI
     const party = state.auth.authenticate(call.metadata);
     const session = call.metadata.get(SESSION_KEY)[0];
     if (typeof session !== "string" || !state.registry.isCurrentSession(party, session)) {
-      throw failedPrecondition("session is not current: join again");
+      throw new FederationError(grpc.status.ABORTED, "session is not current: join again");
     }
     return party;
   };
@@ -108,6 +109,7 @@ export function federationHandlers(state: FederationState): grpc.UntypedServiceI
       }
       if (model.bytes.byteLength === offset) call.write({ offset, data: new Uint8Array(0), totalBytes: offset, sha256: model.sha256 });
       state.bytesOut += sent;
+      state.metrics?.sent(sent);
       log.debug({ party, round, phase: "download", bytes: sent, ms: Date.now() - started }, "model sent");
       call.end();
     } catch (error) {
@@ -135,10 +137,12 @@ export function federationHandlers(state: FederationState): grpc.UntypedServiceI
         throw error;
       });
       state.bytesIn += received.bytes;
+      state.metrics?.received(received.bytes);
       await state.acceptUpload(name, received);
       log.info({ party, round: received.header.round, phase: "upload", bytes: received.bytes, ms: Date.now() - started }, "update accepted");
       callback(null, { accepted: true, bytesReceived: received.bytes });
     } catch (error) {
+      state.metrics?.updateRejected(rejectionReason(error));
       callback(fail("UploadUpdate", party, error));
     }
   };

@@ -1,5 +1,5 @@
 import type { UpdateStaging } from "@cohort/fusion";
-import type { Logger } from "@cohort/telemetry";
+import type { AggregatorMetrics, Logger } from "@cohort/telemetry";
 import type { EvaluationReport, UpdateHeader } from "@cohort/wire";
 import type { PartyAuthenticator } from "./auth.js";
 import type { ModelStore } from "./model-store.js";
@@ -14,6 +14,8 @@ export interface FederationState {
   readonly store: ModelStore;
   readonly staging: UpdateStaging;
   readonly chunkSize: number;
+  /** Prometheus metrics, when the deployment exports them. */
+  readonly metrics?: AggregatorMetrics;
   /** Party asked to upload the initial weights (when the aggregator had no model). */
   initialWeightsFrom: string | undefined;
   bytesIn: number;

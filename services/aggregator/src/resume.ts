@@ -1,0 +1,41 @@
+import { createHash } from "node:crypto";
+import { readFile, readdir } from "node:fs/promises";
+import { join } from "node:path";
+import { type Manifest, manifestByteLength } from "@cohort/tensors";
+import type { Logger } from "@cohort/telemetry";
+
+/** What a restarted aggregator takes from its output directory. */
+export interface ResumePoint {
+  round: number;
+  manifest: Manifest;
+  bytes: Uint8Array;
+  topology?: string;
+}
+
+const CHECKPOINT = /^round-(\d{4,})\.json$/;
+
+/**
+ * Finds the newest checkpoint in `dir` whose weights match their recorded size and SHA-256.
+ * A torn or corrupt checkpoint (a crash mid-write cannot produce one, since writes are atomic,
+ * but a disk can) is reported and the previous one used. Returns undefined for a fresh run.
+ */
+export async function findResumePoint(dir: string, log: Logger): Promise<ResumePoint | undefined> {
+  const folder = join(dir, "checkpoints");
+  const names = await readdir(folder).catch(() => [] as string[]);
+  const rounds = names.map((n) => CHECKPOINT.exec(n)).filter((m) => m !== null).map((m) => Number(m[1])).sort((a, b) => b - a);
+  const topology = await readFile(join(dir, "topology.json"), "utf8").catch(() => undefined);
+  for (const round of rounds) {
+    const base = join(folder, `round-${String(round).padStart(4, "0")}`);
+    try {
+      const meta = JSON.parse(await readFile(`${base}.json`, "utf8")) as { sha256: string; bytes: number; manifest: Manifest };
+      const bytes = new Uint8Array(await readFile(`${base}.bin`));
+      if (bytes.byteLength !== meta.bytes || bytes.byteLength !== manifestByteLength(meta.manifest)) throw new Error(`size ${bytes.byteLength}, recorded ${meta.bytes}`);
+      const digest = createHash("sha256").update(bytes).digest("hex");
+      if (digest !== meta.sha256) throw new Error("SHA-256 does not match the recorded one");
+      return { round, manifest: meta.manifest, bytes, topology };
+    } catch (error) {
+      log.warn({ phase: "resume", round, file: `${base}.bin`, reason: (error as Error).message }, "checkpoint unusable, trying the previous one");
+    }
+  }
+  return undefined;
+}
