@@ -1,0 +1,43 @@
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { createLogger } from "@cohort/telemetry";
+import { findResumePoint } from "./resume.js";
+import { RunOutput } from "./run-output.js";
+
+const manifest = { tensors: [{ name: "w", dtype: "float32" as const, shape: [4] }] };
+const log = createLogger({ service: "test", level: "silent" });
+
+async function runWithCheckpoints(rounds: number) {
+  const dir = await mkdtemp(join(tmpdir(), "cohort-resume-"));
+  const output = new RunOutput(dir);
+  const { createHash } = await import("node:crypto");
+  for (let r = 0; r <= rounds; r++) {
+    const bytes = new Uint8Array(new Float32Array(4).fill(r).buffer);
+    await output.writeCheckpoint(r, manifest, bytes, createHash("sha256").update(bytes).digest("hex"));
+  }
+  return { dir, output };
+}
+
+describe("findResumePoint", () => {
+  it("returns the newest checkpoint with its weights", async () => {
+    const { dir } = await runWithCheckpoints(3);
+    const point = await findResumePoint(dir, log);
+    expect(point?.round).toBe(3);
+    expect(Array.from(new Float32Array(point!.bytes.buffer.slice(0)))).toEqual([3, 3, 3, 3]);
+  });
+
+  it("falls back to the previous checkpoint when the newest is corrupt or truncated", async () => {
+    const { dir, output } = await runWithCheckpoints(3);
+    await writeFile(output.checkpointPath(3), new Uint8Array(new Float32Array(4).fill(9).buffer));
+    expect((await findResumePoint(dir, log))?.round).toBe(2);
+    await writeFile(output.checkpointPath(2), new Uint8Array(3));
+    expect((await findResumePoint(dir, log))?.round).toBe(1);
+  });
+
+  it("finds nothing in a fresh directory", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "cohort-resume-"));
+    expect(await findResumePoint(dir, log)).toBeUndefined();
+  });
+});
