@@ -241,10 +241,16 @@ export class Aggregator implements FederationState {
         break;
       }
     }
-    if (this.abort.signal.aborted) stoppedBecause = "stopped by signal";
+    const interrupted = this.abort.signal.aborted && completed < s.rounds && !stoppedBecause.startsWith("termination");
+    if (interrupted) stoppedBecause = "stopped by signal";
 
     for (const party of this.registry.connected()) this.registry.send(party, { kind: "stop", stop: { reason: stoppedBecause } });
     this.registry.closeAll();
+    if (interrupted) {
+      // No summary: the run is unfinished, and the same config resumes it after the last checkpoint.
+      this.log.warn({ phase: "stopped", round: completed, output_dir: s.outputDir }, `stopped after round ${completed}; the round in progress was abandoned; restart with the same config to resume`);
+      return { rounds_completed: completed, final: { accuracy: lastAccuracy, loss: lastLoss }, parties: [], wall_seconds: (Date.now() - started) / 1000, stopped_because: stoppedBecause, fusion: s.algorithm, exported: [] };
+    }
     const final = this.store.latest!;
     const exported = this.extras.exportModel
       ? await this.extras.exportModel(join(s.outputDir, "model"), this.store.manifest!, final.bytes, this.store.topology)

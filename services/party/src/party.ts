@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import * as grpc from "@grpc/grpc-js";
 import { fingerprint, type WeightSet } from "@cohort/tensors";
-import type { Logger } from "@cohort/telemetry";
+import type { Logger, PartyMetrics } from "@cohort/telemetry";
 import {
   AUTHORIZATION_KEY, type Instruction, type JoinResponse, PARTY_KEY, SESSION_KEY, federationClientConstructor, manifestToMessage,
 } from "@cohort/wire";
@@ -57,7 +57,8 @@ export class Party {
   private stopped = false;
   private stream: grpc.ClientReadableStream<Instruction> | undefined;
 
-  constructor(readonly settings: PartySettings, readonly learner: LocalLearner, readonly log: Logger) {
+  /** `extras.metrics`: Prometheus metrics, when the deployment exports them. */
+  constructor(readonly settings: PartySettings, readonly learner: LocalLearner, readonly log: Logger, private readonly extras: { metrics?: PartyMetrics } = {}) {
     const Client = federationClientConstructor();
     this.client = new Client(`${settings.host}:${settings.port}`, channelCredentials(settings.tls), {
       "grpc.keepalive_time_ms": 30_000, "grpc.keepalive_timeout_ms": 10_000, "grpc.keepalive_permit_without_calls": 1,
@@ -81,6 +82,7 @@ export class Party {
         attempt++;
         if (this.backoff.maxAttempts > 0 && attempt > this.backoff.maxAttempts) throw error;
         const delay = backoffDelay(attempt, this.backoff);
+        this.extras.metrics?.setJoined(false);
         this.log.warn({ phase: "reconnect", attempt, delay_ms: Math.round(delay), reason: (error as grpc.ServiceError).details || (error as Error).message }, "aggregator unreachable, retrying");
         await sleep(delay);
       }
@@ -92,6 +94,7 @@ export class Party {
   close(): void {
     this.stopped = true;
     this.stream?.cancel();
+    this.extras.metrics?.setJoined(false);
     this.client.close();
   }
 
@@ -105,6 +108,7 @@ export class Party {
 
   private async join(): Promise<void> {
     this.session = undefined;
+    this.extras.metrics?.setJoined(false);
     const manifest = this.learner.manifest;
     const request = {
       partyName: this.settings.name, manifestFingerprint: fingerprint(manifest), manifest: manifestToMessage(manifest),
@@ -112,35 +116,49 @@ export class Party {
     };
     this.session = await new Promise<JoinResponse>((resolve, reject) =>
       this.client.Join(request, this.metadata(), { deadline: Date.now() + 30_000 }, (error: grpc.ServiceError | null, response: JoinResponse) => (error ? reject(error) : resolve(response))));
+    this.extras.metrics?.setJoined(true);
     this.log.info({ phase: "join", round: this.session.currentRound, initial_weights: this.session.sendInitialWeights }, "joined the federation");
     if (this.session.sendInitialWeights) {
       const { bytes } = await uploadUpdate(this.client, this.metadata(), this.learner.getWeights(), this.session.chunkSize, { round: 0, numExamples: this.learner.numTrainExamples, metrics: {}, trainSeconds: 0 });
+      this.extras.metrics?.uploaded(bytes, 0);
       this.log.info({ phase: "initial-weights", bytes }, "sent initial weights");
     }
   }
 
   /** Follows the instruction stream; returns the stop reason, or undefined if the stream broke. */
+  /**
+   * Follows the instruction stream; returns the stop reason, or throws (UNAVAILABLE) if the stream
+   * broke. The stream is read while an instruction runs, so a stop sent during local training is
+   * honoured even if the aggregator is gone by the time training ends.
+   */
   private async follow(): Promise<string | undefined> {
     const stream = this.client.Instructions({ sessionId: this.session!.sessionId }, this.metadata()) as grpc.ClientReadableStream<Instruction>;
     this.stream = stream;
+    const inbox = new InstructionInbox(stream);
     try {
-      for await (const instruction of stream as AsyncIterable<Instruction>) {
-        switch (instruction.kind) {
-          case "train": await this.train(instruction.train.round, instruction.train.hyperparams); break;
-          case "evaluate": await this.evaluate(instruction.evaluate.round); break;
-          case "wait": this.log.info({ phase: "wait", reason: instruction.wait.reason }, "waiting"); break;
-          case "stop":
-            this.log.info({ phase: "stop", reason: instruction.stop.reason }, "aggregator ended the federation");
-            stream.cancel();
-            return instruction.stop.reason;
+      for (;;) {
+        if (this.stopped) return "stopped";
+        if (inbox.stopReason !== undefined) {
+          this.log.info({ phase: "stop", reason: inbox.stopReason }, "aggregator ended the federation");
+          stream.cancel();
+          return inbox.stopReason;
+        }
+        const instruction = await inbox.next();
+        try {
+          switch (instruction.kind) {
+            case "train": await this.train(instruction.train.round, instruction.train.hyperparams); break;
+            case "evaluate": await this.evaluate(instruction.evaluate.round); break;
+            case "wait": this.log.info({ phase: "wait", reason: instruction.wait.reason }, "waiting"); break;
+            case "stop": break;
+          }
+        } catch (error) {
+          if (inbox.stopReason === undefined) throw error;
         }
       }
     } catch (error) {
       if (this.stopped) return "stopped";
       throw error;
     }
-    if (this.stopped) return "stopped";
-    throw Object.assign(new Error("instruction stream ended"), { code: grpc.status.UNAVAILABLE });
   }
 
   private async globalWeights(round: number): Promise<WeightSet> {
@@ -148,6 +166,7 @@ export class Party {
     const started = Date.now();
     const { weights, bytes } = await downloadModel(this.client, this.metadata(), this.learner.manifest, round, this.session!.chunkSize);
     this.cachedGlobal = { round, weights };
+    this.extras.metrics?.downloaded(bytes);
     this.log.debug({ round, phase: "download", bytes, ms: Date.now() - started }, "global model downloaded");
     return weights;
   }
@@ -162,6 +181,7 @@ export class Party {
     };
     this.log.info({ round, phase: "train", epochs: settings.epochs, batch_size: settings.batchSize }, "local training started");
     const result = await this.learner.train(settings, (epoch, metrics) => this.log.info({ round, phase: "train", epoch, ...metrics }, "epoch done"));
+    this.extras.metrics?.trained(result.seconds, result.metrics);
     const started = Date.now();
     let bytes: number;
     try {
@@ -173,9 +193,11 @@ export class Party {
       // stays in the federation. Transport failures propagate and lead to a rejoin.
       const code = (error as grpc.ServiceError).code;
       if (!UPDATE_REFUSALS.has(code)) throw error;
+      this.extras.metrics?.updateRefused();
       this.log.warn({ round, phase: "upload", code: grpc.status[code], reason: (error as grpc.ServiceError).details }, "update refused by the aggregator");
       return;
     }
+    this.extras.metrics?.uploaded(bytes, round);
     this.log.info({ round, phase: "upload", bytes, ms: Date.now() - started, train_seconds: result.seconds, ...result.metrics }, "update uploaded");
   }
 
@@ -184,6 +206,45 @@ export class Party {
     const result = await this.learner.evaluate();
     await new Promise<void>((resolve, reject) =>
       this.client.ReportEvaluation({ round, numExamples: result.numExamples, metrics: result.metrics }, this.metadata(), (error: grpc.ServiceError | null) => (error ? reject(error) : resolve())));
+    this.extras.metrics?.evaluated(result.metrics);
     this.log.info({ round, phase: "evaluate", examples: result.numExamples, ...result.metrics }, "global model evaluated");
+  }
+}
+
+/** Buffers instructions as they arrive and remembers a stop, whatever is running. */
+class InstructionInbox {
+  private readonly queue: Instruction[] = [];
+  private waiting: { resolve: (i: Instruction) => void; reject: (e: unknown) => void } | undefined;
+  private failure: unknown;
+  stopReason: string | undefined;
+
+  constructor(stream: grpc.ClientReadableStream<Instruction>) {
+    stream.on("data", (instruction: Instruction) => {
+      if (instruction.kind === "stop") this.stopReason = instruction.stop.reason;
+      this.deliver(instruction);
+    });
+    const fail = (error: unknown) => {
+      this.failure ??= error;
+      this.waiting?.reject(this.failure);
+      this.waiting = undefined;
+    };
+    stream.on("error", fail);
+    stream.on("end", () => fail(Object.assign(new Error("instruction stream ended"), { code: grpc.status.UNAVAILABLE })));
+  }
+
+  next(): Promise<Instruction> {
+    const queued = this.queue.shift();
+    if (queued) return Promise.resolve(queued);
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) => { this.waiting = { resolve, reject }; });
+  }
+
+  private deliver(instruction: Instruction): void {
+    if (this.waiting) {
+      this.waiting.resolve(instruction);
+      this.waiting = undefined;
+    } else {
+      this.queue.push(instruction);
+    }
   }
 }
