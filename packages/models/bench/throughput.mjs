@@ -1,10 +1,34 @@
 // Training throughput of the MNIST CNNs on the selected backend, plus a per-kernel profile.
 // Usage: npm run build && node packages/models/bench/throughput.mjs [backend=wasm] [batches=20]
+// `trainingThroughput` is also used by the suite's bench/train.mjs (train_vs_pytorch).
+import { pathToFileURL } from "node:url";
 import { selectBackend, tf, createKerasMnistCnn, createMnistCnn } from "../dist/index.js";
 import { loadMnist } from "./mnist-data.mjs";
 
+export const BATCH = 64;
+
+/**
+ * Samples/s of `model.trainOnBatch` over `batches` batches of BATCH real MNIST digits, after 3
+ * warm-up batches (XNNPACK operator setup). Returns the batches too, for a kernel profile.
+ */
+export async function trainingThroughput(model, train, batches) {
+  const xs = [];
+  const ys = [];
+  for (let b = 0; b < batches; b++) {
+    xs.push(train.x.slice(b * BATCH, BATCH));
+    ys.push(train.y.slice(b * BATCH, BATCH));
+  }
+  for (let b = 0; b < Math.min(3, batches); b++) await model.trainOnBatch(xs[b], ys[b]);
+  const start = performance.now();
+  for (let b = 0; b < batches; b++) await model.trainOnBatch(xs[b], ys[b]);
+  const secs = (performance.now() - start) / 1000;
+  return { samplesPerSecond: (batches * BATCH) / secs, msPerBatch: (secs * 1000) / batches, xs, ys };
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1]).href) await main();
+
+async function main() {
 const [backendArg = "wasm", batchesArg = "20"] = process.argv.slice(2);
-const BATCH = 64;
 const batches = Number(batchesArg);
 const backend = await selectBackend(backendArg);
 console.log(`backend: ${backend.name} (${backend.detail})`);
@@ -24,17 +48,8 @@ const { train } = loadMnist(tf, { train: BATCH * batches, test: 0 });
 
 for (const [name, factory] of [["keras-cnn (32-64-128)", createKerasMnistCnn], ["demo-cnn (8-16)", createMnistCnn]]) {
   const model = factory();
-  const xs = [];
-  const ys = [];
-  for (let b = 0; b < batches; b++) {
-    xs.push(train.x.slice(b * BATCH, BATCH));
-    ys.push(train.y.slice(b * BATCH, BATCH));
-  }
-  for (let b = 0; b < 3; b++) await model.trainOnBatch(xs[b], ys[b]); // warm-up: XNNPACK operator setup
-  const start = performance.now();
-  for (let b = 0; b < batches; b++) await model.trainOnBatch(xs[b], ys[b]);
-  const secs = (performance.now() - start) / 1000;
-  console.log(`${name}: ${(batches * BATCH / secs).toFixed(0)} samples/s (batch ${BATCH}, ${batches} batches, ${(secs * 1000 / batches).toFixed(1)} ms/batch)`);
+  const { samplesPerSecond, msPerBatch, xs, ys } = await trainingThroughput(model, train, batches);
+  console.log(`${name}: ${samplesPerSecond.toFixed(0)} samples/s (batch ${BATCH}, ${batches} batches, ${msPerBatch.toFixed(1)} ms/batch)`);
 
   if (process.env.PROFILE) {
     const profile = await tf.profile(() => model.trainOnBatch(xs[0], ys[0]));
@@ -51,3 +66,4 @@ for (const [name, factory] of [["keras-cnn (32-64-128)", createKerasMnistCnn], [
   model.dispose();
 }
 console.log(`tensors alive: ${tf.memory().numTensors}, rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`);
+}

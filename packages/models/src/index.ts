@@ -15,3 +15,17 @@ export { createMnistCnn, createKerasMnistCnn, DEMO_LEARNING_RATE, type MnistCnnO
 // Written alongside this package by the lead (not by the models helper); exported for the CLI.
 export { loadModelFromSpec, knownModelSources, ModelSpecError, type ModelSpecSection } from "./model-spec.js";
 export { saveWeightsAsLayersModel } from "./layers-export.js";
+export { loadKerasFromSpec, loadKerasModel, detectKerasFormat, KERAS_SPEC_KEYS, type KerasFormat } from "./keras-source.js";
+export { loadKerasH5, loadKerasArchitectureAndWeights, readKerasWeightsH5, type KerasLoadOptions } from "./keras/h5-model.js";
+export { loadKeras3 } from "./keras/keras3.js";
+export { loadKerasSavedModel } from "./savedmodel/keras-savedmodel.js";
+export { saveKerasH5, saveKerasWeightsH5, kerasModelJson } from "./keras/h5-export.js";
+export { KerasModelError } from "./keras/errors.js";
+export { KerasInferenceIdentity, KerasResizing } from "./keras/inference-layers.js";
+export { loadTorchSequential, loadPytorchFromSpec, PYTORCH_SPEC_KEYS } from "./pytorch/source.js";
+export { saveTorchStateDict, torchStateDict } from "./pytorch/state-dict.js";
+export { loadTorchFile, type TorchTensor } from "./pytorch/torch-file.js";
+export { PickleError, PickleSecurityError } from "./pytorch/unpickler.js";
+export { torchOptimizer, torchLoss, TORCH_OPTIMIZERS, TORCH_LOSSES } from "./pytorch/training.js";
+export { loadOnnxAsLayers, loadOnnxFromSpec, ONNX_SPEC_KEYS } from "./onnx/source.js";
+export { OnnxRuntimeModel } from "./onnx/ort.js";

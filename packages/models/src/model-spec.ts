@@ -2,6 +2,9 @@ import path from "node:path";
 import { type CompileOptions, compileFromOptions } from "./compile.js";
 import { loadLayersModelFromFile } from "./model-files.js";
 import { loadModelFromModule } from "./module-source.js";
+import { KERAS_SPEC_KEYS, loadKerasFromSpec } from "./keras-source.js";
+import { PYTORCH_SPEC_KEYS, loadPytorchFromSpec } from "./pytorch/source.js";
+import { ONNX_SPEC_KEYS, loadOnnxFromSpec } from "./onnx/source.js";
 import type { LayersModel } from "./tfjs.js";
 
 /** A config's `model` section, as @cohort/config normalises it. */
@@ -23,7 +26,7 @@ export class ModelSpecError extends Error {
 interface ModelSource {
   /** Spec keys this source reads (IBM FL's names). */
   keys: readonly string[];
-  load(spec: Record<string, unknown>, resolveFile: (key: string) => string): Promise<LayersModel>;
+  load(spec: Record<string, unknown>, resolveFile: (key: string) => string, baseDir: string, where: string): Promise<LayersModel>;
 }
 
 /**
@@ -41,6 +44,10 @@ const SOURCES: Record<string, ModelSource> = {
     keys: ["model_name", "model_definition", "export", "compile_model_options", "compiled_options"],
     load: async (spec, file) => loadModelFromModule(file("model_definition"), typeof spec.export === "string" ? spec.export : undefined),
   },
+  KerasFLModel: { keys: KERAS_SPEC_KEYS, load: loadKerasFromSpec },
+  TensorFlowFLModel: { keys: KERAS_SPEC_KEYS, load: loadKerasFromSpec },
+  PytorchFLModel: { keys: PYTORCH_SPEC_KEYS, load: loadPytorchFromSpec },
+  OnnxModel: { keys: ONNX_SPEC_KEYS, load: loadOnnxFromSpec },
 };
 
 export function knownModelSources(): string[] {
@@ -59,7 +66,7 @@ export async function loadModelFromSpec(section: ModelSpecSection): Promise<Laye
     if (typeof value !== "string" || value === "") throw new ModelSpecError(`${where}: ${key}`, `expected a file path for ${section.name}`);
     return path.resolve(section.specBaseDir, value);
   };
-  const model = await source.load(section.spec, resolveFile);
+  const model = await source.load(section.spec, resolveFile, section.specBaseDir, where);
   const options = (section.spec.compile_model_options ?? section.spec.compiled_options) as Partial<CompileOptions> | undefined;
   if (options) {
     if (typeof options.loss !== "string" || typeof options.optimizer !== "string") {
