@@ -66,14 +66,36 @@ export class WeightedSum {
 
 function addScaled(sums: Float64Array, start: number, dtype: DType, bytes: Uint8Array, weight: number): void {
   const values = viewAs(dtype, bytes);
-  if (values instanceof BigInt64Array) {
+  if (values instanceof Float32Array) {
+    addScaledFloat32(sums, start, values, weight);
+  } else if (values instanceof BigInt64Array) {
     for (let j = 0; j < values.length; j++) sums[start + j] += weight * Number(values[j]);
   } else if (dtype === "float16") {
     for (let j = 0; j < values.length; j++) sums[start + j] += weight * halfToFloat(values[j] as number);
   } else {
-    const numbers = values as Float32Array;
+    // float64 and integer tensors.
+    const numbers = values as ArrayLike<number>;
     for (let j = 0; j < numbers.length; j++) sums[start + j] += weight * numbers[j];
   }
+}
+
+/**
+ * The fold's hot loop (float32 updates are nearly all of a model): kept monomorphic and
+ * unrolled by four, which measured 2-3x faster than the generic loop over a typed-array union
+ * (bench/aggregate.mjs). The float64 sum makes it memory-bound: 4 bytes read, 8 read, 8 written per element.
+ */
+function addScaledFloat32(sums: Float64Array, start: number, values: Float32Array, weight: number): void {
+  const n = values.length;
+  const whole = n - (n % 4);
+  let j = 0;
+  for (; j < whole; j += 4) {
+    const k = start + j;
+    sums[k] += weight * values[j];
+    sums[k + 1] += weight * values[j + 1];
+    sums[k + 2] += weight * values[j + 2];
+    sums[k + 3] += weight * values[j + 3];
+  }
+  for (; j < n; j++) sums[start + j] += weight * values[j];
 }
 
 function writeMean(target: ReturnType<typeof viewAs>, dtype: DType, sums: Float64Array, start: number, scale: number): void {
