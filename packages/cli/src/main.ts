@@ -4,6 +4,7 @@ import { ConfigError } from "@cohort/config";
 import { runAggregatorCommand } from "./commands/aggregator.js";
 import { DEMO_DEFAULTS, runDemo } from "./commands/demo.js";
 import { runPartyCommand } from "./commands/party.js";
+import { runReportCommand } from "./commands/report.js";
 import { aggregatorModelHooks } from "./model-hooks.js";
 
 function positiveInt(value: string): number {
@@ -28,6 +29,7 @@ program.command("aggregator")
   .requiredOption("-c, --config <file>", "aggregator YAML config")
   .option("--port <port>", "override connection.info.port", port)
   .option("--output-dir <dir>", "override output_dir")
+  .option("--metrics-port <port>", "serve /metrics, /healthz, /readyz on this port (metrics.port; 0 picks one)", port)
   .option("--pretty", "human-readable logs instead of JSON lines")
   .action(async (options) => { process.exitCode = await runAggregatorCommand(options, aggregatorModelHooks()); });
 
@@ -35,6 +37,7 @@ program.command("party")
   .description("run a party service")
   .requiredOption("-c, --config <file>", "party YAML config")
   .option("--port <port>", "override aggregator.port", port)
+  .option("--metrics-port <port>", "serve /metrics, /healthz, /readyz on this port (metrics.port; 0 picks one)", port)
   .option("--pretty", "human-readable logs instead of JSON lines")
   .action(async (options) => { process.exitCode = await runPartyCommand(options); });
 
@@ -47,6 +50,13 @@ program.command("demo")
   .option("--batch-size <n>", "local batch size", positiveInt, DEMO_DEFAULTS.batchSize)
   .option("--lr <rate>", "learning rate", Number, DEMO_DEFAULTS.lr)
   .action(async (options) => { process.exitCode = await runDemo(options); });
+
+program.command("report")
+  .description("write a self-contained HTML report (SVG charts) of a run directory")
+  .argument("<run-dir>", "the aggregator's output_dir (metrics.jsonl, summary.json)")
+  .option("--out <file>", "where to write the report (default <run-dir>/report.html)")
+  .option("--svg", "also write each chart as an .svg file next to the report")
+  .action(async (runDir: string, options) => { process.exitCode = await runReportCommand(runDir, options); });
 
 try {
   await program.parseAsync();

@@ -90,7 +90,7 @@ describe("parseAggregatorConfig", () => {
   it("lists the known keys when no key is close", () => {
     const raw = { ...ibmConfig(), zzz: 1 };
     expect(errorOf(() => parseAggregatorConfig(raw, "a.yml", "/x")).message).toBe(
-      'a.yml: zzz: unknown key, expected one of "connection", "fusion", "hyperparams", "model", "output_dir", "parties", "aggregator", "protocol_handler"',
+      'a.yml: zzz: unknown key, expected one of "connection", "fusion", "hyperparams", "model", "output_dir", "metrics", "parties", "aggregator", "protocol_handler"',
     );
   });
 

@@ -4,6 +4,7 @@ import { aggregatorSchema, FUSION_ALIASES, type RawAggregatorConfig } from "./ag
 import { IssueList } from "./issue-list.js";
 import type { LocalHyperparams } from "./local-hyperparams.js";
 import { mergeOverrides } from "./merge.js";
+import type { MetricsEndpoint } from "./metrics-section.js";
 import { normalizeModel, type ModelSection } from "./model-section.js";
 import { resolveToken } from "./token.js";
 import { validate } from "./validate.js";
@@ -47,6 +48,8 @@ export interface AggregatorConfig {
   /** Absolute. */
   outputDir: string;
   parties: AllowedParty[];
+  /** HTTP /metrics, /healthz, /readyz; absent = off. */
+  metrics?: MetricsEndpoint;
   /** Key paths accepted only for IBM FL compatibility and ignored, for the caller's info log. */
   ignored: string[];
 }
@@ -108,6 +111,7 @@ function build(raw: unknown, label: string, file: string, baseDir: string): Aggr
   };
   if (global.termination_accuracy !== undefined) config.terminationAccuracy = global.termination_accuracy;
   if (model !== undefined) config.model = model;
+  if (parsed.metrics !== undefined) config.metrics = { host: parsed.metrics.host, port: parsed.metrics.port };
   return config;
 }
 

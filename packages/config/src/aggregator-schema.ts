@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { localKeys } from "./local-hyperparams.js";
+import { metricsSchema } from "./metrics-section.js";
 import { modelSchema } from "./model-section.js";
 import { MIN_TOKEN_LENGTH } from "./token.js";
 import { flag, ignoredKey, integer, number, section, text } from "./schema-helpers.js";
@@ -88,6 +89,7 @@ export const aggregatorSchema = section(
     hyperparams: hyperparamsSchema,
     model: modelSchema.optional(),
     output_dir: text("a directory path").default(DEFAULT_OUTPUT_DIR),
+    metrics: metricsSchema.optional(),
     parties: z
       .array(partyEntrySchema, { error: "expected a list of allowed parties, each with name and token" })
       .min(1, { error: "expected a list of at least one allowed party" }),

@@ -19,4 +19,5 @@ export { BACKENDS, type Backend } from "./party-schema.js";
 export { LOCAL_DEFAULTS, type LocalHyperparams } from "./local-hyperparams.js";
 export type { ModelSection } from "./model-section.js";
 export { redact, REDACTED } from "./redact.js";
+export { DEFAULT_METRICS_HOST, type MetricsEndpoint } from "./metrics-section.js";
 export { closestKey } from "./suggest.js";

@@ -3,6 +3,7 @@ import { dirname, resolve } from "node:path";
 import { IssueList } from "./issue-list.js";
 import { toLocalOverrides, type LocalHyperparams } from "./local-hyperparams.js";
 import { mergeOverrides } from "./merge.js";
+import type { MetricsEndpoint } from "./metrics-section.js";
 import { normalizeModel, type ModelSection } from "./model-section.js";
 import { partySchema, type Backend, type RawPartyConfig } from "./party-schema.js";
 import { resolveToken } from "./token.js";
@@ -41,6 +42,8 @@ export interface PartyConfig {
   localOverrides: Partial<LocalHyperparams>;
   backend: Backend;
   reconnect: ReconnectPolicy;
+  /** HTTP /metrics, /healthz, /readyz; absent = off. */
+  metrics?: MetricsEndpoint;
   /** Key paths accepted only for IBM FL compatibility and ignored, for the caller's info log. */
   ignored: string[];
 }
@@ -86,6 +89,7 @@ function build(raw: unknown, label: string, file: string, baseDir: string): Part
     ignored,
   };
   if (tls !== undefined) config.tls = tls;
+  if (parsed.metrics !== undefined) config.metrics = { host: parsed.metrics.host, port: parsed.metrics.port };
   return config;
 }
 

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { DEFAULT_PORT } from "./aggregator-schema.js";
 import { localKeys } from "./local-hyperparams.js";
+import { metricsSchema } from "./metrics-section.js";
 import { modelSchema } from "./model-section.js";
 import { flag, ignoredKey, integer, mapping, oneOf, section, text } from "./schema-helpers.js";
 import { MIN_TOKEN_LENGTH } from "./token.js";
@@ -55,6 +56,7 @@ export const partySchema = section(
       path: ignoredKey(),
     }).optional(),
     backend: oneOf(BACKENDS).default("auto"),
+    metrics: metricsSchema.optional(),
     reconnect: section({
       initial_delay_ms: integer(0, undefined, "milliseconds").default(RECONNECT_DEFAULTS.initialDelayMs),
       max_delay_ms: integer(0, undefined, "milliseconds").default(RECONNECT_DEFAULTS.maxDelayMs),

@@ -1,6 +1,7 @@
 import { type AggregatorConfig, loadAggregatorConfig, redact } from "@cohort/config";
 import { Aggregator, type AggregatorSettings, type InitialModel, type ModelExporter } from "@cohort/aggregator";
-import { createLogger, type Logger } from "@cohort/telemetry";
+import { AggregatorMetrics, createLogger, type Logger } from "@cohort/telemetry";
+import { startOpsEndpoint } from "../ops-endpoint.js";
 import { onShutdownSignal } from "../signals.js";
 
 export interface AggregatorCommandOptions {
@@ -8,6 +9,7 @@ export interface AggregatorCommandOptions {
   pretty?: boolean;
   port?: number;
   outputDir?: string;
+  metricsPort?: number;
 }
 
 export function aggregatorSettings(config: AggregatorConfig): AggregatorSettings {
@@ -30,13 +32,25 @@ export async function runAggregatorCommand(options: AggregatorCommandOptions, ho
   const overrides: Record<string, unknown> = {};
   if (options.port !== undefined) overrides.connection = { info: { port: options.port } };
   if (options.outputDir !== undefined) overrides.output_dir = options.outputDir;
+  if (options.metricsPort !== undefined) overrides.metrics = { port: options.metricsPort };
   const config = await loadAggregatorConfig(options.config, overrides);
   const log = createLogger({ service: "aggregator", pretty: options.pretty });
   log.info({ phase: "config", file: config.file, config: redact(config) }, "configuration loaded");
   for (const key of config.ignored) log.info({ phase: "config", key }, "IBM FL key accepted and ignored");
-  const initialModel = hooks.initialModel ? await hooks.initialModel(config, log) : undefined;
-  const aggregator = new Aggregator(aggregatorSettings(config), log, { initialModel, exportModel: hooks.exportModel });
-  await aggregator.start();
+  const metrics = config.metrics ? new AggregatorMetrics({ processMetrics: true }) : undefined;
+  // Ready once gRPC listens with its state loaded (initial model, resumed checkpoint): start() does both.
+  let notReady: string | undefined = "loading the model and the run's state";
+  const ops = await startOpsEndpoint(config.metrics, metrics, () => notReady, log);
+  let aggregator: Aggregator;
+  try {
+    const initialModel = hooks.initialModel ? await hooks.initialModel(config, log) : undefined;
+    aggregator = new Aggregator(aggregatorSettings(config), log, { initialModel, exportModel: hooks.exportModel, metrics });
+    await aggregator.start();
+  } catch (error) {
+    await ops?.close();
+    throw error;
+  }
+  notReady = undefined;
   const release = onShutdownSignal((signal) => {
     log.warn({ phase: "signal", signal }, "stopping after the current phase");
     aggregator.requestStop();
@@ -47,5 +61,6 @@ export async function runAggregatorCommand(options: AggregatorCommandOptions, ho
   } finally {
     release();
     await aggregator.close();
+    await ops?.close();
   }
 }

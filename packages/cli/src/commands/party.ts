@@ -1,14 +1,16 @@
-import { loadPartyConfig, redact } from "@cohort/config";
+import { type PartyConfig, loadPartyConfig, redact } from "@cohort/config";
 import { loadDataset } from "@cohort/data";
 import { loadModelFromSpec, selectBackend } from "@cohort/models";
 import { Party, PartyRefusedError, TfjsLearner } from "@cohort/party";
-import { createLogger } from "@cohort/telemetry";
+import { type Logger, PartyMetrics, createLogger } from "@cohort/telemetry";
+import { startOpsEndpoint } from "../ops-endpoint.js";
 import { onShutdownSignal } from "../signals.js";
 
 export interface PartyCommandOptions {
   config: string;
   pretty?: boolean;
   port?: number;
+  metricsPort?: number;
 }
 
 /**
@@ -16,12 +18,27 @@ export interface PartyCommandOptions {
  * joining, then follows the aggregator's instructions until it says stop.
  */
 export async function runPartyCommand(options: PartyCommandOptions): Promise<number> {
-  const overrides = options.port !== undefined ? { aggregator: { port: options.port } } : undefined;
+  const overrides: Record<string, unknown> = {};
+  if (options.port !== undefined) overrides.aggregator = { port: options.port };
+  if (options.metricsPort !== undefined) overrides.metrics = { port: options.metricsPort };
   const config = await loadPartyConfig(options.config, overrides);
   const log = createLogger({ service: "party", pretty: options.pretty, base: { party: config.name } });
   log.info({ phase: "config", file: config.file, config: redact(config) }, "configuration loaded");
   for (const key of config.ignored) log.info({ phase: "config", key }, "IBM FL key accepted and ignored");
 
+  const metrics = config.metrics ? new PartyMetrics({ processMetrics: true }) : undefined;
+  // Ready = data and model loaded and checked against each other. Joining is not required: a
+  // party serves no traffic, and an unreachable aggregator is shown by cohort_party_joined.
+  let notReady: string | undefined = "loading data and model";
+  const ops = await startOpsEndpoint(config.metrics, metrics, () => notReady, log);
+  try {
+    return await runParty(config, log, metrics, () => { notReady = undefined; });
+  } finally {
+    await ops?.close();
+  }
+}
+
+async function runParty(config: PartyConfig, log: Logger, metrics: PartyMetrics | undefined, onReady: () => void): Promise<number> {
   const backend = await selectBackend(config.backend);
   log.info({ phase: "backend", backend: backend.name, detail: backend.detail }, `training backend: ${backend.name}`);
   const started = Date.now();
@@ -32,11 +49,12 @@ export async function runPartyCommand(options: PartyCommandOptions): Promise<num
     phase: "ready", ms: Date.now() - started, data: dataset.description, train_examples: learner.numTrainExamples,
     test_examples: dataset.test.xShape[0], tensors: learner.manifest.tensors.length,
   }, "data and model loaded");
+  onReady();
 
   const party = new Party({
     name: config.name, token: config.token, host: config.aggregator.host, port: config.aggregator.port,
     reconnect: config.reconnect, localOverrides: config.localOverrides, tls: config.tls,
-  }, learner, log);
+  }, learner, log, { metrics });
   if (!config.tls) log.warn({ phase: "connect" }, "plaintext gRPC to the aggregator (tls_config not enabled): use only on loopback or a trusted network");
   const release = onShutdownSignal((signal) => {
     log.warn({ phase: "signal", signal }, "leaving the federation");
