@@ -1,46 +1,17 @@
-import { mkdtemp, readFile, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { freePort } from "./helpers/federation.js";
-import { CohortProcess } from "./helpers/processes.js";
+import { ProcessGroup, writeTwoPartyFederation } from "./helpers/processes.js";
 
-const processes: CohortProcess[] = [];
-afterAll(async () => { await Promise.all(processes.map((p) => p.kill())); });
-
-function start(args: string[]): CohortProcess {
-  const p = new CohortProcess(args);
-  processes.push(p);
-  return p;
-}
-
-async function writeConfigs(rounds: number) {
-    const dir = await mkdtemp(join(tmpdir(), "cohort-crash-"));
-    const model = join(process.cwd(), "examples/mnist-tfjs/model.mjs");
-    const port = await freePort();
-    await writeFile(join(dir, "aggregator.yml"), [
-      `connection: {info: {ip: 127.0.0.1, port: ${port}}}`,
-      `hyperparams: {global: {rounds: ${rounds}, num_parties: 2, max_timeout: 60}, local: {training: {epochs: 1, batch_size: 32}}}`,
-      "output_dir: run",
-      "parties: [{name: p0, token: token-p0-123}, {name: p1, token: token-p1-123}]",
-    ].join("\n"));
-    for (const i of [0, 1]) {
-      await writeFile(join(dir, `p${i}.yml`), [
-        `aggregator: {ip: 127.0.0.1, port: ${port}}`, `party: {name: p${i}}`, `token: token-p${i}-123`,
-        `data: {name: mnist, info: {party_index: ${i}, num_parties: 2, max_examples: 300}}`,
-        `model: {name: TfjsModuleModel, spec: {model_definition: ${model}}}`,
-        "reconnect: {initial_delay_ms: 100, max_delay_ms: 500}",
-      ].join("\n"));
-    }
-  return { dir };
-}
+const processes = new ProcessGroup();
+afterAll(() => processes.killAll());
+const start = (args: string[]) => processes.start(args);
 
 describe("the aggregator is killed (SIGKILL) and restarted with the same config", () => {
   it("resumes from its output directory: completed rounds are kept, none runs twice, parties reconnect by themselves", async () => {
-    const { dir } = await writeConfigs(4);
-    const aggregatorArgs = ["aggregator", "--config", join(dir, "aggregator.yml")];
+    const { dir, aggregatorArgs, partyArgs } = await writeTwoPartyFederation({ rounds: 4, maxExamples: 300 });
     let aggregator = start(aggregatorArgs);
-    const parties = [0, 1].map((i) => start(["party", "--config", join(dir, `p${i}.yml`)]));
+    const parties = [0, 1].map((i) => start(partyArgs(i)));
 
     // Crash 1: between rounds, right after round 1 is recorded.
     await aggregator.waitFor((e) => e.phase === "round-done" && e.round === 1);
@@ -66,9 +37,7 @@ describe("the aggregator is killed (SIGKILL) and restarted with the same config"
   }, 240_000);
 
   it("SIGTERM abandons the round in progress, stops the parties, writes no summary; the same config then resumes", async () => {
-    const { dir } = await writeConfigs(3);
-    const aggregatorArgs = ["aggregator", "--config", join(dir, "aggregator.yml")];
-    const partyArgs = (i: number) => ["party", "--config", join(dir, `p${i}.yml`)];
+    const { dir, aggregatorArgs, partyArgs } = await writeTwoPartyFederation({ rounds: 3, maxExamples: 300 });
     let aggregator = start(aggregatorArgs);
     let parties = [0, 1].map((i) => start(partyArgs(i)));
     await aggregator.waitFor((e) => e.phase === "train" && e.msg === "round started" && e.round === 2);

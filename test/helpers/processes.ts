@@ -47,3 +47,58 @@ export class CohortProcess {
     return this.exited;
   }
 }
+
+/** Processes started by a test file, all killed at its end. */
+export class ProcessGroup {
+  private readonly all: CohortProcess[] = [];
+
+  start(args: string[]): CohortProcess {
+    const p = new CohortProcess(args);
+    this.all.push(p);
+    return p;
+  }
+
+  async killAll(): Promise<void> {
+    await Promise.all(this.all.map((p) => p.kill()));
+  }
+}
+
+export interface TwoPartyOptions {
+  rounds: number;
+  percQuorum?: number;
+  epochs?: number;
+  batchSize?: number;
+  maxExamples: number;
+}
+
+/**
+ * Writes an aggregator config and configs for parties p0 and p1 (MNIST shards, the example CNN,
+ * fast reconnects) into a fresh directory, on a free loopback port.
+ */
+export async function writeTwoPartyFederation(options: TwoPartyOptions): Promise<{ dir: string; aggregatorArgs: string[]; partyArgs: (i: number) => string[] }> {
+  const { mkdtemp, writeFile } = await import("node:fs/promises");
+  const { tmpdir } = await import("node:os");
+  const { freePort } = await import("./federation.js");
+  const dir = await mkdtemp(join(tmpdir(), "cohort-e2e-"));
+  const model = join(process.cwd(), "examples/mnist-tfjs/model.mjs");
+  const port = await freePort();
+  await writeFile(join(dir, "aggregator.yml"), [
+    `connection: {info: {ip: 127.0.0.1, port: ${port}}}`,
+    `hyperparams: {global: {rounds: ${options.rounds}, num_parties: 2, perc_quorum: ${options.percQuorum ?? 1}, max_timeout: 60}, local: {training: {epochs: ${options.epochs ?? 1}, batch_size: ${options.batchSize ?? 32}}}}`,
+    "output_dir: run",
+    "parties: [{name: p0, token: token-p0-123}, {name: p1, token: token-p1-123}]",
+  ].join("\n"));
+  for (const i of [0, 1]) {
+    await writeFile(join(dir, `p${i}.yml`), [
+      `aggregator: {ip: 127.0.0.1, port: ${port}}`, `party: {name: p${i}}`, `token: token-p${i}-123`,
+      `data: {name: mnist, info: {party_index: ${i}, num_parties: 2, max_examples: ${options.maxExamples}}}`,
+      `model: {name: TfjsModuleModel, spec: {model_definition: ${model}}}`,
+      "reconnect: {initial_delay_ms: 100, max_delay_ms: 500}",
+    ].join("\n"));
+  }
+  return {
+    dir,
+    aggregatorArgs: ["aggregator", "--config", join(dir, "aggregator.yml")],
+    partyArgs: (i) => ["party", "--config", join(dir, `p${i}.yml`)],
+  };
+}
