@@ -5,6 +5,7 @@ import { runAggregatorCommand } from "./commands/aggregator.js";
 import { DEMO_DEFAULTS, runDemo } from "./commands/demo.js";
 import { runPartyCommand } from "./commands/party.js";
 import { runReportCommand } from "./commands/report.js";
+import { MODEL_SPEC_HELP, runModelInspect, runModelPredict } from "./commands/model.js";
 import { aggregatorModelHooks } from "./model-hooks.js";
 
 function positiveInt(value: string): number {
@@ -58,14 +59,44 @@ program.command("report")
   .option("--svg", "also write each chart as an .svg file next to the report")
   .action(async (runDir: string, options) => { process.exitCode = await runReportCommand(runDir, options); });
 
+const BACKEND_CHOICES = ["auto", "tensorflow", "wasm", "cpu"];
+function backendChoice(value: string): string {
+  if (!BACKEND_CHOICES.includes(value)) throw new InvalidArgumentError(`expected one of ${BACKEND_CHOICES.join(", ")}`);
+  return value;
+}
+
+const modelCommand = program.command("model")
+  .description("inspect a model or run it on an .npy batch, loaded as a party would load it")
+  .addHelpText("after", `\n${MODEL_SPEC_HELP}`);
+
+modelCommand.command("inspect")
+  .description("format, layers, parameter count, manifest and fingerprint of a model")
+  .argument("<spec>", "model file, spec file, model section or config file (see cohort model --help)")
+  .option("--name <source>", "model source (model.name), e.g. KerasFLModel, PytorchFLModel, OnnxModel, TfjsModel")
+  .option("--backend <backend>", "TensorFlow.js backend: auto, tensorflow, wasm or cpu", backendChoice, "auto")
+  .option("--json", "print JSON instead of text")
+  .addHelpText("after", `\n${MODEL_SPEC_HELP}`)
+  .action(async (spec: string, options) => { process.exitCode = await runModelInspect(spec, options); });
+
+modelCommand.command("predict")
+  .description("batch inference: read an .npy input, write the model's float32 output as .npy")
+  .argument("<spec>", "model file, spec file, model section or config file (see cohort model --help)")
+  .requiredOption("--input <file>", "input .npy (first axis: batch; layout as the model takes it, NCHW for PyTorch/ONNX)")
+  .requiredOption("--output <file>", "where to write the output .npy (float32)")
+  .option("--name <source>", "model source (model.name), e.g. KerasFLModel, PytorchFLModel, OnnxModel, TfjsModel")
+  .option("--backend <backend>", "TensorFlow.js backend: auto, tensorflow, wasm or cpu (cpu for bit-for-bit reproducible results)", backendChoice, "auto")
+  .option("--batch-size <n>", "rows per forward pass", positiveInt, 32)
+  .addHelpText("after", `\n${MODEL_SPEC_HELP}`)
+  .action(async (spec: string, options) => { process.exitCode = await runModelPredict(spec, options); });
+
 try {
   await program.parseAsync();
 } catch (error) {
-  // Config and input errors are the user's to fix: print the message, not a stack.
-  if (error instanceof ConfigError || (error instanceof Error && error.name.endsWith("Error") && "code" in error)) {
-    process.stderr.write(`cohort: ${error.message}\n`);
-    process.exitCode = 2;
-  } else {
-    throw error;
-  }
+  // Config and input errors (they carry a code) are the user's to fix: the message says what
+  // and where. Anything else is reported the same way, with the stack at LOG_LEVEL=debug.
+  const isInputError = error instanceof ConfigError || (error instanceof Error && "code" in error);
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`cohort: ${message}\n`);
+  if (!isInputError && error instanceof Error && process.env.LOG_LEVEL === "debug") process.stderr.write(`${error.stack}\n`);
+  process.exitCode = isInputError ? 2 : 1;
 }

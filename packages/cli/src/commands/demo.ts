@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createWriteStream } from "node:fs";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
@@ -30,6 +30,8 @@ const DEMO_MODEL = fileURLToPath(new URL("../../../../examples/mnist-tfjs/model.
 export async function runDemo(options: DemoOptions): Promise<number> {
   const print = options.print ?? ((line: string) => process.stdout.write(`${line}\n`));
   const out = resolve(options.out ?? join("runs", `demo-${new Date().toISOString().replace(/[:.]/g, "-")}`));
+  // A demo directory is the demo's own: a previous demo run in it is replaced, not resumed.
+  await rm(join(out, "run"), { recursive: true, force: true });
   await mkdir(join(out, "logs"), { recursive: true });
   const parties = Array.from({ length: options.parties }, (_, i) => ({ name: `party${i}`, token: `demo-token-${i}-${Math.random().toString(36).slice(2, 10)}` }));
 
