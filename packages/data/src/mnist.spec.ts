@@ -44,6 +44,16 @@ describe("mnist handler", () => {
     expect(flat.train.xShape).toEqual([50, 784]);
     expect(flat.train.x).toEqual(d.train.x);
   });
+  it("gives channels-first images for layout nchw and scales pixels by info.scale", async () => {
+    const nhwc = await load({ party_index: 0, num_parties: 3, max_examples: 10 });
+    const nchw = await load({ party_index: 0, num_parties: 3, max_examples: 10, layout: "nchw", scale: 255 });
+    expect(nchw.train.xShape).toEqual([10, 1, 28, 28]);
+    expect(nchw.test.xShape).toEqual([10, 1, 28, 28]);
+    expect([...nchw.train.y]).toEqual([...nhwc.train.y]);
+    // One channel: the same pixel order, only scaled.
+    expect(nchw.train.x).toEqual(nhwc.train.x.map((v) => v * 255));
+    expect(Math.max(...nchw.train.x)).toBeGreaterThan(1);
+  });
   it("is deterministic for a seed and changes with it", async () => {
     const first = (seed: number) => load({ party_index: 0, num_parties: 2, seed, max_examples: 20 }).then((d) => [...d.train.y]);
     expect(await first(4)).toEqual(await first(4));
@@ -66,6 +76,9 @@ describe("mnist handler", () => {
     [{ party_index: 0, num_parties: 2, split: "shards" }, /info\.split must be one of iid, dirichlet/],
     [{ party_index: 0, num_parties: 2, split: "dirichlet", alpha: 0 }, /info\.alpha must be > 0/],
     [{ party_index: 0, num_parties: 2, test_fraction: 1 }, /info\.test_fraction must be a number >= 0 < 1/],
+    [{ party_index: 0, num_parties: 2, layout: "chw" }, /info\.layout must be one of nhwc, nchw/],
+    [{ party_index: 0, num_parties: 2, layout: "nchw", shape: "flat" }, /info\.layout nchw needs shape image/],
+    [{ party_index: 0, num_parties: 2, scale: 0 }, /info\.scale must be > 0/],
   ])("refuses bad info %j, naming the key", async (info, message) => {
     await expect(load(info)).rejects.toThrowError(message);
     await expect(load(info)).rejects.toBeInstanceOf(DataError);

@@ -30,6 +30,14 @@ describe("npz handler", () => {
     expect(d.train.xShape).toEqual([8, 4, 4, 1]);
     expect([...d.train.x]).toEqual(pixels(8, 0).map((v) => Math.fround(v / 255)));
   });
+  it("puts an added channel axis first for layout nchw, under its own name and IBM FL's PyTorch one", async () => {
+    const d = await loadDataset({ name: "npz", info: { npz_file: "tiny_mnist.npz", add_channel_axis: true, layout: "nchw" } }, ctx);
+    expect(d.train.xShape).toEqual([8, 1, 4, 4]);
+    expect([...d.train.x]).toEqual(pixels(8, 0));
+    const torch = await loadDataset({ name: "MnistPytorchDataHandler", info: { npz_file: "tiny_mnist.npz", layout: "nchw" } }, ctx);
+    expect(torch.test.xShape).toEqual([3, 1, 4, 4]);
+    await expect(loadDataset({ name: "npz", info: { npz_file: "tiny_mnist.npz", layout: "NCHW" } }, ctx)).rejects.toThrow(/info\.layout must be one of nhwc, nchw/);
+  });
   it("scales and adds channels by default under IBM FL's MNIST handler names", async () => {
     for (const name of ["MnistKerasDataHandler", "MnistTFDataHandler", "MnistPytorchDataHandler"]) {
       const d = await loadDataset({ name, info: { npz_file: "tiny_mnist.npz" } }, ctx);

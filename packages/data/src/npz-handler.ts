@@ -2,13 +2,14 @@ import { type NpyArray, listNpz, readNpz } from "@cohort/tensors";
 import { isIntegerDType, toFloat32, toLabels } from "./arrays.js";
 import { type DataContext, type DataHandler, type Dataset, type Split } from "./dataset.js";
 import { DataError } from "./errors.js";
-import { optionalBoolean, optionalNumber, optionalString, resolvePath } from "./info.js";
+import { optionalBoolean, optionalChoice, optionalNumber, optionalString, resolvePath } from "./info.js";
 import { readDataFile } from "./read-file.js";
 
 /**
  * IBM FL's npz layout: one archive with x_train, y_train, x_test, y_test (info.npz_file), or a
  * train archive and a test archive (info.train_file / info.test_file) holding x_train/y_train
- * and x_test/y_test, or plainly x and y.
+ * and x_test/y_test, or plainly x and y. info.layout "nchw" puts an added channel axis first
+ * ([n, 1, h, w], for PyTorch models); arrays that already have channels are kept as stored.
  */
 
 export interface NpzDefaults {
@@ -38,7 +39,9 @@ function pick(archive: Archive, names: string[], where: string): NpyArray {
     `${where}: ${archive.path} has no array ${names.map((n) => `'${n}'`).join(" or ")}; it holds ${archive.present.map((n) => `'${n}'`).join(", ") || "no arrays"}`);
 }
 
-function makeSplit(x: NpyArray, y: NpyArray, xName: string, yName: string, path: string, scale: number | undefined, channelAxis: boolean): Split {
+type Layout = "nhwc" | "nchw";
+
+function makeSplit(x: NpyArray, y: NpyArray, xName: string, yName: string, path: string, scale: number | undefined, channelAxis: boolean, layout: Layout): Split {
   const where = `${path}:${yName}`;
   if (x.shape.length < 1) throw new DataError("data.bad_array", `${path}:${xName} is a scalar; expected one row per example`);
   const labels = toLabels(y, where);
@@ -46,7 +49,10 @@ function makeSplit(x: NpyArray, y: NpyArray, xName: string, yName: string, path:
     throw new DataError("data.length_mismatch",
       `${path}: ${xName} has ${x.shape[0]} examples but ${yName} has ${labels.yShape[0]} labels; they must match`);
   }
-  return { x: toFloat32(x, scale), xShape: channelAxis ? [...x.shape, 1] : [...x.shape], ...labels };
+  // A single new channel axis moves no data, wherever it goes.
+  const [n, ...rest] = x.shape;
+  const xShape = !channelAxis ? [...x.shape] : layout === "nchw" ? [n!, 1, ...rest] : [...x.shape, 1];
+  return { x: toFloat32(x, scale), xShape, ...labels };
 }
 
 function classCount(splits: Split[]): number | undefined {
@@ -63,6 +69,7 @@ export async function loadNpz(info: Record<string, unknown>, ctx: DataContext, h
   const where = `data handler ${handlerName}`;
   const xScaleInfo = optionalNumber(info, "x_scale", where);
   const channelInfo = optionalBoolean(info, "add_channel_axis", where);
+  const layout = optionalChoice(info, "layout", where, ["nhwc", "nchw"] as const) ?? "nhwc";
   let trainArchive: Archive;
   let testArchive: Archive;
   if (info.npz_file !== undefined) {
@@ -82,7 +89,7 @@ export async function loadNpz(info: Record<string, unknown>, ctx: DataContext, h
     const yName = archive.arrays.has(`y_${part}`) ? `y_${part}` : "y";
     const scale = xScaleInfo ?? (isIntegerDType(x) ? defaults.integerXScale : undefined);
     const channelAxis = channelInfo ?? (defaults.channelAxisForImages === true && x.shape.length === 3);
-    return makeSplit(x, y, xName, yName, archive.path, scale, channelAxis);
+    return makeSplit(x, y, xName, yName, archive.path, scale, channelAxis, layout);
   };
   const train = build(trainArchive, "train");
   const test = build(testArchive, "test");

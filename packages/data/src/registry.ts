@@ -13,7 +13,7 @@ import { checkSplit } from "./validate.js";
 /**
  * IBM FL's MNIST handlers read an npz (info.npz_file) and scale pixels by 1/255, adding a channel
  * axis. Without npz_file, they fall back to the embedded digits. Channels stay last even for
- * the PyTorch alias, since training here is TensorFlow.js, which is channels-last.
+ * the PyTorch alias unless info.layout is nchw, which a converted PyTorch model (NCHW in) needs.
  */
 const ibmMnistHandler = (name: string): DataHandler => ({
   name,

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Dataset } from "@cohort/data";
-import { createMnistCnn, selectBackend, tf, tfl } from "@cohort/models";
+import { createMnistCnn, selectBackend, tf, tfl, torchLoss, torchOptimizer } from "@cohort/models";
 import { TfjsLearner } from "./tfjs-learner.js";
 
 function dataset(n: number, xShape: number[], labels: number[]): Dataset {
@@ -49,5 +49,28 @@ describe("TfjsLearner checks data against the model before the party joins", () 
     const learner = new TfjsLearner(sparse, dataset(4, [28, 28, 1], [1, 2, 3, 4]), "wasm", "synthetic");
     const result = await learner.train({ epochs: 1, batchSize: 2, validationSplit: 0 });
     expect(Number.isFinite(result.metrics.loss)).toBe(true);
+  });
+
+  it.each(["nn.NLLLoss", "nn.CrossEntropyLoss"])("one-hot encodes class ids for PyTorch's %s, so its loss picks each example's own class", async (criterion) => {
+    const model = tfl.sequential({ layers: [tfl.layers.flatten({ inputShape: [1, 4, 4] }), tfl.layers.dense({ units: 5, biasInitializer: "randomNormal" })] });
+    model.compile({ optimizer: torchOptimizer("optim.SGD", 0.1), loss: torchLoss(criterion), metrics: ["accuracy"] });
+    const n = 6;
+    const labels = [0, 1, 2, 3, 4, 2];
+    const x = Float32Array.from({ length: n * 16 }, (_, k) => ((k * 7) % 11) / 11);
+    const split = { x, xShape: [n, 1, 4, 4], y: Int32Array.from(labels), yShape: [n] };
+    const learner = new TfjsLearner(model, { train: split, test: split, description: "synthetic" }, "wasm", "synthetic");
+    // The reference loss from the model's own outputs: -mean(out[i, label_i]), with out the
+    // log-probabilities (NLLLoss outputs them itself; CrossEntropyLoss takes logits).
+    const expected = tf.tidy(() => {
+      const out = model.predict(tf.tensor(x, split.xShape)) as tf.Tensor2D;
+      const logp = (criterion === "nn.NLLLoss" ? out : tf.logSoftmax(out)).arraySync() as number[][];
+      return -labels.reduce((sum, label, i) => sum + logp[i]![label]!, 0) / n;
+    });
+    const before = await learner.evaluate();
+    expect(Object.keys(before.metrics).sort()).toEqual(["accuracy", "loss"]);
+    expect(before.metrics.loss).toBeCloseTo(expected, 4);
+    const result = await learner.train({ epochs: 1, batchSize: n, validationSplit: 0 });
+    expect(Number.isFinite(result.metrics.loss)).toBe(true);
+    expect((await learner.evaluate()).metrics.loss).toBeLessThan(before.metrics.loss!);
   });
 });

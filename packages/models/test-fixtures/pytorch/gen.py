@@ -39,11 +39,20 @@ def nested_strided():
     assert not inner[0].weight.is_contiguous() and inner[0].bias.storage_offset() == 5
     return nn.Sequential(nn.Linear(5, 6), nn.Sigmoid(), inner, nn.Linear(4, 2)), (5,)
 
+def mnist_cnn():
+    # untrained MNIST classifier for the federation test (test/federation-formats.test.ts):
+    # 28 -> conv5 24 -> pool 12 -> conv5 8 -> pool 4, so Flatten gives 16*4*4 = 256
+    return nn.Sequential(nn.Conv2d(1, 8, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(8, 16, 5), nn.ReLU(),
+                         nn.MaxPool2d(2), nn.Flatten(), nn.Linear(256, 10), nn.LogSoftmax(dim=1)), (1, 28, 28)
+
 def legacy_mlp():
     return nn.Sequential(nn.Linear(3, 5), nn.ReLU(), nn.Linear(5, 2)), (3,)
 
 MODELS = dict(conv_pad_stride=conv_pad_stride, bn_pools=bn_pools, mlp_bn1d=mlp_bn1d,
-              channel_softmax=channel_softmax, nested_strided=nested_strided, legacy_mlp=legacy_mlp)
+              channel_softmax=channel_softmax, nested_strided=nested_strided, legacy_mlp=legacy_mlp,
+              mnist_cnn=mnist_cnn)
+# a classifier trains with its own criterion and rate, as the IBM FL guide's PyTorch spec says
+TRAINING = dict(mnist_cnn="optimizer: optim.Adam\nloss_criterion: nn.NLLLoss\nlearning_rate: 0.003\n")
 
 def main(names):
     out = os.path.dirname(os.path.abspath(__file__))
@@ -70,8 +79,9 @@ def main(names):
         except Exception as e:  # not every module exports; the .pt fixture stands alone
             print(name, 'no ONNX:', e)
         with open(os.path.join(d, 'spec.yml'), 'w') as f:
-            f.write(f"model_name: {name}\nmodel_definition: model.pt\noptimizer: optim.Adam\n"
-                    f"loss_criterion: nn.MSELoss\ninput_shape: [{', '.join(map(str, shape))}]\n")
+            training = TRAINING.get(name, "optimizer: optim.Adam\nloss_criterion: nn.MSELoss\n")
+            f.write(f"model_name: {name}\nmodel_definition: model.pt\n{training}"
+                    f"input_shape: [{', '.join(map(str, shape))}]\n")
         print(name, shape, '->', y.shape)
 
 if __name__ == '__main__':
