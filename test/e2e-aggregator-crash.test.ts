@@ -33,7 +33,7 @@ describe("the aggregator is killed (SIGKILL) and restarted with the same config"
     expect(summary.final.accuracy).toBe(lines[3].eval.accuracy);
     const resumed = aggregator.events.find((e) => e.phase === "resume");
     expect(resumed?.round).toBe(2);
-    expect(summary.exported.length).toBe(2);
+    expect(summary.exported.length).toBe(3); // model.json, weights.bin, model.onnx
   }, 240_000);
 
   it("SIGTERM abandons the round in progress, stops the parties, writes no summary; the same config then resumes", async () => {

@@ -2,6 +2,7 @@
 import { Command, InvalidArgumentError } from "commander";
 import { ConfigError } from "@cohort/config";
 import { runAggregatorCommand } from "./commands/aggregator.js";
+import { runCertsCommand } from "./commands/certs.js";
 import { DEMO_DEFAULTS, runDemo } from "./commands/demo.js";
 import { runPartyCommand } from "./commands/party.js";
 import { runReportCommand } from "./commands/report.js";
@@ -51,6 +52,16 @@ program.command("demo")
   .option("--batch-size <n>", "local batch size", positiveInt, DEMO_DEFAULTS.batchSize)
   .option("--lr <rate>", "learning rate", Number, DEMO_DEFAULTS.lr)
   .action(async (options) => { process.exitCode = await runDemo(options); });
+
+program.command("certs")
+  .description("create a development CA, the aggregator's certificate and one client certificate per party (uses openssl)")
+  .requiredOption("--out <dir>", "directory for the PEM files (keys are written with mode 0600)")
+  .option("--host <name>", "a DNS name or IP address of the aggregator (repeatable; default localhost and 127.0.0.1)", (v: string, all: string[] = []) => [...all, v])
+  .option("--party <name>", "a party to issue a client certificate for (repeatable)", (v: string, all: string[] = []) => [...all, v])
+  .option("-c, --config <file>", "take the party names from this aggregator config's parties list")
+  .option("--days <n>", "validity in days", positiveInt, 365)
+  .option("--force", "replace an existing CA in --out")
+  .action(async (options) => { process.exitCode = await runCertsCommand(options); });
 
 program.command("report")
   .description("write a self-contained HTML report (SVG charts) of a run directory")

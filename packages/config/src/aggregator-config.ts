@@ -18,6 +18,8 @@ export interface ServerTls {
   keyFile: string;
   /** When given, parties must present a client certificate signed by this CA. */
   caFile?: string;
+  /** "certificate": under mutual TLS the client certificate's CN alone identifies the party (no token check). */
+  identity?: "token" | "certificate";
 }
 
 export interface AllowedParty {
@@ -142,6 +144,10 @@ function serverTls(raw: RawTls, baseDir: string, issues: IssueList): ServerTls |
   }
   const tls: ServerTls = { certFile: resolve(baseDir, raw.cert), keyFile: resolve(baseDir, raw.key) };
   if (raw.ca !== undefined) tls.caFile = resolve(baseDir, raw.ca);
+  if (raw.identity === "certificate") {
+    if (raw.ca === undefined) issues.add([...path, "identity"], "got certificate without ca, expected a ca to verify client certificates (mutual TLS)");
+    tls.identity = "certificate";
+  }
   // Checked here so a wrong path fails at start with the key's name, not at the first handshake.
   for (const [key, absolute] of [["cert", tls.certFile], ["key", tls.keyFile], ["ca", tls.caFile]] as const) {
     if (absolute !== undefined && !existsSync(absolute)) issues.add([...path, key], `file ${absolute} not found, expected an existing PEM file`);

@@ -3,7 +3,7 @@ import { localKeys } from "./local-hyperparams.js";
 import { metricsSchema } from "./metrics-section.js";
 import { modelSchema } from "./model-section.js";
 import { MIN_TOKEN_LENGTH } from "./token.js";
-import { flag, ignoredKey, integer, number, section, text } from "./schema-helpers.js";
+import { flag, ignoredKey, integer, number, oneOf, section, text } from "./schema-helpers.js";
 
 /**
  * The aggregator's YAML, under IBM FL's key names so that an IBM FL aggregator config ports
@@ -31,6 +31,8 @@ const tlsSchema = section({
   cert: text("the path of a PEM certificate file").optional(),
   key: text("the path of a PEM private key file").optional(),
   ca: text("the path of a PEM CA bundle for client certificates").optional(),
+  // How a party is identified under mutual TLS: its token (and a certificate naming it), or the certificate alone.
+  identity: oneOf(["token", "certificate"] as const).default("token"),
 });
 
 const connectionSchema = section({

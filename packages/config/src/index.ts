@@ -17,7 +17,7 @@ export {
 export { DEFAULT_CHUNK_BYTES, DEFAULT_PORT, MAX_CHUNK_BYTES, MIN_CHUNK_BYTES } from "./aggregator-schema.js";
 export { BACKENDS, type Backend } from "./party-schema.js";
 export { LOCAL_DEFAULTS, type LocalHyperparams } from "./local-hyperparams.js";
-export type { ModelSection } from "./model-section.js";
+export { parseModelSection, type ModelSection } from "./model-section.js";
 export { redact, REDACTED } from "./redact.js";
 export { DEFAULT_METRICS_HOST, type MetricsEndpoint } from "./metrics-section.js";
 export { closestKey } from "./suggest.js";

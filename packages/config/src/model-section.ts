@@ -1,9 +1,10 @@
 import { dirname, resolve } from "node:path";
 import { z } from "zod";
 import { ConfigError } from "./config-error.js";
-import type { IssueList } from "./issue-list.js";
+import { IssueList } from "./issue-list.js";
 import { isPlainObject, type PathSegment } from "./key-path.js";
 import { ignoredKey, mapping, section, text } from "./schema-helpers.js";
+import { validate } from "./validate.js";
 import { readYamlFileSync } from "./yaml-file.js";
 
 /**
@@ -75,4 +76,18 @@ export function normalizeModel(
     return undefined;
   }
   return { name: raw.name, spec: loaded, specBaseDir: dirname(specFile), specFile };
+}
+
+/**
+ * A `model` section on its own, outside a config (the CLI's `cohort model SPEC`): validated
+ * and resolved exactly as in a config; `path` is where it sits in its file (["model"] in a
+ * config, [] for a file that is just the section). Throws one ConfigError with every problem.
+ */
+export function parseModelSection(raw: unknown, file: string, baseDir: string, path: readonly PathSegment[] = []): { model: ModelSection; ignored: string[] } {
+  const parsed = validate(modelSchema, raw, file);
+  const issues = new IssueList();
+  const ignored: string[] = [];
+  const model = normalizeModel(parsed, path, baseDir, issues, ignored);
+  issues.throwIfAny(file);
+  return { model: model!, ignored };
 }

@@ -29,3 +29,5 @@ export { PickleError, PickleSecurityError } from "./pytorch/unpickler.js";
 export { torchOptimizer, torchLoss, TORCH_OPTIMIZERS, TORCH_LOSSES } from "./pytorch/training.js";
 export { loadOnnxAsLayers, loadOnnxFromSpec, ONNX_SPEC_KEYS } from "./onnx/source.js";
 export { OnnxRuntimeModel } from "./onnx/ort.js";
+export { saveOnnx, modelToOnnx, OnnxExportError, ONNX_EXPORT_LAYERS, ONNX_EXPORT_OPSET } from "./onnx/export.js";
+export { compareOnnxWithTfjs, type OnnxCheck } from "./onnx/verify.js";

@@ -54,8 +54,12 @@ export function knownModelSources(): string[] {
   return Object.keys(SOURCES);
 }
 
-/** Builds the trainable, compiled model a config's `model` section describes. */
-export async function loadModelFromSpec(section: ModelSpecSection): Promise<LayersModel> {
+/**
+ * Builds the trainable, compiled model a config's `model` section describes. With
+ * `inferenceOnly` (the CLI's `cohort model inspect/predict`) training settings may be absent:
+ * a model that comes without them is returned uncompiled.
+ */
+export async function loadModelFromSpec(section: ModelSpecSection, load: { inferenceOnly?: boolean } = {}): Promise<LayersModel> {
   const where = section.specFile ?? "model.spec";
   const source = SOURCES[section.name];
   if (!source) throw new ModelSpecError("model.name", `unknown model source "${section.name}"; supported: ${knownModelSources().join(", ")}`);
@@ -66,7 +70,9 @@ export async function loadModelFromSpec(section: ModelSpecSection): Promise<Laye
     if (typeof value !== "string" || value === "") throw new ModelSpecError(`${where}: ${key}`, `expected a file path for ${section.name}`);
     return path.resolve(section.specBaseDir, value);
   };
-  const model = await source.load(section.spec, resolveFile, section.specBaseDir, where);
+  // PyTorch-style sources compile inside load and need a loss; for inference any loss will do.
+  const spec = load.inferenceOnly && source.keys.includes("loss_criterion") ? { loss_criterion: "nn.MSELoss", ...section.spec } : section.spec;
+  const model = await source.load(spec, resolveFile, section.specBaseDir, where);
   const options = (section.spec.compile_model_options ?? section.spec.compiled_options) as Partial<CompileOptions> | undefined;
   if (options) {
     if (typeof options.loss !== "string" || typeof options.optimizer !== "string") {
@@ -74,7 +80,7 @@ export async function loadModelFromSpec(section: ModelSpecSection): Promise<Laye
     }
     compileFromOptions(model, options as CompileOptions);
   }
-  if (!(model as unknown as { optimizer?: unknown }).optimizer) {
+  if (!load.inferenceOnly && !(model as unknown as { optimizer?: unknown }).optimizer) {
     throw new ModelSpecError(where, `the ${section.name} model is not compiled; add compile_model_options: {optimizer, loss, metrics}`);
   }
   return model;

@@ -1,0 +1,92 @@
+import { existsSync, readFileSync } from "node:fs";
+import { mkdtemp, readFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import type { AggregatorConfig, ModelSection } from "@cohort/config";
+import { compareOnnxWithTfjs, loadLayersModelFromFile, tfl } from "@cohort/models";
+import { Party } from "@cohort/party";
+import { aggregatorModelHooks } from "../packages/cli/src/model-hooks.js";
+import { partyList, startAggregator, testLogger } from "./helpers/federation.js";
+import { mnistLearners } from "./helpers/mnist-learners.js";
+
+const cleanup: (() => void)[] = [];
+afterEach(() => { cleanup.splice(0).forEach((f) => f()); });
+
+/** Warnings the hooks log, to check that a skipped format is reported rather than thrown. */
+function recordingLogger() {
+  const warnings: string[] = [];
+  const log = testLogger("aggregator");
+  const warn = log.warn.bind(log);
+  log.warn = ((obj: unknown, msg?: string) => { warnings.push(`${msg} ${JSON.stringify(obj)}`); return warn(obj as object, msg); }) as typeof log.warn;
+  return { log, warnings };
+}
+
+/** The initial model of a `model` section, through the same hook the CLI uses. */
+async function initialOf(model: ModelSection) {
+  const { log } = recordingLogger();
+  const initial = await aggregatorModelHooks().initialModel!({ model } as AggregatorConfig, log);
+  return initial!;
+}
+
+describe("the final model is exported as TF.js, ONNX and the source format", () => {
+  it("one round of 2 MNIST parties: model/model.onnx runs in onnxruntime and predicts what model.json predicts", async () => {
+    const { log, warnings } = recordingLogger();
+    const hooks = aggregatorModelHooks({ log });
+    const { aggregator, port, outputDir } = await startAggregator({ rounds: 1, numParties: 2, parties: partyList(2), local: { epochs: 1, batchSize: 32, validationSplit: 0, lr: 0.003 } }, { exportModel: hooks.exportModel });
+    cleanup.push(() => aggregator.forceClose());
+    const learners = await mnistLearners(2, 300);
+    const run = aggregator.run();
+    const parties = learners.map((learner, i) => {
+      const party = new Party({ name: `party${i}`, token: `token-of-party-${i}`, host: "127.0.0.1", port }, learner, testLogger(`party${i}`));
+      cleanup.push(() => party.close());
+      return party.run();
+    });
+    await Promise.all([run, ...parties]);
+    const summary = JSON.parse(await readFile(join(outputDir, "summary.json"), "utf8"));
+    const onnxFile = join(outputDir, "model", "model.onnx");
+    expect(warnings).toEqual([]);
+    expect(summary.exported).toContain(onnxFile);
+    const model = await loadLayersModelFromFile(join(outputDir, "model", "model.json"));
+    const check = await compareOnnxWithTfjs(model, onnxFile, { batch: 8, seed: 3 });
+    console.log(`federated MNIST CNN: model.onnx vs model.json max rel error ${check.maxRelError.toExponential(2)}`);
+    expect(check.maxRelError).toBeLessThanOrEqual(1e-5);
+  }, 120_000);
+
+  it("a PyTorch spec also gets model.pt (state_dict keys of the nn.Sequential)", async () => {
+    const dir = resolve("packages/models/test-fixtures/pytorch/mnist_cnn");
+    const section: ModelSection = { name: "PytorchFLModel", spec: { model_definition: "model.pt", input_shape: [1, 28, 28], optimizer: "optim.Adam", loss_criterion: "nn.NLLLoss" }, specBaseDir: dir };
+    const initial = await initialOf(section);
+    const out = await mkdtemp(join(tmpdir(), "cohort-export-"));
+    const { log, warnings } = recordingLogger();
+    const files = await aggregatorModelHooks({ model: section, log }).exportModel!(out, initial.manifest, initial.bytes, initial.topology);
+    expect(warnings).toEqual([]);
+    expect(files.map((f) => f.slice(out.length + 1))).toEqual(["model.json", "weights.bin", "model.onnx", "model.pt"]);
+    // torch.save's zip layout: an archive/ folder with data.pkl naming the Sequential's keys.
+    const pt = readFileSync(join(out, "model.pt")).toString("latin1");
+    for (const key of ["0.weight", "0.bias", "3.weight", "7.weight", "7.bias"]) expect(pt).toContain(key);
+  });
+
+  const keras = resolve("../shared/fixtures/keras/keras224-mnist-cnn");
+  it.skipIf(!existsSync(keras))(`a Keras HDF5 spec also gets model.h5${existsSync(keras) ? "" : ` (skipped: ${keras} is absent)`}`, async () => {
+    const section: ModelSection = { name: "KerasFLModel", spec: { model_definition: "model.h5" }, specBaseDir: keras };
+    const initial = await initialOf(section);
+    const out = await mkdtemp(join(tmpdir(), "cohort-export-"));
+    const files = await aggregatorModelHooks({ model: section }).exportModel!(out, initial.manifest, initial.bytes, initial.topology);
+    expect(files.map((f) => f.slice(out.length + 1))).toEqual(["model.json", "weights.bin", "model.onnx", "model.h5"]);
+  });
+
+  it("a layer ONNX cannot express is a warning: model.json is written, model.onnx is not, nothing throws", async () => {
+    const model = tfl.sequential({ layers: [tfl.layers.upSampling2d({ inputShape: [4, 4, 1], size: [2, 2] }), tfl.layers.flatten(), tfl.layers.dense({ units: 2 })] });
+    const topology = JSON.stringify(model.toJSON(undefined, false));
+    const { log, warnings } = recordingLogger();
+    const { getWeights } = await import("@cohort/models");
+    const { packWeights, manifestOf } = await import("@cohort/tensors");
+    const weights = getWeights(model);
+    const out = await mkdtemp(join(tmpdir(), "cohort-export-"));
+    const files = await aggregatorModelHooks({ log }).exportModel!(out, manifestOf(weights), packWeights(weights), topology);
+    expect(files.map((f) => f.slice(out.length + 1))).toEqual(["model.json", "weights.bin"]);
+    expect(existsSync(join(out, "model.onnx"))).toBe(false);
+    expect(warnings.join("\n")).toMatch(/UpSampling2D/);
+  });
+});
