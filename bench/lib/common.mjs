@@ -65,7 +65,8 @@ const CHILD = fileURLToPath(new URL("./aggregator-child.mjs", import.meta.url));
  * (VmHWM) while it is still alive and then lets it exit.
  */
 export async function spawnAggregator(config) {
-  const child = spawn(process.execPath, [CHILD, JSON.stringify(config)], { stdio: ["pipe", "pipe", "inherit"] });
+  const childArgs = process.env.BENCH_CHILD_NODE_ARGS?.split(" ").filter(Boolean) ?? []; // e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
+  const child = spawn(process.execPath, [...childArgs, CHILD, JSON.stringify(config)], { stdio: ["pipe", "pipe", "inherit"] });
   const events = createInterface({ input: child.stdout });
   let peakSampled = 0;
   const sampler = setInterval(() => { peakSampled = Math.max(peakSampled, procStatusMiB(child.pid, "VmHWM") ?? 0); }, 100);

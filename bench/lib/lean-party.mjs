@@ -5,14 +5,16 @@
 import { createHash } from "node:crypto";
 import * as grpc from "@grpc/grpc-js";
 import { fingerprint } from "@cohort/tensors";
-import { AUTHORIZATION_KEY, PARTY_KEY, SESSION_KEY, chunksOf, federationClientConstructor, manifestToMessage } from "@cohort/wire";
+import { AUTHORIZATION_KEY, PARTY_KEY, SESSION_KEY, TRANSFER_CHANNEL_OPTIONS, chunksOf, federationClientConstructor, manifestToMessage } from "@cohort/wire";
 
 export class LeanParty {
   constructor(port, name, token) {
     const Client = federationClientConstructor();
     this.name = name;
     this.token = token;
-    this.client = new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+    // Own connection per party (as separate processes would have): grpc-js otherwise shares one
+    // subchannel among same-target clients, and the aggregator caps streams per connection.
+    this.client = new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), { ...TRANSFER_CHANNEL_OPTIONS, "grpc.use_local_subchannel_pool": 1 });
   }
 
   metadata() {

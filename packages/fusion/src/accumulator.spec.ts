@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { type Manifest, packWeights, unpackWeights, type WeightSet } from "@cohort/tensors";
 import { WeightedSum } from "./accumulator.js";
 import { fusionAlgorithm } from "./algorithm.js";
-import { UpdateStaging } from "./staging.js";
+import { UpdateStaging, defaultStagingBudget } from "./staging.js";
 
 const manifest: Manifest = {
   tensors: [
@@ -63,6 +63,31 @@ describe("WeightedSum", () => {
     expect(staging.reservedBytes).toBe(0);
   });
 
+  it("reset() starts a new round on the same buffer: the same result as a fresh sum, written into a reused buffer", async () => {
+    const staging = new UpdateStaging({ dir: tmpdir(), memoryBudgetBytes: 1 << 30 });
+    const reused = new WeightedSum(manifest);
+    const first = await stage(staging, party(1));
+    await reused.fold(first, 5);
+    await first.release();
+    const out = reused.result();
+    reused.reset();
+    expect(reused.count).toBe(0);
+    expect(reused.totalWeight).toBe(0);
+    expect(() => reused.result()).toThrow(/no update was folded/);
+
+    const fresh = new WeightedSum(manifest);
+    for (const [seed, weight] of [[2, 3], [3, 40]]) {
+      const staged = await stage(staging, party(seed));
+      await reused.fold(staged, weight);
+      await fresh.fold(staged, weight);
+      await staged.release();
+    }
+    const into = reused.result(out);
+    expect(into).toBe(out);
+    expect([...into]).toEqual([...fresh.result()]);
+    expect(() => reused.result(new Uint8Array(3))).toThrow(RangeError);
+  });
+
   it("IterAvg is the unweighted mean", async () => {
     const staging = new UpdateStaging({ dir: tmpdir(), memoryBudgetBytes: 1 << 30 });
     const iteravg = fusionAlgorithm("iteravg");
@@ -97,5 +122,25 @@ describe("WeightedSum", () => {
     const w = await staging.begin(8);
     await expect(sum.fold(await w.commit(), 1)).rejects.toThrow(/does not match/);
     expect(() => sum.result()).toThrow(/no update was folded/);
+  });
+});
+
+describe("UpdateStaging budget", () => {
+  it("takes a budget that is a function of the update's size, and the default clamps it to [64 MiB, 256 MiB]", async () => {
+    dir = await mkdtemp(join(tmpdir(), "cohort-staging-"));
+    const staging = new UpdateStaging({ dir, memoryBudgetBytes: (size) => 2 * size });
+    const a = await staging.begin(1000);
+    const b = await staging.begin(1000);
+    expect(staging.reservedBytes).toBe(2000);
+    const c = await staging.begin(1000); // over the budget: spilled to a file
+    expect(staging.reservedBytes).toBe(2000);
+    expect(await readdir(dir)).toHaveLength(1);
+    for (const w of [a, b, c]) await w.abort();
+    expect(staging.reservedBytes).toBe(0);
+    expect(await readdir(dir)).toEqual([]);
+    const MiB = 1024 * 1024;
+    expect(defaultStagingBudget(MiB)).toBe(64 * MiB);
+    expect(defaultStagingBudget(100 * MiB)).toBe(100 * MiB);
+    expect(defaultStagingBudget(4096 * MiB)).toBe(256 * MiB);
   });
 });

@@ -11,14 +11,20 @@ import { randomUUID } from "node:crypto";
 export class UpdateStaging {
   private reserved = 0;
 
-  constructor(private readonly options: { dir: string; memoryBudgetBytes: number }) {}
+  /**
+   * `memoryBudgetBytes` is a number of bytes, or a function of one update's size (the model's),
+   * so that a deployment can size the budget before the model is known (the aggregator's
+   * default: the model's size, clamped to [64 MiB, 256 MiB]; see defaultStagingBudget).
+   */
+  constructor(private readonly options: { dir: string; memoryBudgetBytes: number | ((updateBytes: number) => number) }) {}
 
   get reservedBytes(): number {
     return this.reserved;
   }
 
   async begin(totalBytes: number): Promise<StagedWriter> {
-    if (this.reserved + totalBytes <= this.options.memoryBudgetBytes) {
+    const budget = this.options.memoryBudgetBytes;
+    if (this.reserved + totalBytes <= (typeof budget === "number" ? budget : budget(totalBytes))) {
       this.reserved += totalBytes;
       return new MemoryWriter(totalBytes, () => { this.reserved -= totalBytes; });
     }
@@ -26,6 +32,16 @@ export class UpdateStaging {
     const path = join(this.options.dir, `update-${randomUUID()}.bin`);
     return new FileWriter(path, totalBytes, await open(path, "w+"));
   }
+}
+
+/**
+ * The default memory budget of an aggregator's staging: one update's worth of memory, at least
+ * 64 MiB (small models keep many in memory) and at most 256 MiB; the rest spills to disk. The
+ * aggregator's peak memory is thus about the float64 accumulator (2x a float32 model) plus the
+ * global weights plus at most this, flat in the number of parties uploading at once.
+ */
+export function defaultStagingBudget(updateBytes: number): number {
+  return Math.min(256 * 1024 * 1024, Math.max(64 * 1024 * 1024, updateBytes));
 }
 
 /** Receives an update's bytes in order; `commit` hands them over for folding, `abort` drops them. */

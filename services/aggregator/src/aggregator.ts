@@ -3,20 +3,23 @@ import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { HealthImplementation } from "grpc-health-check";
 import type { LocalHyperparams } from "@cohort/config";
-import { type FusionAlgorithmName, UpdateStaging, WeightedSum, fusionAlgorithm } from "@cohort/fusion";
+import { type FusionAlgorithmName, UpdateStaging, WeightedSum, defaultStagingBudget, fusionAlgorithm } from "@cohort/fusion";
 import { type Manifest, diffManifests, fingerprint } from "@cohort/tensors";
 import type { AggregatorMetrics, Logger } from "@cohort/telemetry";
 import {
   type EvaluationReport, type Instruction, type UpdateHeader, alreadyExists, failedPrecondition,
-  federationService, invalidArgument, permissionDenied,
+  federationService, invalidArgument, permissionDenied, widenServerWindows,
 } from "@cohort/wire";
 import { PartyAuthenticator } from "./auth.js";
 import { Collector } from "./collector.js";
+import type { IdentityMode, IdentityPolicy } from "./identity.js";
+import { type AggregatorLimits, resolveLimits, serverOptions } from "./limits.js";
 import { ModelStore } from "./model-store.js";
 import { PartyRegistry } from "./registry.js";
 import { findResumePoint } from "./resume.js";
 import { type RoundMetrics, type RunSummary, RunOutput } from "./run-output.js";
 import { federationHandlers } from "./service.js";
+import { StreamQuota } from "./stream-guard.js";
 import type { FederationState } from "./state.js";
 import type { ReceivedUpdate } from "./upload-receiver.js";
 import { weightedMetrics } from "./weighted-metrics.js";
@@ -37,10 +40,12 @@ export interface AggregatorSettings {
   local: LocalHyperparams;
   outputDir: string;
   parties: { name: string; token: string }[];
-  /** Shared memory budget for in-flight updates before they spill to disk (default 256 MiB). */
+  /** Shared memory budget for in-flight updates before they spill to disk (default: the model's size, clamped to [64 MiB, 256 MiB]). */
   stagingMemoryBytes?: number;
   /** TLS: the aggregator's certificate and key; with a CA, parties must present certificates it signed (mutual TLS). */
-  tls?: { certFile: string; keyFile: string; caFile?: string };
+  tls?: { certFile: string; keyFile: string; caFile?: string; identity?: IdentityMode };
+  /** Overrides of the limits on what peers control (limits.ts has the defaults). */
+  limits?: Partial<AggregatorLimits>;
 }
 
 export interface InitialModel {
@@ -55,7 +60,6 @@ export type ModelExporter = (dir: string, manifest: Manifest, bytes: Uint8Array,
 interface UpdateMeta { numExamples: number; metrics: Record<string, number>; trainSeconds: number }
 interface TrainingPhase { round: number; collector: Collector<UpdateMeta>; sum: WeightedSum; folds: Promise<void> }
 
-const DEFAULT_STAGING_MEMORY = 256 * 1024 * 1024;
 
 /**
  * The aggregator: serves the Federation RPCs and runs the rounds. Per round it tells every
@@ -70,22 +74,32 @@ export class Aggregator implements FederationState {
   readonly staging: UpdateStaging;
   readonly output: RunOutput;
   readonly chunkSize: number;
+  readonly limits: AggregatorLimits;
+  readonly quota: StreamQuota;
+  readonly identity: IdentityPolicy;
   initialWeightsFrom: string | undefined;
   bytesIn = 0;
   bytesOut = 0;
-  private readonly server = new grpc.Server({ "grpc.keepalive_time_ms": 30_000, "grpc.keepalive_timeout_ms": 10_000, "grpc.keepalive_permit_without_calls": 1 });
+  private readonly server: grpc.Server;
   private readonly health = new HealthImplementation({ "": "NOT_SERVING", "cohort.v1.Federation": "NOT_SERVING" });
   private readonly abort = new AbortController();
   private training: TrainingPhase | undefined;
   private evaluation: Collector<EvaluationReport> | undefined;
   private round = 0;
   private resumedFrom: number | undefined;
+  /** One float64 accumulator for the whole run, reset each round (its pages are faulted in once). */
+  private accumulator: WeightedSum | undefined;
 
   constructor(readonly settings: AggregatorSettings, readonly log: Logger, private readonly extras: { initialModel?: InitialModel; exportModel?: ModelExporter; metrics?: AggregatorMetrics } = {}) {
     this.auth = new PartyAuthenticator(settings.parties);
     this.chunkSize = settings.chunkSize;
+    this.limits = resolveLimits(settings.limits);
+    this.quota = new StreamQuota(this.limits);
+    this.identity = { mutualTls: settings.tls?.caFile !== undefined, mode: settings.tls?.identity ?? "token" };
+    if (this.identity.mode === "certificate" && !this.identity.mutualTls) throw new Error("tls identity: certificate needs mutual TLS (a ca to verify client certificates)");
+    this.server = new grpc.Server(serverOptions(this.limits));
     this.output = new RunOutput(settings.outputDir);
-    this.staging = new UpdateStaging({ dir: join(settings.outputDir, ".staging"), memoryBudgetBytes: settings.stagingMemoryBytes ?? DEFAULT_STAGING_MEMORY });
+    this.staging = new UpdateStaging({ dir: join(settings.outputDir, ".staging"), memoryBudgetBytes: settings.stagingMemoryBytes ?? defaultStagingBudget });
     const countConnected = () => this.metrics?.partiesConnected(this.registry.connected().length);
     this.registry.on("connected", countConnected);
     this.registry.on("disconnected", countConnected);
@@ -111,6 +125,8 @@ export class Aggregator implements FederationState {
     if (!this.settings.tls) this.log.warn({ phase: "listen" }, "plaintext gRPC (tls_config not enabled): use only on loopback or a trusted network");
     const port = await new Promise<number>((resolve, reject) =>
       this.server.bindAsync(address, credentials, (error, bound) => (error ? reject(error) : resolve(bound))));
+    // 16 MiB HTTP/2 receive windows for uploads (grpc-js's Server has no option for it).
+    widenServerWindows((this.server as unknown as { http2Servers?: Map<unknown, unknown> }).http2Servers?.keys());
     this.health.setStatus("", "SERVING");
     this.health.setStatus("cohort.v1.Federation", "SERVING");
     this.log.info({ phase: "listen", host: this.settings.host, port, tls: this.settings.tls ? (this.settings.tls.caFile ? "mutual" : "server") : "off", fusion: this.settings.algorithm, parties: this.settings.numParties, rounds: this.settings.rounds }, "aggregator listening");
@@ -282,7 +298,7 @@ export class Aggregator implements FederationState {
       this.log.error({ round, phase: "train", connected: participants.length, quorum }, "not enough parties connected");
       return undefined;
     }
-    const phase: TrainingPhase = { round, collector: new Collector(round, participants, s.maxTimeoutMs), sum: new WeightedSum(this.store.manifest!), folds: Promise.resolve() };
+    const phase: TrainingPhase = { round, collector: new Collector(round, participants, s.maxTimeoutMs), sum: this.roundSum(), folds: Promise.resolve() };
     this.training = phase;
     const instruction: Instruction = {
       kind: "train",
@@ -344,6 +360,14 @@ export class Aggregator implements FederationState {
     this.metrics?.roundCompleted(metrics);
     this.log.info({ round, phase: "round-done", parties: metrics.parties.length, examples: metrics.examples, train: metrics.train, eval: metrics.eval, ms: metrics.ms.round, bytes_in: metrics.bytes_in, bytes_out: metrics.bytes_out }, `round ${round}/${s.rounds} done`);
     return metrics;
+  }
+
+  /** The run's accumulator, emptied for a new round. */
+  private roundSum(): WeightedSum {
+    const manifest = this.store.manifest!;
+    if (this.accumulator?.manifest === manifest) this.accumulator.reset();
+    else this.accumulator = new WeightedSum(manifest);
+    return this.accumulator;
   }
 
   /** Ends the run after the current phase (SIGTERM): open collections close, parties are told to stop. */

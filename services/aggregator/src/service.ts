@@ -1,5 +1,5 @@
 import * as grpc from "@grpc/grpc-js";
-import { diffManifests, fingerprint } from "@cohort/tensors";
+import { diffManifests, fingerprint, manifestByteLength } from "@cohort/tensors";
 import {
   type DownloadRequest, type EvaluationAck, type EvaluationReport, type Instruction, type InstructionsRequest,
   type JoinRequest, type JoinResponse, type ModelChunk, type UploadMessage, type UploadResponse,
@@ -7,11 +7,14 @@ import {
   permissionDenied, toServiceError,
 } from "@cohort/wire";
 import type { FederationState } from "./state.js";
+import { type IdentifiableCall, identify } from "./identity.js";
+import { DEFAULT_LIMITS } from "./limits.js";
 import { rejectionReason } from "./rejection-reason.js";
+import { idleGuard, releaseOnEnd } from "./stream-guard.js";
 import { receiveUpload } from "./upload-receiver.js";
 
 /** Largest topology JSON a party may send with its join (it is stored, never executed). */
-export const MAX_TOPOLOGY_BYTES = 2 * 1024 * 1024;
+export const MAX_TOPOLOGY_BYTES = DEFAULT_LIMITS.maxTopologyBytes;
 
 type Handler<Req, Res> = (call: grpc.ServerUnaryCall<Req, Res>, callback: grpc.sendUnaryData<Res>) => void;
 
@@ -29,8 +32,11 @@ export function federationHandlers(state: FederationState): grpc.UntypedServiceI
     return toServiceError(error);
   };
 
-  const sessionParty = (call: { metadata: grpc.Metadata }): string => {
-    const party = state.auth.authenticate(call.metadata);
+  const authenticate = (call: IdentifiableCall) =>
+    identify(call, state.auth, state.identity, state.limits);
+
+  const sessionParty = (call: IdentifiableCall): string => {
+    const party = authenticate(call);
     const session = call.metadata.get(SESSION_KEY)[0];
     if (typeof session !== "string" || !state.registry.isCurrentSession(party, session)) {
       throw new FederationError(grpc.status.ABORTED, "session is not current: join again");
@@ -41,7 +47,7 @@ export function federationHandlers(state: FederationState): grpc.UntypedServiceI
   const join: Handler<JoinRequest, JoinResponse> = (call, callback) => {
     let party: string | undefined;
     try {
-      party = state.auth.authenticate(call.metadata);
+      party = authenticate(call);
       const request = call.request;
       if (request.partyName && request.partyName !== party) throw permissionDenied(`credential is for party ${party}, not ${request.partyName}`);
       let manifest;
@@ -52,7 +58,10 @@ export function federationHandlers(state: FederationState): grpc.UntypedServiceI
       }
       if (fingerprint(manifest) !== request.manifestFingerprint) throw invalidArgument("manifest fingerprint does not match the manifest sent");
       if (!Number.isSafeInteger(request.numTrainExamples) || request.numTrainExamples < 1) throw invalidArgument("num_train_examples must be a positive integer");
-      if (request.modelTopology.length > MAX_TOPOLOGY_BYTES) throw invalidArgument(`model topology exceeds ${MAX_TOPOLOGY_BYTES} bytes`);
+      if (request.modelTopology.length > state.limits.maxTopologyBytes) throw invalidArgument(`model topology exceeds ${state.limits.maxTopologyBytes} bytes`);
+      if (request.backend.length > state.limits.maxBackendBytes) throw invalidArgument(`backend name exceeds ${state.limits.maxBackendBytes} bytes`);
+      // The model's size decides staging and the float64 accumulator: a claim of 100 GB is refused here, before either exists.
+      if (manifestByteLength(manifest) > state.limits.maxModelBytes) throw invalidArgument(`the model's ${manifestByteLength(manifest)} bytes exceed the aggregator's limit of ${state.limits.maxModelBytes}`);
 
       const store = state.store;
       let sendInitialWeights = false;
@@ -82,18 +91,21 @@ export function federationHandlers(state: FederationState): grpc.UntypedServiceI
     let party: string | undefined;
     try {
       party = sessionParty(call);
+      releaseOnEnd(call, state.quota.acquire(party, "instructions"));
       state.registry.attach(party, call);
       log.info({ party, phase: "connect" }, "instruction stream open");
       state.onConnected(party);
     } catch (error) {
-      call.destroy(fail("Instructions", party, error) as grpc.ServiceError);
+      call.emit("error", fail("Instructions", party, error)); // grpc-js sends the status from its own "error" listener; destroy() would leave the call hanging
     }
   };
 
   const download = async (call: grpc.ServerWritableStream<DownloadRequest, ModelChunk>) => {
     let party: string | undefined;
+    let release: (() => void) | undefined;
     try {
       party = sessionParty(call);
+      release = state.quota.acquire(party, "download");
       const { round, offset } = call.request;
       const model = state.store.get(round);
       if (!model) throw notFound(`no global model for round ${round} (latest is ${state.store.latest?.round ?? "none"})`);
@@ -105,7 +117,8 @@ export function federationHandlers(state: FederationState): grpc.UntypedServiceI
         const last = chunk.offset + chunk.data.byteLength === model.bytes.byteLength;
         const ok = call.write({ offset: chunk.offset, data: chunk.data, totalBytes: model.bytes.byteLength, sha256: last ? model.sha256 : "" });
         sent += chunk.data.byteLength;
-        if (!ok) await new Promise((resolve) => call.once("drain", resolve));
+        // A peer that stops reading must not hold the call (and its slot) forever: cancellation also ends the wait.
+        if (!ok) await new Promise((resolve) => { call.once("drain", resolve); call.once("cancelled", resolve); });
       }
       if (model.bytes.byteLength === offset) call.write({ offset, data: new Uint8Array(0), totalBytes: offset, sha256: model.sha256 });
       state.bytesOut += sent;
@@ -113,20 +126,24 @@ export function federationHandlers(state: FederationState): grpc.UntypedServiceI
       log.debug({ party, round, phase: "download", bytes: sent, ms: Date.now() - started }, "model sent");
       call.end();
     } catch (error) {
-      call.destroy(fail("DownloadModel", party, error) as grpc.ServiceError);
+      call.emit("error", fail("DownloadModel", party, error)); // grpc-js sends the status from its own "error" listener; destroy() would leave the call hanging
+    } finally {
+      release?.();
     }
   };
 
   const upload = async (call: grpc.ServerReadableStream<UploadMessage, UploadResponse>, callback: grpc.sendUnaryData<UploadResponse>) => {
     let party: string | undefined;
+    let release: (() => void) | undefined;
     try {
       party = sessionParty(call);
+      release = state.quota.acquire(party, "upload");
       const manifest = state.store.manifest;
       if (!manifest) throw failedPrecondition("the federation has no model yet");
       const name = party;
       const started = Date.now();
       let admitted: number | undefined;
-      const received = await receiveUpload(call, {
+      const received = await receiveUpload(idleGuard(call, state.limits.uploadIdleMs), {
         manifest, chunkSize: state.chunkSize, staging: state.staging,
         admit: (header) => {
           state.admitUpload(name, header);
@@ -144,6 +161,8 @@ export function federationHandlers(state: FederationState): grpc.UntypedServiceI
     } catch (error) {
       state.metrics?.updateRejected(rejectionReason(error));
       callback(fail("UploadUpdate", party, error));
+    } finally {
+      release?.();
     }
   };
 

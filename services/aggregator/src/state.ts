@@ -2,8 +2,11 @@ import type { UpdateStaging } from "@cohort/fusion";
 import type { AggregatorMetrics, Logger } from "@cohort/telemetry";
 import type { EvaluationReport, UpdateHeader } from "@cohort/wire";
 import type { PartyAuthenticator } from "./auth.js";
+import type { IdentityPolicy } from "./identity.js";
+import type { AggregatorLimits } from "./limits.js";
 import type { ModelStore } from "./model-store.js";
 import type { PartyRegistry } from "./registry.js";
+import type { StreamQuota } from "./stream-guard.js";
 import type { ReceivedUpdate } from "./upload-receiver.js";
 
 /** What the gRPC handlers need from the aggregator: its parts, and the decisions the run makes. */
@@ -14,6 +17,11 @@ export interface FederationState {
   readonly store: ModelStore;
   readonly staging: UpdateStaging;
   readonly chunkSize: number;
+  readonly limits: AggregatorLimits;
+  /** Open streams per party (limits.maxStreamsPerParty, maxUploadsPerParty). */
+  readonly quota: StreamQuota;
+  /** Token and/or client certificate: how a call's party is established. */
+  readonly identity: IdentityPolicy;
   /** Prometheus metrics, when the deployment exports them. */
   readonly metrics?: AggregatorMetrics;
   /** Party asked to upload the initial weights (when the aggregator had no model). */

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { type Manifest, manifestByteLength } from "@cohort/tensors";
 import { type StagedBytes, type UpdateStaging } from "@cohort/fusion";
 import { ChunkSequence, FiniteCheck, type UpdateHeader, type UploadMessage, invalidArgument } from "@cohort/wire";
+import { DEFAULT_LIMITS } from "./limits.js";
 
 export interface ReceivedUpdate {
   header: UpdateHeader;
@@ -10,9 +11,9 @@ export interface ReceivedUpdate {
 }
 
 /** Largest example count a party may claim: keeps FedAvg weights finite and meaningful. */
-export const MAX_NUM_EXAMPLES = 1e12;
+export const MAX_NUM_EXAMPLES = DEFAULT_LIMITS.maxNumExamples;
 /** Most training metrics an update header may carry. */
-export const MAX_METRICS = 64;
+export const MAX_METRICS = DEFAULT_LIMITS.maxMetrics;
 
 /**
  * Reads one upload (header, chunks, trailer) into staging and verifies it: chunk order and
@@ -72,6 +73,7 @@ function checkHeader(header: UpdateHeader): void {
   if (!Number.isSafeInteger(header.numExamples) || header.numExamples < 1 || header.numExamples > MAX_NUM_EXAMPLES) {
     throw invalidArgument(`num_examples must be an integer in [1, ${MAX_NUM_EXAMPLES}], got ${header.numExamples}`);
   }
+  if (!Number.isFinite(header.trainSeconds) || header.trainSeconds < 0) throw invalidArgument("train_seconds must be a finite, non-negative number");
   const keys = Object.keys(header.metrics ?? {});
-  if (keys.length > MAX_METRICS || keys.some((k) => k.length > 64)) throw invalidArgument(`at most ${MAX_METRICS} metrics with names of at most 64 characters`);
+  if (keys.length > MAX_METRICS || keys.some((k) => k.length > DEFAULT_LIMITS.maxMetricNameBytes)) throw invalidArgument(`at most ${MAX_METRICS} metrics with names of at most ${DEFAULT_LIMITS.maxMetricNameBytes} characters`);
 }

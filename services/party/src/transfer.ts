@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import * as grpc from "@grpc/grpc-js";
-import { type Manifest, type WeightSet, packWeights } from "@cohort/tensors";
-import { type ModelChunk, type UploadMessage, type UploadResponse, WeightAssembler, chunksOf } from "@cohort/wire";
+import { type Manifest, type WeightSet, tensorBytes } from "@cohort/tensors";
+import { type ModelChunk, type UploadMessage, type UploadResponse, WeightAssembler } from "@cohort/wire";
 
 type Client = grpc.Client & Record<string, (...args: unknown[]) => unknown>;
 
@@ -28,13 +28,53 @@ export async function downloadModel(client: Client, metadata: grpc.Metadata, man
   }
 }
 
-/** Streams an update: header, chunks of at most `chunkSize`, trailer with the SHA-256 of all bytes. */
+/**
+ * The packed form of `weights` (tensors' little-endian bytes in manifest order) as chunks of
+ * `chunkSize`, without packing the whole model first: a chunk inside one tensor is a view of
+ * its data; only a chunk spanning tensors is copied together.
+ */
+export function* packedChunks(weights: WeightSet, chunkSize: number): Generator<{ offset: number; data: Uint8Array }> {
+  if (!Number.isSafeInteger(chunkSize) || chunkSize <= 0) throw new RangeError(`chunk size must be a positive integer, got ${chunkSize}`);
+  let offset = 0;
+  let pending: Uint8Array | undefined;
+  let filled = 0;
+  for (const t of weights) {
+    const bytes = tensorBytes(t);
+    let at = 0;
+    while (at < bytes.byteLength) {
+      if (!pending && bytes.byteLength - at >= chunkSize) {
+        yield { offset, data: bytes.subarray(at, at + chunkSize) };
+        offset += chunkSize;
+        at += chunkSize;
+        continue;
+      }
+      pending ??= new Uint8Array(chunkSize);
+      const take = Math.min(chunkSize - filled, bytes.byteLength - at);
+      pending.set(bytes.subarray(at, at + take), filled);
+      filled += take;
+      at += take;
+      if (filled === chunkSize) {
+        yield { offset, data: pending };
+        offset += chunkSize;
+        pending = undefined;
+        filled = 0;
+      }
+    }
+  }
+  if (pending && filled > 0) yield { offset, data: pending.subarray(0, filled) };
+}
+
+/**
+ * Streams an update: header, chunks of at most `chunkSize`, trailer with the SHA-256 of all
+ * bytes. The digest is computed chunk by chunk as they are sent, not in a pass before the first
+ * byte goes out, and the model is never packed into one buffer.
+ */
 export async function uploadUpdate(
   client: Client, metadata: grpc.Metadata, weights: WeightSet, chunkSize: number,
   header: { round: number; numExamples: number; metrics: Record<string, number>; trainSeconds: number },
 ): Promise<{ response: UploadResponse; bytes: number }> {
-  const bytes = packWeights(weights);
-  const sha256 = createHash("sha256").update(bytes).digest("hex");
+  const hash = createHash("sha256");
+  let sent = 0;
   let call!: grpc.ClientWritableStream<UploadMessage>;
   const response = new Promise<UploadResponse>((resolve, reject) => {
     call = client.UploadUpdate(metadata, (error: grpc.ServiceError | null, value: UploadResponse) => (error ? reject(error) : resolve(value))) as grpc.ClientWritableStream<UploadMessage>;
@@ -44,11 +84,15 @@ export async function uploadUpdate(
   };
   try {
     await write({ kind: "header", header } as UploadMessage);
-    for (const chunk of chunksOf(bytes, chunkSize)) await write({ kind: "chunk", chunk });
-    await write({ kind: "trailer", trailer: { sha256 } });
+    for (const chunk of packedChunks(weights, chunkSize)) {
+      hash.update(chunk.data);
+      sent += chunk.data.byteLength;
+      await write({ kind: "chunk", chunk });
+    }
+    await write({ kind: "trailer", trailer: { sha256: hash.digest("hex") } });
     call.end();
   } catch {
     // A write failure surfaces as the call's status below.
   }
-  return { response: await response, bytes: bytes.byteLength };
+  return { response: await response, bytes: sent };
 }
