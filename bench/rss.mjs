@@ -38,6 +38,6 @@ export async function aggregatorRss({ full }) {
   return {
     figures,
     ratios: { aggregator_rss_vs_target: worst / target, aggregator_rss_n32_vs_n2: figures.aggregator_rss_mb_n32 / figures.aggregator_rss_mb_n2 },
-    detail: `model ${modelMb.toFixed(0)} MB (${params / 1e6}M params); peak RSS ${parts.join(", ")}; target 2x model + 300 = ${target.toFixed(0)} MB; default staging budget 256 MiB`,
+    detail: `model ${modelMb.toFixed(0)} MB (${params / 1e6}M params); peak RSS ${parts.join(", ")}; target 2x model + 300 = ${target.toFixed(0)} MB; default staging budget (the model's size, clamped to [64 MiB, 256 MiB])`,
   };
 }

@@ -9,4 +9,4 @@ export {
   notFound, resourceExhausted, alreadyExists, unavailable,
 } from "./errors.js";
 export { manifestToMessage, manifestFromMessage } from "./manifest-message.js";
-export { FLOW_CONTROL_WINDOW_BYTES, TRANSFER_CHANNEL_OPTIONS, widenServerWindows } from "./flow-control.js";
+export { FLOW_CONTROL_WINDOW_BYTES, TRANSFER_CHANNEL_OPTIONS } from "./flow-control.js";

@@ -8,7 +8,7 @@ import { type Manifest, diffManifests, fingerprint } from "@cohort/tensors";
 import type { AggregatorMetrics, Logger } from "@cohort/telemetry";
 import {
   type EvaluationReport, type Instruction, type UpdateHeader, alreadyExists, failedPrecondition,
-  federationService, invalidArgument, permissionDenied, widenServerWindows,
+  federationService, invalidArgument, permissionDenied,
 } from "@cohort/wire";
 import { PartyAuthenticator } from "./auth.js";
 import { Collector } from "./collector.js";
@@ -125,8 +125,6 @@ export class Aggregator implements FederationState {
     if (!this.settings.tls) this.log.warn({ phase: "listen" }, "plaintext gRPC (tls_config not enabled): use only on loopback or a trusted network");
     const port = await new Promise<number>((resolve, reject) =>
       this.server.bindAsync(address, credentials, (error, bound) => (error ? reject(error) : resolve(bound))));
-    // 16 MiB HTTP/2 receive windows for uploads (grpc-js's Server has no option for it).
-    widenServerWindows((this.server as unknown as { http2Servers?: Map<unknown, unknown> }).http2Servers?.keys());
     this.health.setStatus("", "SERVING");
     this.health.setStatus("cohort.v1.Federation", "SERVING");
     this.log.info({ phase: "listen", host: this.settings.host, port, tls: this.settings.tls ? (this.settings.tls.caFile ? "mutual" : "server") : "off", fusion: this.settings.algorithm, parties: this.settings.numParties, rounds: this.settings.rounds }, "aggregator listening");

@@ -118,7 +118,7 @@ export function federationHandlers(state: FederationState): grpc.UntypedServiceI
         const ok = call.write({ offset: chunk.offset, data: chunk.data, totalBytes: model.bytes.byteLength, sha256: last ? model.sha256 : "" });
         sent += chunk.data.byteLength;
         // A peer that stops reading must not hold the call (and its slot) forever: cancellation also ends the wait.
-        if (!ok) await new Promise((resolve) => { call.once("drain", resolve); call.once("cancelled", resolve); });
+        if (!ok) await drainOrCancel(call);
       }
       if (model.bytes.byteLength === offset) call.write({ offset, data: new Uint8Array(0), totalBytes: offset, sha256: model.sha256 });
       state.bytesOut += sent;
@@ -180,4 +180,17 @@ export function federationHandlers(state: FederationState): grpc.UntypedServiceI
   return {
     Join: join, Instructions: instructions, DownloadModel: download, UploadUpdate: upload, ReportEvaluation: report,
   } as unknown as grpc.UntypedServiceImplementation;
+}
+
+/** Waits until a server stream can take more, or the peer went away; removes both listeners after. */
+function drainOrCancel(call: grpc.ServerWritableStream<DownloadRequest, ModelChunk>): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      call.off("drain", done);
+      call.off("cancelled", done);
+      resolve();
+    };
+    call.once("drain", done);
+    call.once("cancelled", done);
+  });
 }

@@ -4,7 +4,7 @@ import * as grpc from "@grpc/grpc-js";
 import { fingerprint, type WeightSet } from "@cohort/tensors";
 import type { Logger, PartyMetrics } from "@cohort/telemetry";
 import {
-  AUTHORIZATION_KEY, type Instruction, type JoinResponse, PARTY_KEY, SESSION_KEY, federationClientConstructor, manifestToMessage,
+  AUTHORIZATION_KEY, type Instruction, type JoinResponse, PARTY_KEY, SESSION_KEY, TRANSFER_CHANNEL_OPTIONS, federationClientConstructor, manifestToMessage,
 } from "@cohort/wire";
 import { type BackoffSettings, DEFAULT_BACKOFF, backoffDelay } from "./backoff.js";
 import type { LocalLearner, TrainSettings } from "./learner.js";
@@ -62,6 +62,9 @@ export class Party {
     const Client = federationClientConstructor();
     this.client = new Client(`${settings.host}:${settings.port}`, channelCredentials(settings.tls), {
       "grpc.keepalive_time_ms": 30_000, "grpc.keepalive_timeout_ms": 10_000, "grpc.keepalive_permit_without_calls": 1,
+      // Wide receive window (downloads); an own connection even when several parties share a
+      // process (tests, bench): the aggregator caps the streams of one connection.
+      ...TRANSFER_CHANNEL_OPTIONS, "grpc.use_local_subchannel_pool": 1,
     }) as Client;
     this.backoff = settings.reconnect ?? DEFAULT_BACKOFF;
   }
