@@ -6,8 +6,8 @@ import { load as parseYaml } from "js-yaml";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { loadDataset } from "@cohort/data";
 import { type ModelSpecSection, loadModelFromSpec, selectBackend } from "@cohort/models";
-import { Party, TfjsLearner } from "@cohort/party";
-import { startAggregator, testLogger } from "./helpers/federation.js";
+import { TfjsLearner } from "@cohort/party";
+import { runParties, startAggregator } from "./helpers/federation.js";
 
 /**
  * The seed guide's model formats in a real federation: a Keras 2.2.4 HDF5 file and a
@@ -44,14 +44,7 @@ async function federate(section: ModelSpecSection, settings: Run): Promise<numbe
   const { aggregator, port, outputDir } = await startAggregator({ rounds: 2, local: { epochs: 1, batchSize: settings.batchSize, validationSplit: 0, lr: settings.lr } });
   cleanup.push(() => aggregator.forceClose());
   const started = performance.now();
-  const run = aggregator.run();
-  const parties = learners.map((learner, i) => {
-    const party = new Party({ name: `party${i}`, token: `token-of-party-${i}`, host: "127.0.0.1", port }, learner, testLogger(`party${i}`));
-    cleanup.push(() => party.close());
-    return party.run();
-  });
-  await Promise.all([run, ...parties]);
-  const lines = (await readFile(path.join(outputDir, "metrics.jsonl"), "utf8")).trim().split("\n").map((l) => JSON.parse(l));
+  const { lines } = await runParties(aggregator, port, outputDir, learners, cleanup);
   const accuracies = lines.map((l) => l.eval.accuracy as number);
   console.log(`${section.name} (${backend}): eval accuracy by round ${accuracies.map((a) => a.toFixed(4)).join(", ")} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   expect(lines).toHaveLength(2);

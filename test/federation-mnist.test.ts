@@ -1,8 +1,5 @@
-import { readFile } from "node:fs/promises";
-import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { Party } from "@cohort/party";
-import { startAggregator, testLogger } from "./helpers/federation.js";
+import { runParties, startAggregator } from "./helpers/federation.js";
 import { mnistLearners } from "./helpers/mnist-learners.js";
 
 const cleanup: (() => void)[] = [];
@@ -13,14 +10,7 @@ describe("a federation on real MNIST digits, in one process over loopback gRPC",
     const { aggregator, port, outputDir } = await startAggregator({ rounds: 2, local: { epochs: 1, batchSize: 32, validationSplit: 0, lr: 0.003 } });
     cleanup.push(() => aggregator.forceClose());
     const learners = await mnistLearners(3, 700);
-    const run = aggregator.run();
-    const parties = learners.map((learner, i) => {
-      const party = new Party({ name: `party${i}`, token: `token-of-party-${i}`, host: "127.0.0.1", port }, learner, testLogger(`party${i}`));
-      cleanup.push(() => party.close());
-      return party.run();
-    });
-    await Promise.all([run, ...parties]);
-    const lines = (await readFile(join(outputDir, "metrics.jsonl"), "utf8")).trim().split("\n").map((l) => JSON.parse(l));
+    const { lines } = await runParties(aggregator, port, outputDir, learners, cleanup);
     expect(lines).toHaveLength(2);
     // Before round 1 the model is random (accuracy ~0.1); each round must improve on it.
     expect(lines[0].eval.accuracy).toBeGreaterThan(0.5);

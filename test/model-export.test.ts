@@ -5,9 +5,8 @@ import { join, resolve } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { AggregatorConfig, ModelSection } from "@cohort/config";
 import { compareOnnxWithTfjs, loadLayersModelFromFile, tfl } from "@cohort/models";
-import { Party } from "@cohort/party";
 import { aggregatorModelHooks } from "../packages/cli/src/model-hooks.js";
-import { partyList, startAggregator, testLogger } from "./helpers/federation.js";
+import { partyList, runParties, startAggregator, testLogger } from "./helpers/federation.js";
 import { mnistLearners } from "./helpers/mnist-learners.js";
 
 const cleanup: (() => void)[] = [];
@@ -36,13 +35,7 @@ describe("the final model is exported as TF.js, ONNX and the source format", () 
     const { aggregator, port, outputDir } = await startAggregator({ rounds: 1, numParties: 2, parties: partyList(2), local: { epochs: 1, batchSize: 32, validationSplit: 0, lr: 0.003 } }, { exportModel: hooks.exportModel });
     cleanup.push(() => aggregator.forceClose());
     const learners = await mnistLearners(2, 300);
-    const run = aggregator.run();
-    const parties = learners.map((learner, i) => {
-      const party = new Party({ name: `party${i}`, token: `token-of-party-${i}`, host: "127.0.0.1", port }, learner, testLogger(`party${i}`));
-      cleanup.push(() => party.close());
-      return party.run();
-    });
-    await Promise.all([run, ...parties]);
+    await runParties(aggregator, port, outputDir, learners, cleanup);
     const summary = JSON.parse(await readFile(join(outputDir, "summary.json"), "utf8"));
     const onnxFile = join(outputDir, "model", "model.onnx");
     expect(warnings).toEqual([]);

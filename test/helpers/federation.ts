@@ -1,7 +1,8 @@
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Aggregator, type AggregatorSettings } from "@cohort/aggregator";
+import { Aggregator, type AggregatorSettings, type RoundMetrics, type RunSummary } from "@cohort/aggregator";
+import { type LocalLearner, Party } from "@cohort/party";
 import { createLogger } from "@cohort/telemetry";
 
 /** A logger for tests: silent unless TEST_LOG_LEVEL is set. */
@@ -35,4 +36,23 @@ export async function freePort(): Promise<number> {
       probe.close(() => resolve(port));
     });
   });
+}
+
+/**
+ * Runs an already started aggregator to the end with one in-process Party per learner
+ * (party<i>, the tokens of partyList) and returns the summary and the metrics.jsonl lines.
+ */
+export async function runParties(
+  aggregator: Aggregator, port: number, outputDir: string, learners: LocalLearner[], cleanup: (() => void)[],
+): Promise<{ summary: RunSummary; lines: RoundMetrics[] }> {
+  const run = aggregator.run();
+  const parties = learners.map((learner, i) => {
+    const party = new Party({ name: `party${i}`, token: `token-of-party-${i}`, host: "127.0.0.1", port }, learner, testLogger(`party${i}`));
+    cleanup.push(() => party.close());
+    return party.run();
+  });
+  const [summary] = await Promise.all([run, ...parties]);
+  const { readFile } = await import("node:fs/promises");
+  const text = await readFile(join(outputDir, "metrics.jsonl"), "utf8");
+  return { summary, lines: text.trim().split("\n").map((l) => JSON.parse(l) as RoundMetrics) };
 }
