@@ -166,6 +166,22 @@ describe("parseAggregatorConfig", () => {
     );
   });
 
+  it("accepts IBM FL's ca_cert for the CA file, but not together with ca", async () => {
+    const { mkdtempSync, writeFileSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const dir = mkdtempSync(join(tmpdir(), "cohort-tls-"));
+    for (const f of ["a.pem", "a.key", "ca.pem"]) writeFileSync(join(dir, f), "-----BEGIN-----\n");
+    const raw = ibmConfig();
+    const info = (raw.connection as { info: Record<string, unknown> }).info;
+    info.tls_config = { enable: true, cert: "a.pem", key: "a.key", ca_cert: "ca.pem" };
+    expect(parseAggregatorConfig(raw, "a.yml", dir).connection.tls?.caFile).toBe(join(dir, "ca.pem"));
+    info.tls_config = { enable: true, cert: "a.pem", key: "a.key", ca_cert: "ca.pem", ca: "ca.pem" };
+    expect(errorOf(() => parseAggregatorConfig(raw, "a.yml", dir)).message).toBe(
+      "a.yml: connection.info.tls_config.ca_cert: got both ca and ca_cert, expected one of them (ca_cert is IBM FL's name for ca)",
+    );
+  });
+
   it("reports every problem in one error, one per line", () => {
     const raw = {
       conection: {},

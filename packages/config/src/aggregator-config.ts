@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { aggregatorSchema, FUSION_ALIASES, type RawAggregatorConfig } from "./aggregator-schema.js";
 import { IssueList } from "./issue-list.js";
+import { caOf } from "./tls-ca.js";
 import type { LocalHyperparams } from "./local-hyperparams.js";
 import { mergeOverrides } from "./merge.js";
 import type { MetricsEndpoint } from "./metrics-section.js";
@@ -143,9 +144,10 @@ function serverTls(raw: RawTls, baseDir: string, issues: IssueList): ServerTls |
     return undefined;
   }
   const tls: ServerTls = { certFile: resolve(baseDir, raw.cert), keyFile: resolve(baseDir, raw.key) };
-  if (raw.ca !== undefined) tls.caFile = resolve(baseDir, raw.ca);
+  const ca = caOf(raw, path, issues);
+  if (ca !== undefined) tls.caFile = resolve(baseDir, ca);
   if (raw.identity === "certificate") {
-    if (raw.ca === undefined) issues.add([...path, "identity"], "got certificate without ca, expected a ca to verify client certificates (mutual TLS)");
+    if (ca === undefined) issues.add([...path, "identity"], "got certificate without ca, expected a ca to verify client certificates (mutual TLS)");
     tls.identity = "certificate";
   }
   // Checked here so a wrong path fails at start with the key's name, not at the first handshake.

@@ -31,6 +31,7 @@ const tlsSchema = section({
   cert: text("the path of a PEM certificate file").optional(),
   key: text("the path of a PEM private key file").optional(),
   ca: text("the path of a PEM CA bundle for client certificates").optional(),
+  ca_cert: text("the path of a PEM CA bundle for client certificates (IBM FL's name for ca)").optional(),
   // How a party is identified under mutual TLS: its token (and a certificate naming it), or the certificate alone.
   identity: oneOf(["token", "certificate"] as const).default("token"),
 });

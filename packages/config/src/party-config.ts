@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { IssueList } from "./issue-list.js";
+import { caOf } from "./tls-ca.js";
 import { toLocalOverrides, type LocalHyperparams } from "./local-hyperparams.js";
 import { mergeOverrides } from "./merge.js";
 import type { MetricsEndpoint } from "./metrics-section.js";
@@ -124,8 +125,9 @@ function clientTls(raw: RawTls, baseDir: string, issues: IssueList): ClientTls |
     issues.add(path, "got only one of cert and key, expected both (client certificate and its private key) or neither");
   }
   const tls: ClientTls = {};
+  const values = { ca: caOf(raw, path, issues), cert: raw.cert, key: raw.key };
   for (const [key, field] of [["ca", "caFile"], ["cert", "certFile"], ["key", "keyFile"]] as const) {
-    const value = raw[key];
+    const value = values[key];
     if (value === undefined) continue;
     const absolute = resolve(baseDir, value);
     if (!existsSync(absolute)) issues.add([...path, key], `file ${absolute} not found, expected an existing PEM file`);

@@ -27,6 +27,7 @@ export const partySchema = section(
       tls_config: section({
         enable: flag().default(false),
         ca: text("the path of a PEM CA bundle that signed the aggregator's certificate").optional(),
+        ca_cert: text("the path of a PEM CA bundle that signed the aggregator's certificate (IBM FL's name for ca)").optional(),
         cert: text("the path of a PEM client certificate file").optional(),
         key: text("the path of a PEM client private key file").optional(),
       }).optional(),
