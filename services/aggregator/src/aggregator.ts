@@ -1,10 +1,8 @@
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { HealthImplementation } from "grpc-health-check";
-import type { LocalHyperparams } from "@cohort/config";
-import { type FusionAlgorithmName, UpdateStaging, WeightedSum, defaultStagingBudget, fusionAlgorithm } from "@cohort/fusion";
-import { type Manifest, diffManifests, fingerprint } from "@cohort/tensors";
+import { UpdateStaging, WeightedSum, defaultStagingBudget, fusionAlgorithm } from "@cohort/fusion";
+import { diffManifests, fingerprint } from "@cohort/tensors";
 import type { AggregatorMetrics, Logger } from "@cohort/telemetry";
 import {
   type EvaluationReport, type Instruction, type UpdateHeader, alreadyExists, failedPrecondition,
@@ -12,7 +10,7 @@ import {
 } from "@cohort/wire";
 import { PartyAuthenticator } from "./auth.js";
 import { Collector } from "./collector.js";
-import type { IdentityMode, IdentityPolicy } from "./identity.js";
+import type { IdentityPolicy } from "./identity.js";
 import { type AggregatorLimits, resolveLimits, serverOptions } from "./limits.js";
 import { ModelStore } from "./model-store.js";
 import { PartyRegistry } from "./registry.js";
@@ -22,40 +20,10 @@ import { federationHandlers } from "./service.js";
 import { StreamQuota } from "./stream-guard.js";
 import type { FederationState } from "./state.js";
 import type { ReceivedUpdate } from "./upload-receiver.js";
+import { serverCredentials } from "./server-credentials.js";
+import { withTimeout } from "./timeout.js";
+import type { AggregatorSettings, InitialModel, ModelExporter } from "./settings.js";
 import { weightedMetrics } from "./weighted-metrics.js";
-
-/** What the aggregator needs to run; the CLI maps the YAML config onto it. */
-export interface AggregatorSettings {
-  host: string;
-  port: number;
-  chunkSize: number;
-  algorithm: FusionAlgorithmName;
-  rounds: number;
-  numParties: number;
-  percQuorum: number;
-  maxTimeoutMs: number;
-  terminationAccuracy?: number;
-  /** Evaluate the global model every this many rounds (and after the last); default 1. */
-  evaluateEvery?: number;
-  local: LocalHyperparams;
-  outputDir: string;
-  parties: { name: string; token: string }[];
-  /** Shared memory budget for in-flight updates before they spill to disk (default: the model's size, clamped to [64 MiB, 256 MiB]). */
-  stagingMemoryBytes?: number;
-  /** TLS: the aggregator's certificate and key; with a CA, parties must present certificates it signed (mutual TLS). */
-  tls?: { certFile: string; keyFile: string; caFile?: string; identity?: IdentityMode };
-  /** Overrides of the limits on what peers control (limits.ts has the defaults). */
-  limits?: Partial<AggregatorLimits>;
-}
-
-export interface InitialModel {
-  manifest: Manifest;
-  bytes: Uint8Array;
-  topology?: string;
-}
-
-/** Writes the final model in the formats the deployment wants; returns the files written. */
-export type ModelExporter = (dir: string, manifest: Manifest, bytes: Uint8Array, topology: string | undefined) => Promise<string[]>;
 
 interface UpdateMeta { numExamples: number; metrics: Record<string, number>; trainSeconds: number }
 interface TrainingPhase { round: number; collector: Collector<UpdateMeta>; sum: WeightedSum; folds: Promise<void> }
@@ -381,21 +349,5 @@ export class Aggregator implements FederationState {
   /** Stops at once: cancels every call in flight (tests, fatal errors). */
   forceClose(): void {
     this.server.forceShutdown();
-  }
-}
-
-async function serverCredentials(tls: AggregatorSettings["tls"]): Promise<grpc.ServerCredentials> {
-  if (!tls) return grpc.ServerCredentials.createInsecure();
-  const [cert, key, ca] = await Promise.all([readFile(tls.certFile), readFile(tls.keyFile), tls.caFile ? readFile(tls.caFile) : undefined]);
-  return grpc.ServerCredentials.createSsl(ca ?? null, [{ cert_chain: cert, private_key: key }], ca !== undefined);
-}
-
-async function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(message)), ms); });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
   }
 }

@@ -1,4 +1,5 @@
-export { Aggregator, type AggregatorSettings, type InitialModel, type ModelExporter } from "./aggregator.js";
+export { Aggregator } from "./aggregator.js";
+export type { AggregatorSettings, InitialModel, ModelExporter } from "./settings.js";
 export { type PartyRoundMetrics, type RoundMetrics, type RunSummary, RunOutput } from "./run-output.js";
 export { PartyAuthenticator } from "./auth.js";
 export { Collector } from "./collector.js";

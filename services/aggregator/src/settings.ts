@@ -1,0 +1,38 @@
+import type { LocalHyperparams } from "@cohort/config";
+import type { FusionAlgorithmName } from "@cohort/fusion";
+import type { Manifest } from "@cohort/tensors";
+import type { IdentityMode } from "./identity.js";
+import type { AggregatorLimits } from "./limits.js";
+
+/** What the aggregator needs to run; the CLI maps the YAML config onto it. */
+export interface AggregatorSettings {
+  host: string;
+  port: number;
+  chunkSize: number;
+  algorithm: FusionAlgorithmName;
+  rounds: number;
+  numParties: number;
+  percQuorum: number;
+  maxTimeoutMs: number;
+  terminationAccuracy?: number;
+  /** Evaluate the global model every this many rounds (and after the last); default 1. */
+  evaluateEvery?: number;
+  local: LocalHyperparams;
+  outputDir: string;
+  parties: { name: string; token: string }[];
+  /** Shared memory budget for in-flight updates before they spill to disk (default: the model's size, clamped to [64 MiB, 256 MiB]). */
+  stagingMemoryBytes?: number;
+  /** TLS: the aggregator's certificate and key; with a CA, parties must present certificates it signed (mutual TLS). */
+  tls?: { certFile: string; keyFile: string; caFile?: string; identity?: IdentityMode };
+  /** Overrides of the limits on what peers control (limits.ts has the defaults). */
+  limits?: Partial<AggregatorLimits>;
+}
+
+export interface InitialModel {
+  manifest: Manifest;
+  bytes: Uint8Array;
+  topology?: string;
+}
+
+/** Writes the final model in the formats the deployment wants; returns the files written. */
+export type ModelExporter = (dir: string, manifest: Manifest, bytes: Uint8Array, topology: string | undefined) => Promise<string[]>;
