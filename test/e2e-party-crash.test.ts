@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, describe, expect, it } from "vitest";
 import { ProcessGroup, writeTwoPartyFederation } from "./helpers/processes.js";
 
@@ -30,4 +31,65 @@ describe("a party is killed (SIGKILL) during a round and restarted", () => {
     const joins = aggregator.events.filter((e) => e.phase === "join" && e.party === "p1").map((e) => e.joins);
     expect(joins).toEqual([1, 2]);
   }, 240_000);
+
+  // A 26 MB model (test/fixtures/big-dense-model.mjs) in 4 KiB chunks: a download or an upload
+  // takes one to three seconds on loopback, long enough to kill a party in the middle of one.
+  // evaluate_every > rounds: each round's download happens when its training starts.
+  const bigFederation = () => writeTwoPartyFederation({
+    rounds: 4, percQuorum: 0.5, maxExamples: 64, model: join(process.cwd(), "test/fixtures/big-dense-model.mjs"), chunkSize: 4096, evaluateEvery: 100,
+  });
+  const metricsOf = async (dir: string) => (await readFile(join(dir, "run", "metrics.jsonl"), "utf8")).trim().split("\n").map((l) => JSON.parse(l));
+
+  it("killed while downloading the global model: round 1 closes without it; restarted, it takes part in a later round", async () => {
+    const { dir, aggregatorArgs, partyArgs } = await bigFederation();
+    const aggregator = processes.start(aggregatorArgs);
+    const p0 = processes.start(partyArgs(0));
+    let p1 = processes.start(partyArgs(1), { LOG_LEVEL: "debug" });
+
+    await p1.waitFor((e) => e.phase === "download" && e.round === 0 && e.msg === "downloading the global model");
+    await sleep(200);
+    const downloaded = p1.events.some((e) => e.phase === "download" && e.round === 0 && e.bytes !== undefined);
+    await p1.kill("SIGKILL");
+    expect(downloaded).toBe(false);
+    p1 = processes.start(partyArgs(1));
+
+    expect(await aggregator.exited).toBe(0);
+    expect(await p0.exited).toBe(0);
+    expect(await p1.exited).toBe(0);
+    const lines = await metricsOf(dir);
+    expect(lines.map((l) => l.round)).toEqual([1, 2, 3, 4]);
+    expect(lines[0].parties).toEqual(["p0"]);
+    expect(lines[0].missing).toEqual(["p1"]);
+    expect(lines[3].parties.sort()).toEqual(["p0", "p1"]);
+    for (const l of lines) expect(l.examples).toBe(l.parties.reduce((n: number, p: string) => n + l.by_party[p].examples, 0));
+    expect(aggregator.events.filter((e) => e.phase === "join" && e.party === "p1").map((e) => e.joins)).toEqual([1, 2]);
+  }, 60_000);
+
+  it("killed mid-upload: the partial update leaves no trace, round 1 closes without it; restarted, it takes part in a later round", async () => {
+    const { dir, aggregatorArgs, partyArgs } = await bigFederation();
+    const aggregator = processes.start(aggregatorArgs);
+    const p0 = processes.start(partyArgs(0));
+    let p1 = processes.start(partyArgs(1));
+
+    await p1.waitFor((e) => e.phase === "upload" && e.round === 1 && e.msg === "upload started");
+    await sleep(300);
+    const uploaded = p1.events.some((e) => e.phase === "upload" && e.round === 1 && e.bytes !== undefined);
+    await p1.kill("SIGKILL");
+    expect(uploaded).toBe(false);
+    p1 = processes.start(partyArgs(1));
+
+    expect(await aggregator.exited).toBe(0);
+    expect(await p0.exited).toBe(0);
+    expect(await p1.exited).toBe(0);
+    const accepted = aggregator.events.filter((e) => e.phase === "upload" && e.msg === "update accepted");
+    expect(accepted.some((e) => e.party === "p1" && e.round === 1)).toBe(false);
+    const lines = await metricsOf(dir);
+    expect(lines.map((l) => l.round)).toEqual([1, 2, 3, 4]);
+    expect(lines[0].parties).toEqual(["p0"]);
+    expect(lines[0].missing).toEqual(["p1"]);
+    expect(Object.keys(lines[0].by_party)).toEqual(["p0"]);
+    expect(lines[0].examples).toBe(lines[0].by_party.p0.examples);
+    expect(lines[3].parties.sort()).toEqual(["p0", "p1"]);
+    expect(aggregator.events.filter((e) => e.phase === "join" && e.party === "p1").map((e) => e.joins)).toEqual([1, 2]);
+  }, 60_000);
 });

@@ -11,8 +11,9 @@ export class CohortProcess {
   private waiters: { match: (e: Record<string, unknown>) => boolean; resolve: (e: Record<string, unknown>) => void }[] = [];
   readonly exited: Promise<number | null>;
 
-  constructor(args: string[]) {
-    this.child = spawn(process.execPath, [CLI, ...args], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, LOG_LEVEL: "info" } });
+  /** `env`: extra environment variables (e.g. `LOG_LEVEL: "debug"`). */
+  constructor(args: string[], env: Record<string, string> = {}) {
+    this.child = spawn(process.execPath, [CLI, ...args], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, LOG_LEVEL: "info", ...env } });
     this.exited = new Promise((resolve) => this.child.once("exit", (code) => resolve(code)));
     createInterface({ input: this.child.stdout! }).on("line", (line) => {
       let event: Record<string, unknown>;
@@ -52,8 +53,8 @@ export class CohortProcess {
 export class ProcessGroup {
   private readonly all: CohortProcess[] = [];
 
-  start(args: string[]): CohortProcess {
-    const p = new CohortProcess(args);
+  start(args: string[], env: Record<string, string> = {}): CohortProcess {
+    const p = new CohortProcess(args, env);
     this.all.push(p);
     return p;
   }
@@ -69,6 +70,12 @@ export interface TwoPartyOptions {
   epochs?: number;
   batchSize?: number;
   maxExamples: number;
+  /** A model module (default: examples/mnist-tfjs/model.mjs). */
+  model?: string;
+  /** `connection.info.chunk_size` (default: the aggregator's). */
+  chunkSize?: number;
+  /** `hyperparams.global.evaluate_every` (default 1). */
+  evaluateEvery?: number;
 }
 
 /**
@@ -80,11 +87,11 @@ export async function writeTwoPartyFederation(options: TwoPartyOptions): Promise
   const { tmpdir } = await import("node:os");
   const { freePort } = await import("./federation.js");
   const dir = await mkdtemp(join(tmpdir(), "cohort-e2e-"));
-  const model = join(process.cwd(), "examples/mnist-tfjs/model.mjs");
+  const model = options.model ?? join(process.cwd(), "examples/mnist-tfjs/model.mjs");
   const port = await freePort();
   await writeFile(join(dir, "aggregator.yml"), [
-    `connection: {info: {ip: 127.0.0.1, port: ${port}}}`,
-    `hyperparams: {global: {rounds: ${options.rounds}, num_parties: 2, perc_quorum: ${options.percQuorum ?? 1}, max_timeout: 60}, local: {training: {epochs: ${options.epochs ?? 1}, batch_size: ${options.batchSize ?? 32}}}}`,
+    `connection: {info: {ip: 127.0.0.1, port: ${port}${options.chunkSize ? `, chunk_size: ${options.chunkSize}` : ""}}}`,
+    `hyperparams: {global: {rounds: ${options.rounds}, num_parties: 2, perc_quorum: ${options.percQuorum ?? 1}, max_timeout: 60, evaluate_every: ${options.evaluateEvery ?? 1}}, local: {training: {epochs: ${options.epochs ?? 1}, batch_size: ${options.batchSize ?? 32}}}}`,
     "output_dir: run",
     "parties: [{name: p0, token: token-p0-123}, {name: p1, token: token-p1-123}]",
   ].join("\n"));

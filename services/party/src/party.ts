@@ -167,6 +167,7 @@ export class Party {
   private async globalWeights(round: number): Promise<WeightSet> {
     if (this.cachedGlobal?.round === round) return this.cachedGlobal.weights;
     const started = Date.now();
+    this.log.debug({ round, phase: "download" }, "downloading the global model");
     const { weights, bytes } = await downloadModel(this.client, this.metadata(), this.learner.manifest, round, this.session!.chunkSize);
     this.cachedGlobal = { round, weights };
     this.extras.metrics?.downloaded(bytes);
@@ -187,6 +188,7 @@ export class Party {
     this.extras.metrics?.trained(result.seconds, result.metrics);
     const started = Date.now();
     let bytes: number;
+    this.log.info({ round, phase: "upload", examples: result.numExamples }, "upload started");
     try {
       ({ bytes } = await uploadUpdate(this.client, this.metadata(), this.learner.getWeights(), this.session!.chunkSize, {
         round, numExamples: result.numExamples, metrics: result.metrics, trainSeconds: result.seconds,

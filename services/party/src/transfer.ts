@@ -79,8 +79,12 @@ export async function uploadUpdate(
   const response = new Promise<UploadResponse>((resolve, reject) => {
     call = client.UploadUpdate(metadata, (error: grpc.ServiceError | null, value: UploadResponse) => (error ? reject(error) : resolve(value))) as grpc.ClientWritableStream<UploadMessage>;
   });
+  // Once the call is over (a refusal, a broken link), stop writing: a "drain" never comes then.
+  let over = false;
+  const ended = response.then(() => undefined, () => undefined).then(() => { over = true; });
   const write = async (message: UploadMessage) => {
-    if (!call.write(message)) await new Promise((resolve) => call.once("drain", resolve));
+    if (over) throw new Error("upload call is over");
+    if (!call.write(message)) await Promise.race([new Promise((resolve) => call.once("drain", resolve)), ended]);
   };
   try {
     await write({ kind: "header", header } as UploadMessage);
