@@ -3,6 +3,7 @@
 // (pack, SHA-256, chunks; the aggregator stages, hashes, checks finiteness and folds before it
 // answers) and downloadModel (chunks reassembled and digest-checked). Baseline: the same bytes
 // over a raw TCP socket between the same two processes (a child process sink/source).
+import { pumpBytes } from "./lib/pump.mjs";
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import net from "node:net";
@@ -66,15 +67,7 @@ async function tcpTransfer(mode, bytes, times) {
       socket.on("error", reject);
       if (mode === "sink") {
         // Send all bytes; the child closes the socket once it has them all.
-        let sent = 0;
-        const pump = () => {
-          while (sent < bytes) {
-            const n = Math.min(chunk.length, bytes - sent);
-            sent += n;
-            if (!socket.write(n === chunk.length ? chunk : chunk.subarray(0, n))) return socket.once("drain", pump);
-          }
-        };
-        socket.on("connect", pump);
+        socket.on("connect", () => pumpBytes(socket, chunk, bytes));
         socket.on("close", resolve);
         socket.resume();
       } else {

@@ -1,6 +1,7 @@
 // Raw TCP peer for the transfer baseline. `sink N`: reads N bytes per connection, then closes.
 // `source N`: writes N bytes to each connection, then ends. Prints its port on stdout.
 import net from "node:net";
+import { pumpBytes } from "./pump.mjs";
 
 const [mode, bytesArg] = process.argv.slice(2);
 const bytes = Number(bytesArg);
@@ -10,16 +11,7 @@ const server = net.createServer((socket) => {
     let received = 0;
     socket.on("data", (d) => { received += d.length; if (received >= bytes) socket.end(); });
   } else {
-    let sent = 0;
-    const pump = () => {
-      while (sent < bytes) {
-        const n = Math.min(chunk.length, bytes - sent);
-        sent += n;
-        if (!socket.write(n === chunk.length ? chunk : chunk.subarray(0, n))) return socket.once("drain", pump);
-      }
-      socket.end();
-    };
-    pump();
+    pumpBytes(socket, chunk, bytes, () => socket.end());
   }
 });
 server.listen(0, "127.0.0.1", () => process.stdout.write(`${server.address().port}\n`));
