@@ -23,6 +23,8 @@ describe("cohort as separate processes", () => {
     expect(stdout).toMatch(/round 1\/2 {2}accuracy 0\.\d{4}/);
     expect(stdout).toMatch(/round 2\/2 {2}accuracy 0\.\d{4}/);
     expect(stdout).toMatch(/final held-out accuracy 0\.\d{4}/);
+    // Piped, not a terminal: plain lines, no live status line.
+    expect(stdout).not.toContain("\x1b[");
     const summary = JSON.parse(await readFile(join(out, "run", "summary.json"), "utf8"));
     expect(summary.rounds_completed).toBe(2);
     expect(summary.parties).toEqual(["party0", "party1", "party2"]);

@@ -1,5 +1,6 @@
 import { pino, type Logger, type DestinationStream } from "pino";
 import pretty from "pino-pretty";
+import type { ProgressLine } from "./progress.js";
 
 export type { Logger };
 
@@ -20,6 +21,8 @@ export interface LoggerOptions {
   destination?: DestinationStream;
   /** Fields on every line (e.g. party name). */
   base?: Record<string, unknown>;
+  /** A terminal status line that log lines must clear and redraw (see ProgressLine). */
+  progress?: Pick<ProgressLine, "interleave">;
 }
 
 /**
@@ -28,9 +31,10 @@ export interface LoggerOptions {
  */
 export function createLogger(options: LoggerOptions): Logger {
   const level = options.level ?? process.env.LOG_LEVEL ?? "info";
-  const destination = options.pretty
+  const target = options.pretty
     ? pretty({ colorize: process.stdout.isTTY, translateTime: "HH:MM:ss.l", ignore: "pid,hostname", destination: 1, sync: true })
     : options.destination ?? pino.destination({ dest: 1, sync: true });
+  const destination = (options.progress ? options.progress.interleave(target) : target) as DestinationStream;
   return pino(
     {
       level,

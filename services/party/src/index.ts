@@ -2,4 +2,4 @@ export { Party, PartyRefusedError, type PartySettings } from "./party.js";
 export { type LocalLearner, type TrainSettings, type TrainResult, type EvaluateResult } from "./learner.js";
 export { type BackoffSettings, DEFAULT_BACKOFF, backoffDelay } from "./backoff.js";
 export { downloadModel, uploadUpdate } from "./transfer.js";
-export { TfjsLearner } from "./tfjs-learner.js";
+export { type BatchProgress, TfjsLearner } from "./tfjs-learner.js";

@@ -37,6 +37,15 @@ describe("TfjsLearner checks data against the model before the party joins", () 
     expect(Object.keys(evaluation.metrics).sort()).toEqual(["accuracy", "loss"]);
   });
 
+  it("reports every batch of every epoch to the progress callback, with the batch count and loss", async () => {
+    const steps: { epoch: number; epochs: number; batch: number; batches: number; loss: number | undefined }[] = [];
+    const learner = new TfjsLearner(createMnistCnn(), dataset(10, [28, 28, 1], [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]), "wasm", "synthetic", (step) => steps.push(step));
+    await learner.train({ epochs: 2, batchSize: 4, validationSplit: 0 });
+    // 10 examples in batches of 4: 3 batches an epoch, the last one short.
+    expect(steps.map((s) => `${s.epoch}/${s.epochs}:${s.batch}/${s.batches}`)).toEqual(["1/2:1/3", "1/2:2/3", "1/2:3/3", "2/2:1/3", "2/2:2/3", "2/2:3/3"]);
+    expect(steps.every((s) => Number.isFinite(s.loss))).toBe(true);
+  });
+
   it("caps an epoch at steps_per_epoch batches", async () => {
     const learner = new TfjsLearner(createMnistCnn(), dataset(40, [28, 28, 1], Array.from({ length: 40 }, (_, i) => i % 10)), "wasm", "synthetic");
     const result = await learner.train({ epochs: 1, batchSize: 4, stepsPerEpoch: 2, validationSplit: 0 });

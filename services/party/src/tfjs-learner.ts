@@ -6,6 +6,9 @@ import type { EvaluateResult, LocalLearner, TrainResult, TrainSettings } from ".
 /** Batch size used for evaluation: large batches are faster and need no gradients. */
 const EVAL_BATCH = 256;
 
+/** Called after each training batch, for a terminal progress line (costs a sync per batch). */
+export type BatchProgress = (step: { epoch: number; epochs: number; batch: number; batches: number; loss: number | undefined }) => void;
+
 /**
  * A TF.js layers model trained with model.fit on the party's local data. The data are checked
  * against the model at construction (input shape, label range), before the party joins.
@@ -17,7 +20,7 @@ export class TfjsLearner implements LocalLearner {
   private readonly train_: { x: tf.Tensor; y: tf.Tensor };
   private readonly test: { x: tf.Tensor; y: tf.Tensor } | undefined;
 
-  constructor(private readonly model: LayersModel, dataset: Dataset, readonly backend: string, where: string) {
+  constructor(private readonly model: LayersModel, dataset: Dataset, readonly backend: string, where: string, private readonly onBatch?: BatchProgress) {
     this.manifest = modelManifest(model);
     this.topology = JSON.stringify(model.toJSON(undefined, false));
     const inputShape = model.inputs[0].shape;
@@ -54,7 +57,12 @@ export class TfjsLearner implements LocalLearner {
       // steps_per_epoch caps an epoch at that many batches of a fresh random sample.
       const { x, y, count } = this.epochSample(settings);
       try {
-        const history = await this.model.fit(x, y, { epochs: 1, batchSize: settings.batchSize, validationSplit: settings.validationSplit, shuffle: true, verbose: 0 });
+        const batches = Math.ceil(Math.floor(count * (1 - (settings.validationSplit ?? 0))) / settings.batchSize);
+        const onBatch = this.onBatch;
+        const callbacks = onBatch
+          ? { onBatchEnd: (batch: number, logs?: Record<string, number>) => onBatch({ epoch: epoch + 1, epochs: settings.epochs, batch: batch + 1, batches, loss: logs?.loss }) }
+          : undefined;
+        const history = await this.model.fit(x, y, { epochs: 1, batchSize: settings.batchSize, validationSplit: settings.validationSplit, shuffle: true, verbose: 0, callbacks });
         last = Object.fromEntries(Object.entries(history.history).map(([k, v]) => [metricName(k), Number(v[v.length - 1])]));
         seen = count;
         onEpoch?.(epoch + 1, last);

@@ -5,6 +5,7 @@ import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { dump as dumpYaml } from "js-yaml";
+import { ProgressLine, progressBar } from "@cohort/telemetry";
 
 export interface DemoOptions {
   out?: string;
@@ -28,7 +29,9 @@ const DEMO_MODEL = fileURLToPath(new URL("../../../../examples/mnist-tfjs/model.
  * run directory; returns the process exit code.
  */
 export async function runDemo(options: DemoOptions): Promise<number> {
-  const print = options.print ?? ((line: string) => process.stdout.write(`${line}\n`));
+  // On a terminal a live status line (phase, uploads, seconds) sits under the round lines.
+  const progress = new ProgressLine(process.stdout, { enabled: options.print ? false : undefined });
+  const print = options.print ?? ((line: string) => progress.print(line));
   const out = resolve(options.out ?? join("runs", `demo-${new Date().toISOString().replace(/[:.]/g, "-")}`));
   // A demo directory is the demo's own: a previous demo run in it is replaced, not resumed.
   await rm(join(out, "run"), { recursive: true, force: true });
@@ -52,6 +55,14 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   const children: ChildProcess[] = [];
   const stopAll = () => children.forEach((c) => c.exitCode === null && c.kill("SIGTERM"));
   process.once("SIGINT", stopAll);
+  const status = { text: "starting the aggregator", since: Date.now() };
+  const setStatus = (text: string) => {
+    status.text = text;
+    progress.update(`${text}  ${((Date.now() - status.since) / 1000).toFixed(0)} s`, true);
+  };
+  const ticker = progress.enabled ? setInterval(() => setStatus(status.text), 1000) : undefined;
+  let joined = 0;
+  let accepted = 0;
   try {
     const aggregator = spawnService(["aggregator", "--config", join(out, "aggregator.yml")], join(out, "logs", "aggregator.log"));
     children.push(aggregator);
@@ -63,10 +74,26 @@ export async function runDemo(options: DemoOptions): Promise<number> {
         const event = parseEvent(line);
         if (!event) return;
         if (event.phase === "listen" && typeof event.port === "number") resolvePort(event.port);
-        if (event.phase === "train" && event.msg === "round started") roundStarted = Date.now();
+        if (event.phase === "join" && event.msg === "party joined") {
+          joined += 1;
+          if (!accepted) setStatus(`waiting for parties ${progressBar(joined / options.parties, 10)} ${joined}/${options.parties} joined`);
+        }
+        if (event.phase === "train" && event.msg === "round started" && Number(event.round) >= 1) {
+          roundStarted = Date.now();
+          status.since = roundStarted;
+          accepted = 0;
+          setStatus(`round ${event.round}/${options.rounds}  training  0/${options.parties} updates`);
+        }
+        if (event.phase === "upload" && event.msg === "update accepted" && Number(event.round) >= 1) {
+          accepted += 1;
+          setStatus(`round ${event.round}/${options.rounds}  ${accepted < options.parties ? "training" : "aggregating, evaluating"}  ${progressBar(accepted / options.parties, 10)} ${accepted}/${options.parties} updates`);
+        }
         if (event.phase === "round-done") {
           const evaluation = (event.eval ?? {}) as Record<string, number>;
+          progress.end();
           print(`round ${event.round}/${options.rounds}  accuracy ${fmt(evaluation.accuracy)}  loss ${fmt(evaluation.loss)}  ${((Date.now() - roundStarted) / 1000).toFixed(1)} s`);
+          status.since = Date.now();
+          setStatus(Number(event.round) < options.rounds ? `round ${Number(event.round) + 1}/${options.rounds}  starting` : "writing the final model");
         }
         if (typeof event.level === "number" && event.level >= 50) print(`aggregator error: ${event.msg}`);
       });
@@ -90,6 +117,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     await Promise.all(children.slice(1).map((c) => (c.exitCode === null ? new Promise((r) => c.once("exit", r)) : undefined)));
     const summary = JSON.parse(await readFile(join(out, "run", "summary.json"), "utf8").catch(() => "null"));
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
+    progress.end();
     if (code !== 0 || !summary) {
       print(`demo failed (aggregator exit code ${code}) after ${seconds} s; see ${join(out, "logs")}`);
       return code || 1;
@@ -98,6 +126,8 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     print(`run directory: ${join(out, "run")} (metrics.jsonl, summary.json, checkpoints/, model/)`);
     return 0;
   } finally {
+    if (ticker) clearInterval(ticker);
+    progress.end();
     process.off("SIGINT", stopAll);
     stopAll();
   }

@@ -1,8 +1,8 @@
 import { type PartyConfig, loadPartyConfig, redact } from "@cohort/config";
 import { loadDataset } from "@cohort/data";
 import { loadModelFromSpec, selectBackend } from "@cohort/models";
-import { Party, PartyRefusedError, TfjsLearner } from "@cohort/party";
-import { type Logger, PartyMetrics, createLogger } from "@cohort/telemetry";
+import { type BatchProgress, Party, PartyRefusedError, TfjsLearner } from "@cohort/party";
+import { type Logger, PartyMetrics, ProgressLine, createLogger, progressBar } from "@cohort/telemetry";
 import { startOpsEndpoint } from "../ops-endpoint.js";
 import { onShutdownSignal } from "../signals.js";
 
@@ -22,7 +22,9 @@ export async function runPartyCommand(options: PartyCommandOptions): Promise<num
   if (options.port !== undefined) overrides.aggregator = { port: options.port };
   if (options.metricsPort !== undefined) overrides.metrics = { port: options.metricsPort };
   const config = await loadPartyConfig(options.config, overrides);
-  const log = createLogger({ service: "party", pretty: options.pretty, base: { party: config.name } });
+  // A live line for local training on stderr when it is a terminal; plain log lines otherwise.
+  const progress = new ProgressLine(process.stderr);
+  const log = createLogger({ service: "party", pretty: options.pretty, base: { party: config.name }, progress });
   log.info({ phase: "config", file: config.file, config: redact(config) }, "configuration loaded");
   for (const key of config.ignored) log.info({ phase: "config", key }, "IBM FL key accepted and ignored");
 
@@ -32,19 +34,20 @@ export async function runPartyCommand(options: PartyCommandOptions): Promise<num
   let notReady: string | undefined = "loading data and model";
   const ops = await startOpsEndpoint(config.metrics, metrics, () => notReady, log);
   try {
-    return await runParty(config, log, metrics, () => { notReady = undefined; });
+    return await runParty(config, log, metrics, () => { notReady = undefined; }, progress.enabled ? trainingProgress(progress) : undefined);
   } finally {
+    progress.end();
     await ops?.close();
   }
 }
 
-async function runParty(config: PartyConfig, log: Logger, metrics: PartyMetrics | undefined, onReady: () => void): Promise<number> {
+async function runParty(config: PartyConfig, log: Logger, metrics: PartyMetrics | undefined, onReady: () => void, onBatch?: BatchProgress): Promise<number> {
   const backend = await selectBackend(config.backend);
   log.info({ phase: "backend", backend: backend.name, detail: backend.detail }, `training backend: ${backend.name}`);
   const started = Date.now();
   const dataset = await loadDataset({ name: config.data.name, info: config.data.info }, { baseDir: config.data.baseDir });
   const model = await loadModelFromSpec(config.model);
-  const learner = new TfjsLearner(model, dataset, backend.name, `${config.file}: data`);
+  const learner = new TfjsLearner(model, dataset, backend.name, `${config.file}: data`, onBatch);
   log.info({
     phase: "ready", ms: Date.now() - started, data: dataset.description, train_examples: learner.numTrainExamples,
     test_examples: dataset.test.xShape[0], tensors: learner.manifest.tensors.length,
@@ -74,4 +77,17 @@ async function runParty(config: PartyConfig, log: Logger, metrics: PartyMetrics 
     release();
     party.close();
   }
+}
+
+/** "local training  epoch 1/2 [#####...] 340/625  loss 0.2310  12 s", cleared when training ends. */
+export function trainingProgress(progress: ProgressLine): BatchProgress {
+  let started = Date.now();
+  return ({ epoch, epochs, batch, batches, loss }) => {
+    if (epoch === 1 && batch === 1) started = Date.now();
+    const last = epoch === epochs && batch >= batches;
+    if (last) return progress.end();
+    const seconds = ((Date.now() - started) / 1000).toFixed(0);
+    const lossText = loss === undefined ? "" : `  loss ${loss.toFixed(4)}`;
+    progress.update(`local training  epoch ${epoch}/${epochs} ${progressBar(batch / batches)} ${batch}/${batches}${lossText}  ${seconds} s`);
+  };
 }
