@@ -81,9 +81,9 @@ describe("faults and large models", () => {
     await victim.join(manifest, 600);
     await victim.waitFor("train");
     const { call, result } = victim.startUpload();
-    call.write({ header: { round: 1, numExamples: 600, metrics: {}, trainSeconds: 0 } });
+    call.write({ kind: "header", header: { round: 1, numExamples: 600, metrics: {}, trainSeconds: 0 } });
     const half = new Uint8Array(60_000).fill(7);
-    call.write({ chunk: { offset: 0, data: half } });
+    call.write({ kind: "chunk", chunk: { offset: 0, data: half } });
     await new Promise((r) => setTimeout(r, 100));
     call.cancel();
     victim.close();
@@ -175,9 +175,9 @@ describe("updates that fail verification", () => {
   async function upload(client: RawClient, round: number, bytes: Uint8Array, digest?: string) {
     const { createHash } = await import("node:crypto");
     const { call, result } = client.startUpload();
-    call.write({ header: { round, numExamples: 600, metrics: {}, trainSeconds: 0 } });
-    for (let offset = 0; offset < bytes.byteLength; offset += 65536) call.write({ chunk: { offset, data: bytes.subarray(offset, offset + 65536) } });
-    call.write({ trailer: { sha256: digest ?? createHash("sha256").update(bytes).digest("hex") } });
+    call.write({ kind: "header", header: { round, numExamples: 600, metrics: {}, trainSeconds: 0 } });
+    for (let offset = 0; offset < bytes.byteLength; offset += 65536) call.write({ kind: "chunk", chunk: { offset, data: bytes.subarray(offset, offset + 65536) } });
+    call.write({ kind: "trailer", trailer: { sha256: digest ?? createHash("sha256").update(bytes).digest("hex") } });
     call.end();
     return result;
   }

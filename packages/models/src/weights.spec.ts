@@ -34,7 +34,7 @@ describe("model weights as a WeightSet", () => {
     const ya = (a.predict(x) as tf.Tensor).dataSync();
     const yb = (b.predict(x) as tf.Tensor).dataSync();
     expect(Array.from(yb)).toEqual(Array.from(ya));
-    ws[0].data[0] += 1; // a copy: changing it leaves the model alone
+    (ws[0].data as Float32Array)[0] += 1; // a copy: changing it leaves the model alone
     expect(getWeights(a)[0].data[0]).not.toBe(ws[0].data[0]);
   });
 

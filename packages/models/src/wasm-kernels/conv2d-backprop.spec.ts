@@ -36,8 +36,8 @@ describe("wasm Conv2DBackpropInput / Conv2DBackpropFilter match the cpu backend"
       const dy = tf.randomNormal(tf.conv2d(x, filter, c.s, c.pad as "same").shape, 0, 1, "float32", 3);
       const attrs = { strides: c.s, pad: c.pad, dataFormat: "NHWC", dimRoundingMode: undefined };
       await expectWasmMatchesCpu(() => [
-        tf.engine().runKernel(tf.Conv2DBackpropInput, { dy, filter }, { ...attrs, inputShape: x.shape }) as Tensor,
-        tf.engine().runKernel(tf.Conv2DBackpropFilter, { x, dy }, { ...attrs, filterShape: filter.shape }) as Tensor,
+        tf.engine().runKernel(tf.Conv2DBackpropInput, { dy, filter }, { ...attrs, inputShape: x.shape } as unknown as tf.NamedAttrMap) as Tensor,
+        tf.engine().runKernel(tf.Conv2DBackpropFilter, { x, dy }, { ...attrs, filterShape: filter.shape } as unknown as tf.NamedAttrMap) as Tensor,
       ]);
       tf.dispose([x, filter, dy]);
     });
@@ -59,7 +59,7 @@ describe("wasm Conv2DBackpropInput / Conv2DBackpropFilter match the cpu backend"
     const before = tf.memory().numTensors;
     const attrs = { strides: 2, pad: "valid", dataFormat: "NHWC" };
     tf.dispose([
-      tf.engine().runKernel(tf.Conv2DBackpropInput, { dy, filter: w }, { ...attrs, inputShape: x.shape }) as Tensor,
+      tf.engine().runKernel(tf.Conv2DBackpropInput, { dy, filter: w }, { ...attrs, inputShape: x.shape } as unknown as tf.NamedAttrMap) as Tensor,
       tf.engine().runKernel(tf.Conv2DBackpropFilter, { x, dy }, { ...attrs, filterShape: w.shape }) as Tensor,
     ]);
     expect(tf.memory().numTensors).toBe(before);
