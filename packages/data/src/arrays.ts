@@ -1,17 +1,7 @@
-import { type NpyArray } from "@cohort/tensors";
+import { type NpyArray, float16ToNumber } from "@cohort/tensors";
 import { DataError } from "./errors.js";
 
 /** Conversions from arrays as stored (any numpy dtype) to what a Split holds. */
-
-/** IEEE half-precision bits to a number (float16 arrays are kept as raw uint16 bits). */
-export function halfToNumber(bits: number): number {
-  const sign = bits & 0x8000 ? -1 : 1;
-  const exponent = (bits >> 10) & 0x1f;
-  const fraction = bits & 0x3ff;
-  if (exponent === 0) return sign * fraction * 2 ** -24;
-  if (exponent === 0x1f) return fraction ? NaN : sign * Infinity;
-  return sign * (1 + fraction / 1024) * 2 ** (exponent - 15);
-}
 
 /** Any numeric array as float32, optionally multiplied by `scale` (e.g. 1/255 for pixels). */
 export function toFloat32(array: NpyArray, scale = 1): Float32Array {
@@ -20,7 +10,7 @@ export function toFloat32(array: NpyArray, scale = 1): Float32Array {
   if (data instanceof BigInt64Array) {
     for (let i = 0; i < data.length; i++) out[i] = Number(data[i]) * scale;
   } else if (array.dtype === "float16") {
-    for (let i = 0; i < data.length; i++) out[i] = halfToNumber(data[i] as number) * scale;
+    for (let i = 0; i < data.length; i++) out[i] = float16ToNumber(data[i] as number) * scale;
   } else if (scale === 1) {
     out.set(data as ArrayLike<number>);
   } else {

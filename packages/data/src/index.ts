@@ -10,4 +10,4 @@ export { loadMnistDigits, type MnistDigits, MNIST_PIXELS, MNIST_CLASSES } from "
 export { partitionByClass, type Partition, type PartitionOptions, type SplitKind } from "./partition.js";
 export { type Random, mulberry32, randomInt } from "./prng.js";
 export { shuffleInPlace, normal, gamma, dirichlet } from "./sampling.js";
-export { toFloat32, toLabels, halfToNumber } from "./arrays.js";
+export { toFloat32, toLabels } from "./arrays.js";

@@ -3,6 +3,7 @@
  * into plain data: modules become inert `PyObject`s, tensors become `TorchTensor`s copied out of
  * their storages with the saved size, stride and offset applied.
  */
+import { float16ToNumber } from "@cohort/tensors";
 import { unzipSync } from "fflate";
 import { type GlobalHandler, PickleError, PyGlobal, unpickle } from "./unpickler.js";
 
@@ -32,20 +33,13 @@ export function isTorchTensor(v: unknown): v is TorchTensor {
   return typeof v === "object" && v !== null && (v as TorchTensor).kind === "tensor";
 }
 
-function halfToFloat(h: number): number {
-  const s = h & 0x8000 ? -1 : 1, e = (h >> 10) & 0x1f, f = h & 0x3ff;
-  if (e === 0) return s * 2 ** -14 * (f / 1024);
-  if (e === 31) return f ? Number.NaN : s * Number.POSITIVE_INFINITY;
-  return s * 2 ** (e - 15) * (1 + f / 1024);
-}
-
 /** Element `i` of a storage, as a JS number. */
 function reader(storage: Storage, littleEndian: boolean): (i: number) => number {
   const v = new DataView(storage.bytes.buffer, storage.bytes.byteOffset, storage.bytes.byteLength);
   switch (storage.dtype) {
     case "float32": return (i) => v.getFloat32(i * 4, littleEndian);
     case "float64": return (i) => v.getFloat64(i * 8, littleEndian);
-    case "float16": return (i) => halfToFloat(v.getUint16(i * 2, littleEndian));
+    case "float16": return (i) => float16ToNumber(v.getUint16(i * 2, littleEndian));
     case "bfloat16": return (i) => { const b = new DataView(new ArrayBuffer(4)); b.setUint32(0, v.getUint16(i * 2, littleEndian) << 16); return b.getFloat32(0); };
     case "int64": return (i) => Number(v.getBigInt64(i * 8, littleEndian));
     case "int32": return (i) => v.getInt32(i * 4, littleEndian);
