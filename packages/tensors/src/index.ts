@@ -7,4 +7,4 @@ export { type NpyArray, type NpyErrorCode, NpyError, readNpy, writeNpy } from ".
 export { type NpzErrorCode, type NpzReadOptions, type NpzWriteOptions, type NpzEntryInfo, NpzError, readNpz, writeNpz, listNpz } from "./npz.js";
 export { atomicWriteFile, appendLine } from "./atomic-file.js";
 export { float16ToNumber, numberToFloat16, float16ArrayToFloat32, float32ArrayToFloat16 } from "./float16.js";
-export { UPDATE_ENCODINGS, type UpdateEncoding, isUpdateEncoding, encodedTensorByteLength, encodedByteLength, encodeFloat32Tensor, decodeFloat32Tensor } from "./update-codec.js";
+export { UPDATE_ENCODINGS, type UpdateEncoding, isUpdateEncoding, encodedTensorByteLength, encodedByteLength, encodeFloat32Tensor, encodeWeights, decodeFloat32Tensor } from "./update-codec.js";

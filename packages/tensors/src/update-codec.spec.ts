@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { float16ArrayToFloat32, float16ToNumber, numberToFloat16 } from "./float16.js";
-import { decodeFloat32Tensor, encodeFloat32Tensor, encodedByteLength, encodedTensorByteLength } from "./update-codec.js";
+import { packWeights } from "./packing.js";
+import { decodeFloat32Tensor, encodeFloat32Tensor, encodeWeights, encodedByteLength, encodedTensorByteLength } from "./update-codec.js";
 
 describe("float16", () => {
   it("encodes known values, ties to even, overflow to infinity and underflow to zero", () => {
@@ -65,6 +66,18 @@ describe("update codec", () => {
     for (let i = 0; i < n; i++) worst = Math.max(worst, Math.abs(decoded[i] - values[i]));
     expect(worst).toBeLessThanOrEqual(step / 2 + 1e-7);
     expect(Array.from(decodeFloat32Tensor(encodeFloat32Tensor(base, base, "int8"), base, "int8"))).toEqual(Array.from(base));
+  });
+
+  it("encodes a weight set to the byte length its manifest predicts, leaving other dtypes alone", () => {
+    const steps = { name: "steps", dtype: "int32" as const, shape: [2], data: Int32Array.of(5, 6) };
+    const weights = [{ name: "w", dtype: "float32" as const, shape: [n], data: values }, steps];
+    const baseSet = [{ name: "w", dtype: "float32" as const, shape: [n], data: base }, steps];
+    const manifest = { tensors: weights.map(({ name, dtype, shape }) => ({ name, dtype, shape })) };
+    for (const encoding of ["float32", "float16", "int8"] as const) {
+      const encoded = encodeWeights(weights, baseSet, encoding);
+      expect(packWeights(encoded).byteLength).toBe(encodedByteLength(manifest, encoding));
+      expect(encoded[1]).toBe(steps);
+    }
   });
 
   it("decodes from an odd byte offset (a chunk boundary can fall anywhere)", () => {

@@ -1,6 +1,7 @@
 import { float16ArrayToFloat32, float32ArrayToFloat16 } from "./float16.js";
 import { type Manifest, type TensorSpec, tensorByteLength } from "./manifest.js";
 import { elementCount } from "./shape.js";
+import type { WeightSet } from "./weight-set.js";
 
 /**
  * How a party's update travels. "float32" is the weights as they are. The compressed ones send
@@ -46,6 +47,20 @@ export function encodeFloat32Tensor(values: Float32Array, base: Float32Array, en
   const q = new Int8Array(out.buffer, INT8_HEADER);
   if (scale > 0) for (let i = 0; i < delta.length; i++) q[i] = Math.round(delta[i] / scale);
   return out;
+}
+
+/**
+ * A party's update as it travels: each float32 tensor replaced by its encoded bytes (a uint8
+ * tensor), the others as they are, so that packing and chunking stay the same for all encodings.
+ */
+export function encodeWeights(weights: WeightSet, base: WeightSet, encoding: UpdateEncoding): WeightSet {
+  if (encoding === "float32") return weights;
+  if (weights.length !== base.length) throw new Error(`update has ${weights.length} tensors, the base model ${base.length}`);
+  return weights.map((t, i) => {
+    if (t.dtype !== "float32") return t;
+    const data = encodeFloat32Tensor(t.data as Float32Array, base[i].data as Float32Array, encoding);
+    return { name: t.name, dtype: "uint8", shape: [data.byteLength], data };
+  });
 }
 
 /**
