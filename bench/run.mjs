@@ -13,6 +13,7 @@ import { roundOverhead } from "./round-overhead.mjs";
 import { parties200 } from "./parties.mjs";
 import { largeModel } from "./large-model.mjs";
 import { trainVsPytorch } from "./train.mjs";
+import { compressionError } from "./compression.mjs";
 
 const args = process.argv.slice(2);
 const full = args.includes("--full");
@@ -26,6 +27,7 @@ const BENCHMARKS = [
   ["large", largeModel],
   ["round", roundOverhead],
   ["train", trainVsPytorch],
+  ["compression", compressionError],
 ];
 
 /** What each figure aims at (printed next to it; not asserted). */
@@ -69,5 +71,7 @@ if (failures.length) {
 process.exit(0);
 
 function format(value) {
-  return Number.isInteger(value) ? String(value) : value.toFixed(value < 10 ? 3 : 1);
+  if (Number.isInteger(value)) return String(value);
+  if (value !== 0 && Math.abs(value) < 0.01) return value.toExponential(2);
+  return value.toFixed(value < 10 ? 3 : 1);
 }
