@@ -69,8 +69,23 @@ describe("the final model is exported as TF.js, ONNX and the source format", () 
     expect(files.map((f) => f.slice(out.length + 1))).toEqual(["model.json", "weights.bin", "model.onnx", "model.h5"]);
   });
 
+  const openmv = resolve("../shared/fixtures/savedmodel/openmv-cnn");
+  it.skipIf(!existsSync(openmv))(`a SavedModel with Resizing, DepthwiseConv2D and nested models (openmv MobileNet) gets a verified model.onnx${existsSync(openmv) ? "" : ` (skipped: ${openmv} is absent)`}`, async () => {
+    const section: ModelSection = { name: "TensorFlowFLModel", spec: { model_definition: ".", compile_model_options: { optimizer: "adam", loss: "categorical_crossentropy" } }, specBaseDir: openmv };
+    const initial = await initialOf(section);
+    const out = await mkdtemp(join(tmpdir(), "cohort-export-"));
+    const { log, warnings } = recordingLogger();
+    const files = await aggregatorModelHooks({ model: section, log }).exportModel!(out, initial.manifest, initial.bytes, initial.topology);
+    expect(warnings).toEqual([]);
+    expect(files.map((f) => f.slice(out.length + 1))).toEqual(["model.json", "weights.bin", "model.onnx"]);
+    const model = await loadLayersModelFromFile(join(out, "model.json"));
+    const check = await compareOnnxWithTfjs(model, join(out, "model.onnx"), { unknownSize: 40 });
+    console.log(`openmv SavedModel: model.onnx vs model.json max rel error ${check.maxRelError.toExponential(2)}`);
+    expect(check.maxRelError).toBeLessThanOrEqual(1e-5);
+  });
+
   it("a layer ONNX cannot express is a warning: model.json is written, model.onnx is not, nothing throws", async () => {
-    const model = tfl.sequential({ layers: [tfl.layers.upSampling2d({ inputShape: [4, 4, 1], size: [2, 2] }), tfl.layers.flatten(), tfl.layers.dense({ units: 2 })] });
+    const model = tfl.sequential({ layers: [tfl.layers.simpleRNN({ inputShape: [4, 3], units: 3 }), tfl.layers.dense({ units: 2 })] });
     const topology = JSON.stringify(model.toJSON(undefined, false));
     const { log, warnings } = recordingLogger();
     const { getWeights } = await import("@cohort/models");
@@ -80,6 +95,6 @@ describe("the final model is exported as TF.js, ONNX and the source format", () 
     const files = await aggregatorModelHooks({ log }).exportModel!(out, manifestOf(weights), packWeights(weights), topology);
     expect(files.map((f) => f.slice(out.length + 1))).toEqual(["model.json", "weights.bin"]);
     expect(existsSync(join(out, "model.onnx"))).toBe(false);
-    expect(warnings.join("\n")).toMatch(/UpSampling2D/);
+    expect(warnings.join("\n")).toMatch(/SimpleRNN/);
   });
 });

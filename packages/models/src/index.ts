@@ -3,6 +3,7 @@ export {
   type Tensor, type Rank, type TensorInfo, type DataType, type NamedTensorMap, type LayersModel, type Sequential, type SymbolicTensor,
 } from "./tfjs.js";
 export { installChainedOps } from "./chained-ops.js";
+export { Conv2D as TrainableConv2D, atrousConv2d } from "./atrous-conv.js";
 export { selectBackend, type BackendPreference, type SelectedBackend } from "./backend.js";
 export { registerWasmTrainingKernels } from "./wasm-kernels/register.js";
 export {

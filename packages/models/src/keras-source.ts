@@ -14,6 +14,13 @@ import { loadKeras3 } from "./keras/keras3.js";
 import { loadCustomObjects } from "./keras/custom-objects.js";
 import { loadKerasSavedModel } from "./savedmodel/keras-savedmodel.js";
 import type { LayersModel } from "./tfjs.js";
+import type { KerasModelParts } from "./keras/build.js";
+
+/** The custom losses / metrics of the spec each model came from, for compiling it from compile_model_options. */
+const customFunctionsOf = new WeakMap<LayersModel, NonNullable<KerasModelParts["customFunctions"]>>();
+export function customFunctions(model: LayersModel): KerasModelParts["customFunctions"] {
+  return customFunctionsOf.get(model);
+}
 
 export const KERAS_SPEC_KEYS = [
   "model_name", "model_definition", "model_architecture", "model_weights", "custom_objects", "compile_model_options", "compiled_options",
@@ -70,12 +77,13 @@ export async function loadKerasFromSpec(spec: Record<string, unknown>, resolveFi
     customFunctions: custom.functions,
     ignoreTrainingConfig: spec.compile_model_options !== undefined || spec.compiled_options !== undefined,
   };
-  if (spec.model_definition !== undefined) return loadKerasModel(resolveFile("model_definition"), options);
+  const remember = (model: LayersModel) => { if (custom.functions.size) customFunctionsOf.set(model, custom.functions); return model; };
+  if (spec.model_definition !== undefined) return remember(await loadKerasModel(resolveFile("model_definition"), options));
   if (spec.model_architecture !== undefined) {
     const arch = resolveFile("model_architecture");
     const weights = spec.model_weights !== undefined ? resolveFile("model_weights") : undefined;
     if (weights) detectKerasFormat(weights);
-    return loadKerasArchitectureAndWeights(arch, weights, options);
+    return remember(await loadKerasArchitectureAndWeights(arch, weights, options));
   }
   throw new KerasModelError(where, "the spec needs model_definition (h5, .keras or SavedModel dir) or model_architecture (+ model_weights)");
 }

@@ -9,6 +9,8 @@ import { mkdir, readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import { atomicWriteFile } from "@cohort/tensors";
 import { tf, tfl, type LayersModel } from "./tfjs.js";
+// Registers the Conv2D that trains with dilation (model.json files name it "Conv2D").
+import "./atrous-conv.js";
 
 export const WEIGHTS_FILE = "weights.bin";
 export const MODEL_FILE = "model.json";

@@ -1,8 +1,9 @@
 import path from "node:path";
-import { type CompileOptions, compileFromOptions } from "./compile.js";
+import type { CompileOptions } from "./compile.js";
+import { compileWithCustom } from "./keras/build.js";
 import { loadLayersModelFromFile } from "./model-files.js";
 import { loadModelFromModule } from "./module-source.js";
-import { KERAS_SPEC_KEYS, loadKerasFromSpec } from "./keras-source.js";
+import { KERAS_SPEC_KEYS, customFunctions, loadKerasFromSpec } from "./keras-source.js";
 import { PYTORCH_SPEC_KEYS, loadPytorchFromSpec } from "./pytorch/source.js";
 import { ONNX_SPEC_KEYS, loadOnnxFromSpec } from "./onnx/source.js";
 import type { LayersModel } from "./tfjs.js";
@@ -78,7 +79,12 @@ export async function loadModelFromSpec(section: ModelSpecSection, load: { infer
     if (typeof options.loss !== "string" || typeof options.optimizer !== "string") {
       throw new ModelSpecError(`${where}: compile_model_options`, "expected {optimizer: name, loss: name, metrics?: [names], lr?: number}");
     }
-    compileFromOptions(model, options as CompileOptions);
+    // Loss and metric names may be the spec's custom_objects functions (Keras sources).
+    try {
+      compileWithCustom(model, options as CompileOptions, customFunctions(model));
+    } catch (err) {
+      throw new ModelSpecError(`${where}: compile_model_options`, (err as Error).message);
+    }
   }
   if (!load.inferenceOnly && !(model as unknown as { optimizer?: unknown }).optimizer) {
     throw new ModelSpecError(where, `the ${section.name} model is not compiled; add compile_model_options: {optimizer, loss, metrics}`);

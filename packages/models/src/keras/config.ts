@@ -6,6 +6,7 @@
  */
 import { KerasModelError } from "./errors.js";
 import "./inference-layers.js";
+import "../atrous-conv.js";
 import { tf } from "../tfjs.js";
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
@@ -87,6 +88,10 @@ function convertLayer(layer: Obj, ctx: ConvertContext, known: Set<string>): Obj 
   if (cls === "BatchNormalization" && Array.isArray(cfg.axis)) {
     if (cfg.axis.length !== 1) throw layerError(ctx, layer, `multi-axis normalisation axis=[${cfg.axis}] is not supported`);
     cfg.axis = cfg.axis[0];
+  }
+  if (cls === "DepthwiseConv2D" && [cfg.dilation_rate ?? 1].flat().some((d) => Number(d) !== 1)) {
+    // tfjs 4.22's DepthwiseConv2D accepts dilation_rate but convolves without it: refuse rather than compute something else.
+    throw layerError(ctx, layer, `dilation_rate=${JSON.stringify(cfg.dilation_rate)} is not supported (TensorFlow.js' DepthwiseConv2D ignores dilation)`);
   }
   if ("groups" in cfg) {
     if (Number(cfg.groups) !== 1) throw layerError(ctx, layer, `grouped convolution (groups=${cfg.groups}) is not supported`);

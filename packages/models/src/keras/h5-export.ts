@@ -10,7 +10,7 @@ import { rename, rm } from "node:fs/promises";
 import h5wasm from "h5wasm/node";
 import type { LayersModel } from "../tfjs.js";
 import { KerasInferenceIdentity } from "./inference-layers.js";
-import { type H5Group, type H5File } from "./h5.js";
+import { type H5Group, type H5File, readyH5 } from "./h5.js";
 import { leafLayers } from "./weights-map.js";
 
 /** The format level of what we write; Keras only compares it against "1" to convert very old files. */
@@ -93,7 +93,7 @@ function writeLayerWeights(root: H5File | H5Group, model: LayersModel): void {
 
 /** Writes an h5 file atomically (temp file + rename). */
 async function writeH5(file: string, fill: (f: H5File) => void): Promise<void> {
-  await h5wasm.ready;
+  await readyH5();
   const tmp = `${file}.tmp-${process.pid}`;
   const f = new h5wasm.File(tmp, "w");
   try {

@@ -7,7 +7,7 @@ import type { LayersModel } from "../tfjs.js";
 import { buildKerasModel, type KerasModelParts } from "./build.js";
 import type { ConvertContext } from "./config.js";
 import { KerasModelError } from "./errors.js";
-import { type H5File, openH5, readKeras2Weights, stringAttr } from "./h5.js";
+import { type H5File, hdf5Reason, openH5, readKeras2Weights, stringAttr } from "./h5.js";
 import type { LayerWeights } from "./weights-map.js";
 
 export interface KerasLoadOptions {
@@ -36,7 +36,7 @@ async function withH5<T>(file: string, what: string, use: (f: H5File) => T | Pro
   } catch (err) {
     if (err instanceof KerasModelError) throw err;
     // libhdf5 fails lazily on damaged files, and h5wasm then throws plain strings.
-    throw new KerasModelError(file, `HDF5 content cannot be read, truncated or corrupt? (${err instanceof Error ? err.message : String(err)})`);
+    throw new KerasModelError(file, `HDF5 content cannot be read, truncated or corrupt? (${hdf5Reason(err instanceof Error ? err.message : String(err))})`);
   } finally {
     f.close();
   }

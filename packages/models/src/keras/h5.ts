@@ -26,6 +26,28 @@ export function fileHead(file: string, n = 8): Buffer {
   }
 }
 
+/** libhdf5's error stack (thrown by h5wasm's throwing error handler) reduced to its innermost entry: the actual reason. */
+export function hdf5Reason(message: string): string {
+  const lines = message.split("\n").map((l) => l.trim()).filter(Boolean);
+  const last = lines.map((l, i) => (/^#\d+:/.test(l) ? i : -1)).filter((i) => i >= 0).pop();
+  if (last === undefined) return message;
+  const minor = lines.slice(last + 1).find((l) => l.startsWith("minor:"));
+  return `${lines[last]!.replace(/^#\d+:\s*\S+\s+line\s+\d+\s+in\s+/, "")}${minor ? ` (${minor})` : ""}`;
+}
+
+let quiet: Promise<void> | undefined;
+/**
+ * h5wasm's libhdf5 prints its error stack (HDF5-DIAG ...) on stderr whenever a call fails, e.g.
+ * on a truncated file. h5wasm's own switch, activate_throwing_error_handler, makes libhdf5 throw
+ * that report as a JS Error instead: nothing reaches stderr and the reason ends up in our error.
+ */
+export function readyH5(): Promise<void> {
+  quiet ??= h5wasm.ready.then((module) => {
+    (module as unknown as { activate_throwing_error_handler?: () => number }).activate_throwing_error_handler?.();
+  });
+  return quiet;
+}
+
 export async function openH5(file: string, what: string): Promise<H5File> {
   let size: number;
   try {
@@ -34,7 +56,7 @@ export async function openH5(file: string, what: string): Promise<H5File> {
     throw new KerasModelError(file, `cannot read ${what} (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
   }
   if (size < 8 || !fileHead(file).equals(HDF5_SIGNATURE)) throw new KerasModelError(file, `not an HDF5 file (no HDF5 signature); expected ${what}`);
-  await h5wasm.ready;
+  await readyH5();
   try {
     const f = new h5wasm.File(file, "r");
     // h5wasm does not throw when libhdf5 refuses the file: the handle is just invalid.
@@ -42,7 +64,7 @@ export async function openH5(file: string, what: string): Promise<H5File> {
     f.keys();
     return f;
   } catch (err) {
-    throw new KerasModelError(file, `HDF5 file cannot be opened, truncated or corrupt? (${err instanceof Error ? err.message : String(err)})`);
+    throw new KerasModelError(file, `HDF5 file cannot be opened, truncated or corrupt? (${hdf5Reason(err instanceof Error ? err.message : String(err))})`);
   }
 }
 

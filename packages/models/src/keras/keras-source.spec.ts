@@ -4,8 +4,10 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
 import { selectBackend } from "../backend.js";
-import { compileFromOptions, type CompileOptions } from "../compile.js";
-import { loadKerasFromSpec } from "../keras-source.js";
+import type { CompileOptions } from "../compile.js";
+import { customFunctions, loadKerasFromSpec } from "../keras-source.js";
+import { loadModelFromSpec as loadAnyModelFromSpec } from "../model-spec.js";
+import { compileWithCustom } from "./build.js";
 import { tinyCnn } from "../test-support.js";
 import { tf, type LayersModel } from "../tfjs.js";
 import { fixture } from "./fixture-support.js";
@@ -29,7 +31,7 @@ async function loadModelFromSpec(section: { name: string; spec: Record<string, u
   const { spec, specBaseDir } = section;
   const model = await loadKerasFromSpec(spec, (key) => path.resolve(specBaseDir, String(spec[key])), specBaseDir, "spec.yml");
   const options = (spec.compile_model_options ?? spec.compiled_options) as CompileOptions | undefined;
-  if (options) compileFromOptions(model, options);
+  if (options) compileWithCustom(model, options, customFunctions(model));
   return model;
 }
 
@@ -113,6 +115,49 @@ describe("KerasFLModel / TensorFlowFLModel specs", () => {
     expect(predict(model, tf.tensor2d([[1, 2, 3]]))).toEqual([12, 12]);
     const h = await model.fit(tf.tensor2d([[1, 2, 3]]), tf.tensor2d([[0, 0]]), { epochs: 1, verbose: 0 });
     expect(h.history.loss[0]).toBeCloseTo(72); // 0.5 * mean((12-0)^2)
+  });
+
+  // Through model-spec.ts' loadModelFromSpec itself: that is where compile_model_options are applied.
+  it("a custom loss / metric named only in compile_model_options resolves to the custom_objects function", async () => {
+    const dir = freshDir();
+    const arch = {
+      class_name: "Sequential",
+      config: { name: "s", layers: [{ class_name: "Dense", config: { name: "d", units: 2, batch_input_shape: [null, 3], kernel_initializer: { class_name: "Ones", config: {} } } }] },
+    };
+    writeFileSync(path.join(dir, "arch.json"), JSON.stringify(arch)); // no training_config at all
+    const mod = path.relative(dir, path.join(here, "testdata", "doubler-layer.mjs"));
+    const custom_objects = [{ key: "half_mse", value: "halfMse", path: mod }];
+    const model = await loadAnyModelFromSpec({
+      name: "KerasFLModel",
+      spec: { model_architecture: "arch.json", custom_objects, compile_model_options: { optimizer: "sgd", lr: 0.01, loss: "half_mse", metrics: ["accuracy", "half_mse"] } },
+      specBaseDir: dir,
+    });
+    const h = await model.fit(tf.tensor2d([[1, 2, 3]]), tf.tensor2d([[0, 0]]), { epochs: 1, verbose: 0 });
+    expect(h.history.loss[0]).toBeCloseTo(18); // 0.5 * mean((6-0)^2)
+    expect(Object.keys(h.history).sort()).toEqual(["acc", "halfMse", "loss"].sort());
+    // Without the custom_objects entry the name is unknown, and the error says where it came from.
+    await expect(loadAnyModelFromSpec({ name: "KerasFLModel", spec: { model_architecture: "arch.json", compile_model_options: { optimizer: "sgd", loss: "half_mse" } }, specBaseDir: dir }))
+      .rejects.toThrow(/compile_model_options: unknown loss "half_mse"/);
+  });
+
+  it("a truncated h5 is a one-line error with libhdf5's reason, and libhdf5 prints nothing (no HDF5-DIAG on stderr)", async () => {
+    const dir = freshDir();
+    await saveKerasH5(compiledTinyCnn(), path.join(dir, "good.h5"));
+    writeFileSync(path.join(dir, "cut.h5"), readFileSync(path.join(dir, "good.h5")).subarray(0, 2000));
+    const printed: string[] = [];
+    const write = process.stderr.write.bind(process.stderr);
+    const error = console.error;
+    process.stderr.write = ((chunk: string | Uint8Array, ...rest: never[]) => { printed.push(String(chunk)); return write(chunk, ...rest); }) as typeof process.stderr.write;
+    console.error = (...args: unknown[]) => { printed.push(args.join(" ")); error(...args); };
+    try {
+      const err = await loadKerasFromSpec({ model_definition: "cut.h5" }, (k) => path.join(dir, k === "model_definition" ? "cut.h5" : k), dir).then(() => undefined, (e: Error) => e);
+      expect(err?.message).toMatch(/cut\.h5: HDF5 file cannot be opened, truncated or corrupt\? \(.*truncated file/);
+      expect(err?.message).not.toMatch(/HDF5-DIAG|\n/);
+    } finally {
+      process.stderr.write = write;
+      console.error = error;
+    }
+    expect(printed.join("")).not.toMatch(/HDF5-DIAG/);
   });
 
   it("reports bad input before training: truncated, misnamed, unknown layer, corrupt or subclassed SavedModel", async () => {

@@ -4,11 +4,12 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { selectBackend } from "../backend.js";
 import { createKerasMnistCnn, createMnistCnn } from "../mnist-cnn.js";
-import { tfl, type LayersModel } from "../tfjs.js";
-import { loadKerasH5 } from "../keras/h5-model.js";
-import { loadKeras3 } from "../keras/keras3.js";
+import { tf, tfl, type LayersModel } from "../tfjs.js";
+import { KerasResizing } from "../keras/inference-layers.js";
+import { loadKerasModel } from "../keras-source.js";
 import { loadTorchSequential } from "../pytorch/source.js";
-import { ownFixtures, sharedFixture } from "../pytorch/fixture-check.js";
+import { npy, ownFixtures, relError, sharedFixture, sharedFixtures } from "../pytorch/fixture-check.js";
+import { OnnxRuntimeModel } from "./ort.js";
 import { OnnxExportError, saveOnnx } from "./export.js";
 import { readOnnxModel } from "./proto.js";
 import { compareOnnxWithTfjs } from "./verify.js";
@@ -25,6 +26,17 @@ async function roundTrip(model: LayersModel, label: string): Promise<number> {
   const { maxRelError } = await compareOnnxWithTfjs(model, file);
   console.log(`onnx export ${label}: max rel error ${maxRelError.toExponential(2)}`);
   return maxRelError;
+}
+
+/** onnxruntime-node's output for `x`. */
+async function onnxPredict(file: string, x: tf.Tensor): Promise<tf.Tensor> {
+  const session = await OnnxRuntimeModel.load(file);
+  try {
+    const y = await session.predict({ shape: x.shape, data: Float32Array.from(x.dataSync()) });
+    return tf.tensor(y.data, y.shape);
+  } finally {
+    await session.release();
+  }
 }
 
 /** Every exportable layer kind in one NHWC model: padding, strides, BN, both pools, Permute/Reshape. */
@@ -51,6 +63,53 @@ function everyLayer(): LayersModel {
   return tfl.model({ inputs: input, outputs: y });
 }
 
+const apply = (layer: { apply(x: tfl.SymbolicTensor | tfl.SymbolicTensor[]): unknown }, x: tfl.SymbolicTensor | tfl.SymbolicTensor[]) => layer.apply(x) as tfl.SymbolicTensor;
+type ActivationName = Parameters<typeof tfl.layers.activation>[0]["activation"];
+
+/**
+ * A functional (non-Sequential) graph: branches, every merge layer, a layer shared by two
+ * calls (two inbound nodes), depthwise / separable convs, both UpSampling2D modes, cropping,
+ * rescaling and the activations that need more than one ONNX node.
+ */
+function functionalGraph(): LayersModel {
+  const input = tfl.input({ shape: [12, 10, 3] });
+  const scaled = apply(tfl.layers.rescaling({ scale: 2, offset: -1 }), input);
+  const a = apply(tfl.layers.conv2d({ filters: 4, kernelSize: 3, padding: "same", activation: "relu" }), scaled);
+  const d = apply(tfl.layers.depthwiseConv2d({ kernelSize: 3, depthMultiplier: 2, strides: 2, padding: "same", activation: "softplus" }), a);
+  const s = apply(tfl.layers.separableConv2d({ filters: 8, kernelSize: [3, 2], depthMultiplier: 2, strides: 2, padding: "same", activation: "selu" }), a);
+  const dil = apply(tfl.layers.separableConv2d({ filters: 8, kernelSize: 3, dilationRate: 2, padding: "same", useBias: false }), apply(tfl.layers.maxPooling2d({ poolSize: 2 }), a));
+  const sum = apply(tfl.layers.add(), [d, s, dil]);
+  const shared = tfl.layers.conv2d({ filters: 8, kernelSize: 1, activation: "mish" as ActivationName });
+  const prod = apply(tfl.layers.multiply(), [apply(shared, sum), apply(shared, d)]);
+  const cat = apply(tfl.layers.concatenate({ axis: -1 }), [
+    sum, prod, apply(tfl.layers.maximum(), [d, s]), apply(tfl.layers.minimum(), [d, s]), apply(tfl.layers.average(), [d, s, dil]),
+  ]);
+  const act = apply(tfl.layers.activation({ activation: "gelu" as ActivationName }), cat);
+  const up = apply(tfl.layers.cropping2D({ cropping: [[1, 2], [0, 3]] }), apply(tfl.layers.upSampling2d({ size: [2, 3] }), act));
+  const upb = apply(tfl.layers.cropping2D({ cropping: [[1, 2], [0, 3]] }), apply(tfl.layers.upSampling2d({ size: [2, 3], interpolation: "bilinear" }), act));
+  let x = apply(tfl.layers.concatenate({ axis: 1 }), [up, upb]);
+  x = apply(tfl.layers.activation({ activation: "gelu_new" as ActivationName }), x);
+  x = apply(tfl.layers.depthwiseConv2d({ kernelSize: 2, useBias: false, activation: "elu" }), x);
+  const pooled = apply(tfl.layers.globalMaxPooling2d({}), x);
+  const y = apply(tfl.layers.dense({ units: 5, activation: "softmax" }), apply(tfl.layers.activation({ activation: "softsign" }), pooled));
+  return tfl.model({ inputs: input, outputs: y });
+}
+
+/** Every Keras model file or SavedModel among the shared fixtures. */
+function kerasFixtures(): { rel: string; dir: string; file: string }[] {
+  const out: { rel: string; dir: string; file: string }[] = [];
+  for (const kind of ["keras", "savedmodel"]) {
+    const root = path.join(sharedFixtures, kind);
+    if (!existsSync(root)) continue;
+    for (const name of readdirSync(root).sort()) {
+      const dir = path.join(root, name);
+      const file = ["model.h5", "model.keras"].map((f) => path.join(dir, f)).find((f) => existsSync(f)) ?? dir;
+      out.push({ rel: `${kind}/${name}`, dir, file });
+    }
+  }
+  return out;
+}
+
 describe("saveOnnx: exported models run in onnxruntime-node like TF.js (cpu backend)", () => {
   beforeAll(async () => { await selectBackend("cpu"); });
 
@@ -67,20 +126,62 @@ describe("saveOnnx: exported models run in onnxruntime-node like TF.js (cpu back
     expect(await roundTrip(model, "every layer")).toBeLessThanOrEqual(TOLERANCE);
   });
 
-  it("a layer that ONNX export does not know is an error naming its class", async () => {
-    const model = tfl.sequential({ layers: [tfl.layers.upSampling2d({ inputShape: [4, 4, 1], size: [2, 2] })] });
-    await expect(saveOnnx(model, path.join(dir, "bad.onnx"))).rejects.toThrow(OnnxExportError);
-    await expect(saveOnnx(model, path.join(dir, "bad.onnx"))).rejects.toThrow(/UpSampling2D/);
+  it("a functional graph: branches, merges (Add/Multiply/Average/Maximum/Minimum/Concatenate), a shared layer, depthwise/separable convs, UpSampling2D, Cropping2D, Rescaling, gelu/mish", async () => {
+    const model = functionalGraph();
+    expect(model.layers.some((l) => l.inboundNodes.length > 1)).toBe(true);
+    expect(await roundTrip(model, "functional graph")).toBeLessThanOrEqual(TOLERANCE);
   });
 
-  for (const [rel, load] of [
-    ["keras/keras224-mnist-cnn", (d: string) => loadKerasH5(path.join(d, "model.h5"))],
-    ["keras/tf212-house-mlp", (d: string) => loadKerasH5(path.join(d, "model.h5"))],
-    ["keras/keras3-mnist-softmax", (d: string) => loadKeras3(path.join(d, "model.keras"))],
-  ] as const) {
-    const f = sharedFixture(rel);
-    it.skipIf(!f.present)(`Keras fixture ${rel} ${f.present ? "" : f.absent}`, async () => {
-      expect(await roundTrip(await load(f.dir), rel)).toBeLessThanOrEqual(TOLERANCE);
+  it("every activation TF.js layers have (Activation layers and Dense/Conv2D activations), each exported on its own", async () => {
+    const names = ["relu", "relu6", "elu", "selu", "softplus", "softsign", "sigmoid", "hardSigmoid", "tanh", "swish", "mish", "gelu", "gelu_new", "softmax", "linear"];
+    for (const activation of names) {
+      const input = tfl.input({ shape: [5, 4, 3] });
+      const conv = apply(tfl.layers.conv2d({ filters: 4, kernelSize: 2, activation: activation as ActivationName }), input);
+      const act = apply(tfl.layers.activation({ activation: activation as ActivationName }), conv);
+      const y = apply(tfl.layers.dense({ units: 3, activation: activation as ActivationName }), apply(tfl.layers.flatten(), act));
+      expect(await roundTrip(tfl.model({ inputs: input, outputs: y }), `activation ${activation}`)).toBeLessThanOrEqual(TOLERANCE);
+    }
+  });
+
+  it("Keras Resizing (crop to aspect ratio, bilinear and nearest) with known and unknown input sizes", async () => {
+    for (const interpolation of ["bilinear", "nearest"]) {
+      for (const shape of [[20, 13, 2], [null, null, 2]]) {
+        const input = tfl.input({ shape });
+        const resized = apply(new KerasResizing({ height: 7, width: 9, interpolation, cropToAspectRatio: true }) as unknown as tfl.layers.Layer, input);
+        const model = tfl.model({ inputs: input, outputs: apply(tfl.layers.conv2d({ filters: 3, kernelSize: 2 }), resized) });
+        expect(await roundTrip(model, `resizing ${interpolation} ${shape.map((d) => d ?? "?").join("x")}`)).toBeLessThanOrEqual(TOLERANCE);
+        if (shape[0] === null) {
+          // The run-time crop: a tall and a wide input, both cropped before resizing.
+          for (const [h, w] of [[23, 11], [10, 31]]) {
+            const file = path.join(dir, `resizing_${interpolation}_${h}x${w}.onnx`);
+            await saveOnnx(model, file);
+            const x = tf.randomUniform([2, h!, w!, 2], 0, 1, "float32", 5);
+            const y = await onnxPredict(file, x);
+            expect(relError(y, model.predict(x) as tf.Tensor)).toBeLessThanOrEqual(TOLERANCE);
+          }
+        }
+      }
+    }
+  });
+
+  it("a layer that ONNX export does not know is an error naming its class", async () => {
+    const model = tfl.sequential({ layers: [tfl.layers.simpleRNN({ inputShape: [4, 3], units: 2 })] });
+    await expect(saveOnnx(model, path.join(dir, "bad.onnx"))).rejects.toThrow(OnnxExportError);
+    await expect(saveOnnx(model, path.join(dir, "bad.onnx"))).rejects.toThrow(/SimpleRNN/);
+  });
+
+  // Every Keras fixture (h5, .keras, SavedModel) that loads exports: random input against TF.js,
+  // and the fixture's own input.npy against expected.npy (the reference computed without TF).
+  const fixtures = kerasFixtures();
+  if (fixtures.length === 0) it.skip(`Keras fixtures: skipped: ${sharedFixtures} is absent (the shared fixtures live only in ../shared/fixtures beside the repository)`, () => {});
+  for (const { rel, dir: fixtureDir, file } of fixtures) {
+    it(`Keras fixture ${rel} exports ONNX that matches TF.js and expected.npy`, async () => {
+      const model = await loadKerasModel(file);
+      expect(await roundTrip(model, rel)).toBeLessThanOrEqual(TOLERANCE);
+      const y = await onnxPredict(path.join(dir, `${rel.replace(/\W/g, "_")}.onnx`), npy(path.join(fixtureDir, "input.npy")));
+      const err = relError(y, npy(path.join(fixtureDir, "expected.npy")));
+      console.log(`onnx export ${rel}: on input.npy, max rel error vs expected.npy ${err.toExponential(2)}`);
+      expect(err).toBeLessThanOrEqual(TOLERANCE);
     });
   }
 
@@ -88,7 +189,7 @@ describe("saveOnnx: exported models run in onnxruntime-node like TF.js (cpu back
   const generated = existsSync(own) ? readdirSync(own).filter((n) => existsSync(path.join(own, n, "model.pt"))).map((n) => ({ rel: `generated ${n}`, dir: path.join(own, n), present: true, absent: "" })) : [];
   const shared = ["pytorch/seed_sequential", "pytorch/small_conv_bn", "pytorch/mathoptai-mlp"].map((rel) => ({ rel, ...sharedFixture(rel) }));
   for (const f of [...generated, ...shared]) {
-    it.skipIf(!f.present)(`PyTorch-loaded ${f.rel} (NCHW in, as loaded) ${f.absent}`, async () => {
+    it.skipIf(!f.present)(`PyTorch-loaded ${f.rel} (NCHW in, as loaded)${f.present ? "" : ` ${f.absent}`}`, async () => {
       const spec = path.join(f.dir, "spec.yml");
       const m = existsSync(spec) ? /^input_shape: \[(.*)\]$/m.exec(readFileSync(spec, "utf8")) : null;
       const model = loadTorchSequential(path.join(f.dir, "model.pt"), { inputShape: m ? m[1]!.split(",").map(Number) : undefined });

@@ -16,11 +16,14 @@ import { type AttrValue, type NodeOut, type TensorOut, encodeOnnxModel } from ".
 
 export const ONNX_EXPORT_OPSET = 13;
 export const ONNX_EXPORT_LAYERS = [
-  "Dense", "Conv2D", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D", "BatchNormalization",
-  "Flatten", "Reshape", "Permute", "ZeroPadding2D", "Activation", "ReLU", "LeakyReLU", "ELU", "Softmax", "Dropout",
-  "SpatialDropout1D", "GaussianNoise", "GaussianDropout", "AlphaDropout", "LogSoftmax", "Clip", "TorchELU", "KerasInferenceIdentity",
-  "nested Sequential/Model",
+  "Dense", "Conv2D", "DepthwiseConv2D", "SeparableConv2D", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D",
+  "BatchNormalization", "Flatten", "Reshape", "Permute", "ZeroPadding2D", "Cropping2D", "UpSampling2D", "Rescaling", "Add", "Multiply",
+  "Average", "Maximum", "Minimum", "Concatenate", "Activation", "ReLU", "LeakyReLU", "ELU", "Softmax", "Dropout", "SpatialDropout1D",
+  "GaussianNoise", "GaussianDropout", "AlphaDropout", "LogSoftmax", "Clip", "TorchELU", "KerasInferenceIdentity", "KerasResizing",
+  "nested Sequential/Model (functional graphs with branches and shared layers)",
 ];
+/** Keras merge layers -> ONNX ops (Sum, Mean, Max and Min take any number of inputs; Mul is chained). */
+const MERGE_OPS: Record<string, string> = { Add: "Sum", Multiply: "Mul", Average: "Mean", Maximum: "Max", Minimum: "Min" };
 const IDENTITY_LAYERS = new Set(["Dropout", "SpatialDropout1D", "GaussianNoise", "GaussianDropout", "AlphaDropout", "KerasInferenceIdentity"]);
 
 type Layer = InstanceType<typeof tfl.layers.Layer>;
@@ -95,6 +98,21 @@ class Builder {
       case "softmax": return this.unary(v, "Softmax", { axis: this.axis(v, -1) });
       case "logSoftmax": return this.unary(v, "LogSoftmax", { axis: this.axis(v, -1) });
       case "swish": return { ...v, name: this.node("Mul", [v.name, this.node("Sigmoid", [v.name], "sigmoid")], "swish") };
+      case "mish": return { ...v, name: this.node("Mul", [v.name, this.node("Tanh", [this.node("Softplus", [v.name], "softplus")], "tanh")], "mish") };
+      case "gelu": {
+        // 0.5 * x * (1 + erf(x / sqrt(2))), as tfjs computes it.
+        const erf = this.node("Erf", [this.node("Mul", [v.name, this.floats("rsqrt2", [], [Math.SQRT1_2])], "gelu_scale")], "erf");
+        const half = this.node("Mul", [v.name, this.floats("half", [], [0.5])], "gelu_half");
+        return { ...v, name: this.node("Mul", [half, this.node("Add", [erf, this.floats("one", [], [1])], "gelu_1p")], "gelu") };
+      }
+      case "gelu_new": {
+        // 0.5 * x * (1 + tanh(sqrt(2/pi) * (x + 0.044715 x^3))).
+        const cube = this.node("Mul", [this.node("Mul", [v.name, v.name], "sq"), v.name], "cube");
+        const inner = this.node("Add", [v.name, this.node("Mul", [cube, this.floats("c", [], [0.044715])], "cubic")], "inner");
+        const t = this.node("Tanh", [this.node("Mul", [inner, this.floats("k", [], [Math.sqrt(2 / Math.PI)])], "scaled")], "tanh");
+        const half = this.node("Mul", [v.name, this.floats("half", [], [0.5])], "gelu_half");
+        return { ...v, name: this.node("Mul", [half, this.node("Add", [t, this.floats("one", [], [1])], "gelu_1p")], "gelu_new") };
+      }
       default: throw new OnnxExportError(`${this.where}: layer ${layer}: activation "${String(name)}" cannot be exported to ONNX`);
     }
   }
@@ -132,10 +150,84 @@ function spatialOp(b: Builder, v: Value, layer: Layer, cfg: Config, op: string, 
 
 const pair = (v: unknown) => (Array.isArray(v) ? (v as number[]) : [v as number, v as number]);
 
-function emitLayer(b: Builder, layer: Layer, v: Value, outShape: Shape): Value {
+/** HWIO depthwise kernel [kh, kw, C, M] (tfjs) -> ONNX grouped-conv weight [C*M, 1, kh, kw] (output channel c*M + m in both). */
+function depthwiseWeight(b: Builder, layer: Layer, name: string): { w: string; kh: number; kw: number; c: number; m: number } {
+  const k = weight(layer, name)!;
+  const [kh, kw, c, m] = k.shape as [number, number, number, number];
+  const data = tf.tidy(() => tf.transpose(tf.tensor(k.data, k.shape), [2, 3, 0, 1]).dataSync() as Float32Array);
+  return { w: b.floats(`${layer.name}_${name}`, [c * m, 1, kh, kw], data), kh, kw, c, m };
+}
+
+/** The inputs of a merge layer, all held in the first one's layout. */
+function sameLayout(b: Builder, layer: Layer, xs: Value[]): Value[] {
+  const rank = xs[0]!.shape.length;
+  if (xs.some((x) => x.shape.length !== rank)) {
+    throw new OnnxExportError(`${b.where}: layer ${layer.name} (${layer.getClassName()}): inputs of different ranks (broadcasting) cannot be exported`);
+  }
+  return xs.map((x) => b.to(x, xs[0]!.perm));
+}
+
+/** Keras 2.8+ Resizing (KerasResizing): optional centre crop (smart_resize), then a half-pixel resize to [height, width]. */
+function emitResizing(b: Builder, layer: Layer, cfg: Config, v: Value, outShape: Shape): Value {
+  const x = b.to(v, channelsFirst(4));
+  const [height, width] = [cfg.height as number, cfg.width as number];
+  let name = x.name;
+  let [H, W] = [v.shape[1], v.shape[2]];
+  if (cfg.cropToAspectRatio && H != null && W != null) {
+    // The same float32 arithmetic as KerasResizing.call.
+    const f = Math.fround;
+    const ch = Math.min(H, Math.trunc(f(f(W * height) / f(width))));
+    const cw = Math.min(W, Math.trunc(f(f(H * width) / f(height))));
+    const top = Math.trunc(f(H - ch) / 2), left = Math.trunc(f(W - cw) / 2);
+    if (ch !== H || cw !== W) {
+      name = b.node("Slice", [name, b.int64s("starts", [top, left]), b.int64s("ends", [top + ch, left + cw]), b.int64s("axes", [2, 3])], `${layer.name}_crop`);
+      [H, W] = [ch, cw];
+    }
+  } else if (cfg.cropToAspectRatio) {
+    // Input size known only at run time: the same crop computed in the graph. [H, W] of the NCHW input:
+    const hw = b.node("Slice", [b.node("Shape", [name], `${layer.name}_shape`), b.int64s("starts", [2]), b.int64s("ends", [4]), b.int64s("axes", [0])], `${layer.name}_hw`);
+    // [ch, cw] = min([H, W], floor(float32([W, H]) * [height, width] / [width, height])): float32 products and quotients as in call().
+    const wh = b.node("Cast", [b.node("Gather", [hw, b.int64s("swap", [1, 0])], `${layer.name}_wh`, { axis: 0 })], `${layer.name}_whf`, { to: 1 });
+    const ratio = b.node("Div", [b.node("Mul", [wh, b.floats("target", [2], [height, width])], `${layer.name}_scaled`), b.floats("target_t", [2], [width, height])], `${layer.name}_ratio`);
+    const crop = b.node("Min", [hw, b.node("Cast", [b.node("Floor", [ratio], `${layer.name}_floor`)], `${layer.name}_crop_size`, { to: 7 })], `${layer.name}_crop_hw`);
+    const starts = b.node("Div", [b.node("Sub", [hw, crop], `${layer.name}_excess`), b.int64s("two", [2, 2])], `${layer.name}_starts`);
+    const ends = b.node("Add", [starts, crop], `${layer.name}_ends`);
+    name = b.node("Slice", [name, starts, ends, b.int64s("axes", [2, 3])], `${layer.name}_crop`);
+    [H, W] = [null, null];
+  }
+  if (H === height && W === width) return { ...x, name, shape: outShape };
+  // sizes = [N, C] of the input, then [height, width]: the batch stays dynamic.
+  const nc = b.node("Slice", [b.node("Shape", [name], `${layer.name}_shape`), b.int64s("starts", [0]), b.int64s("ends", [2]), b.int64s("axes", [0])], `${layer.name}_nc`);
+  const sizes = b.node("Concat", [nc, b.int64s(`${layer.name}_hw`, [height, width])], `${layer.name}_sizes`, { axis: 0 });
+  const nearest = cfg.interpolation === "nearest";
+  const y = b.node("Resize", [name, "", "", sizes], layer.name, {
+    mode: nearest ? "nearest" : "linear",
+    coordinate_transformation_mode: "half_pixel",
+    // TF's half-pixel nearest neighbour is floor((x + 0.5) * in/out), which is ONNX's round_prefer_ceil of the half-pixel coordinate.
+    ...(nearest ? { nearest_mode: "round_prefer_ceil" } : {}),
+  });
+  return { ...x, name: y, shape: outShape };
+}
+
+function emitLayer(b: Builder, layer: Layer, xs: Value[], outShape: Shape): Value {
   const cls = layer.getClassName();
   const cfg = layer.getConfig() as Config;
   const out = (x: Value): Value => ({ ...x, shape: outShape });
+  if (MERGE_OPS[cls] !== undefined || cls === "Concatenate") {
+    const ys = sameLayout(b, layer, xs);
+    if (cls === "Concatenate") {
+      return out({ ...ys[0]!, name: b.node("Concat", ys.map((y) => y.name), layer.name, { axis: b.axis(ys[0]!, (cfg.axis as number | undefined) ?? -1) }) });
+    }
+    const op = MERGE_OPS[cls]!;
+    const name = op === "Mul"
+      ? ys.slice(1).reduce((acc, y) => b.node("Mul", [acc, y.name], layer.name), ys[0]!.name)
+      : b.node(op, ys.map((y) => y.name), layer.name);
+    return out({ ...ys[0]!, name });
+  }
+  if (xs.length !== 1) {
+    throw new OnnxExportError(`${b.where}: layer ${layer.name} (${cls}) has ${xs.length} inputs; only the merge layers (Add, Multiply, Average, Maximum, Minimum, Concatenate) can take several`);
+  }
+  const v = xs[0]!;
   if (IDENTITY_LAYERS.has(cls)) return v;
   switch (cls) {
     case "Dense": {
@@ -156,6 +248,49 @@ function emitLayer(b: Builder, layer: Layer, v: Value, outShape: Shape): Value {
       const y = spatialOp(b, v, layer, cfg, "Conv", (x) => (bn ? [x, w, bn] : [x, w]),
         { kernel_shape: [k.shape[0]!, k.shape[1]!], strides: pair(cfg.strides), dilations: pair(cfg.dilationRate ?? 1) });
       return b.activation(out(y), cfg.activation, layer.name);
+    }
+    case "DepthwiseConv2D": {
+      // tfjs 4.22's DepthwiseConv2D ignores dilationRate (its call passes none): export what it computes.
+      const { w, kh, kw, c } = depthwiseWeight(b, layer, "depthwise_kernel");
+      const bias = weight(layer, "bias");
+      const bn = bias ? b.floats(`${layer.name}_bias`, bias.shape, bias.data) : undefined;
+      const y = spatialOp(b, v, layer, cfg, "Conv", (x) => (bn ? [x, w, bn] : [x, w]),
+        { kernel_shape: [kh, kw], strides: pair(cfg.strides), dilations: [1, 1], group: c });
+      return b.activation(out(y), cfg.activation, layer.name);
+    }
+    case "SeparableConv2D": {
+      // Depthwise (with the layer's strides, padding and dilation), then a 1x1 pointwise conv with the bias.
+      const { w, kh, kw, c, m } = depthwiseWeight(b, layer, "depthwise_kernel");
+      const depth = spatialOp(b, v, layer, cfg, "Conv", (x) => [x, w],
+        { kernel_shape: [kh, kw], strides: pair(cfg.strides), dilations: pair(cfg.dilationRate ?? 1), group: c });
+      const p = weight(layer, "pointwise_kernel")!;
+      const filters = p.shape[3]!;
+      const pw = b.floats(`${layer.name}_pointwise_kernel`, [filters, c * m, 1, 1], tf.tidy(() => tf.transpose(tf.tensor(p.data, p.shape), [3, 2, 0, 1]).dataSync() as Float32Array));
+      const bias = weight(layer, "bias");
+      const ins = [depth.name, pw, ...(bias ? [b.floats(`${layer.name}_bias`, bias.shape, bias.data)] : [])];
+      const y = { ...depth, name: b.node("Conv", ins, `${layer.name}_pointwise`, { kernel_shape: [1, 1] }) };
+      return b.activation(out(y), cfg.activation, layer.name);
+    }
+    case "UpSampling2D": {
+      // tfjs resizes without half-pixel centres or corner alignment: ONNX's asymmetric transform (nearest: floor).
+      const x = b.to(v, cfg.dataFormat === "channelsFirst" ? identity(4) : channelsFirst(4));
+      const [sh, sw] = pair(cfg.size);
+      const nearest = cfg.interpolation !== "bilinear";
+      const y = b.node("Resize", [x.name, "", b.floats(`${layer.name}_scales`, [4], [1, 1, sh!, sw!])], layer.name,
+        { mode: nearest ? "nearest" : "linear", coordinate_transformation_mode: "asymmetric", ...(nearest ? { nearest_mode: "floor" } : {}) });
+      return out({ ...x, name: y });
+    }
+    case "KerasResizing": return emitResizing(b, layer, cfg, v, outShape);
+    case "Rescaling": {
+      const scaled = b.node("Mul", [v.name, b.floats(`${layer.name}_scale`, [], [cfg.scale as number])], layer.name);
+      return out({ ...v, name: b.node("Add", [scaled, b.floats(`${layer.name}_offset`, [], [(cfg.offset as number | undefined) ?? 0])], `${layer.name}_offset`) });
+    }
+    case "Cropping2D": {
+      const [[t, bo], [l, r]] = cfg.cropping as [[number, number], [number, number]];
+      const [ah, aw] = cfg.dataFormat === "channelsFirst" ? [2, 3] : [1, 2];
+      // Negative ends count from the end; an end crop of 0 slices to the end.
+      const end = (n: number) => (n > 0 ? -n : 2 ** 31 - 1);
+      return out(b.unary(v, "Slice", undefined, [b.int64s("starts", [t, l]), b.int64s("ends", [end(bo), end(r)]), b.int64s("axes", [v.perm.indexOf(ah), v.perm.indexOf(aw)])]));
     }
     case "MaxPooling2D": case "AveragePooling2D": {
       const size = pair(cfg.poolSize);
@@ -217,26 +352,33 @@ function emitLayer(b: Builder, layer: Layer, v: Value, outShape: Shape): Value {
   }
 }
 
-/** Emits the layers of `model` (recursing into nested models) from `input`; returns the output value. */
-function emitModel(b: Builder, model: LayersModel, input: Value): Value {
-  if (model.inputs.length !== 1 || model.outputs.length !== 1) {
-    throw new OnnxExportError(`${b.where}: model ${model.name} has ${model.inputs.length} inputs and ${model.outputs.length} outputs; only single-input, single-output models can be exported`);
-  }
-  const values = new Map<number, Value>([[model.inputs[0]!.id, input]]);
-  for (const layer of model.layers) {
-    if (layer.getClassName() === "InputLayer") continue;
-    const node = layer.inboundNodes.find((n) => n.inputTensors.length > 0 && n.inputTensors.every((t) => values.has(t.id)));
-    if (!node) continue; // not on the path from this model's input
-    if (node.inputTensors.length !== 1) {
-      throw new OnnxExportError(`${b.where}: layer ${layer.name} (${layer.getClassName()}) has ${node.inputTensors.length} inputs; only chains of single-input layers can be exported`);
+/**
+ * Emits the layers of `model` (recursing into nested models) from `inputs`; returns its output values.
+ * Each call of a layer (an inbound node) is emitted once all its inputs are known, so functional
+ * graphs with branches, merges and shared layers export as well as chains.
+ */
+function emitModel(b: Builder, model: LayersModel, inputs: Value[]): Value[] {
+  if (model.inputs.length !== inputs.length) throw new OnnxExportError(`${b.where}: model ${model.name} takes ${model.inputs.length} inputs, gets ${inputs.length}`);
+  const values = new Map<number, Value>(model.inputs.map((t, i) => [t.id, inputs[i]!]));
+  const pending = model.layers.filter((l) => l.getClassName() !== "InputLayer").flatMap((layer) => layer.inboundNodes.map((node) => ({ layer, node })));
+  for (let progress = true; progress;) {
+    progress = false;
+    for (let i = 0; i < pending.length; i++) {
+      const { layer, node } = pending[i]!;
+      // Nodes of another graph (a layer shared with an outer model) never get their inputs here.
+      if (node.inputTensors.length === 0 || !node.inputTensors.every((t) => values.has(t.id))) continue;
+      pending.splice(i--, 1);
+      progress = true;
+      const xs = node.inputTensors.map((t) => values.get(t.id)!);
+      const ys = layer instanceof tfl.LayersModel ? emitModel(b, layer, xs) : [emitLayer(b, layer, xs, node.outputTensors[0]!.shape as Shape)];
+      node.outputTensors.forEach((t, k) => { if (ys[k]) values.set(t.id, ys[k]!); });
     }
-    const x = values.get(node.inputTensors[0]!.id)!;
-    const y = layer instanceof tfl.LayersModel ? emitModel(b, layer, x) : emitLayer(b, layer, x, node.outputTensors[0]!.shape as Shape);
-    values.set(node.outputTensors[0]!.id, y);
   }
-  const result = values.get(model.outputs[0]!.id);
-  if (!result) throw new OnnxExportError(`${b.where}: model ${model.name}: the output is not reachable from the input`);
-  return result;
+  return model.outputs.map((o) => {
+    const v = values.get(o.id);
+    if (!v) throw new OnnxExportError(`${b.where}: model ${model.name}: output ${o.name} is not reachable from the inputs`);
+    return v;
+  });
 }
 
 /** The ONNX ModelProto bytes of a TF.js layers model (inference graph: Dropout is the identity). */
@@ -244,7 +386,10 @@ export function modelToOnnx(model: LayersModel, where = model.name): Uint8Array 
   const b = new Builder(where);
   const inShape = model.inputs[0]?.shape as Shape | undefined;
   if (!inShape) throw new OnnxExportError(`${where}: the model has no input`);
-  const result = b.plain(emitModel(b, model, { name: "input", perm: identity(inShape.length), shape: inShape }));
+  if (model.inputs.length !== 1 || model.outputs.length !== 1) {
+    throw new OnnxExportError(`${where}: model ${model.name} has ${model.inputs.length} inputs and ${model.outputs.length} outputs; only single-input, single-output models can be exported`);
+  }
+  const result = b.plain(emitModel(b, model, [{ name: "input", perm: identity(inShape.length), shape: inShape }])[0]!);
   const last = b.nodes[b.nodes.length - 1];
   if (last && last.outputs[0] === result.name) last.outputs[0] = "output";
   else b.nodes.push({ opType: "Identity", inputs: [result.name], outputs: ["output"], name: "output" });

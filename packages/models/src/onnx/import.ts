@@ -7,6 +7,7 @@
  */
 import { tf, tfl, type LayersModel } from "../tfjs.js";
 import { Clip, LogSoftmax, TorchELU } from "../pytorch/layers.js";
+import { conv2d } from "../atrous-conv.js";
 import type { OnnxModel, OnnxNode, OnnxTensor } from "./proto.js";
 
 export const SUPPORTED_OPS = ["Conv", "Gemm", "MatMul", "Add", "Relu", "LeakyRelu", "Elu", "Tanh", "Sigmoid", "Clip", "MaxPool", "AveragePool",
@@ -75,8 +76,11 @@ export function onnxToLayers(onnx: OnnxModel, source: string, name = "onnx_model
       case "Conv": {
         if (!x.spatial) fail(n, "needs an NCHW input");
         const w = constOf(n, 1);
-        const [o, , kh, kw] = w.dims as [number, number, number, number];
-        if (num(n, "group", 1) !== 1) fail(n, "group != 1 is not supported");
+        const [o, perGroup, kh, kw] = w.dims as [number, number, number, number];
+        const group = num(n, "group", 1), c = x.t.shape[3]!;
+        // group = input channels is a depthwise conv (tfjs DepthwiseConv2D); other groupings have no tfjs layer.
+        const depthwise = group !== 1;
+        if (depthwise && !(group === c && perGroup === 1 && o % c === 0)) fail(n, `group=${group} is not supported (only 1, or the number of input channels: depthwise)`);
         const [sh, sw] = ints(n, "strides", [1, 1]) as [number, number];
         const [dh, dw] = ints(n, "dilations", [1, 1]) as [number, number];
         const autoPad = n.attributes.get("auto_pad")?.s ?? "NOTSET";
@@ -89,8 +93,16 @@ export function onnxToLayers(onnx: OnnxModel, source: string, name = "onnx_model
         const fold = n.inputs[2] ? undefined : foldBias(n.outputs[0]!, o);
         if (fold) outName = fold.alias;
         const bias = n.inputs[2] ? constOf(n, 2).floats : fold?.bias;
+        if (depthwise && (dh > 1 || dw > 1)) fail(n, "a depthwise (grouped) Conv with dilations > 1 is not supported (tfjs' DepthwiseConv2D has no dilation)");
+        if (depthwise) {
+          // [C*M, 1, kh, kw] -> [kh, kw, C, M]: output channel c*M + m in both.
+          const dk = tf.tidy(() => tf.transpose(tf.reshape(f32(w), [c, o / c, kh, kw]), [2, 3, 0, 1]));
+          y = apply(tfl.layers.depthwiseConv2d({ kernelSize: [kh, kw], depthMultiplier: o / c, strides: [sh, sw], padding: same ? "same" : "valid", useBias: !!bias }),
+            v, true, bias ? [dk, tf.tensor1d(bias)] : [dk]);
+          break;
+        }
         const kernel = tf.tidy(() => tf.transpose(f32(w), [2, 3, 1, 0]));
-        y = apply(tfl.layers.conv2d({ filters: o, kernelSize: [kh, kw], strides: [sh, sw], dilationRate: [dh, dw], padding: same ? "same" : "valid", useBias: !!bias }),
+        y = apply(conv2d({ filters: o, kernelSize: [kh, kw], strides: [sh, sw], dilationRate: [dh, dw], padding: same ? "same" : "valid", useBias: !!bias }),
           v, true, bias ? [kernel, tf.tensor1d(bias)] : [kernel]);
         break;
       }

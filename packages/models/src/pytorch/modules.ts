@@ -11,13 +11,14 @@ import { PyObject } from "./unpickler.js";
 import { isTorchTensor, type TorchTensor } from "./torch-file.js";
 import { tf, tfl } from "../tfjs.js";
 import { Clip, LogSoftmax, TorchELU } from "./layers.js";
+import { conv2d } from "../atrous-conv.js";
 
 export class TorchModuleError extends Error {
   override name = "TorchModuleError";
 }
 
 export const SUPPORTED_MODULES = [
-  "Conv2d", "Linear", "ReLU", "ReLU6", "LeakyReLU", "ELU", "Tanh", "Sigmoid", "Softmax", "LogSoftmax", "MaxPool2d",
+  "Conv2d (groups 1, or depthwise: groups = in_channels)", "Linear", "ReLU", "ReLU6", "LeakyReLU", "ELU", "Tanh", "Sigmoid", "Softmax", "LogSoftmax", "MaxPool2d",
   "AvgPool2d", "AdaptiveAvgPool2d(1)", "BatchNorm1d", "BatchNorm2d", "Dropout", "Dropout2d", "Flatten", "Identity", "Sequential",
 ];
 
@@ -29,7 +30,7 @@ type Layer = InstanceType<typeof tfl.layers.Layer>;
 interface Step { make: () => Layer; weights?: TorchTensor[]; transform?: (t: TorchTensor, i: number) => tf.Tensor; torchKey?: string; kind?: string }
 
 /** Where each torch state_dict tensor went, for writing a state_dict back. */
-export interface TorchKey { layerIndex: number; prefix: string; kind: "conv" | "linear" | "batchnorm" }
+export interface TorchKey { layerIndex: number; prefix: string; kind: "conv" | "depthwise" | "linear" | "batchnorm" }
 
 const pair = (v: unknown, what: string): [number, number] => {
   if (typeof v === "number") return [v, v];
@@ -81,12 +82,19 @@ export function plan(modules: [string, PyObject][], input: Shape): { steps: Step
         if (!spatial()) throw new TorchModuleError(`${where}: needs a [C,H,W] input, got [${shape}]`);
         const w = param(m, "weight", where)!;
         const bias = param(m, "bias", where, false);
-        const [o, i, kh, kw] = w.shape as [number, number, number, number];
-        if (attr("groups") !== 1) throw new TorchModuleError(`${where}: groups=${String(attr("groups"))} is not supported (only 1)`);
+        const [o, perGroup, kh, kw] = w.shape as [number, number, number, number];
+        const groups = (attr("groups") as number | undefined) ?? 1;
+        const i = perGroup * groups;
+        // groups = in_channels is a depthwise conv (tfjs DepthwiseConv2D, depth multiplier out/in); other groupings have no tfjs layer.
+        const depthwise = groups !== 1;
+        if (depthwise && !(perGroup === 1 && o % groups === 0)) {
+          throw new TorchModuleError(`${where}: groups=${groups} is not supported (only 1, or groups = in_channels: a depthwise convolution)`);
+        }
         if ((attr("padding_mode") ?? "zeros") !== "zeros") throw new TorchModuleError(`${where}: padding_mode ${String(attr("padding_mode"))} is not supported (only zeros)`);
         if (shape[0] !== i) throw new TorchModuleError(`${where}: expects ${i} input channels, gets ${shape[0]}`);
         const [sh, sw] = pair(attr("stride"), `${where} stride`);
         const [dh, dw] = pair(attr("dilation") ?? 1, `${where} dilation`);
+        if (depthwise && (dh > 1 || dw > 1)) throw new TorchModuleError(`${where}: a depthwise (grouped) convolution with dilation > 1 is not supported (tfjs' DepthwiseConv2D has no dilation)`);
         const p = attr("padding");
         // 'same' pads d*(k-1) in total, the smaller half first; TF 'same' does the same at stride 1.
         const [ph0, ph1, pw0, pw1] = p === "valid" ? [0, 0, 0, 0] : p === "same"
@@ -97,8 +105,14 @@ export function plan(modules: [string, PyObject][], input: Shape): { steps: Step
         if (!tfSame && ph0 + ph1 + pw0 + pw1 > 0) steps.push({ make: () => tfl.layers.zeroPadding2d({ padding: [[ph0, ph1], [pw0, pw1]] }) });
         if ((sh > 1 || sw > 1) && (dh > 1 || dw > 1)) throw new TorchModuleError(`${where}: stride > 1 together with dilation > 1 is not supported by tfjs`);
         const weights = bias ? [w, bias] : [w];
-        steps.push({
-          make: () => tfl.layers.conv2d({ filters: o, kernelSize: [kh, kw], strides: [sh, sw], dilationRate: [dh, dw], padding: tfSame ? "same" : "valid", useBias: !!bias }),
+        if (depthwise) {
+          // [C*M, 1, kh, kw] -> tfjs [kh, kw, C, M]: output channel c*M + m in both.
+          steps.push({
+            make: () => tfl.layers.depthwiseConv2d({ kernelSize: [kh, kw], depthMultiplier: o / i, strides: [sh, sw], padding: tfSame ? "same" : "valid", useBias: !!bias }),
+            weights, transform: (t, n) => (n === 0 ? tf.transpose(tf.reshape(tensor(t), [i, o / i, kh, kw]), [2, 3, 0, 1]) : tensor(t)), torchKey: key, kind: "depthwise",
+          });
+        } else steps.push({
+          make: () => conv2d({ filters: o, kernelSize: [kh, kw], strides: [sh, sw], dilationRate: [dh, dw], padding: tfSame ? "same" : "valid", useBias: !!bias }),
           weights, transform: (t, n) => (n === 0 ? tf.transpose(tensor(t), [2, 3, 1, 0]) : tensor(t)), torchKey: key, kind: "conv",
         });
         const h = shape[1] === null ? null : shape[1]! + ph0 + ph1, wd = shape[2] === null ? null : shape[2]! + pw0 + pw1;
@@ -135,16 +149,27 @@ export function plan(modules: [string, PyObject][], input: Shape): { steps: Step
         const [ph, pw] = pair(attr("padding") ?? 0, `${where} padding`);
         if (type === "MaxPool2d" && pair(attr("dilation") ?? 1, where).some((d) => d !== 1)) throw new TorchModuleError(`${where}: dilation is not supported`);
         if (attr("divisor_override") !== null && attr("divisor_override") !== undefined) throw new TorchModuleError(`${where}: divisor_override is not supported`);
-        const [oh, ow] = [out(shape[1]!, kh, sh, ph), out(shape[2]!, kw, sw, pw)];
-        if (attr("ceil_mode") === true && [[shape[1], kh, sh, ph], [shape[2], kw, sw, pw]].some(([n, k, s, p]) => n === null || (n! + 2 * p! - k!) % s! !== 0)) {
-          throw new TorchModuleError(`${where}: ceil_mode=True changes the output size here and is not supported`);
-        }
-        if (ph + pw > 0) {
-          // Max-pool pads with -inf: not expressible as zero padding, only as TF 'same' when the windows coincide.
-          if (type === "AvgPool2d" && attr("count_include_pad") !== false) steps.push({ make: () => tfl.layers.zeroPadding2d({ padding: [[ph, ph], [pw, pw]] }) });
-          else {
-            const same = (n: number | null, k: number, s: number, p: number) => n !== null && Math.ceil(n / s) === out(n, k, s, p) && Math.floor(Math.max((Math.ceil(n / s) - 1) * s + k - n, 0) / 2) === p;
-            if (!same(shape[1]!, kh, sh, ph) || !same(shape[2]!, kw, sw, pw)) throw new TorchModuleError(`${where}: padding ${ph},${pw} is not supported for this input size`);
+        // PyTorch's output size; ceil_mode rounds up, but a window may not start in the right/bottom padding.
+        const ceil = attr("ceil_mode") === true;
+        const size = (n: number | null, k: number, s: number, p: number) => {
+          if (n === null || !ceil) return out(n, k, s, p);
+          const o = Math.ceil((n + 2 * p - k) / s) + 1;
+          return (o - 1) * s >= n + p ? o - 1 : o;
+        };
+        const [oh, ow] = [size(shape[1]!, kh, sh, ph), size(shape[2]!, kw, sw, pw)];
+        if (ceil && (shape[1] === null || shape[2] === null)) throw new TorchModuleError(`${where}: ceil_mode=True needs a known input size (set input_shape)`);
+        const ceilWindows = oh !== out(shape[1]!, kh, sh, ph) || ow !== out(shape[2]!, kw, sw, pw);
+        if (ph + pw > 0 || ceilWindows) {
+          // Max-pool pads with -inf, ceil_mode's extra windows see only the input: neither is zero padding,
+          // but both are TF 'same' pooling (pads not counted) when the windows coincide.
+          if (type === "AvgPool2d" && attr("count_include_pad") !== false && ph + pw > 0) {
+            if (ceilWindows) throw new TorchModuleError(`${where}: ceil_mode=True with padding and count_include_pad=True is not supported for this input size`);
+            steps.push({ make: () => tfl.layers.zeroPadding2d({ padding: [[ph, ph], [pw, pw]] }) });
+          } else {
+            const same = (n: number | null, k: number, s: number, p: number) => n !== null && Math.ceil(n / s) === size(n, k, s, p) && Math.floor(Math.max((Math.ceil(n / s) - 1) * s + k - n, 0) / 2) === p;
+            if (!same(shape[1]!, kh, sh, ph) || !same(shape[2]!, kw, sw, pw)) {
+              throw new TorchModuleError(`${where}: ${ceilWindows ? "ceil_mode=True" : `padding ${ph},${pw}`} is not supported for this input size [${shape}] (only where it equals TF 'same' pooling)`);
+            }
             const make = type === "MaxPool2d" ? tfl.layers.maxPooling2d : tfl.layers.averagePooling2d;
             steps.push({ make: () => make({ poolSize: [kh, kw], strides: [sh, sw], padding: "same" }) });
             shape = [shape[0]!, oh, ow];
@@ -193,10 +218,14 @@ export function plan(modules: [string, PyObject][], input: Shape): { steps: Step
         steps.push({ make: () => new Clip({ min, max }) as unknown as Layer });
         break;
       }
-      case "Dropout": case "Dropout2d":
-        // Dropout2d drops whole channels in training; here it drops elements (the same at inference).
-        steps.push({ make: () => tfl.layers.dropout({ rate: (attr("p") as number) ?? 0.5 }) });
+      case "Dropout": case "Dropout2d": {
+        // Dropout2d zeroes whole channels in training: one draw per sample and channel (NHWC noise shape [N, 1, 1, C]).
+        const rate = (attr("p") as number) ?? 0.5;
+        const c = shape[0]!;
+        const channels = type === "Dropout2d" && spatial();
+        steps.push({ make: () => tfl.layers.dropout({ rate, ...(channels ? { noiseShape: [null, 1, 1, c] as unknown as number[] } : {}) }) });
         break;
+      }
       case "Identity":
         break;
       default:

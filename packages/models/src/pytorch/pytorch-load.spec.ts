@@ -44,7 +44,7 @@ describe("restricted unpickler", () => {
 
 describe("PytorchFLModel spec", () => {
   beforeAll(async () => { await selectBackend("cpu"); });
-  // bn_pools: conv, batch norm, pools (conv_pad_stride's dilated conv has no gradient in tfjs 4.22).
+  // bn_pools: conv, batch norm, pools (conv_pad_stride's dilated conv trains too: atrous-conv.spec.ts).
   const dir = path.join(ownFixtures, "pytorch", "bn_pools");
 
   it("loads, compiles and trains one step: finite loss, weights change", async () => {

@@ -43,6 +43,11 @@ export function torchStateDict(model: LayersModel, weights: WeightSet = getWeigh
     for (const t of ts) {
       const short = t.name.split("/").pop()!;
       if (cls === "Conv2D" && short === "kernel") entries.push({ key: `${prefix}.weight`, ...transpose(f32(t), t.shape, [3, 2, 0, 1]) });
+      else if (cls === "DepthwiseConv2D" && short === "depthwise_kernel") {
+        // tfjs [kh, kw, C, M] -> PyTorch's grouped [C*M, 1, kh, kw].
+        const [kh, kw, c, m] = t.shape as [number, number, number, number];
+        entries.push({ key: `${prefix}.weight`, data: transpose(f32(t), t.shape, [2, 3, 0, 1]).data, shape: [c * m, 1, kh, kw] });
+      }
       else if (cls === "Dense" && short === "kernel") entries.push({ key: `${prefix}.weight`, ...transpose(f32(t), t.shape, [1, 0]) });
       else if (short === "bias") entries.push({ key: `${prefix}.bias`, shape: t.shape, data: f32(t) });
       else if (cls === "BatchNormalization") {
