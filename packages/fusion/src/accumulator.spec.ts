@@ -116,6 +116,86 @@ describe("WeightedSum", () => {
     expect(Buffer.from(withAbort.result()).equals(Buffer.from(without.result()))).toBe(true);
   });
 
+  it("the WebAssembly SIMD kernels match the JS loops bit for bit: odd tensor sizes, -0, mixed dtypes, segment borders, scratch-sized blocks", async () => {
+    const mixed: Manifest = {
+      tensors: [
+        { name: "a", dtype: "float32", shape: [13] },
+        { name: "b", dtype: "float64", shape: [5] },
+        { name: "c", dtype: "float32", shape: [70_001] }, // more than one 256 KiB scratch block, not a multiple of 8
+        { name: "d", dtype: "int32", shape: [3] },
+        { name: "e", dtype: "float32", shape: [7] },
+      ],
+    };
+    let s = 12345;
+    const rand = () => ((s = (s * 16807) % 2147483647) / 2147483647) * 2 - 1;
+    const weights = (p: number): WeightSet => mixed.tensors.map((t) => {
+      const n = t.shape[0];
+      const data = t.dtype === "float64" ? new Float64Array(n) : t.dtype === "int32" ? new Int32Array(n) : new Float32Array(n);
+      for (let i = 0; i < n; i++) data[i] = t.dtype === "int32" ? p * 10 + i : i % 11 === 0 ? -0 : rand() * 10 ** (p % 4);
+      return { ...t, data };
+    });
+    const staging = new UpdateStaging({ dir: tmpdir(), memoryBudgetBytes: 1 << 30 });
+    const sums = [
+      new WeightedSum(mixed, { simd: false }),
+      new WeightedSum(mixed),
+      new WeightedSum(mixed, { segmentElements: 1000 }), // sums split across 71 WebAssembly memories
+      new WeightedSum(mixed, { simd: false, segmentElements: 999 }),
+    ];
+    const results: Uint8Array[][] = sums.map(() => []);
+    for (let round = 0; round < 2; round++) {
+      for (const sum of sums) sum.reset();
+      for (let p = 1; p <= 3; p++) {
+        const staged = await stage(staging, weights(p + round));
+        for (const sum of sums) await sum.fold(staged, [0.1, 7, 1e6][p - 1]);
+        await staged.release();
+      }
+      sums.forEach((sum, i) => results[i].push(sum.result()));
+    }
+    for (let i = 1; i < sums.length; i++) {
+      for (let round = 0; round < 2; round++) expect(Buffer.from(results[i][round]).equals(Buffer.from(results[0][round]))).toBe(true);
+    }
+    // -0 inputs leave +0, as after a zero-filled sum (0 + -0 = +0).
+    const c = unpackWeights(mixed, results[1][0])[2].data as Float32Array;
+    expect(Object.is(c[0], 0)).toBe(true);
+  });
+
+  it.each([true, false])("writes the mean of tensors packed at misaligned offsets (float64 at byte 4, float32 at byte 22; simd %s)", async (simd) => {
+    const odd: Manifest = {
+      tensors: [
+        { name: "a", dtype: "float32", shape: [1] }, { name: "b", dtype: "float64", shape: [2] },
+        { name: "h", dtype: "float16", shape: [1] }, { name: "c", dtype: "float32", shape: [9] },
+      ],
+    };
+    const staging = new UpdateStaging({ dir: tmpdir(), memoryBudgetBytes: 1 << 20 });
+    const sum = new WeightedSum(odd, { simd });
+    for (const [x, weight] of [[1, 1], [4, 2]]) {
+      const staged = await stage(staging, [
+        { ...odd.tensors[0], data: new Float32Array([x]) }, { ...odd.tensors[1], data: new Float64Array([x + 1, -x]) },
+        { ...odd.tensors[2], data: new Uint16Array([0x3c00]) }, { ...odd.tensors[3], data: new Float32Array(9).fill(x) },
+      ]);
+      await sum.fold(staged, weight);
+    }
+    const result = unpackWeights(odd, sum.result()).map((t) => [...t.data]);
+    expect([result[0], result[1], result[3]]).toEqual([[3], [4, -3], Array(9).fill(3)]);
+  });
+
+  it("a round's first fold that fails part way leaves no trace: the next first fold overwrites every element", async () => {
+    const staging = new UpdateStaging({ dir: tmpdir(), memoryBudgetBytes: 1 << 30 });
+    const good = await stage(staging, party(1));
+    const failing = { size: good.size, read: async (offset: number, length: number) => {
+      if (offset > 0) throw new Error("disk read failed");
+      return good.read(offset, length);
+    }, release: async () => undefined };
+    const sum = new WeightedSum(manifest);
+    const reference = new WeightedSum(manifest);
+    await sum.fold(await stage(staging, party(2)), 3);
+    sum.reset();
+    await expect(sum.fold(failing, 2)).rejects.toThrow(/disk read failed/);
+    await sum.fold(good, 5);
+    await reference.fold(good, 5);
+    expect(Buffer.from(sum.result()).equals(Buffer.from(reference.result()))).toBe(true);
+  });
+
   it("refuses an update of the wrong size and an empty mean", async () => {
     const sum = new WeightedSum(manifest);
     const staging = new UpdateStaging({ dir: tmpdir(), memoryBudgetBytes: 1 << 20 });
