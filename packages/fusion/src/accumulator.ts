@@ -1,4 +1,4 @@
-import { type DType, type Manifest, bytesPerElement, elementCount, manifestByteLength, tensorOffsets, viewAs } from "@cohort/tensors";
+import { type DType, type Manifest, bytesPerElement, elementCount, float16ToNumber, manifestByteLength, numberToFloat16, tensorOffsets, viewAs } from "@cohort/tensors";
 import type { StagedBytes } from "./staging.js";
 import { type FoldKernels, kernelMemory } from "./simd.js";
 
@@ -187,7 +187,7 @@ function addScaled(sums: Float64Array, start: number, dtype: DType, bytes: Uint8
   } else if (values instanceof BigInt64Array) {
     for (let j = 0; j < values.length; j++) sums[start + j] += weight * Number(values[j]);
   } else if (dtype === "float16") {
-    for (let j = 0; j < values.length; j++) sums[start + j] += weight * halfToFloat(values[j] as number);
+    for (let j = 0; j < values.length; j++) sums[start + j] += weight * float16ToNumber(values[j] as number);
   } else {
     // float64 and integer tensors.
     const numbers = values as ArrayLike<number>;
@@ -211,7 +211,7 @@ function writeMean(target: ReturnType<typeof viewAs>, dtype: DType, sums: Float6
   if (target instanceof BigInt64Array) {
     for (let j = 0; j < n; j++) target[j] = BigInt(Math.round(sums[start + j] * scale));
   } else if (dtype === "float16") {
-    for (let j = 0; j < n; j++) target[j] = floatToHalf(sums[start + j] * scale);
+    for (let j = 0; j < n; j++) target[j] = numberToFloat16(sums[start + j] * scale);
   } else if (dtype === "float32") {
     writeMeanFloat32(target as Float32Array, sums.subarray(start, start + n), scale);
   } else if (dtype === "float64") {
@@ -227,27 +227,4 @@ function writeMean(target: ReturnType<typeof viewAs>, dtype: DType, sums: Float6
 function writeMeanFloat32(target: Float32Array, sums: Float64Array, scale: number): void {
   const n = target.length;
   for (let j = 0; j < n; j++) target[j] = sums[j] * scale;
-}
-
-const f32 = new Float32Array(1);
-const u32 = new Uint32Array(f32.buffer);
-
-function halfToFloat(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exponent = (h >> 10) & 0x1f;
-  const fraction = h & 0x3ff;
-  if (exponent === 0) return sign * 2 ** -14 * (fraction / 1024);
-  if (exponent === 31) return fraction ? NaN : sign * Infinity;
-  return sign * 2 ** (exponent - 15) * (1 + fraction / 1024);
-}
-
-function floatToHalf(value: number): number {
-  f32[0] = value;
-  const x = u32[0];
-  const sign = (x >> 16) & 0x8000;
-  const exponent = ((x >> 23) & 0xff) - 127 + 15;
-  const mantissa = x & 0x7fffff;
-  if (exponent <= 0) return exponent < -10 ? sign : sign | ((mantissa | 0x800000) >> (1 - exponent + 13));
-  if (exponent >= 31) return sign | 0x7c00;
-  return sign | (exponent << 10) | (mantissa >> 13);
 }
