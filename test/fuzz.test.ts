@@ -51,7 +51,8 @@ class Tally {
 async function federation(fuzz: boolean) {
   const initialModel = { manifest, bytes: new Uint8Array(TOTAL) };
   const { aggregator, port } = await startAggregator(
-    { rounds: ROUNDS, numParties: 3, chunkSize: CHUNK, parties: allowList, limits: { uploadIdleMs: 300 } }, { initialModel });
+    // maxRejections 0: the junk limit off, so that every hostile call reaches the handlers (limits.test.ts covers the limit).
+    { rounds: ROUNDS, numParties: 3, chunkSize: CHUNK, parties: allowList, limits: { uploadIdleMs: 300, maxRejections: 0 } }, { initialModel });
   cleanup.push(() => aggregator.forceClose());
   const honest = [[100, 1], [300, 2], [600, 4]].map(([n, offset], i) => {
     const p = new Party({ name: `party${i}`, token: `token-of-party-${i}`, host: "127.0.0.1", port, reconnect: { initialDelayMs: 50, maxDelayMs: 200, maxAttempts: 20 } },

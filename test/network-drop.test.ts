@@ -1,8 +1,10 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { Writable } from "node:stream";
 import { afterEach, describe, expect, it } from "vitest";
 import { Party } from "@cohort/party";
 import type { Manifest } from "@cohort/tensors";
+import { createLogger } from "@cohort/telemetry";
 import { ArithmeticLearner } from "./helpers/arithmetic-learner.js";
 import { startAggregator, testLogger } from "./helpers/federation.js";
 import { TcpProxy } from "./helpers/tcp-proxy.js";
@@ -75,4 +77,98 @@ describe("the network drops between a party and the aggregator, then comes back"
   it("link dies silently (the aggregator's end lingers): the party reconnects and its later uploads are accepted", async () => {
     await federationWithProxy(true);
   }, 60_000);
+});
+
+/** A logger whose JSON lines the test can read, each with the time it was written. */
+function capturingLogger(service: string, onLine: (line: Record<string, unknown>) => void = () => undefined) {
+  const lines: Record<string, unknown>[] = [];
+  const destination = new Writable({
+    write(chunk, _enc, done) {
+      const line = { ...JSON.parse(String(chunk)), at: Date.now() };
+      lines.push(line);
+      onLine(line);
+      done();
+    },
+  });
+  return { log: createLogger({ service, level: "info", destination }), lines };
+}
+
+describe("the link black-holes traffic while the party waits for instructions", () => {
+  it("keepalive pings notice it within time + timeout; the party reconnects; nothing is double counted; the aggregator's late teardown of the dead link drops no one", async () => {
+    const rounds = 10;
+    // The aggregator's own keepalive is slower than the outage: it tears the dead connection
+    // down only after party1 is back, and that must not drop party1 from the round then running.
+    const { aggregator, port, outputDir } = await startAggregator({
+      rounds, numParties: 3, percQuorum: 0.5, maxTimeoutMs: 15_000, chunkSize: 16 * 1024,
+      keepalive: { timeMs: 4_000, timeoutMs: 1_000, minPingIntervalMs: 100 },
+    });
+    cleanup.push(() => aggregator.forceClose());
+    const proxy = new TcpProxy({ host: "127.0.0.1", port });
+    const proxyPort = await proxy.start();
+    cleanup.push(() => proxy.close());
+    const examples = [100, 300, 600];
+    const offsets = [1, 2, 4];
+    // A small model: what matters here is the idle link, not a transfer in flight.
+    const small: Manifest = { tensors: [{ name: "w", dtype: "float32", shape: [10_000] }] };
+    const learners = examples.map((n, i) => new ArithmeticLearner(small, n, offsets[i]));
+    // party0 and party2 train for 1 s; party1 at once, then waits idle for its next instruction.
+    for (const l of [learners[0], learners[2]]) {
+      const train = l.train.bind(l);
+      l.train = async (settings) => { await new Promise((r) => setTimeout(r, 1000)); return train(settings); };
+    }
+    const keepalive = { timeMs: 300, timeoutMs: 300 };
+    let holeAt = 0;
+    let connectionsBefore = 0;
+    let restoredInRound = 0;
+    // Once party1's round-2 update is accepted (it logs "update uploaded"), while it only waits
+    // for its next instruction, its link black-holes every byte for 2.5 s.
+    const party1 = capturingLogger("party1", (line) => {
+      if (line.phase !== "upload" || line.round !== 2 || line.msg !== "update uploaded") return;
+      setTimeout(() => {
+        connectionsBefore = proxy.connections;
+        holeAt = Date.now();
+        proxy.cut({ blackhole: true });
+        setTimeout(() => { restoredInRound = aggregator.currentRound(); proxy.restore(); }, 2_500);
+      }, 100);
+    });
+    const run = aggregator.run();
+    const parties = learners.map((learner, i) => {
+      const p = new Party({
+        name: `party${i}`, token: `token-of-party-${i}`, host: "127.0.0.1", port: i === 1 ? proxyPort : port,
+        reconnect: { initialDelayMs: 100, maxDelayMs: 400, maxAttempts: 0 }, keepalive,
+      }, learner, i === 1 ? party1.log : testLogger(`party${i}`));
+      cleanup.push(() => p.close());
+      return p.run();
+    });
+    const summary = await run;
+    expect(await Promise.all(parties)).toEqual(Array(3).fill("all rounds completed"));
+    const lines = (await readFile(join(outputDir, "metrics.jsonl"), "utf8")).trim().split("\n").map((l) => JSON.parse(l));
+
+    // Pings every 300 ms over the idle link before the outage were answered, never refused
+    // (no GOAWAY ENHANCE_YOUR_CALM, which would have made party1 reconnect).
+    expect(holeAt).toBeGreaterThan(0);
+    expect(connectionsBefore).toBe(1);
+    // Only keepalive can notice: nothing was being sent. Noticed within time + timeout (+ slack).
+    const noticed = party1.lines.find((l) => l.phase === "reconnect" && (l.at as number) >= holeAt);
+    expect(noticed).toBeDefined();
+    expect((noticed!.at as number) - holeAt).toBeLessThan(keepalive.timeMs + keepalive.timeoutMs + 900);
+    expect(proxy.connections).toBeGreaterThan(1);
+    expect(summary.rounds_completed).toBe(rounds);
+    expect(lines.map((l) => l.round)).toEqual(Array.from({ length: rounds }, (_, i) => i + 1));
+    let global = 0;
+    for (const l of lines) {
+      expect(new Set(l.parties).size).toBe(l.parties.length);
+      const ids = l.parties.map((p: string) => Number(p.slice("party".length)));
+      expect(l.examples).toBe(ids.reduce((n: number, i: number) => n + examples[i], 0));
+      global += ids.reduce((n: number, i: number) => n + examples[i] * offsets[i], 0) / l.examples;
+      expect(l.eval.accuracy).toBeCloseTo(global, 4);
+    }
+    // Its round-2 update, sent before the outage, counts once.
+    expect(lines[1].parties.sort()).toEqual(["party0", "party1", "party2"]);
+    // From the round after the one it came back in, party1 is in every round, including the one
+    // during which the aggregator's keepalive finally closed the dead connection (~5 s after the outage).
+    expect(restoredInRound).toBeGreaterThan(0);
+    expect(restoredInRound + 1).toBeLessThan(rounds - 3);
+    for (const l of lines.slice(restoredInRound + 1)) expect(l.parties.sort()).toEqual(["party0", "party1", "party2"]);
+  }, 90_000);
 });

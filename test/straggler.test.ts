@@ -2,11 +2,14 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import { afterEach, describe, expect, it } from "vitest";
+import * as grpc from "@grpc/grpc-js";
 import { Party } from "@cohort/party";
-import type { Manifest } from "@cohort/tensors";
-import { createLogger } from "@cohort/telemetry";
+import { type Manifest, manifestByteLength } from "@cohort/tensors";
+import { AggregatorMetrics, createLogger } from "@cohort/telemetry";
+import type { ModelChunk } from "@cohort/wire";
 import { ArithmeticLearner } from "./helpers/arithmetic-learner.js";
-import { startAggregator, testLogger } from "./helpers/federation.js";
+import { partyList, runParties, startAggregator, testLogger } from "./helpers/federation.js";
+import { RawClient } from "./helpers/raw-client.js";
 
 const manifest: Manifest = { tensors: [{ name: "w", dtype: "float32", shape: [100] }] };
 const cleanup: (() => void)[] = [];
@@ -59,4 +62,86 @@ describe("a slow party (straggler)", () => {
     expect(lines[1].parties.sort()).toEqual(["party0", "party1", "party2"]);
     expect(lines[1].by_party.party2.examples).toBe(600);
   }, 30_000);
+});
+
+const metricValue = (text: string, series: string) => Number(text.split("\n").find((l) => l.startsWith(`${series} `))?.split(" ")[1] ?? NaN);
+
+describe("per-phase deadlines (hyperparams.global.deadlines)", () => {
+  it("a party past the train deadline is dropped at that deadline, long before max_timeout; the round closes on quorum; its late update is refused naming the deadline", async () => {
+    const metrics = new AggregatorMetrics();
+    const { aggregator, port, outputDir } = await startAggregator({ rounds: 2, numParties: 3, percQuorum: 2 / 3, maxTimeoutMs: 20_000, deadlines: { trainMs: 800 } }, { metrics });
+    cleanup.push(() => aggregator.forceClose());
+    const learners = [new ArithmeticLearner(manifest, 100, 1), new ArithmeticLearner(manifest, 300, 2), new StragglingLearner(manifest, 600, 4, 2_000)];
+    const straggler = capturingLogger("party2");
+    const runs = learners.map((learner, i) => {
+      const p = new Party({ name: `party${i}`, token: `token-of-party-${i}`, host: "127.0.0.1", port }, learner, i === 2 ? straggler.log : testLogger(`party${i}`));
+      cleanup.push(() => p.close());
+      return p.run();
+    });
+    const summary = await aggregator.run();
+    expect(await Promise.all(runs)).toEqual(Array(3).fill("all rounds completed"));
+    expect(summary.rounds_completed).toBe(2);
+    const lines = (await readFile(join(outputDir, "metrics.jsonl"), "utf8")).trim().split("\n").map((l) => JSON.parse(l));
+    expect(lines[0].parties.sort()).toEqual(["party0", "party1"]);
+    expect(lines[0].missing).toEqual(["party2"]);
+    expect(lines[0].ms.train).toBeLessThan(2_000); // closed at the 0.8 s train deadline, not max_timeout's 20 s
+    const refusal = straggler.lines.find((l) => l.phase === "upload" && l.round === 1 && l.code);
+    expect(refusal?.code).toBe("FAILED_PRECONDITION");
+    expect(refusal?.reason).toBe("party2 was dropped from round 1: it missed the train deadline (0.8 s)");
+    expect(lines[1].parties.sort()).toEqual(["party0", "party1", "party2"]);
+    const text = await metrics.text();
+    expect(metricValue(text, 'cohort_aggregator_dropped_parties_total{phase="train"}')).toBe(1);
+    expect(metricValue(text, 'cohort_aggregator_rejected_updates_total{reason="deadline"}')).toBe(1);
+  }, 30_000);
+
+  it("a download and an upload that outlast their deadlines are cut (DEADLINE_EXCEEDED) and their parties dropped; the others complete the round; a party that does not report its evaluation in time is left out of it", async () => {
+    const big: Manifest = { tensors: [{ name: "w", dtype: "float32", shape: [2 * 1024 * 1024] }] };
+    const metrics = new AggregatorMetrics();
+    const { aggregator, port, outputDir } = await startAggregator(
+      { rounds: 1, numParties: 4, parties: partyList(4), percQuorum: 0.5, maxTimeoutMs: 20_000, deadlines: { downloadMs: 4_000, uploadMs: 4_000, evaluateMs: 5_000 } },
+      { metrics, initialModel: { manifest: big, bytes: new Uint8Array(manifestByteLength(big)) } });
+    cleanup.push(() => aggregator.forceClose());
+    // party2 downloads the round's base model at a trickle; party3 sends a
+    // header and one chunk of its update, then nothing (its idle limit, 60 s, is not what cuts it).
+    const slowDownload = new RawClient(port, "party2", "token-of-party-2");
+    const slowUpload = new RawClient(port, "party3", "token-of-party-3");
+    cleanup.push(() => slowDownload.close(), () => slowUpload.close());
+    const downloadStatus = new Promise<grpc.StatusObject>((resolve) => {
+      void slowDownload.join(big).then(() => slowDownload.waitFor("train")).then(() => {
+        const call = slowDownload.client.DownloadModel({ round: 0, offset: 0 }, slowDownload.metadata()) as grpc.ClientReadableStream<ModelChunk>;
+        call.on("status", resolve);
+        call.on("error", () => undefined);
+        // One 64 KiB chunk per 100 ms: the 8 MiB would take 13 s.
+        call.on("data", () => { call.pause(); setTimeout(() => call.resume(), 100); });
+      });
+    });
+    const uploadResult = slowUpload.join(big).then(() => slowUpload.waitFor("train")).then(() => {
+      const { call, result } = slowUpload.startUpload();
+      call.write({ header: { round: 1, numExamples: 5, metrics: {}, trainSeconds: 0 } } as never);
+      call.write({ chunk: { offset: 0, data: new Uint8Array(64 * 1024) } } as never);
+      return result.catch((e: grpc.ServiceError) => e);
+    });
+    while (aggregator.registry.connected().length < 2) await new Promise((r) => setTimeout(r, 10));
+    const started = Date.now();
+    const { summary, lines } = await runParties(aggregator, port, outputDir, [new ArithmeticLearner(big, 100, 1), new ArithmeticLearner(big, 300, 2)], cleanup);
+    expect(summary.rounds_completed).toBe(1);
+    expect(Date.now() - started).toBeLessThan(18_000); // max_timeout is 20 s
+    expect(lines[0].parties.sort()).toEqual(["party0", "party1"]);
+    expect([...lines[0].missing].sort()).toEqual(["party2", "party3"]);
+    expect(lines[0].examples).toBe(400);
+
+    const upload = await uploadResult as grpc.ServiceError;
+    expect(upload.code).toBe(grpc.status.DEADLINE_EXCEEDED);
+    expect(upload.details).toBe("party3 was dropped from round 1: it missed the upload deadline (4 s)");
+    slowDownload.instructions?.cancel();
+    const download = await Promise.race([downloadStatus, new Promise<undefined>((r) => setTimeout(() => r(undefined), 5_000))]);
+    if (download) expect(download.code).toBe(grpc.status.DEADLINE_EXCEEDED);
+    expect(aggregator.staging.reservedBytes).toBe(0);
+    expect(aggregator.quota.count("party2")).toBe(0);
+    const text = await metrics.text();
+    expect(metricValue(text, 'cohort_aggregator_dropped_parties_total{phase="download"}')).toBe(1);
+    expect(metricValue(text, 'cohort_aggregator_dropped_parties_total{phase="upload"}')).toBe(1);
+    // Neither raw client reports its evaluation: both are left out of it at the 5 s evaluate deadline.
+    expect(metricValue(text, 'cohort_aggregator_dropped_parties_total{phase="evaluate"}')).toBe(2);
+  }, 40_000);
 });

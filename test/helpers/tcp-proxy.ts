@@ -5,6 +5,9 @@ import { type AddressInfo, type Server, type Socket, createConnection, createSer
  * restore. `cut()` destroys both ends of every connection (both peers see it at once);
  * `cut({ halfOpen: true })` destroys only the party's end and leaves the aggregator's end open
  * and silent, as when a link dies without a FIN: the aggregator's streams on it linger.
+ * `cut({ blackhole: true })` leaves both ends open and discards every byte either way (no FIN,
+ * no RST, TCP still acknowledges), as when a route black-holes packets: neither peer notices
+ * unless it sends something that needs an answer (an HTTP/2 keepalive ping).
  * While cut, new connections are refused (accepted and closed at once).
  */
 export class TcpProxy {
@@ -41,11 +44,20 @@ export class TcpProxy {
   }
 
   /** Cuts every connection and refuses new ones until `restore()`. */
-  cut(options: { halfOpen?: boolean } = {}): void {
+  cut(options: { halfOpen?: boolean; blackhole?: boolean } = {}): void {
     this.down = true;
     for (const pair of [...this.pairs]) {
       this.pairs.delete(pair);
-      if (options.halfOpen) {
+      if (options.blackhole) {
+        pair.client.unpipe(pair.upstream);
+        pair.upstream.unpipe(pair.client);
+        for (const socket of [pair.client, pair.upstream]) {
+          socket.removeAllListeners("close");
+          socket.on("error", () => undefined);
+          socket.on("data", () => undefined);
+          this.lingering.push(socket);
+        }
+      } else if (options.halfOpen) {
         pair.client.unpipe(pair.upstream);
         pair.upstream.unpipe(pair.client);
         pair.upstream.pause();

@@ -48,12 +48,13 @@ describe("parseAggregatorConfig", () => {
     expect(config).toEqual({
       file: "aggregator.yml",
       baseDir: "/srv/fl",
-      connection: { host: "127.0.0.1", port: 5000, chunkSize: 1024 * 1024 },
+      connection: { host: "127.0.0.1", port: 5000, chunkSize: 1024 * 1024, keepalive: { timeMs: 30_000, timeoutMs: 10_000, minPingIntervalMs: 10_000 } },
       fusion: { algorithm: "iteravg", ibmName: "IterAvgFusionHandler" },
       rounds: 10,
       numParties: 2,
       percQuorum: 0.5,
       maxTimeoutMs: 60_000,
+      deadlines: { downloadMs: 60_000, trainMs: 60_000, uploadMs: 60_000, evaluateMs: 60_000 },
       terminationAccuracy: 0.9,
       evaluateEvery: 1,
       local: { epochs: 3, batchSize: 32, validationSplit: 0, lr: 0.01 },
@@ -68,14 +69,46 @@ describe("parseAggregatorConfig", () => {
 
   it("applies defaults to a minimal config", () => {
     const config = parseAggregatorConfig({ hyperparams: { global: { num_parties: 1 } }, parties: [{ name: "p", token: "12345678" }] }, "a.yml", "/x");
-    expect(config.connection).toEqual({ host: "0.0.0.0", port: 50051, chunkSize: 1048576 });
+    expect(config.connection).toEqual({ host: "0.0.0.0", port: 50051, chunkSize: 1048576, keepalive: { timeMs: 30_000, timeoutMs: 10_000, minPingIntervalMs: 10_000 } });
     expect(config.fusion).toEqual({ algorithm: "fedavg" });
     expect(config.rounds).toBe(3);
     expect(config.maxTimeoutMs).toBe(600_000);
+    expect(config.deadlines).toEqual({ downloadMs: 600_000, trainMs: 600_000, uploadMs: 600_000, evaluateMs: 600_000 });
     expect(config.percQuorum).toBe(1);
     expect(config.local).toEqual({ epochs: 1, batchSize: 32, validationSplit: 0 });
     expect(config.ignored).toEqual([]);
     expect("terminationAccuracy" in config).toBe(false);
+  });
+
+  it("reads per-phase deadlines in seconds, each defaulting to max_timeout, and names the key of a bad one", () => {
+    const raw = ibmConfig();
+    const global = (raw.hyperparams as { global: Record<string, unknown> }).global;
+    global.max_timeout = 120;
+    global.deadlines = { train: 90, upload: 30 };
+    expect(parseAggregatorConfig(raw, "a.yml", "/x").deadlines).toEqual({ downloadMs: 120_000, trainMs: 90_000, uploadMs: 30_000, evaluateMs: 120_000 });
+
+    global.deadlines = { download: 0, train: 300, evaluate: "soon", uplod: 5 };
+    const error = errorOf(() => parseAggregatorConfig(raw, "a.yml", "/x"));
+    expect(error.issues).toEqual(expect.arrayContaining([
+      { path: "hyperparams.global.deadlines.download", message: "got 0, expected a number > 0 (seconds)" },
+      { path: "hyperparams.global.deadlines.evaluate", message: 'got "soon", expected a number > 0 (seconds)' },
+      expect.objectContaining({ path: "hyperparams.global.deadlines.uplod", message: expect.stringContaining('did you mean "upload"') }),
+    ]));
+    global.deadlines = { train: 300 };
+    expect(errorOf(() => parseAggregatorConfig(raw, "a.yml", "/x")).message).toBe(
+      "a.yml: hyperparams.global.deadlines.train: got 300, expected at most max_timeout (120 s), which closes the round's training phase",
+    );
+  });
+
+  it("reads the keepalive settings and checks them", () => {
+    const raw = ibmConfig();
+    const info = (raw.connection as { info: Record<string, unknown> }).info;
+    info.keepalive = { time_ms: 20_000, min_ping_interval_ms: 5_000 };
+    expect(parseAggregatorConfig(raw, "a.yml", "/x").connection.keepalive).toEqual({ timeMs: 20_000, timeoutMs: 10_000, minPingIntervalMs: 5_000 });
+    info.keepalive = { timeout_ms: 10 };
+    expect(errorOf(() => parseAggregatorConfig(raw, "a.yml", "/x")).message).toBe(
+      "a.yml: connection.info.keepalive.timeout_ms: got 10, expected an integer >= 1000 (milliseconds)",
+    );
   });
 
   it("reports an unknown key with the closest known key", () => {

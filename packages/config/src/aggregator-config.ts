@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import { aggregatorSchema, FUSION_ALIASES, type RawAggregatorConfig } from "./aggregator-schema.js";
+import { aggregatorSchema, DEADLINE_PHASES, FUSION_ALIASES, type RawAggregatorConfig } from "./aggregator-schema.js";
 import { IssueList } from "./issue-list.js";
 import { caOf } from "./tls-ca.js";
 import type { LocalHyperparams } from "./local-hyperparams.js";
@@ -34,7 +34,7 @@ export interface AggregatorConfig {
   file: string;
   /** Absolute directory that relative paths in the config resolve against. */
   baseDir: string;
-  connection: { host: string; port: number; chunkSize: number; tls?: ServerTls };
+  connection: { host: string; port: number; chunkSize: number; tls?: ServerTls; keepalive: { timeMs: number; timeoutMs: number; minPingIntervalMs: number } };
   /** `ibmName` keeps the name as written (FedAvgFusionHandler) for the log; absent when defaulted. */
   fusion: { algorithm: FusionAlgorithm; ibmName?: string };
   rounds: number;
@@ -43,6 +43,8 @@ export interface AggregatorConfig {
   percQuorum: number;
   /** How long to wait for parties to join and for a round's updates. */
   maxTimeoutMs: number;
+  /** Per-party deadline of each phase of a round (hyperparams.global.deadlines), defaults applied (max_timeout). */
+  deadlines: { downloadMs: number; trainMs: number; uploadMs: number; evaluateMs: number };
   terminationAccuracy?: number;
   evaluateEvery: number;
   local: LocalHyperparams;
@@ -84,6 +86,13 @@ function build(raw: unknown, label: string, file: string, baseDir: string): Aggr
       `got ${global.num_parties}, expected at most ${parsed.parties.length} (the number of entries in parties)`,
     );
   }
+  // download, train and upload happen within a round's training phase, which max_timeout closes.
+  for (const phase of ["download", "train", "upload"] as const) {
+    const seconds = global.deadlines[phase];
+    if (seconds !== undefined && seconds > global.max_timeout) {
+      issues.add(["hyperparams", "global", "deadlines", phase], `got ${seconds}, expected at most max_timeout (${global.max_timeout} s), which closes the round's training phase`);
+    }
+  }
   const info = parsed.connection.info;
   const tls = serverTls(info.tls_config, baseDir, issues);
   const model = parsed.model === undefined ? undefined : normalizeModel(parsed.model, ["model"], baseDir, issues, ignored);
@@ -97,7 +106,10 @@ function build(raw: unknown, label: string, file: string, baseDir: string): Aggr
   const config: AggregatorConfig = {
     file,
     baseDir,
-    connection: { host: info.ip, port: info.port, chunkSize: info.chunk_size, ...(tls === undefined ? {} : { tls }) },
+    connection: {
+      host: info.ip, port: info.port, chunkSize: info.chunk_size, ...(tls === undefined ? {} : { tls }),
+      keepalive: { timeMs: info.keepalive.time_ms, timeoutMs: info.keepalive.timeout_ms, minPingIntervalMs: info.keepalive.min_ping_interval_ms },
+    },
     fusion:
       parsed.fusion === undefined
         ? { algorithm: "fedavg" }
@@ -106,6 +118,7 @@ function build(raw: unknown, label: string, file: string, baseDir: string): Aggr
     numParties: global.num_parties,
     percQuorum: global.perc_quorum,
     maxTimeoutMs: global.max_timeout * MS_PER_SECOND,
+    deadlines: deadlinesMs(global.deadlines, global.max_timeout),
     evaluateEvery: global.evaluate_every,
     local,
     outputDir: resolve(baseDir, parsed.output_dir),
@@ -116,6 +129,11 @@ function build(raw: unknown, label: string, file: string, baseDir: string): Aggr
   if (model !== undefined) config.model = model;
   if (parsed.metrics !== undefined) config.metrics = { host: parsed.metrics.host, port: parsed.metrics.port };
   return config;
+}
+
+function deadlinesMs(raw: RawAggregatorConfig["hyperparams"]["global"]["deadlines"], maxTimeout: number): AggregatorConfig["deadlines"] {
+  const ms = Object.fromEntries(DEADLINE_PHASES.map((phase) => [phase, (raw[phase] ?? maxTimeout) * MS_PER_SECOND]));
+  return { downloadMs: ms.download!, trainMs: ms.train!, uploadMs: ms.upload!, evaluateMs: ms.evaluate! };
 }
 
 function allowedParties(parsed: RawAggregatorConfig, issues: IssueList): AllowedParty[] {

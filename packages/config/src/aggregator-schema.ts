@@ -16,6 +16,10 @@ export const MAX_CHUNK_BYTES = 4 * 1024 * 1024 - 64 * 1024;
 export const MIN_CHUNK_BYTES = 1024;
 export const DEFAULT_CHUNK_BYTES = 1024 * 1024;
 export const DEFAULT_OUTPUT_DIR = "runs/latest";
+/** The aggregator's HTTP/2 keepalive and the ping policy it grants parties (whose default keepalive.time_ms is 30 s). */
+export const KEEPALIVE_DEFAULTS = { timeMs: 30_000, timeoutMs: 10_000, minPingIntervalMs: 10_000 } as const;
+/** Phases of a round with a deadline of their own (hyperparams.global.deadlines, seconds; each defaults to max_timeout). */
+export const DEADLINE_PHASES = ["download", "train", "upload", "evaluate"] as const;
 
 /** IBM FL fusion handler names and Cohort's short names, to the normalized algorithm. */
 export const FUSION_ALIASES: Readonly<Record<string, "fedavg" | "iteravg">> = {
@@ -46,6 +50,11 @@ const connectionSchema = section({
     port: integer(0, 65535, "0 picks a free port").default(DEFAULT_PORT),
     chunk_size: integer(MIN_CHUNK_BYTES, MAX_CHUNK_BYTES, "bytes").default(DEFAULT_CHUNK_BYTES),
     tls_config: tlsSchema.optional(),
+    keepalive: section({
+      time_ms: integer(1000, undefined, "milliseconds").default(KEEPALIVE_DEFAULTS.timeMs),
+      timeout_ms: integer(1000, undefined, "milliseconds").default(KEEPALIVE_DEFAULTS.timeoutMs),
+      min_ping_interval_ms: integer(0, undefined, "milliseconds; at most the parties' keepalive.time_ms").default(KEEPALIVE_DEFAULTS.minPingIntervalMs),
+    }).prefault({}),
   }).prefault({}),
 });
 
@@ -62,6 +71,12 @@ const hyperparamsSchema = section({
     num_parties: integer(1),
     perc_quorum: number({ min: 0, exclusiveMin: true, max: 1 }).default(1),
     max_timeout: number({ min: 0, exclusiveMin: true, unit: "seconds" }).default(600),
+    deadlines: section({
+      download: number({ min: 0, exclusiveMin: true, unit: "seconds" }).optional(),
+      train: number({ min: 0, exclusiveMin: true, unit: "seconds" }).optional(),
+      upload: number({ min: 0, exclusiveMin: true, unit: "seconds" }).optional(),
+      evaluate: number({ min: 0, exclusiveMin: true, unit: "seconds" }).optional(),
+    }).prefault({}),
     termination_accuracy: number({ min: 0, max: 1 }).optional(),
     evaluate_every: integer(1, undefined, "rounds").default(1),
   }),

@@ -46,6 +46,7 @@ describe("parsePartyConfig", () => {
       localOverrides: {},
       backend: "auto",
       reconnect: { initialDelayMs: 500, maxDelayMs: 10_000, maxAttempts: 0 },
+      keepalive: { timeMs: 30_000, timeoutMs: 10_000 },
       ignored: ["connection", "protocol_handler", "data.path", "local_training.name", "local_training.path", "model.path"],
     });
   });
@@ -155,3 +156,13 @@ describe("loadPartyConfig", () => {
     expect(errorOf(() => parsePartyConfig(list, "p.yml", dir)).message).toBe(`p.yml: model.info: spec file ${join(dir, "list.yml")} holds a list, expected a mapping of spec keys`);
   });
 });
+
+describe("parsePartyConfig keepalive", () => {
+  it("reads keepalive and names a bad key", () => {
+    expect(parsePartyConfig({ ...ibmConfig(), keepalive: { time_ms: 15_000 } }, "p.yml", "/x").keepalive).toEqual({ timeMs: 15_000, timeoutMs: 10_000 });
+    expect(() => parsePartyConfig({ ...ibmConfig(), keepalive: { time_ms: 5 } }, "p.yml", "/x")).toThrow(
+      "p.yml: keepalive.time_ms: got 5, expected an integer >= 1000 (milliseconds; at least the aggregator's min_ping_interval_ms)",
+    );
+  });
+});
+

@@ -43,6 +43,8 @@ export interface PartyConfig {
   localOverrides: Partial<LocalHyperparams>;
   backend: Backend;
   reconnect: ReconnectPolicy;
+  /** HTTP/2 keepalive pings towards the aggregator. */
+  keepalive: { timeMs: number; timeoutMs: number };
   /** HTTP /metrics, /healthz, /readyz; absent = off. */
   metrics?: MetricsEndpoint;
   /** Key paths accepted only for IBM FL compatibility and ignored, for the caller's info log. */
@@ -87,6 +89,7 @@ function build(raw: unknown, label: string, file: string, baseDir: string): Part
     localOverrides: toLocalOverrides(parsed.local_training ?? {}),
     backend: parsed.backend,
     reconnect: { initialDelayMs: reconnect.initial_delay_ms, maxDelayMs: reconnect.max_delay_ms, maxAttempts: reconnect.max_attempts },
+    keepalive: { timeMs: parsed.keepalive.time_ms, timeoutMs: parsed.keepalive.timeout_ms },
     ignored,
   };
   if (tls !== undefined) config.tls = tls;

@@ -15,6 +15,8 @@ export const BACKENDS = ["auto", "tensorflow", "wasm", "cpu"] as const;
 export type Backend = (typeof BACKENDS)[number];
 
 export const RECONNECT_DEFAULTS = { initialDelayMs: 500, maxDelayMs: 10_000, maxAttempts: 0 } as const;
+/** HTTP/2 keepalive towards the aggregator: a silently dead link is noticed within time + timeout. */
+export const PARTY_KEEPALIVE_DEFAULTS = { timeMs: 30_000, timeoutMs: 10_000 } as const;
 
 const tokenText = () => text(`a token of at least ${MIN_TOKEN_LENGTH} characters`, MIN_TOKEN_LENGTH);
 const tokenEnvText = () => text("the name of an environment variable holding the token");
@@ -62,6 +64,10 @@ export const partySchema = section(
       initial_delay_ms: integer(0, undefined, "milliseconds").default(RECONNECT_DEFAULTS.initialDelayMs),
       max_delay_ms: integer(0, undefined, "milliseconds").default(RECONNECT_DEFAULTS.maxDelayMs),
       max_attempts: integer(0, undefined, "0 retries forever").default(RECONNECT_DEFAULTS.maxAttempts),
+    }).prefault({}),
+    keepalive: section({
+      time_ms: integer(1000, undefined, "milliseconds; at least the aggregator's min_ping_interval_ms").default(PARTY_KEEPALIVE_DEFAULTS.timeMs),
+      timeout_ms: integer(1000, undefined, "milliseconds").default(PARTY_KEEPALIVE_DEFAULTS.timeoutMs),
     }).prefault({}),
     connection: ignoredKey(),
     protocol_handler: ignoredKey(),

@@ -30,6 +30,7 @@ export class AggregatorMetrics {
   private readonly phaseSeconds: Histogram<"phase">;
   private readonly globalMetric: Gauge<"metric">;
   private readonly rejected: Counter<"reason">;
+  private readonly dropped: Counter<"phase">;
 
   /** `processMetrics` adds prom-client's process_* and nodejs_* metrics (CPU, memory, event loop lag) for a real service. */
   constructor(options: { processMetrics?: boolean } = {}) {
@@ -45,6 +46,7 @@ export class AggregatorMetrics {
     this.phaseSeconds = new Histogram({ name: "cohort_aggregator_phase_duration_seconds", help: "Duration of each phase of a round (round = the whole round)", labelNames: ["phase"], buckets: PHASE_BUCKETS, registers });
     this.globalMetric = new Gauge({ name: "cohort_aggregator_global_metric", help: "Example-weighted evaluation of the last evaluated global model (accuracy, loss, ...)", labelNames: ["metric"], registers });
     this.rejected = new Counter({ name: "cohort_aggregator_rejected_updates_total", help: "Uploads refused, by reason code", labelNames: ["reason"], registers });
+    this.dropped = new Counter({ name: "cohort_aggregator_dropped_parties_total", help: "Parties dropped from a round's phase: a missed download, train, upload or evaluate deadline, or a cooldown", labelNames: ["phase"], registers });
     this.roundsCompleted.inc(0);
     this.currentRound.set(0);
     this.connected.set(0);
@@ -76,6 +78,11 @@ export class AggregatorMetrics {
   /** `reason` is a short code (digest_mismatch, round_closed, ...), never free text: label values must stay few. */
   updateRejected(reason: string): void {
     this.rejected.inc({ reason });
+  }
+
+  /** A party missed a phase deadline (`download`, `train`, `upload`, `evaluate`) or was dropped for a cooldown. */
+  partyDropped(phase: string): void {
+    this.dropped.inc({ phase });
   }
 
   /** A round's line of metrics.jsonl is written: count it, observe its timings, keep its evaluation. */

@@ -10,10 +10,12 @@ import {
 } from "@cohort/wire";
 import { PartyAuthenticator } from "./auth.js";
 import { Collector } from "./collector.js";
+import { type BoundedTransfer, type DropPhase, type PhaseDeadlines, RoundDeadlines, resolveDeadlines } from "./deadlines.js";
 import type { IdentityPolicy } from "./identity.js";
 import { type AggregatorLimits, resolveLimits, serverOptions } from "./limits.js";
 import { ModelStore } from "./model-store.js";
 import { PartyRegistry } from "./registry.js";
+import { RejectionLimiter } from "./rejection-limiter.js";
 import { findResumePoint } from "./resume.js";
 import { type RoundMetrics, type RunSummary, RunOutput } from "./run-output.js";
 import { federationHandlers } from "./service.js";
@@ -26,7 +28,7 @@ import type { AggregatorSettings, InitialModel, ModelExporter } from "./settings
 import { weightedMetrics } from "./weighted-metrics.js";
 
 interface UpdateMeta { numExamples: number; metrics: Record<string, number>; trainSeconds: number }
-interface TrainingPhase { round: number; collector: Collector<UpdateMeta>; sum: WeightedSum; folds: Promise<void> }
+interface TrainingPhase { round: number; collector: Collector<UpdateMeta>; deadlines: RoundDeadlines; sum: WeightedSum; folds: Promise<void> }
 
 
 /**
@@ -45,6 +47,8 @@ export class Aggregator implements FederationState {
   readonly limits: AggregatorLimits;
   readonly quota: StreamQuota;
   readonly identity: IdentityPolicy;
+  readonly rejections: RejectionLimiter;
+  readonly deadlines: PhaseDeadlines;
   initialWeightsFrom: string | undefined;
   bytesIn = 0;
   bytesOut = 0;
@@ -63,9 +67,11 @@ export class Aggregator implements FederationState {
     this.chunkSize = settings.chunkSize;
     this.limits = resolveLimits(settings.limits);
     this.quota = new StreamQuota(this.limits);
+    this.rejections = new RejectionLimiter(this.limits);
+    this.deadlines = resolveDeadlines(settings.maxTimeoutMs, settings.deadlines);
     this.identity = { mutualTls: settings.tls?.caFile !== undefined, mode: settings.tls?.identity ?? "token" };
     if (this.identity.mode === "certificate" && !this.identity.mutualTls) throw new Error("tls identity: certificate needs mutual TLS (a ca to verify client certificates)");
-    this.server = new grpc.Server(serverOptions(this.limits));
+    this.server = new grpc.Server(serverOptions(this.limits, settings.keepalive));
     this.output = new RunOutput(settings.outputDir);
     this.staging = new UpdateStaging({ dir: join(settings.outputDir, ".staging"), memoryBudgetBytes: settings.stagingMemoryBytes ?? defaultStagingBudget });
     const countConnected = () => this.metrics?.partiesConnected(this.registry.connected().length);
@@ -135,22 +141,36 @@ export class Aggregator implements FederationState {
     }
   }
 
-  admitUpload(party: string, header: UpdateHeader): void {
+  admitUpload(party: string, header: UpdateHeader): BoundedTransfer | undefined {
     if (header.round === 0) {
       if (this.store.latest) throw failedPrecondition("the federation already has its initial weights");
       if (party !== this.initialWeightsFrom) throw permissionDenied(`initial weights are expected from ${this.initialWeightsFrom}`);
-      return;
+      return undefined;
     }
     const phase = this.training;
+    if (phase?.round === header.round) phase.deadlines.checkNotDropped(party);
     if (!phase || !phase.collector.isOpen || phase.round !== header.round) {
       throw failedPrecondition(`round ${header.round} is not open for updates (current round ${this.round})`);
     }
     if (phase.collector.hasAnswered(party)) throw alreadyExists(`an update for round ${header.round} was already accepted from ${party}`);
     if (!phase.collector.isExpected(party)) throw permissionDenied(`${party} is not a participant of round ${header.round}`);
+    return phase.deadlines.upload(party);
+  }
+
+  boundDownload(party: string, round: number): BoundedTransfer | undefined {
+    const phase = this.training;
+    if (!phase?.collector.isOpen || round !== phase.round - 1) return undefined;
+    if (!phase.collector.isExpected(party) && phase.deadlines.droppedFor(party) === undefined) return undefined;
+    return phase.deadlines.download(party);
+  }
+
+  onCooldown(party: string): void {
+    this.training?.deadlines.drop(party, "cooldown");
+    this.evaluation?.drop(party);
   }
 
   rejectUpload(party: string, round: number, reason: string): void {
-    if (round === 0 || this.training?.round !== round) return;
+    if (round === 0 || this.training?.round !== round || this.training.deadlines.droppedFor(party) !== undefined) return;
     this.log.warn({ party, round, phase: "upload", reason }, "update dropped: it failed verification");
     this.training.collector.drop(party);
   }
@@ -264,7 +284,9 @@ export class Aggregator implements FederationState {
       this.log.error({ round, phase: "train", connected: participants.length, quorum }, "not enough parties connected");
       return undefined;
     }
-    const phase: TrainingPhase = { round, collector: new Collector(round, participants, s.maxTimeoutMs), sum: this.roundSum(), folds: Promise.resolve() };
+    const collector = new Collector<UpdateMeta>(round, participants, s.maxTimeoutMs);
+    const deadlines: RoundDeadlines = new RoundDeadlines(round, participants, this.deadlines, s.maxTimeoutMs, (party, dropped): boolean => this.dropFromRound(collector, deadlines, party, dropped));
+    const phase: TrainingPhase = { round, collector, deadlines, sum: this.roundSum(), folds: Promise.resolve() };
     this.training = phase;
     const instruction: Instruction = {
       kind: "train",
@@ -276,6 +298,7 @@ export class Aggregator implements FederationState {
     const onAbort = () => phase.collector.close("cancelled");
     this.abort.signal.addEventListener("abort", onAbort);
     const updates = await phase.collector.closed;
+    phase.deadlines.close();
     this.abort.signal.removeEventListener("abort", onAbort);
     await phase.folds;
     const trainMs = Date.now() - roundStart;
@@ -298,7 +321,7 @@ export class Aggregator implements FederationState {
     const evalStart = Date.now();
     const evaluate = round % (s.evaluateEvery ?? 1) === 0 || round === s.rounds;
     const evaluators = evaluate ? this.registry.connected() : [];
-    const evaluation = new Collector<EvaluationReport>(round, evaluators, s.maxTimeoutMs);
+    const evaluation = new Collector<EvaluationReport>(round, evaluators, this.deadlines.evaluateMs);
     this.evaluation = evaluation;
     for (const party of evaluators) if (!this.registry.send(party, { kind: "evaluate", evaluate: { round } })) evaluation.drop(party);
     const onAbortEval = () => evaluation.close("cancelled");
@@ -306,6 +329,10 @@ export class Aggregator implements FederationState {
     const reports = await evaluation.closed;
     this.abort.signal.removeEventListener("abort", onAbortEval);
     const evalMs = Date.now() - evalStart;
+    for (const party of reports.late) {
+      this.log.warn({ party, round, phase: "evaluate", deadline_ms: this.deadlines.evaluateMs }, `${party} missed the evaluate deadline of round ${round}`);
+      this.metrics?.partyDropped("evaluate");
+    }
 
     const contributions = [...updates.results.entries()];
     const metrics: RoundMetrics = {
@@ -326,6 +353,15 @@ export class Aggregator implements FederationState {
     this.metrics?.roundCompleted(metrics);
     this.log.info({ round, phase: "round-done", parties: metrics.parties.length, examples: metrics.examples, train: metrics.train, eval: metrics.eval, ms: metrics.ms.round, bytes_in: metrics.bytes_in, bytes_out: metrics.bytes_out }, `round ${round}/${s.rounds} done`);
     return metrics;
+  }
+
+  /** `party` missed a phase deadline (or is cooling down): the round stops waiting for it. False when it no longer waited. */
+  private dropFromRound(collector: Collector<UpdateMeta>, deadlines: RoundDeadlines, party: string, phase: DropPhase): boolean {
+    if (!collector.isOpen || !collector.isExpected(party)) return false;
+    this.log.warn({ party, round: collector.round, phase, reason: deadlines.describe(phase) }, `${party} dropped from round ${collector.round}: ${deadlines.describe(phase)}`);
+    this.metrics?.partyDropped(phase);
+    collector.drop(party);
+    return true;
   }
 
   /** The run's accumulator, emptied for a new round. */

@@ -4,6 +4,8 @@ export type CloseReason = "complete" | "deadline" | "cancelled";
 export interface Collected<T> {
   results: Map<string, T>;
   missing: string[];
+  /** Of `missing`, those still awaited when the deadline closed the collection (not those that left). */
+  late: string[];
   reason: CloseReason;
 }
 
@@ -65,6 +67,6 @@ export class Collector<T> {
     if (this.done) return;
     this.done = true;
     clearTimeout(this.timer);
-    this.resolve({ results: this.results, missing: [...this.pending, ...this.gone], reason });
+    this.resolve({ results: this.results, missing: [...this.pending, ...this.gone], late: reason === "deadline" ? [...this.pending] : [], reason });
   }
 }

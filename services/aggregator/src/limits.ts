@@ -29,6 +29,17 @@ export interface AggregatorLimits {
   maxNumExamples: number;
   maxMetrics: number;
   maxMetricNameBytes: number;
+  /**
+   * Junk calls: a peer (a party, or the address of callers that do not authenticate) whose calls
+   * were refused `maxRejections` times within `rejectionWindowMs` (INVALID_ARGUMENT,
+   * UNAUTHENTICATED, PERMISSION_DENIED) gets RESOURCE_EXHAUSTED for `rejectionCooldownMs`,
+   * before anything of its call is read. 0 turns the limit off.
+   */
+  maxRejections: number;
+  rejectionWindowMs: number;
+  rejectionCooldownMs: number;
+  /** Peers remembered by the junk limit; past it the least recently refused is forgotten. */
+  maxTrackedPeers: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<AggregatorLimits> = Object.freeze({
@@ -46,6 +57,10 @@ export const DEFAULT_LIMITS: Readonly<AggregatorLimits> = Object.freeze({
   maxNumExamples: 1e12,
   maxMetrics: 64,
   maxMetricNameBytes: 64,
+  maxRejections: 20,
+  rejectionWindowMs: 60_000,
+  rejectionCooldownMs: 60_000,
+  maxTrackedPeers: 10_000,
 });
 
 /** The defaults with a deployment's (or a test's) overrides. */
@@ -53,12 +68,32 @@ export function resolveLimits(overrides: Partial<AggregatorLimits> = {}): Aggreg
   return { ...DEFAULT_LIMITS, ...overrides };
 }
 
+/**
+ * HTTP/2 keepalive of the aggregator's connections. `timeMs`/`timeoutMs`: the aggregator pings
+ * each connection after this long without a ping and drops it when no answer comes within
+ * `timeoutMs` (so the streams of a party whose link died silently end). `minPingIntervalMs`:
+ * the most frequent pings it accepts from parties, with or without calls in flight; it must not
+ * exceed the parties' `keepalive.time_ms` (30 s by default), or a gRPC server that enforces it
+ * answers their pings with GOAWAY ENHANCE_YOUR_CALM ("too_many_pings").
+ */
+export interface ServerKeepalive {
+  timeMs: number;
+  timeoutMs: number;
+  minPingIntervalMs: number;
+}
+
+export const DEFAULT_SERVER_KEEPALIVE: Readonly<ServerKeepalive> = Object.freeze({ timeMs: 30_000, timeoutMs: 10_000, minPingIntervalMs: 10_000 });
+
 /** grpc-js server options that enforce the transport-level limits; keepalive detects dead links. */
-export function serverOptions(limits: AggregatorLimits): grpc.ServerOptions {
+export function serverOptions(limits: AggregatorLimits, keepalive: Partial<ServerKeepalive> = {}): grpc.ServerOptions {
+  const k = { ...DEFAULT_SERVER_KEEPALIVE, ...keepalive };
   return {
-    "grpc.keepalive_time_ms": 30_000,
-    "grpc.keepalive_timeout_ms": 10_000,
+    "grpc.keepalive_time_ms": k.timeMs,
+    "grpc.keepalive_timeout_ms": k.timeoutMs,
+    // The policy for the parties' pings (grpc-js 1.14 answers every ping; other gRPC servers and
+    // proxies enforce these two, and refuse pings more frequent than the interval).
     "grpc.keepalive_permit_without_calls": 1,
+    "grpc.http2.min_ping_interval_without_data_ms": k.minPingIntervalMs,
     "grpc.max_receive_message_length": limits.maxMessageBytes,
     "grpc.max_send_message_length": limits.maxMessageBytes,
     "grpc.max_concurrent_streams": limits.maxStreamsPerConnection,

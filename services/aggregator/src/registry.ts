@@ -22,9 +22,16 @@ export class PartyRegistry extends EventEmitter {
 
   join(name: string, numTrainExamples: number, backend: string): PartyRecord {
     const previous = this.parties.get(name);
-    previous?.stream?.end();
     const record: PartyRecord = { name, sessionId: randomUUID(), numTrainExamples, backend, joins: (previous?.joins ?? 0) + 1 };
     this.parties.set(name, record);
+    // The previous session's instruction stream may linger (a link that died silently, until
+    // keepalive notices): it is disconnected now, not whenever its connection finally closes.
+    const stale = previous?.stream;
+    if (stale) {
+      previous.stream = undefined;
+      stale.end();
+      this.emit("disconnected", name);
+    }
     return record;
   }
 
@@ -41,7 +48,8 @@ export class PartyRegistry extends EventEmitter {
     if (!record) return;
     record.stream = stream;
     const detach = () => {
-      if (record.stream === stream) {
+      // Only the current session's stream: an old one closing late must not drop the party that came back.
+      if (record.stream === stream && this.parties.get(name) === record) {
         record.stream = undefined;
         this.emit("disconnected", name);
       }

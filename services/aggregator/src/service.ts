@@ -6,36 +6,67 @@ import {
   FederationError, SESSION_KEY, chunksOf, failedPrecondition, invalidArgument, manifestFromMessage, notFound,
   permissionDenied, toServiceError,
 } from "@cohort/wire";
+import type { BoundedTransfer } from "./deadlines.js";
 import type { FederationState } from "./state.js";
 import { type IdentifiableCall, identify } from "./identity.js";
 import { DEFAULT_LIMITS } from "./limits.js";
+import { CooldownError, RejectionLimiter, addressKey, partyKey, peerAddress } from "./rejection-limiter.js";
 import { rejectionReason } from "./rejection-reason.js";
-import { idleGuard, releaseOnEnd } from "./stream-guard.js";
+import { idleGuard, releaseOnEnd, untilAborted } from "./stream-guard.js";
 import { receiveUpload } from "./upload-receiver.js";
 
 /** Largest topology JSON a party may send with its join (it is stored, never executed). */
 export const MAX_TOPOLOGY_BYTES = DEFAULT_LIMITS.maxTopologyBytes;
 
 type Handler<Req, Res> = (call: grpc.ServerUnaryCall<Req, Res>, callback: grpc.sendUnaryData<Res>) => void;
+type Call = IdentifiableCall & { getPeer(): string };
 
 /** The Federation service's handlers over the aggregator's state; every failure becomes a gRPC status here. */
 export function federationHandlers(state: FederationState): grpc.UntypedServiceImplementation {
   const { log } = state;
 
   // One place maps errors to statuses: refusals keep their code, faults are logged and hidden.
-  const fail = (rpc: string, party: string | undefined, error: unknown) => {
+  // Refusals a faulty or hostile peer earns count against it (party, else address); one that
+  // is cooling down is refused quietly, with the time left as gRPC's retry pushback.
+  const fail = (rpc: string, party: string | undefined, error: unknown, call: Call) => {
+    if (error instanceof CooldownError) {
+      log.debug({ rpc, party: error.party, peer: error.peer, code: "RESOURCE_EXHAUSTED", reason: error.message }, "request refused");
+      if (error.party !== undefined) state.onCooldown(error.party);
+      const status = toServiceError(error);
+      const trailers = new grpc.Metadata();
+      trailers.set("grpc-retry-pushback-ms", String(Math.ceil(error.retryAfterMs)));
+      return { ...status, metadata: trailers };
+    }
     if (error instanceof FederationError) {
       log.warn({ rpc, party, code: grpc.status[error.code], reason: error.message }, "request refused");
+      if (RejectionLimiter.isStrike(error)) {
+        const peer = party !== undefined ? partyKey(party) : addressKey(peerAddress(call.getPeer()));
+        if (state.rejections.strike(peer)) {
+          log.warn({ rpc, party, peer, phase: "cooldown", rejections: state.limits.maxRejections, window_ms: state.limits.rejectionWindowMs, cooldown_ms: state.limits.rejectionCooldownMs }, "too many refused calls: the peer's calls are refused for a while");
+          if (party !== undefined) state.onCooldown(party);
+        }
+      }
     } else {
       log.error({ rpc, party, err: error }, "internal error while serving a request");
     }
     return toServiceError(error);
   };
 
-  const authenticate = (call: IdentifiableCall) =>
-    identify(call, state.auth, state.identity, state.limits);
+  // A caller that does not authenticate is known by its address only; a cooling-down address
+  // does not lock out a party with valid credentials behind the same address (NAT).
+  const authenticate = (call: Call): string => {
+    let party: string;
+    try {
+      party = identify(call, state.auth, state.identity, state.limits);
+    } catch (error) {
+      state.rejections.check(addressKey(peerAddress(call.getPeer())));
+      throw error;
+    }
+    state.rejections.check(partyKey(party), party);
+    return party;
+  };
 
-  const sessionParty = (call: IdentifiableCall): string => {
+  const sessionParty = (call: Call): string => {
     const party = authenticate(call);
     const session = call.metadata.get(SESSION_KEY)[0];
     if (typeof session !== "string" || !state.registry.isCurrentSession(party, session)) {
@@ -43,6 +74,10 @@ export function federationHandlers(state: FederationState): grpc.UntypedServiceI
     }
     return party;
   };
+
+  const sessionOf = (call: Call) => call.metadata.get(SESSION_KEY)[0] as string;
+  // Ends a stream with this refusal when the signal aborts (its party rejoined, or missed a deadline).
+  const cancelWith = (controller: AbortController) => (reason: string) => controller.abort(new FederationError(grpc.status.ABORTED, reason));
 
   const join: Handler<JoinRequest, JoinResponse> = (call, callback) => {
     let party: string | undefined;
@@ -77,13 +112,14 @@ export function federationHandlers(state: FederationState): grpc.UntypedServiceI
       }
       if (!store.topology && request.modelTopology) store.topology = request.modelTopology;
       const record = state.registry.join(party, request.numTrainExamples, request.backend);
-      log.info({ party, phase: "join", examples: request.numTrainExamples, backend: request.backend, joins: record.joins }, "party joined");
+      const superseded = state.quota.supersede(party, record.sessionId);
+      log.info({ party, phase: "join", examples: request.numTrainExamples, backend: request.backend, joins: record.joins, superseded_streams: superseded }, "party joined");
       callback(null, {
         partyId: party, sessionId: record.sessionId, sendInitialWeights,
         currentRound: state.currentRound(), chunkSize: state.chunkSize,
       });
     } catch (error) {
-      callback(fail("Join", party, error));
+      callback(fail("Join", party, error, call));
     }
   };
 
@@ -91,43 +127,51 @@ export function federationHandlers(state: FederationState): grpc.UntypedServiceI
     let party: string | undefined;
     try {
       party = sessionParty(call);
-      releaseOnEnd(call, state.quota.acquire(party, "instructions"));
+      releaseOnEnd(call, state.quota.acquire(party, "instructions", { session: sessionOf(call) }));
       state.registry.attach(party, call);
       log.info({ party, phase: "connect" }, "instruction stream open");
       state.onConnected(party);
     } catch (error) {
-      call.emit("error", fail("Instructions", party, error)); // grpc-js sends the status from its own "error" listener; destroy() would leave the call hanging
+      call.emit("error", fail("Instructions", party, error, call)); // grpc-js sends the status from its own "error" listener; destroy() would leave the call hanging
     }
   };
 
   const download = async (call: grpc.ServerWritableStream<DownloadRequest, ModelChunk>) => {
     let party: string | undefined;
     let release: (() => void) | undefined;
+    let bound: BoundedTransfer | undefined;
     try {
       party = sessionParty(call);
-      release = state.quota.acquire(party, "download");
+      const superseded = new AbortController();
+      release = state.quota.acquire(party, "download", { session: sessionOf(call), cancel: cancelWith(superseded) });
       const { round, offset } = call.request;
       const model = state.store.get(round);
       if (!model) throw notFound(`no global model for round ${round} (latest is ${state.store.latest?.round ?? "none"})`);
       if (!Number.isSafeInteger(offset) || offset < 0 || offset > model.bytes.byteLength) throw invalidArgument(`offset ${offset} outside the model's ${model.bytes.byteLength} bytes`);
+      bound = state.boundDownload(party, round);
+      const signal = bound ? AbortSignal.any([superseded.signal, bound.signal]) : superseded.signal;
       const started = Date.now();
       let sent = 0;
       for (const chunk of chunksOf(model.bytes, state.chunkSize, offset)) {
         if (call.cancelled) return;
+        if (signal.aborted) throw signal.reason;
         const last = chunk.offset + chunk.data.byteLength === model.bytes.byteLength;
         const ok = call.write({ offset: chunk.offset, data: chunk.data, totalBytes: model.bytes.byteLength, sha256: last ? model.sha256 : "" });
         sent += chunk.data.byteLength;
-        // A peer that stops reading must not hold the call (and its slot) forever: cancellation also ends the wait.
-        if (!ok) await drainOrCancel(call);
+        // A peer that stops reading must not hold the call (and its slot) forever: cancellation
+        // (or a missed deadline) also ends the wait.
+        if (!ok) await drainOrCancel(call, signal);
       }
+      if (signal.aborted) throw signal.reason;
       if (model.bytes.byteLength === offset) call.write({ offset, data: new Uint8Array(0), totalBytes: offset, sha256: model.sha256 });
       state.bytesOut += sent;
       state.metrics?.sent(sent);
       log.debug({ party, round, phase: "download", bytes: sent, ms: Date.now() - started }, "model sent");
       call.end();
     } catch (error) {
-      call.emit("error", fail("DownloadModel", party, error)); // grpc-js sends the status from its own "error" listener; destroy() would leave the call hanging
+      call.emit("error", fail("DownloadModel", party, error, call)); // grpc-js sends the status from its own "error" listener; destroy() would leave the call hanging
     } finally {
+      bound?.done();
       release?.();
     }
   };
@@ -135,19 +179,25 @@ export function federationHandlers(state: FederationState): grpc.UntypedServiceI
   const upload = async (call: grpc.ServerReadableStream<UploadMessage, UploadResponse>, callback: grpc.sendUnaryData<UploadResponse>) => {
     let party: string | undefined;
     let release: (() => void) | undefined;
+    let bound: BoundedTransfer | undefined;
     try {
       party = sessionParty(call);
-      release = state.quota.acquire(party, "upload");
+      // Ends the upload early: its party joined again (a newer session), or missed the upload deadline.
+      const cut = new AbortController();
+      release = state.quota.acquire(party, "upload", { session: sessionOf(call), cancel: cancelWith(cut) });
       const manifest = state.store.manifest;
       if (!manifest) throw failedPrecondition("the federation has no model yet");
       const name = party;
       const started = Date.now();
       let admitted: number | undefined;
-      const received = await receiveUpload(idleGuard(call, state.limits.uploadIdleMs), {
+      const received = await receiveUpload(untilAborted(idleGuard(call, state.limits.uploadIdleMs), cut.signal), {
         manifest, chunkSize: state.chunkSize, staging: state.staging,
         admit: (header) => {
-          state.admitUpload(name, header);
+          bound = state.admitUpload(name, header);
           admitted = header.round;
+          const deadline = bound?.signal;
+          if (deadline?.aborted) cut.abort(deadline.reason);
+          deadline?.addEventListener("abort", () => cut.abort(deadline.reason), { once: true });
         },
       }).catch((error: unknown) => {
         if (admitted !== undefined) state.rejectUpload(name, admitted, error instanceof Error ? error.message : String(error));
@@ -160,8 +210,9 @@ export function federationHandlers(state: FederationState): grpc.UntypedServiceI
       callback(null, { accepted: true, bytesReceived: received.bytes });
     } catch (error) {
       state.metrics?.updateRejected(rejectionReason(error));
-      callback(fail("UploadUpdate", party, error));
+      callback(fail("UploadUpdate", party, error, call));
     } finally {
+      bound?.done();
       release?.();
     }
   };
@@ -173,7 +224,7 @@ export function federationHandlers(state: FederationState): grpc.UntypedServiceI
       state.acceptEvaluation(party, call.request);
       callback(null, {});
     } catch (error) {
-      callback(fail("ReportEvaluation", party, error));
+      callback(fail("ReportEvaluation", party, error, call));
     }
   };
 
@@ -182,15 +233,17 @@ export function federationHandlers(state: FederationState): grpc.UntypedServiceI
   } as unknown as grpc.UntypedServiceImplementation;
 }
 
-/** Waits until a server stream can take more, or the peer went away; removes both listeners after. */
-function drainOrCancel(call: grpc.ServerWritableStream<DownloadRequest, ModelChunk>): Promise<void> {
+/** Waits until a server stream can take more, the peer went away or `signal` aborts; removes the listeners after. */
+function drainOrCancel(call: grpc.ServerWritableStream<DownloadRequest, ModelChunk>, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     const done = () => {
       call.off("drain", done);
       call.off("cancelled", done);
+      signal.removeEventListener("abort", done);
       resolve();
     };
     call.once("drain", done);
     call.once("cancelled", done);
+    signal.addEventListener("abort", done, { once: true });
   });
 }

@@ -2,7 +2,8 @@ import type { LocalHyperparams } from "@cohort/config";
 import type { FusionAlgorithmName } from "@cohort/fusion";
 import type { Manifest } from "@cohort/tensors";
 import type { IdentityMode } from "./identity.js";
-import type { AggregatorLimits } from "./limits.js";
+import type { PhaseDeadlines } from "./deadlines.js";
+import type { AggregatorLimits, ServerKeepalive } from "./limits.js";
 
 /** What the aggregator needs to run; the CLI maps the YAML config onto it. */
 export interface AggregatorSettings {
@@ -14,6 +15,8 @@ export interface AggregatorSettings {
   numParties: number;
   percQuorum: number;
   maxTimeoutMs: number;
+  /** Per-party deadlines of a round's phases (deadlines.ts); each defaults to maxTimeoutMs. */
+  deadlines?: Partial<PhaseDeadlines>;
   terminationAccuracy?: number;
   /** Evaluate the global model every this many rounds (and after the last); default 1. */
   evaluateEvery?: number;
@@ -26,6 +29,8 @@ export interface AggregatorSettings {
   tls?: { certFile: string; keyFile: string; caFile?: string; identity?: IdentityMode };
   /** Overrides of the limits on what peers control (limits.ts has the defaults). */
   limits?: Partial<AggregatorLimits>;
+  /** HTTP/2 keepalive of the parties' connections and the ping policy (limits.ts has the defaults). */
+  keepalive?: Partial<ServerKeepalive>;
 }
 
 export interface InitialModel {

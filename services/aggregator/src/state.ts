@@ -2,10 +2,12 @@ import type { UpdateStaging } from "@cohort/fusion";
 import type { AggregatorMetrics, Logger } from "@cohort/telemetry";
 import type { EvaluationReport, UpdateHeader } from "@cohort/wire";
 import type { PartyAuthenticator } from "./auth.js";
+import type { BoundedTransfer } from "./deadlines.js";
 import type { IdentityPolicy } from "./identity.js";
 import type { AggregatorLimits } from "./limits.js";
 import type { ModelStore } from "./model-store.js";
 import type { PartyRegistry } from "./registry.js";
+import type { RejectionLimiter } from "./rejection-limiter.js";
 import type { StreamQuota } from "./stream-guard.js";
 import type { ReceivedUpdate } from "./upload-receiver.js";
 
@@ -20,6 +22,8 @@ export interface FederationState {
   readonly limits: AggregatorLimits;
   /** Open streams per party (limits.maxStreamsPerParty, maxUploadsPerParty). */
   readonly quota: StreamQuota;
+  /** Refused calls per peer; a peer with too many is refused outright for a while. */
+  readonly rejections: RejectionLimiter;
   /** Token and/or client certificate: how a call's party is established. */
   readonly identity: IdentityPolicy;
   /** Prometheus metrics, when the deployment exports them. */
@@ -30,8 +34,15 @@ export interface FederationState {
   bytesOut: number;
   currentRound(): number;
   onConnected(party: string): void;
-  /** Vets an upload's header before its bytes are staged; throws a FederationError to refuse it. */
-  admitUpload(party: string, header: UpdateHeader): void;
+  /**
+   * Vets an upload's header before its bytes are staged; throws a FederationError to refuse it.
+   * Returns the upload's deadline when it is an update of the open round.
+   */
+  admitUpload(party: string, header: UpdateHeader): BoundedTransfer | undefined;
+  /** A download of `round`'s global model: bounded by the download deadline when it is the base of the open round and `party` takes part in it. Throws when `party` was dropped from that round. */
+  boundDownload(party: string, round: number): BoundedTransfer | undefined;
+  /** `party` is cooling down (too many refused calls): the round in progress stops waiting for it. */
+  onCooldown(party: string): void;
   /** An admitted upload failed verification: the party is no longer waited for in that round. */
   rejectUpload(party: string, round: number, reason: string): void;
   /** Takes a complete, verified update (folds it, or stores initial weights). */

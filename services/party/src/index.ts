@@ -1,4 +1,4 @@
-export { Party, PartyRefusedError, type PartySettings } from "./party.js";
+export { DEFAULT_KEEPALIVE, type KeepaliveSettings, Party, PartyRefusedError, type PartySettings } from "./party.js";
 export { type LocalLearner, type TrainSettings, type TrainResult, type EvaluateResult } from "./learner.js";
 export { type BackoffSettings, DEFAULT_BACKOFF, backoffDelay } from "./backoff.js";
 export { downloadModel, uploadUpdate } from "./transfer.js";

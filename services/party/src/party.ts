@@ -20,7 +20,22 @@ export interface PartySettings {
   localOverrides?: Partial<TrainSettings>;
   /** TLS to the aggregator: a CA to trust (else the system's), and a client certificate for mutual TLS. */
   tls?: { caFile?: string; certFile?: string; keyFile?: string };
+  /** HTTP/2 keepalive towards the aggregator (DEFAULT_KEEPALIVE). */
+  keepalive?: Partial<KeepaliveSettings>;
 }
+
+/**
+ * The party pings the aggregator after `timeMs` without one, also while it only waits for
+ * instructions, and drops the connection (then rejoins) when no answer comes within
+ * `timeoutMs`: a link that dies silently is noticed within `timeMs + timeoutMs`. `timeMs` must
+ * be at least the aggregator's `min_ping_interval_ms`.
+ */
+export interface KeepaliveSettings {
+  timeMs: number;
+  timeoutMs: number;
+}
+
+export const DEFAULT_KEEPALIVE: Readonly<KeepaliveSettings> = Object.freeze({ timeMs: 30_000, timeoutMs: 10_000 });
 
 type Client = grpc.Client & Record<string, (...args: unknown[]) => unknown>;
 
@@ -34,8 +49,10 @@ function channelCredentials(tls: PartySettings["tls"]): grpc.ChannelCredentials 
   return grpc.credentials.createSsl(read(tls.caFile), read(tls.keyFile), read(tls.certFile));
 }
 
-/** Statuses with which the aggregator refuses one update, not the party. */
-const UPDATE_REFUSALS = new Set([grpc.status.INVALID_ARGUMENT, grpc.status.FAILED_PRECONDITION, grpc.status.ALREADY_EXISTS, grpc.status.PERMISSION_DENIED]);
+/** Statuses with which the aggregator refuses one update, not the party (DEADLINE_EXCEEDED: the upload missed its deadline). */
+const UPDATE_REFUSALS = new Set([grpc.status.INVALID_ARGUMENT, grpc.status.FAILED_PRECONDITION, grpc.status.ALREADY_EXISTS, grpc.status.PERMISSION_DENIED, grpc.status.DEADLINE_EXCEEDED]);
+/** Statuses with which the aggregator refuses the round's base model to a party it dropped from the round (a missed deadline). */
+const DROPPED_FROM_ROUND = new Set([grpc.status.FAILED_PRECONDITION, grpc.status.DEADLINE_EXCEEDED]);
 
 export class PartyRefusedError extends Error {
   constructor(readonly code: grpc.status, message: string) {
@@ -60,8 +77,9 @@ export class Party {
   /** `extras.metrics`: Prometheus metrics, when the deployment exports them. */
   constructor(readonly settings: PartySettings, readonly learner: LocalLearner, readonly log: Logger, private readonly extras: { metrics?: PartyMetrics } = {}) {
     const Client = federationClientConstructor();
+    const keepalive = { ...DEFAULT_KEEPALIVE, ...settings.keepalive };
     this.client = new Client(`${settings.host}:${settings.port}`, channelCredentials(settings.tls), {
-      "grpc.keepalive_time_ms": 30_000, "grpc.keepalive_timeout_ms": 10_000, "grpc.keepalive_permit_without_calls": 1,
+      "grpc.keepalive_time_ms": keepalive.timeMs, "grpc.keepalive_timeout_ms": keepalive.timeoutMs, "grpc.keepalive_permit_without_calls": 1,
       // Wide receive window (downloads); an own connection even when several parties share a
       // process (tests, bench): the aggregator caps the streams of one connection.
       ...TRANSFER_CHANNEL_OPTIONS, "grpc.use_local_subchannel_pool": 1,
@@ -176,7 +194,16 @@ export class Party {
   }
 
   private async train(round: number, hyperparams: { epochs: number; batchSize: number; stepsPerEpoch: number; validationSplit: number; learningRate: number }): Promise<void> {
-    const weights = await this.globalWeights(round - 1);
+    let weights: WeightSet;
+    try {
+      weights = await this.globalWeights(round - 1);
+    } catch (error) {
+      // Dropped from the round (its download deadline passed): this round only; the party stays.
+      const code = (error as grpc.ServiceError).code;
+      if (!DROPPED_FROM_ROUND.has(code)) throw error;
+      this.log.warn({ round, phase: "download", code: grpc.status[code], reason: (error as grpc.ServiceError).details }, "dropped from the round by the aggregator");
+      return;
+    }
     this.learner.setWeights(weights);
     const settings: TrainSettings = {
       epochs: hyperparams.epochs, batchSize: hyperparams.batchSize,

@@ -16,7 +16,7 @@ export function aggregatorSettings(config: AggregatorConfig): AggregatorSettings
   return {
     host: config.connection.host, port: config.connection.port, chunkSize: config.connection.chunkSize,
     algorithm: config.fusion.algorithm, rounds: config.rounds, numParties: config.numParties, percQuorum: config.percQuorum,
-    maxTimeoutMs: config.maxTimeoutMs, terminationAccuracy: config.terminationAccuracy, evaluateEvery: config.evaluateEvery, local: config.local,
+    maxTimeoutMs: config.maxTimeoutMs, deadlines: config.deadlines, keepalive: config.connection.keepalive, terminationAccuracy: config.terminationAccuracy, evaluateEvery: config.evaluateEvery, local: config.local,
     outputDir: config.outputDir, parties: config.parties, tls: config.connection.tls,
   };
 }

@@ -56,7 +56,7 @@ async function runParty(config: PartyConfig, log: Logger, metrics: PartyMetrics 
 
   const party = new Party({
     name: config.name, token: config.token, host: config.aggregator.host, port: config.aggregator.port,
-    reconnect: config.reconnect, localOverrides: config.localOverrides, tls: config.tls,
+    reconnect: config.reconnect, keepalive: config.keepalive, localOverrides: config.localOverrides, tls: config.tls,
   }, learner, log, { metrics });
   if (!config.tls) log.warn({ phase: "connect" }, "plaintext gRPC to the aggregator (tls_config not enabled): use only on loopback or a trusted network");
   const release = onShutdownSignal((signal) => {
