@@ -57,6 +57,7 @@ describe("parseAggregatorConfig", () => {
       deadlines: { downloadMs: 60_000, trainMs: 60_000, uploadMs: 60_000, evaluateMs: 60_000 },
       terminationAccuracy: 0.9,
       evaluateEvery: 1,
+      updateEncoding: "float32",
       local: { epochs: 3, batchSize: 32, validationSplit: 0, lr: 0.01 },
       outputDir: "/srv/fl/runs/latest",
       parties: [
@@ -78,6 +79,16 @@ describe("parseAggregatorConfig", () => {
     expect(config.local).toEqual({ epochs: 1, batchSize: 32, validationSplit: 0 });
     expect(config.ignored).toEqual([]);
     expect("terminationAccuracy" in config).toBe(false);
+  });
+
+  it("reads compression (none by default: float32 updates) and names the key of an unknown one", () => {
+    const raw = ibmConfig();
+    const global = (raw.hyperparams as { global: Record<string, unknown> }).global;
+    global.compression = "int8";
+    expect(parseAggregatorConfig(raw, "a.yml", "/x").updateEncoding).toBe("int8");
+    global.compression = "float8";
+    const error = errorOf(() => parseAggregatorConfig(raw, "a.yml", "/x"));
+    expect(error.issues).toEqual([expect.objectContaining({ path: "hyperparams.global.compression", message: expect.stringMatching(/got "float8", expected one of "none", "float16", "int8"/) })]);
   });
 
   it("reads per-phase deadlines in seconds, each defaulting to max_timeout, and names the key of a bad one", () => {

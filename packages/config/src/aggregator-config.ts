@@ -47,6 +47,8 @@ export interface AggregatorConfig {
   deadlines: { downloadMs: number; trainMs: number; uploadMs: number; evaluateMs: number };
   terminationAccuracy?: number;
   evaluateEvery: number;
+  /** How parties send updates (hyperparams.global.compression; "none" is float32). */
+  updateEncoding: "float32" | "float16" | "int8";
   local: LocalHyperparams;
   /** The initial global model, when the aggregator builds it itself. */
   model?: ModelSection;
@@ -120,6 +122,7 @@ function build(raw: unknown, label: string, file: string, baseDir: string): Aggr
     maxTimeoutMs: global.max_timeout * MS_PER_SECOND,
     deadlines: deadlinesMs(global.deadlines, global.max_timeout),
     evaluateEvery: global.evaluate_every,
+    updateEncoding: global.compression === "none" ? "float32" : global.compression,
     local,
     outputDir: resolve(baseDir, parsed.output_dir),
     parties,

@@ -79,6 +79,8 @@ const hyperparamsSchema = section({
     }).prefault({}),
     termination_accuracy: number({ min: 0, max: 1 }).optional(),
     evaluate_every: integer(1, undefined, "rounds").default(1),
+    // Parties send float32 tensors as float16 or 8-bit differences from the global model.
+    compression: oneOf(["none", "float16", "int8"] as const).default("none"),
   }),
   local: section({
     training: section({

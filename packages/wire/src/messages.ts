@@ -18,6 +18,8 @@ export interface JoinResponse {
   sendInitialWeights: boolean;
   currentRound: number;
   chunkSize: number;
+  /** How updates must travel (UpdateEncoding); empty from an aggregator that predates it: float32. */
+  updateEncoding?: string;
 }
 
 export interface InstructionsRequest { sessionId: string }
@@ -37,7 +39,14 @@ export type Instruction =
 export interface DownloadRequest { round: number; offset: number }
 export interface ModelChunk { offset: number; data: Uint8Array; totalBytes: number; sha256: string }
 
-export interface UpdateHeader { round: number; numExamples: number; metrics: Record<string, number>; trainSeconds: number }
+export interface UpdateHeader {
+  round: number;
+  numExamples: number;
+  metrics: Record<string, number>;
+  trainSeconds: number;
+  /** UpdateEncoding of the chunks; empty means float32. */
+  encoding?: string;
+}
 export interface UpdateChunk { offset: number; data: Uint8Array }
 export interface UpdateTrailer { sha256: string }
 export type UploadMessage =

@@ -2,7 +2,7 @@ import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { HealthImplementation } from "grpc-health-check";
 import { UpdateStaging, WeightedSum, defaultStagingBudget, fusionAlgorithm } from "@cohort/fusion";
-import { diffManifests, fingerprint } from "@cohort/tensors";
+import { type UpdateEncoding, diffManifests, fingerprint } from "@cohort/tensors";
 import type { AggregatorMetrics, Logger } from "@cohort/telemetry";
 import {
   type EvaluationReport, type Instruction, type UpdateHeader, alreadyExists, failedPrecondition,
@@ -44,6 +44,7 @@ export class Aggregator implements FederationState {
   readonly staging: UpdateStaging;
   readonly output: RunOutput;
   readonly chunkSize: number;
+  readonly updateEncoding: UpdateEncoding;
   readonly limits: AggregatorLimits;
   readonly quota: StreamQuota;
   readonly identity: IdentityPolicy;
@@ -65,6 +66,7 @@ export class Aggregator implements FederationState {
   constructor(readonly settings: AggregatorSettings, readonly log: Logger, private readonly extras: { initialModel?: InitialModel; exportModel?: ModelExporter; metrics?: AggregatorMetrics } = {}) {
     this.auth = new PartyAuthenticator(settings.parties);
     this.chunkSize = settings.chunkSize;
+    this.updateEncoding = settings.updateEncoding ?? "float32";
     this.limits = resolveLimits(settings.limits);
     this.quota = new StreamQuota(this.limits);
     this.rejections = new RejectionLimiter(this.limits);

@@ -116,7 +116,7 @@ export function federationHandlers(state: FederationState): grpc.UntypedServiceI
       log.info({ party, phase: "join", examples: request.numTrainExamples, backend: request.backend, joins: record.joins, superseded_streams: superseded }, "party joined");
       callback(null, {
         partyId: party, sessionId: record.sessionId, sendInitialWeights,
-        currentRound: state.currentRound(), chunkSize: state.chunkSize,
+        currentRound: state.currentRound(), chunkSize: state.chunkSize, updateEncoding: state.updateEncoding,
       });
     } catch (error) {
       callback(fail("Join", party, error, call));
@@ -192,6 +192,7 @@ export function federationHandlers(state: FederationState): grpc.UntypedServiceI
       let admitted: number | undefined;
       const received = await receiveUpload(untilAborted(idleGuard(call, state.limits.uploadIdleMs), cut.signal), {
         manifest, chunkSize: state.chunkSize, staging: state.staging,
+        encoding: state.updateEncoding, base: (round) => state.store.get(round)?.bytes,
         admit: (header) => {
           bound = state.admitUpload(name, header);
           admitted = header.round;

@@ -1,6 +1,6 @@
 import type { LocalHyperparams } from "@cohort/config";
 import type { FusionAlgorithmName } from "@cohort/fusion";
-import type { Manifest } from "@cohort/tensors";
+import type { Manifest, UpdateEncoding } from "@cohort/tensors";
 import type { IdentityMode } from "./identity.js";
 import type { PhaseDeadlines } from "./deadlines.js";
 import type { AggregatorLimits, ServerKeepalive } from "./limits.js";
@@ -10,6 +10,8 @@ export interface AggregatorSettings {
   host: string;
   port: number;
   chunkSize: number;
+  /** How parties send updates (default float32); float16/int8 send differences from the round's base model. */
+  updateEncoding?: UpdateEncoding;
   algorithm: FusionAlgorithmName;
   rounds: number;
   numParties: number;

@@ -1,4 +1,5 @@
 import type { UpdateStaging } from "@cohort/fusion";
+import type { UpdateEncoding } from "@cohort/tensors";
 import type { AggregatorMetrics, Logger } from "@cohort/telemetry";
 import type { EvaluationReport, UpdateHeader } from "@cohort/wire";
 import type { PartyAuthenticator } from "./auth.js";
@@ -19,6 +20,8 @@ export interface FederationState {
   readonly store: ModelStore;
   readonly staging: UpdateStaging;
   readonly chunkSize: number;
+  /** How parties send updates: float32, or float16/int8 differences from the round's base model. */
+  readonly updateEncoding: UpdateEncoding;
   readonly limits: AggregatorLimits;
   /** Open streams per party (limits.maxStreamsPerParty, maxUploadsPerParty). */
   readonly quota: StreamQuota;

@@ -1,13 +1,25 @@
 import { createHash } from "node:crypto";
-import { type Manifest, manifestByteLength } from "@cohort/tensors";
+import { type Manifest, type UpdateEncoding, encodedByteLength, isUpdateEncoding, manifestByteLength } from "@cohort/tensors";
 import { type StagedBytes, type UpdateStaging } from "@cohort/fusion";
-import { ChunkSequence, FiniteCheck, type UpdateHeader, type UploadMessage, invalidArgument } from "@cohort/wire";
+import { ChunkSequence, FiniteCheck, UpdateDecoder, type UpdateHeader, type UploadMessage, failedPrecondition, invalidArgument } from "@cohort/wire";
 import { DEFAULT_LIMITS } from "./limits.js";
 
 export interface ReceivedUpdate {
   header: UpdateHeader;
   staged: StagedBytes;
+  /** Bytes received on the wire (encoded); the staged update is always packed float32 weights. */
   bytes: number;
+}
+
+export interface UploadOptions {
+  manifest: Manifest;
+  chunkSize: number;
+  staging: UpdateStaging;
+  admit: (header: UpdateHeader) => void;
+  /** The federation's update encoding (initial weights, round 0, are always float32). */
+  encoding?: UpdateEncoding;
+  /** Packed global weights of a round: the base a compressed update of the next round is a difference from. */
+  base?: (round: number) => Uint8Array | undefined;
 }
 
 /** Largest example count a party may claim: keeps FedAvg weights finite and meaningful. */
@@ -23,7 +35,7 @@ export const MAX_METRICS = DEFAULT_LIMITS.maxMetrics;
  */
 export async function receiveUpload(
   messages: AsyncIterable<UploadMessage>,
-  options: { manifest: Manifest; chunkSize: number; staging: UpdateStaging; admit: (header: UpdateHeader) => void },
+  options: UploadOptions,
 ): Promise<ReceivedUpdate> {
   const iterator = messages[Symbol.asyncIterator]();
   const first = await iterator.next();
@@ -31,12 +43,20 @@ export async function receiveUpload(
   const header = first.value.header;
   checkHeader(header);
   options.admit(header);
+  const encoding = headerEncoding(header, options.encoding ?? "float32");
+  let decoder: UpdateDecoder | undefined;
+  if (encoding !== "float32") {
+    const base = options.base?.(header.round - 1);
+    if (!base) throw failedPrecondition(`the global model of round ${header.round - 1}, which a ${encoding} update is a difference from, is no longer held`);
+    decoder = new UpdateDecoder(options.manifest, encoding, base);
+  }
 
-  const total = manifestByteLength(options.manifest);
+  // Sizes come from the manifest and the encoding alone, never from the peer.
+  const total = encodedByteLength(options.manifest, encoding);
   const sequence = new ChunkSequence(total, options.chunkSize);
   const finite = new FiniteCheck(options.manifest);
   const hash = createHash("sha256");
-  const writer = await options.staging.begin(total);
+  const writer = await options.staging.begin(manifestByteLength(options.manifest));
   try {
     for (;;) {
       const next = await iterator.next();
@@ -49,8 +69,9 @@ export async function receiveUpload(
           throw invalidArgument((error as Error).message);
         }
         hash.update(message.chunk.data);
-        finite.add(message.chunk.data);
-        await writer.write(message.chunk.data);
+        const plain = decoder ? decoder.push(message.chunk.data) : message.chunk.data;
+        finite.add(plain);
+        await writer.write(plain);
       } else if (message.kind === "trailer") {
         if (!sequence.complete) throw invalidArgument(`trailer after ${sequence.received} of ${total} bytes`);
         const digest = hash.digest("hex");
@@ -76,4 +97,15 @@ function checkHeader(header: UpdateHeader): void {
   if (!Number.isFinite(header.trainSeconds) || header.trainSeconds < 0) throw invalidArgument("train_seconds must be a finite, non-negative number");
   const keys = Object.keys(header.metrics ?? {});
   if (keys.length > MAX_METRICS || keys.some((k) => k.length > DEFAULT_LIMITS.maxMetricNameBytes)) throw invalidArgument(`at most ${MAX_METRICS} metrics with names of at most ${DEFAULT_LIMITS.maxMetricNameBytes} characters`);
+}
+
+/** The upload's encoding, which must be the federation's (float32 for initial weights). */
+function headerEncoding(header: UpdateHeader, federation: UpdateEncoding): UpdateEncoding {
+  const claimed = header.encoding || "float32";
+  const expected = header.round === 0 ? "float32" : federation;
+  if (claimed !== expected) {
+    const known = isUpdateEncoding(claimed) ? "" : ` (not an encoding: float32, float16 or int8)`;
+    throw invalidArgument(`update encoding "${claimed.slice(0, 32)}"${known}: this federation takes ${header.round === 0 ? "initial weights" : "updates"} as ${expected}`);
+  }
+  return expected;
 }

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import * as grpc from "@grpc/grpc-js";
-import { fingerprint, type WeightSet } from "@cohort/tensors";
+import { type UpdateEncoding, type WeightSet, encodeWeights, fingerprint, isUpdateEncoding } from "@cohort/tensors";
 import type { Logger, PartyMetrics } from "@cohort/telemetry";
 import {
   AUTHORIZATION_KEY, type Instruction, type JoinResponse, PARTY_KEY, SESSION_KEY, TRANSFER_CHANNEL_OPTIONS, federationClientConstructor, manifestToMessage,
@@ -138,7 +138,7 @@ export class Party {
     this.session = await new Promise<JoinResponse>((resolve, reject) =>
       this.client.Join(request, this.metadata(), { deadline: Date.now() + 30_000 }, (error: grpc.ServiceError | null, response: JoinResponse) => (error ? reject(error) : resolve(response))));
     this.extras.metrics?.setJoined(true);
-    this.log.info({ phase: "join", round: this.session.currentRound, initial_weights: this.session.sendInitialWeights }, "joined the federation");
+    this.log.info({ phase: "join", round: this.session.currentRound, initial_weights: this.session.sendInitialWeights, update_encoding: sessionEncoding(this.session) }, "joined the federation");
     if (this.session.sendInitialWeights) {
       const { bytes } = await uploadUpdate(this.client, this.metadata(), this.learner.getWeights(), this.session.chunkSize, { round: 0, numExamples: this.learner.numTrainExamples, metrics: {}, trainSeconds: 0 });
       this.extras.metrics?.uploaded(bytes, 0);
@@ -217,8 +217,10 @@ export class Party {
     let bytes: number;
     this.log.info({ round, phase: "upload", examples: result.numExamples }, "upload started");
     try {
-      ({ bytes } = await uploadUpdate(this.client, this.metadata(), this.learner.getWeights(), this.session!.chunkSize, {
-        round, numExamples: result.numExamples, metrics: result.metrics, trainSeconds: result.seconds,
+      // The federation may want float32 tensors as float16/int8 differences from the round's base model.
+      const encoding = sessionEncoding(this.session!);
+      ({ bytes } = await uploadUpdate(this.client, this.metadata(), encodeWeights(this.learner.getWeights(), weights, encoding), this.session!.chunkSize, {
+        round, numExamples: result.numExamples, metrics: result.metrics, trainSeconds: result.seconds, encoding,
       }));
     } catch (error) {
       // A refused update (closed round, failed verification) costs this round only; the party
@@ -279,4 +281,11 @@ class InstructionInbox {
       this.queue.push(instruction);
     }
   }
+}
+
+/** The update encoding the aggregator asked for at join; an older aggregator says nothing: float32. */
+function sessionEncoding(session: JoinResponse): UpdateEncoding {
+  const encoding = session.updateEncoding || "float32";
+  if (!isUpdateEncoding(encoding)) throw new Error(`the aggregator asks for update encoding "${encoding}", which this party does not know (float32, float16, int8)`);
+  return encoding;
 }

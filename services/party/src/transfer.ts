@@ -71,7 +71,7 @@ export function* packedChunks(weights: WeightSet, chunkSize: number): Generator<
  */
 export async function uploadUpdate(
   client: Client, metadata: grpc.Metadata, weights: WeightSet, chunkSize: number,
-  header: { round: number; numExamples: number; metrics: Record<string, number>; trainSeconds: number },
+  header: { round: number; numExamples: number; metrics: Record<string, number>; trainSeconds: number; encoding?: string },
 ): Promise<{ response: UploadResponse; bytes: number }> {
   const hash = createHash("sha256");
   let sent = 0;

@@ -17,7 +17,7 @@ export function aggregatorSettings(config: AggregatorConfig): AggregatorSettings
     host: config.connection.host, port: config.connection.port, chunkSize: config.connection.chunkSize,
     algorithm: config.fusion.algorithm, rounds: config.rounds, numParties: config.numParties, percQuorum: config.percQuorum,
     maxTimeoutMs: config.maxTimeoutMs, deadlines: config.deadlines, keepalive: config.connection.keepalive, terminationAccuracy: config.terminationAccuracy, evaluateEvery: config.evaluateEvery, local: config.local,
-    outputDir: config.outputDir, parties: config.parties, tls: config.connection.tls,
+    outputDir: config.outputDir, parties: config.parties, tls: config.connection.tls, updateEncoding: config.updateEncoding,
   };
 }
 
