@@ -32,6 +32,35 @@ describe("a party is killed (SIGKILL) during a round and restarted", () => {
     expect(joins).toEqual([1, 2]);
   }, 240_000);
 
+  it("SIGTERM while training: the party leaves at once and exits 0; the aggregator closes the round on the others without waiting for max_timeout", async () => {
+    const { dir, aggregatorArgs, partyArgs } = await writeTwoPartyFederation({ rounds: 3, percQuorum: 0.5, epochs: 2, batchSize: 16, maxExamples: 2000 });
+    const aggregator = processes.start(aggregatorArgs);
+    const p0 = processes.start(partyArgs(0));
+    const p1 = processes.start(partyArgs(1));
+
+    await p1.waitFor((e) => e.phase === "train" && e.round === 2 && e.msg === "local training started");
+    const signalled = Date.now();
+    p1.child.kill("SIGTERM");
+    expect(await p1.exited).toBe(0);
+    const leftMs = Date.now() - signalled;
+    expect(p1.events.some((e) => e.phase === "signal" && e.signal === "SIGTERM")).toBe(true);
+    expect(p1.events.some((e) => e.phase === "upload" && e.round === 2)).toBe(false);
+    // Training stopped at once: the second epoch of round 2 never finished.
+    expect(p1.events.some((e) => e.round === 2 && e.msg === "epoch done" && e.epoch === 2)).toBe(false);
+
+    expect(await aggregator.exited).toBe(0);
+    expect(await p0.exited).toBe(0);
+    const lines = (await readFile(join(dir, "run", "metrics.jsonl"), "utf8")).trim().split("\n").map((l) => JSON.parse(l));
+    expect(lines.map((l) => l.round)).toEqual([1, 2, 3]);
+    expect(lines[0].parties.sort()).toEqual(["p0", "p1"]);
+    expect(lines[1].parties).toEqual(["p0"]);
+    expect(lines[1].missing).toEqual(["p1"]);
+    expect(aggregator.events.some((e) => e.phase === "disconnect" && e.party === "p1")).toBe(true);
+    // max_timeout is 60 s: the round ended because p1 left, not because time ran out.
+    expect(lines[1].ms.round).toBeLessThan(30_000);
+    expect(leftMs).toBeLessThan(15_000);
+  }, 120_000);
+
   // A 26 MB model (test/fixtures/big-dense-model.mjs) in 4 KiB chunks: a download or an upload
   // takes one to three seconds on loopback, long enough to kill a party in the middle of one.
   // evaluate_every > rounds: each round's download happens when its training starts.

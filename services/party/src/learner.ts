@@ -30,4 +30,6 @@ export interface LocalLearner {
   setWeights(weights: WeightSet): void;
   train(settings: TrainSettings, onEpoch?: (epoch: number, metrics: Record<string, number>) => void): Promise<TrainResult>;
   evaluate(): Promise<EvaluateResult>;
+  /** The party is leaving: a train() in progress returns after its current batch. */
+  stop?(): void;
 }

@@ -114,6 +114,7 @@ export class Party {
   /** Leaves the federation: closes the instruction stream and the channel. */
   close(): void {
     this.stopped = true;
+    this.learner.stop?.();
     this.stream?.cancel();
     this.extras.metrics?.setJoined(false);
     this.client.close();
@@ -212,6 +213,7 @@ export class Party {
     };
     this.log.info({ round, phase: "train", epochs: settings.epochs, batch_size: settings.batchSize }, "local training started");
     const result = await this.learner.train(settings, (epoch, metrics) => this.log.info({ round, phase: "train", epoch, ...metrics }, "epoch done"));
+    if (this.stopped) return; // left during training: nothing is uploaded
     this.extras.metrics?.trained(result.seconds, result.metrics);
     const started = Date.now();
     let bytes: number;

@@ -46,6 +46,17 @@ describe("TfjsLearner checks data against the model before the party joins", () 
     expect(steps.every((s) => Number.isFinite(s.loss))).toBe(true);
   });
 
+  it("stop() ends training after the current batch (a party that leaves uploads nothing)", async () => {
+    let batches = 0;
+    let learner: TfjsLearner | undefined;
+    learner = new TfjsLearner(createMnistCnn(), dataset(40, [28, 28, 1], Array.from({ length: 40 }, (_, i) => i % 10)), "wasm", "synthetic", () => {
+      batches += 1;
+      if (batches === 2) learner!.stop();
+    });
+    await learner.train({ epochs: 3, batchSize: 4, validationSplit: 0 });
+    expect(batches).toBe(2); // of 3 epochs x 10 batches
+  });
+
   it("caps an epoch at steps_per_epoch batches", async () => {
     const learner = new TfjsLearner(createMnistCnn(), dataset(40, [28, 28, 1], Array.from({ length: 40 }, (_, i) => i % 10)), "wasm", "synthetic");
     const result = await learner.train({ epochs: 1, batchSize: 4, stepsPerEpoch: 2, validationSplit: 0 });

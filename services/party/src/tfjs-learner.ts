@@ -19,6 +19,7 @@ export class TfjsLearner implements LocalLearner {
   readonly topology: string;
   private readonly train_: { x: tf.Tensor; y: tf.Tensor };
   private readonly test: { x: tf.Tensor; y: tf.Tensor } | undefined;
+  private stopping = false;
 
   constructor(private readonly model: LayersModel, dataset: Dataset, readonly backend: string, where: string, private readonly onBatch?: BatchProgress) {
     this.manifest = modelManifest(model);
@@ -53,7 +54,7 @@ export class TfjsLearner implements LocalLearner {
     if (settings.lr !== undefined) setLearningRate(this.model, settings.lr);
     let last: Record<string, number> = {};
     let seen = 0;
-    for (let epoch = 0; epoch < settings.epochs; epoch++) {
+    for (let epoch = 0; epoch < settings.epochs && !this.stopping; epoch++) {
       // steps_per_epoch caps an epoch at that many batches of a fresh random sample.
       const { x, y, count } = this.epochSample(settings);
       try {
@@ -71,6 +72,12 @@ export class TfjsLearner implements LocalLearner {
       }
     }
     return { numExamples: seen, metrics: last, seconds: (performance.now() - started) / 1000 };
+  }
+
+  /** Ends a fit in progress after its current batch (tfjs checks stopTraining between batches). */
+  stop(): void {
+    this.stopping = true;
+    this.model.stopTraining = true;
   }
 
   async evaluate(): Promise<EvaluateResult> {
