@@ -53,6 +53,25 @@ describe("cohort as separate processes", () => {
     }
   });
 
+  it("every field of every log line of the run is documented in the README's log table", async () => {
+    const readme = await readFile(join(process.cwd(), "README.md"), "utf8");
+    const table = readme.slice(readme.indexOf("| field | meaning |"), readme.indexOf("## Operations"));
+    const documented = new Set([...table.matchAll(/^\| ([^|]+) \|/gm)].flatMap((row) => [...row[1].matchAll(/`([a-z_]+)`/g)].map((m) => m[1])));
+    const seen = new Map<string, string>();
+    for (const file of await readdir(join(out, "logs"))) {
+      for (const line of (await readFile(join(out, "logs", file), "utf8")).split("\n")) {
+        if (!line.startsWith("{")) continue;
+        const event = JSON.parse(line) as Record<string, unknown>;
+        for (const key of Object.keys(event)) if (!seen.has(key)) seen.set(key, `${file}: ${String(event.msg)}`);
+      }
+    }
+    // Metric names spread from a model's compile() (loss, accuracy, ...) are covered by the "..." row.
+    const metrics = new Set(["loss", "accuracy", "acc", "val_loss", "val_accuracy"]);
+    const undocumented = [...seen].filter(([key]) => !documented.has(key) && !metrics.has(key)).map(([key, where]) => `${key} (${where})`);
+    expect(seen.size).toBeGreaterThan(30);
+    expect(undocumented).toEqual([]);
+  });
+
   it("a party with a wrong token exits with code 2 and says it was refused", async () => {
     const dir = await mkdtemp(join(tmpdir(), "cohort-e2e-bad-"));
     const aggregatorYml = join(dir, "aggregator.yml");
