@@ -6,6 +6,10 @@ ARG BUILD_IMAGE=node:20-bookworm
 ARG BASE_IMAGE=node:20-bookworm-slim
 
 FROM ${BUILD_IMAGE} AS build
+# Only behind a TLS-intercepting proxy: the path of a CA bundle mounted into the build
+# (deploy/build-images.sh: podman build -v), which node and npm then trust in this stage only.
+# Unset (the default) it changes nothing; the runtime stage never sees it.
+ARG NODE_EXTRA_CA_CERTS
 WORKDIR /src
 COPY package.json package-lock.json .npmrc tsconfig.base.json tsconfig.json ./
 COPY packages ./packages
@@ -13,10 +17,13 @@ COPY services ./services
 COPY proto ./proto
 # The aggregator needs no native TensorFlow: optional dependencies (tfjs-node, its GPU twin)
 # would download libtensorflow for nothing. Install scripts are not needed either.
+# onnxruntime-node ships its native library for five platforms (~290 MB): keep this one's.
 RUN npm ci --omit=optional --ignore-scripts --no-audit --no-fund \
  && npm run build \
  && npm prune --omit=dev --omit=optional --ignore-scripts \
- && find packages services -name '*.ts' -not -name '*.d.ts' -delete
+ && find packages services -name '*.ts' -not -name '*.d.ts' -delete \
+ && arch=$(node -p process.arch) \
+ && for d in node_modules/onnxruntime-node/bin/napi-v*/*/*; do case "$d" in */linux/"$arch") ;; *) rm -rf "$d" ;; esac; done
 
 FROM ${BASE_IMAGE}
 WORKDIR /app
@@ -25,6 +32,8 @@ COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/packages ./packages
 COPY --from=build /src/services ./services
 COPY --from=build /src/proto ./proto
+# The example models (a few KiB): deploy/config/aggregator.yml starts from examples/mnist-tfjs.
+COPY examples ./examples
 COPY deploy/docker/healthcheck.mjs ./deploy/docker/healthcheck.mjs
 # Writable places only: the run directory (a volume) and /tmp (tmpfs); the root file system
 # can be mounted read-only.

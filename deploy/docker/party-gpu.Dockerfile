@@ -8,16 +8,22 @@ ARG BUILD_IMAGE=node:20-bullseye
 ARG CUDA_IMAGE=nvidia/cuda:11.2.2-cudnn8-runtime-ubuntu20.04
 
 FROM ${BUILD_IMAGE} AS build
+# Only behind a TLS-intercepting proxy: the path of a CA bundle mounted into the build
+# (deploy/build-images.sh: podman build -v), which node and npm then trust in this stage only.
+# Unset (the default) it changes nothing; the runtime stage never sees it.
+ARG NODE_EXTRA_CA_CERTS
 WORKDIR /src
 COPY package.json package-lock.json .npmrc tsconfig.base.json tsconfig.json ./
 COPY packages ./packages
 COPY services ./services
 COPY proto ./proto
-COPY examples ./examples
+# onnxruntime-node ships its native library for five platforms (~290 MB): keep this one's.
 RUN npm ci --omit=optional --ignore-scripts --no-audit --no-fund \
  && npm run build \
  && npm prune --omit=dev --omit=optional --ignore-scripts \
- && find packages services -name '*.ts' -not -name '*.d.ts' -delete
+ && find packages services -name '*.ts' -not -name '*.d.ts' -delete \
+ && arch=$(node -p process.arch) \
+ && for d in node_modules/onnxruntime-node/bin/napi-v*/*/*; do case "$d" in */linux/"$arch") ;; *) rm -rf "$d" ;; esac; done
 # Downloads the GPU build of libtensorflow 2.9.1 (linux x86_64) into node_modules.
 RUN npm install --no-save --omit=dev --no-audit --no-fund @tensorflow/tfjs-node-gpu@4.22.0
 
@@ -31,7 +37,7 @@ COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/packages ./packages
 COPY --from=build /src/services ./services
 COPY --from=build /src/proto ./proto
-COPY --from=build /src/examples ./examples
+COPY examples ./examples
 COPY deploy/docker/healthcheck.mjs ./deploy/docker/healthcheck.mjs
 RUN groupadd --gid 1000 cohort && useradd --uid 1000 --gid 1000 --no-create-home --shell /usr/sbin/nologin cohort \
  && mkdir -p /data /etc/cohort

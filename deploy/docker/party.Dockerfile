@@ -7,18 +7,25 @@ ARG BUILD_IMAGE=node:20-bookworm
 ARG BASE_IMAGE=node:20-bookworm-slim
 
 FROM ${BUILD_IMAGE} AS build
-ARG TFJS_NODE=1
+# Only behind a TLS-intercepting proxy: the path of a CA bundle mounted into the build
+# (deploy/build-images.sh: podman build -v), which node and npm then trust in this stage only.
+# Unset (the default) it changes nothing; the runtime stage never sees it.
+ARG NODE_EXTRA_CA_CERTS
 WORKDIR /src
 COPY package.json package-lock.json .npmrc tsconfig.base.json tsconfig.json ./
 COPY packages ./packages
 COPY services ./services
 COPY proto ./proto
-COPY examples ./examples
+# onnxruntime-node ships its native library for five platforms (~290 MB): keep this one's.
 RUN npm ci --omit=optional --ignore-scripts --no-audit --no-fund \
  && npm run build \
  && npm prune --omit=dev --omit=optional --ignore-scripts \
- && find packages services -name '*.ts' -not -name '*.d.ts' -delete
-# Its install script fetches libtensorflow: the one install script this image runs.
+ && find packages services -name '*.ts' -not -name '*.d.ts' -delete \
+ && arch=$(node -p process.arch) \
+ && for d in node_modules/onnxruntime-node/bin/napi-v*/*/*; do case "$d" in */linux/"$arch") ;; *) rm -rf "$d" ;; esac; done
+# Its install script fetches libtensorflow: the one install script this image runs. (The steps
+# above are the aggregator's, so a build of both images runs them once: keep them alike.)
+ARG TFJS_NODE=1
 RUN if [ "$TFJS_NODE" = "1" ]; then npm install --no-save --omit=dev --no-audit --no-fund @tensorflow/tfjs-node@4.22.0; fi
 
 FROM ${BASE_IMAGE}
@@ -28,7 +35,7 @@ COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/packages ./packages
 COPY --from=build /src/services ./services
 COPY --from=build /src/proto ./proto
-COPY --from=build /src/examples ./examples
+COPY examples ./examples
 COPY deploy/docker/healthcheck.mjs ./deploy/docker/healthcheck.mjs
 # The party writes nothing but logs (stdout): /data is its private data, read-only.
 RUN mkdir -p /data /etc/cohort
