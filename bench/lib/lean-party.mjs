@@ -8,9 +8,8 @@ import { fingerprint } from "@cohort/tensors";
 import { AUTHORIZATION_KEY, PARTY_KEY, SESSION_KEY, TRANSFER_CHANNEL_OPTIONS, chunksOf, federationClientConstructor, manifestToMessage } from "@cohort/wire";
 
 export class LeanParty {
-  /** `codec`: the wire codec of the bulk messages ("fast" or "protobufjs"; default from COHORT_WIRE_CODEC). */
-  constructor(port, name, token, { codec } = {}) {
-    const Client = federationClientConstructor(codec);
+  constructor(port, name, token) {
+    const Client = federationClientConstructor();
     this.name = name;
     this.token = token;
     // Own connection per party (as separate processes would have): grpc-js otherwise shares one

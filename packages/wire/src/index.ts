@@ -1,4 +1,4 @@
-export { PROTO_ROOT, type WireCodec, defaultWireCodec, federationService, federationClientConstructor } from "./proto.js";
+export { PROTO_ROOT, federationService, federationClientConstructor } from "./proto.js";
 export type * from "./messages.js";
 export { AUTHORIZATION_KEY, PARTY_KEY, SESSION_KEY } from "./limits.js";
 export { type ByteChunk, chunksOf, ChunkSequence } from "./chunking.js";
