@@ -1,13 +1,21 @@
 import { type DType, type Manifest, bytesPerElement, elementCount, float16ToNumber, manifestByteLength, numberToFloat16, tensorOffsets, viewAs } from "@cohort/tensors";
 import type { StagedBytes } from "./staging.js";
-import { type FoldKernels, kernelMemory } from "./simd.js";
+import { type FoldKernels, MAX_FOLD_GROUP, kernelMemory } from "./simd.js";
+
+export { MAX_FOLD_GROUP };
+
+/** A staged update and its weight in the mean. */
+export interface WeightedUpdate { staged: StagedBytes; weight: number }
 
 /** Bytes read from a staged update per step of a fold: large enough to amortise I/O, small enough to bound memory. */
 export const FOLD_SLICE_BYTES = 4 * 1024 * 1024;
 
 /** Float64 sums per accumulator segment: a WebAssembly memory holds at most 4 GiB, so larger models take several. */
 const SEGMENT_ELEMENTS = 2 ** 27;
-/** The fold copies float32 values into a scratch area of the segment's memory in blocks of this size (cache-resident). */
+/**
+ * The fold copies float32 values into a scratch area of the segment's memory in blocks of this
+ * size (cache-resident), shared by the inputs of a pass (each of k inputs gets 1/k of it).
+ */
 const SCRATCH_BYTES = 256 * 1024;
 const SCRATCH_ELEMENTS = SCRATCH_BYTES / 4;
 
@@ -38,6 +46,11 @@ function segment(elements: number, simd: boolean): Segment {
  * weight * update; `result` divides by the total weight and writes the manifest's dtypes.
  * Float32 tensors (nearly all of a model) go through WebAssembly SIMD kernels (simd.ts), bit
  * for bit the same arithmetic as the plain loops they replace.
+ *
+ * `foldMany` folds up to MAX_FOLD_GROUP updates in one pass over the sums (fewer bytes of memory
+ * traffic per update), adding them element by element in the order given: the result is bit
+ * for bit that of folding them one at a time. `foldQueued` is the aggregator's entry: one pass
+ * at a time, and updates that arrive while a pass runs are folded together in the next.
  */
 export class WeightedSum {
   private readonly segments: Segment[] = [];
@@ -77,34 +90,115 @@ export class WeightedSum {
    * is zeroed: the round's first fold stores w * x over every element instead of adding.
    */
   reset(): void {
+    if (this.draining) throw new Error("reset() while queued folds are pending: wait for them first");
     this.fresh = true;
     this.total = 0;
     this.folded = 0;
   }
 
-  /** Adds `weight` times the staged update, read in bounded slices aligned to each tensor's elements. */
+  /**
+   * Adds `weight` times the staged update, read in bounded slices aligned to each tensor's
+   * elements. One pass at a time: not concurrently with another fold of this sum (foldQueued
+   * serialises its callers).
+   */
   async fold(update: StagedBytes, weight: number): Promise<void> {
+    await this.foldMany([{ staged: update, weight }]);
+  }
+
+  /**
+   * Adds each update times its weight, MAX_FOLD_GROUP at a time per pass over the sums (each
+   * pass reads the same slice of each of its updates, then folds them element by element in the
+   * order given). The result is bit-identical to folding the updates one at a time in that order.
+   * The staged updates must stay readable until it resolves. A pass that fails part way leaves
+   * its updates' contributions in part of the sums (as a failed fold does), except in a
+   * round's first pass, which leaves the sum fresh.
+   */
+  async foldMany(updates: readonly WeightedUpdate[]): Promise<void> {
+    for (const u of updates) this.check(u.staged, u.weight);
+    for (const group of passes(updates)) await this.pass(group);
+  }
+
+  /**
+   * Folds the update as foldMany does, after the updates queued before it: folds run one pass at
+   * a time, and updates queued while a pass runs (or in the same tick) are folded together in
+   * the next, up to MAX_FOLD_GROUP per pass. Resolves once the update's pass is done (the caller
+   * may release it then); rejects with the error of its pass, or at once for a bad weight or size.
+   */
+  foldQueued(update: StagedBytes, weight: number): Promise<void> {
+    try {
+      this.check(update, weight);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ staged: update, weight, resolve, reject });
+      if (!this.draining) {
+        this.draining = true;
+        queueMicrotask(() => void this.drain());
+      }
+    });
+  }
+
+  /** Updates waiting in foldQueued's queue or being folded by it. */
+  get queuedFolds(): number {
+    return this.queue.length + this.inPass;
+  }
+
+  private readonly queue: (WeightedUpdate & { resolve: () => void; reject: (error: unknown) => void })[] = [];
+  private draining = false;
+  private inPass = 0;
+
+  private async drain(): Promise<void> {
+    while (this.queue.length > 0) {
+      const group = this.queue.splice(0, MAX_FOLD_GROUP);
+      this.inPass = group.length;
+      try {
+        await this.foldMany(group);
+        this.inPass = 0;
+        for (const u of group) u.resolve();
+      } catch (error) {
+        this.inPass = 0;
+        for (const u of group) u.reject(error);
+      }
+    }
+    this.draining = false;
+  }
+
+  private check(update: StagedBytes, weight: number): void {
     if (!(weight > 0) || !Number.isFinite(weight)) throw new RangeError(`update weight must be positive and finite, got ${weight}`);
     if (update.size !== manifestByteLength(this.manifest)) {
       throw new RangeError(`update of ${update.size} bytes does not match the model's ${manifestByteLength(this.manifest)}`);
     }
+  }
+
+  /** One pass over the sums folding 1 .. MAX_FOLD_GROUP updates (checked by the caller). */
+  private async pass(group: readonly WeightedUpdate[]): Promise<void> {
     // A first fold that fails part way leaves the sum fresh: the next one overwrites every element.
     const init = this.fresh;
+    const weights = group.map((u) => u.weight);
+    // A pass reads FOLD_SLICE_BYTES in all, split between its updates: the read buffers of k
+    // spilled files (one per file, as big as the largest read) stay those of one single fold.
+    const sliceBytes = Math.floor(FOLD_SLICE_BYTES / group.length);
     for (let i = 0; i < this.manifest.tensors.length; i++) {
       const dtype = this.manifest.tensors[i].dtype;
       const size = bytesPerElement(dtype);
-      const slice = Math.max(size, FOLD_SLICE_BYTES - (FOLD_SLICE_BYTES % size));
+      const slice = Math.max(size, sliceBytes - (sliceBytes % size));
       for (let at = this.offsets[i]; at < this.offsets[i + 1]; at += slice) {
         const length = Math.min(slice, this.offsets[i + 1] - at);
-        const bytes = await update.read(at, length);
+        const slices = await Promise.all(group.map((u) => u.staged.read(at, length)));
         const start = this.elementStarts[i] + (at - this.offsets[i]) / size;
-        if (dtype === "float32") this.addFloat32(start, bytes, weight, init);
-        else this.eachRange(start, length / size, ({ sums }, from, n, first) => addScaled(sums, from, dtype, bytes.subarray(first * size, (first + n) * size), weight, init));
+        if (dtype === "float32") {
+          this.addFloat32(start, slices, weights, init);
+        } else {
+          // Other dtypes (a few small tensors): the plain loops, one update after the other.
+          slices.forEach((bytes, u) => this.eachRange(start, length / size, ({ sums }, from, n, first) =>
+            addScaled(sums, from, dtype, bytes.subarray(first * size, (first + n) * size), weights[u], init && u === 0)));
+        }
       }
     }
     this.fresh = false;
-    this.total += weight;
-    this.folded++;
+    this.total = weights.reduce((total, w) => total + w, this.total);
+    this.folded += group.length;
   }
 
   /** The weighted mean, packed in manifest order and dtypes; into `out` (reused by the caller) when given. */
@@ -131,6 +225,31 @@ export class WeightedSum {
     return out;
   }
 
+  /**
+   * The weighted mean as result() packs it, in consecutive slices of at most `sliceBytes` (each
+   * within one tensor, whole elements), written into one reused buffer: a slice is valid until
+   * the next is asked for. The aggregator hashes and writes each slice to the checkpoint file,
+   * so the packed global model never exists in memory as a whole.
+   */
+  *resultSlices(sliceBytes = FOLD_SLICE_BYTES): Generator<Uint8Array, void, undefined> {
+    if (this.total <= 0 || this.fresh) throw new RangeError("no update was folded: the weighted mean is undefined");
+    const scale = 1 / this.total;
+    const buffer = new Uint8Array(Math.max(8, Math.min(sliceBytes, manifestByteLength(this.manifest))));
+    for (let i = 0; i < this.manifest.tensors.length; i++) {
+      const dtype = this.manifest.tensors[i].dtype;
+      const size = bytesPerElement(dtype);
+      const slice = Math.max(size, buffer.byteLength - (buffer.byteLength % size));
+      for (let at = this.offsets[i]; at < this.offsets[i + 1]; at += slice) {
+        const length = Math.min(slice, this.offsets[i + 1] - at);
+        const bytes = buffer.subarray(0, length); // offset 0 of its own buffer: aligned for any dtype
+        const start = this.elementStarts[i] + (at - this.offsets[i]) / size;
+        if (dtype === "float32") this.meanFloat32(start, bytes, scale);
+        else this.eachRange(start, length / size, ({ sums }, from, n, first) => writeMean(viewAs(dtype, bytes.subarray(first * size, (first + n) * size)), dtype, sums, from, scale));
+        yield bytes;
+      }
+    }
+  }
+
   /** Calls `fn(segment, from, n, first)` for each segment's part of elements [start, start + count); `first` counts from start. */
   private eachRange(start: number, count: number, fn: (segment: Segment, from: number, n: number, first: number) => void): void {
     for (let done = 0; done < count;) {
@@ -142,20 +261,33 @@ export class WeightedSum {
     }
   }
 
-  /** sums[start ..] (+)= weight * float32 `bytes` (any alignment): copied block by block into the scratch area, then the SIMD kernel. */
-  private addFloat32(start: number, bytes: Uint8Array, weight: number, init: boolean): void {
-    this.eachRange(start, bytes.byteLength / 4, ({ sums, kernels, sumsAt, scratch, scratchFloats }, from, n, first) => {
+  /**
+   * sums[start ..] (+)= weights[0] * values[0] + weights[1] * values[1] + ..., added in that order, of
+   * float32 `slices` (equal lengths, any alignment): copied block by block into the scratch area
+   * (one region per input), then the k-input SIMD kernel.
+   */
+  private addFloat32(start: number, slices: Uint8Array[], weights: number[], init: boolean): void {
+    const k = slices.length;
+    this.eachRange(start, slices[0].byteLength / 4, ({ sums, kernels, sumsAt, scratch, scratchFloats }, from, n, first) => {
       if (!kernels || !scratch || !scratchFloats) {
-        addScaledFloat32(sums, from, viewAs("float32", bytes.subarray(first * 4, (first + n) * 4)) as Float32Array, weight, init);
+        const values = slices.map((bytes) => viewAs("float32", bytes.subarray(first * 4, (first + n) * 4)) as Float32Array);
+        addScaledFloat32(sums, from, values, weights, init);
         return;
       }
-      const kernel = init ? kernels.init : kernels.fold;
-      for (let k = 0; k < n; k += SCRATCH_ELEMENTS) {
-        const block = Math.min(SCRATCH_ELEMENTS, n - k);
-        scratch.set(bytes.subarray((first + k) * 4, (first + k + block) * 4));
+      const kernel = (init ? kernels.init : kernels.fold)[k];
+      // Each input's region of the scratch area: a multiple of 8 elements, so only a slice's last block has a tail.
+      const region = Math.floor(SCRATCH_ELEMENTS / k / 8) * 8;
+      const sources = slices.map((_, u) => 4 * region * u);
+      for (let b = 0; b < n; b += region) {
+        const block = Math.min(region, n - b);
+        slices.forEach((bytes, u) => scratch.set(bytes.subarray((first + b) * 4, (first + b + block) * 4), sources[u]));
         const vectorised = block & ~7;
-        kernel(sumsAt + 8 * (from + k), 0, vectorised >>> 3, weight);
-        for (let j = vectorised; j < block; j++) sums[from + k + j] = (init ? 0 : sums[from + k + j]) + weight * scratchFloats[j];
+        kernel(sumsAt + 8 * (from + b), ...sources, vectorised >>> 3, ...weights);
+        for (let j = vectorised; j < block; j++) {
+          let sum = init ? 0 : sums[from + b + j];
+          for (let u = 0; u < k; u++) sum += weights[u] * scratchFloats[region * u + j];
+          sums[from + b + j] = sum;
+        }
       }
     });
   }
@@ -183,7 +315,7 @@ function addScaled(sums: Float64Array, start: number, dtype: DType, bytes: Uint8
   if (init) sums.fill(0, start, start + bytes.byteLength / bytesPerElement(dtype));
   const values = viewAs(dtype, bytes);
   if (values instanceof Float32Array) {
-    addScaledFloat32(sums, start, values, weight, false);
+    addScaledFloat32(sums, start, [values], [weight], false);
   } else if (values instanceof BigInt64Array) {
     for (let j = 0; j < values.length; j++) sums[start + j] += weight * Number(values[j]);
   } else if (dtype === "float16") {
@@ -195,15 +327,51 @@ function addScaled(sums: Float64Array, start: number, dtype: DType, bytes: Uint8
   }
 }
 
+/** Splits updates into passes of at most MAX_FOLD_GROUP, in order; a staged update repeated within a pass starts the next (reads reuse a buffer per staged file). */
+function passes(updates: readonly WeightedUpdate[]): WeightedUpdate[][] {
+  const out: WeightedUpdate[][] = [];
+  let group: WeightedUpdate[] = [];
+  for (const u of updates) {
+    if (group.length === MAX_FOLD_GROUP || group.some((g) => g.staged === u.staged)) {
+      out.push(group);
+      group = [];
+    }
+    group.push(u);
+  }
+  if (group.length > 0) out.push(group);
+  return out;
+}
+
 /**
- * The float32 fold where WebAssembly SIMD is unavailable: kept monomorphic, on a subarray of the
- * sum so both arrays share one index (1.5x the former unrolled-by-four loop with `start + j`).
+ * The float32 fold where WebAssembly SIMD is unavailable: kept monomorphic per input count, on
+ * a subarray of the sum so all arrays share one index (1.5x the former unrolled-by-four loop
+ * with `start + j`). The same additions in the same order as the kernels (and as one update at a time).
  */
-function addScaledFloat32(sums: Float64Array, start: number, values: Float32Array, weight: number, init: boolean): void {
-  const n = values.length;
-  const target = sums.subarray(start, start + n);
-  if (init) for (let j = 0; j < n; j++) target[j] = 0 + weight * values[j];
-  else for (let j = 0; j < n; j++) target[j] += weight * values[j];
+function addScaledFloat32(sums: Float64Array, start: number, values: Float32Array[], weights: number[], init: boolean): void {
+  const n = values[0].length;
+  const t = sums.subarray(start, start + n);
+  const [a, b, c, d] = values;
+  const [wa, wb, wc, wd] = weights;
+  switch (values.length) {
+    case 1:
+      if (init) for (let j = 0; j < n; j++) t[j] = 0 + wa * a[j];
+      else for (let j = 0; j < n; j++) t[j] += wa * a[j];
+      return;
+    case 2:
+      if (init) for (let j = 0; j < n; j++) t[j] = 0 + wa * a[j] + wb * b[j];
+      else for (let j = 0; j < n; j++) t[j] = t[j] + wa * a[j] + wb * b[j];
+      return;
+    case 3:
+      if (init) for (let j = 0; j < n; j++) t[j] = 0 + wa * a[j] + wb * b[j] + wc * c[j];
+      else for (let j = 0; j < n; j++) t[j] = t[j] + wa * a[j] + wb * b[j] + wc * c[j];
+      return;
+    case 4:
+      if (init) for (let j = 0; j < n; j++) t[j] = 0 + wa * a[j] + wb * b[j] + wc * c[j] + wd * d[j];
+      else for (let j = 0; j < n; j++) t[j] = t[j] + wa * a[j] + wb * b[j] + wc * c[j] + wd * d[j];
+      return;
+    default:
+      throw new RangeError(`a fold pass takes 1 to ${MAX_FOLD_GROUP} updates, got ${values.length}`);
+  }
 }
 
 function writeMean(target: ReturnType<typeof viewAs>, dtype: DType, sums: Float64Array, start: number, scale: number): void {

@@ -134,6 +134,7 @@ class FileWriter implements StagedWriter, StagedBytes {
   async release(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.scratch = new Uint8Array(0); // the holder of a released update may outlive it: free its read buffer now
     await this.file.close();
     await rm(this.path, { force: true });
   }
