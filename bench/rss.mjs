@@ -2,6 +2,9 @@
 // aggregator in a child process while N parties upload a 100M-parameter update at once (full;
 // reduced: 10M). The parties are lean clients in this process sharing one packed buffer, so
 // only the aggregator's memory is measured. Target: at most 2x the model + 300 MB, flat in N.
+// What the aggregator holds: the float64 sums (2x the model); global models are served from their
+// checkpoint files (the mean is written to the file in 4 MiB slices), and the 400 MB updates
+// spill to disk past the default staging budget.
 import { manifestByteLength } from "@cohort/tensors";
 import { floatManifest, partyList, spawnAggregator, tempDir } from "./lib/common.mjs";
 import { LeanParty, sha256Of, uploadPacked } from "./lib/lean-party.mjs";

@@ -10,4 +10,4 @@ export {
 } from "./errors.js";
 export { manifestToMessage, manifestFromMessage } from "./manifest-message.js";
 export { FLOW_CONTROL_WINDOW_BYTES, TRANSFER_CHANNEL_OPTIONS } from "./flow-control.js";
-export { UpdateDecoder } from "./update-decoder.js";
+export { type BaseReader, UpdateDecoder } from "./update-decoder.js";

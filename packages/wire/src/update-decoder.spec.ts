@@ -58,6 +58,21 @@ describe("UpdateDecoder", () => {
     });
   }
 
+  it.each(["float16", "int8"] as const)("%s: reads only the base slice each chunk needs when given a reader", (encoding) => {
+    const encoded = encode(encoding);
+    const packedBase = packWeights(base);
+    let largest = 0;
+    const decoder = new UpdateDecoder(manifest, encoding, (offset, length) => {
+      largest = Math.max(largest, length);
+      return packedBase.slice(offset, offset + length); // a fresh copy, as a file read gives
+    }, packedBase.byteLength);
+    const pieces: Uint8Array[] = [];
+    for (let offset = 0; offset < encoded.byteLength; offset += 64) pieces.push(decoder.push(encoded.subarray(offset, offset + 64)));
+    expect(new Uint8Array(Buffer.concat(pieces))).toEqual(expected(encoding));
+    // A 64-byte chunk covers at most 64 int8 or 33 float16 elements: never the whole 1001-element tensor.
+    expect(largest).toBeLessThanOrEqual(64 * 4);
+  });
+
   it("refuses bytes past the manifest's end and a base model of the wrong size", () => {
     const decoder = new UpdateDecoder(manifest, "int8", packWeights(base));
     decoder.push(encode("int8"));

@@ -8,6 +8,9 @@ import {
  * chunk, so that everything downstream (finite check, staging, folding) sees plain weights.
  * Chunks may split an element or an int8 tensor's scale anywhere; those bytes are carried over.
  */
+/** `length` bytes of the packed base model from byte `offset`. */
+export type BaseReader = (offset: number, length: number) => Uint8Array;
+
 export class UpdateDecoder {
   private readonly encodedEnds: number[] = [];
   private readonly decodedStarts: number[];
@@ -16,15 +19,21 @@ export class UpdateDecoder {
   private readonly carry = new Uint8Array(4);
   private carried = 0;
   private scale = 0;
-  private baseView: Float32Array | undefined;
+  private readonly readBase: BaseReader;
 
-  constructor(private readonly manifest: Manifest, private readonly encoding: Exclude<UpdateEncoding, "float32">, private readonly base: Uint8Array) {
+  /**
+   * `base`: the packed global weights the update is a difference from, or a reader of a byte
+   * range of them (so a large model need not be in memory: only the slice a chunk needs is read).
+   */
+  constructor(private readonly manifest: Manifest, private readonly encoding: Exclude<UpdateEncoding, "float32">, base: Uint8Array | BaseReader, baseBytes = base instanceof Uint8Array ? base.byteLength : undefined) {
     let end = 0;
     for (const spec of manifest.tensors) this.encodedEnds.push((end += encodedTensorByteLength(spec, encoding)));
     this.decodedStarts = tensorOffsets(manifest);
-    if (base.byteLength !== this.decodedStarts[this.decodedStarts.length - 1]) {
-      throw new RangeError(`the base model is ${base.byteLength} bytes, the manifest describes ${this.decodedStarts[this.decodedStarts.length - 1]}`);
+    const expected = this.decodedStarts[this.decodedStarts.length - 1];
+    if (baseBytes !== undefined && baseBytes !== expected) {
+      throw new RangeError(`the base model is ${baseBytes} bytes, the manifest describes ${expected}`);
     }
+    this.readBase = base instanceof Uint8Array ? (offset, length) => base.subarray(offset, offset + length) : base;
   }
 
   /** The decoded bytes this chunk completes (chunks must arrive in order, within the encoded size). */
@@ -62,24 +71,23 @@ export class UpdateDecoder {
   private nextTensor(): void {
     this.tensor += 1;
     this.carried = 0;
-    this.baseView = undefined;
   }
 
-  private baseValues(): Float32Array {
-    if (!this.baseView) {
-      const start = this.decodedStarts[this.tensor];
-      const length = tensorByteLength(this.manifest.tensors[this.tensor]);
-      this.baseView = viewAs("float32", this.base.subarray(start, start + length)) as Float32Array;
-    }
-    return this.baseView;
+  /** Base values of elements [first, first + count) of the current tensor. */
+  private baseValues(first: number, count: number): Float32Array {
+    if (count <= 0) return new Float32Array(0);
+    const start = this.decodedStarts[this.tensor] + first * 4;
+    if (first + count > tensorByteLength(this.manifest.tensors[this.tensor]) / 4) throw new RangeError("update bytes past the end of a tensor");
+    return viewAs("float32", this.readBase(start, count * 4)) as Float32Array;
   }
 
   /** Decodes `piece`, which starts `inTensor` encoded bytes into the current float32 tensor. */
   private decodeFloat32(piece: Uint8Array, inTensor: number, out: DataView, written: number): number {
-    const base = this.baseValues();
     let i = 0;
     if (this.encoding === "float16") {
-      let element = (inTensor - this.carried) / 2;
+      const first = (inTensor - this.carried) / 2;
+      const base = this.baseValues(first, Math.floor((this.carried + piece.byteLength) / 2));
+      let element = 0;
       if (this.carried === 1) {
         const bits = this.carry[0] | (piece[0] << 8);
         out.setFloat32(written, float16ToNumber(bits) + base[element], true);
@@ -98,6 +106,8 @@ export class UpdateDecoder {
       return written;
     }
     // int8: a 4-byte float32 scale, then one signed byte per element.
+    const headerLeft = Math.max(0, Math.min(4 - inTensor, piece.byteLength));
+    const base = this.baseValues(Math.max(0, inTensor - 4), piece.byteLength - headerLeft);
     let position = inTensor;
     while (position < 4 && i < piece.byteLength) {
       this.carry[position] = piece[i];
@@ -105,7 +115,7 @@ export class UpdateDecoder {
       i += 1;
       if (position === 4) this.scale = new DataView(this.carry.buffer).getFloat32(0, true);
     }
-    for (let element = position - 4; i < piece.byteLength; i++, element++, written += 4) {
+    for (let element = 0; i < piece.byteLength; i++, element++, written += 4) {
       const q = (piece[i] << 24) >> 24;
       out.setFloat32(written, Math.fround(q * this.scale) + base[element], true);
     }

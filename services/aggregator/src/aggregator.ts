@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { HealthImplementation } from "grpc-health-check";
-import { UpdateStaging, WeightedSum, defaultStagingBudget, fusionAlgorithm } from "@cohort/fusion";
+import { type StagedBytes, UpdateStaging, WeightedSum, defaultStagingBudget, fusionAlgorithm } from "@cohort/fusion";
 import { type UpdateEncoding, diffManifests, fingerprint } from "@cohort/tensors";
 import type { AggregatorMetrics, Logger } from "@cohort/telemetry";
 import {
@@ -13,7 +13,7 @@ import { Collector } from "./collector.js";
 import { type BoundedTransfer, type DropPhase, type PhaseDeadlines, RoundDeadlines, resolveDeadlines } from "./deadlines.js";
 import type { IdentityPolicy } from "./identity.js";
 import { type AggregatorLimits, resolveLimits, serverOptions } from "./limits.js";
-import { ModelStore } from "./model-store.js";
+import { ModelStore, slicesOf } from "./model-store.js";
 import { PartyRegistry } from "./registry.js";
 import { RejectionLimiter } from "./rejection-limiter.js";
 import { findResumePoint } from "./resume.js";
@@ -128,7 +128,7 @@ export class Aggregator implements FederationState {
     }
     this.store.setManifest(point.manifest);
     this.store.topology ??= point.topology;
-    this.store.put(point.round, point.bytes);
+    this.store.putFile(point.round, point);
     this.round = point.round;
     this.resumedFrom = point.round;
     const history = await this.output.readMetrics();
@@ -182,9 +182,10 @@ export class Aggregator implements FederationState {
     try {
       if (header.round === 0) {
         this.admitUpload(party, header);
-        const bytes = new Uint8Array(await staged.read(0, staged.size));
-        this.store.put(0, bytes);
-        this.log.info({ party, round: 0, phase: "initial-weights", bytes: bytes.byteLength }, "initial weights received");
+        // Straight from staging to checkpoint 0, which the store then serves (no copy in memory).
+        const checkpoint = await this.output.writeCheckpointSlices(0, this.store.manifest!, stagedSlices(staged));
+        this.store.putFile(0, checkpoint);
+        this.log.info({ party, round: 0, phase: "initial-weights", bytes: checkpoint.size }, "initial weights received");
         return;
       }
       this.admitUpload(party, header);
@@ -193,9 +194,10 @@ export class Aggregator implements FederationState {
         throw failedPrecondition(`round ${header.round} closed before the update was complete`);
       }
       const weight = fusionAlgorithm(this.settings.algorithm).weightOf(header);
-      // Folds run one at a time; the round's result waits for the chain.
-      const fold = phase.folds.then(() => phase.sum.fold(staged, weight));
-      phase.folds = fold.catch(() => undefined);
+      // Folds run one pass at a time; verified updates that wait behind a pass are folded together
+      // in the next (up to 4 per pass over the sums), then released. The round's result waits for all.
+      const fold = phase.sum.foldQueued(staged, weight);
+      phase.folds = phase.folds.then(() => fold).catch(() => undefined);
       await fold;
     } finally {
       await staged.release();
@@ -225,9 +227,11 @@ export class Aggregator implements FederationState {
     const present = await this.registry.waitForConnected(s.numParties, s.maxTimeoutMs, this.abort.signal);
     if (present.length < quorum) throw new Error(`only ${present.length} of ${s.numParties} parties joined within ${s.maxTimeoutMs / 1000} s (quorum ${quorum}): ${present.join(", ") || "none"}`);
     await withTimeout(this.store.ready, s.maxTimeoutMs, "no initial weights arrived from the first party");
-    if (this.resumedFrom === undefined) {
+    if (this.resumedFrom === undefined && this.store.latest!.path === undefined) {
+      // An initial model handed over in memory: from here on it is served from checkpoint 0.
       const initial = this.store.latest!;
-      await this.output.writeCheckpoint(0, this.store.manifest!, initial.bytes, initial.sha256);
+      const checkpoint = await this.output.writeCheckpointSlices(0, this.store.manifest!, slicesOf(this.store.bytes(initial.round)!));
+      this.store.putFile(0, checkpoint);
     }
     if (this.store.topology) await this.output.writeTopology(this.store.topology);
 
@@ -256,8 +260,9 @@ export class Aggregator implements FederationState {
       return { rounds_completed: completed, final: { accuracy: lastAccuracy, loss: lastLoss }, parties: [], wall_seconds: (Date.now() - started) / 1000, stopped_because: stoppedBecause, fusion: s.algorithm, exported: [] };
     }
     const final = this.store.latest!;
+    // The export is the one place the final model is loaded whole (from its checkpoint).
     const exported = this.extras.exportModel
-      ? await this.extras.exportModel(join(s.outputDir, "model"), this.store.manifest!, final.bytes, this.store.topology)
+      ? await this.extras.exportModel(join(s.outputDir, "model"), this.store.manifest!, this.store.bytes(final.round)!, this.store.topology)
       : [];
     const summary: RunSummary = {
       rounds_completed: completed,
@@ -311,13 +316,14 @@ export class Aggregator implements FederationState {
     }
 
     this.metrics?.setPhase("fuse");
-    const fuseStart = Date.now();
-    const global = this.store.put(round, phase.sum.result());
-    const fuseMs = Date.now() - fuseStart;
+    // The mean is written slice by slice into the checkpoint (hashed on the way), which the store
+    // then serves downloads from: the packed global model is never in memory as a whole.
+    // ms.fuse: mean + hash + write; ms.checkpoint: fsync, rename, .json and state.json.
+    const checkpoint = await this.output.writeCheckpointSlices(round, this.store.manifest!, phase.sum.resultSlices());
     this.metrics?.setPhase("checkpoint");
-    const checkpointStart = Date.now();
-    await this.output.writeCheckpoint(round, this.store.manifest!, global.bytes, global.sha256);
-    const checkpointMs = Date.now() - checkpointStart;
+    this.store.putFile(round, checkpoint);
+    const fuseMs = checkpoint.writeMs;
+    const checkpointMs = checkpoint.syncMs;
 
     this.metrics?.setPhase("evaluate");
     const evalStart = Date.now();
@@ -382,10 +388,17 @@ export class Aggregator implements FederationState {
   async close(): Promise<void> {
     this.health.setStatus("", "NOT_SERVING");
     await new Promise<void>((resolve) => this.server.tryShutdown(() => resolve()));
+    this.store.close();
   }
 
   /** Stops at once: cancels every call in flight (tests, fatal errors). */
   forceClose(): void {
     this.server.forceShutdown();
+    this.store.close();
   }
+}
+
+/** A staged update's bytes in order, one bounded slice at a time (each consumed before the next is read). */
+async function* stagedSlices(staged: StagedBytes, sliceBytes = 4 * 1024 * 1024): AsyncGenerator<Uint8Array> {
+  for (let at = 0; at < staged.size; at += sliceBytes) yield await staged.read(at, Math.min(sliceBytes, staged.size - at));
 }

@@ -1,4 +1,4 @@
-import { mkdtemp, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -25,7 +25,9 @@ describe("findResumePoint", () => {
     const { dir } = await runWithCheckpoints(3);
     const point = await findResumePoint(dir, log);
     expect(point?.round).toBe(3);
-    expect(Array.from(new Float32Array(point!.bytes.buffer.slice(0)))).toEqual([3, 3, 3, 3]);
+    const bytes = await readFile(point!.path);
+    expect(point!.size).toBe(16);
+    expect(Array.from(new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength)))).toEqual([3, 3, 3, 3]);
   });
 
   it("falls back to the previous checkpoint when the newest is corrupt or truncated", async () => {

@@ -1,14 +1,16 @@
-import { createHash } from "node:crypto";
 import { readFile, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { type Manifest, manifestByteLength } from "@cohort/tensors";
 import type { Logger } from "@cohort/telemetry";
+import { type WeightsFile, hashFile } from "./checkpoint-file.js";
 
-/** What a restarted aggregator takes from its output directory. */
-export interface ResumePoint {
+/**
+ * What a restarted aggregator takes from its output directory: the round, and its checkpoint
+ * file (size and SHA-256 verified), which the model store then serves the weights from.
+ */
+export interface ResumePoint extends WeightsFile {
   round: number;
   manifest: Manifest;
-  bytes: Uint8Array;
   topology?: string;
 }
 
@@ -28,11 +30,11 @@ export async function findResumePoint(dir: string, log: Logger): Promise<ResumeP
     const base = join(folder, `round-${String(round).padStart(4, "0")}`);
     try {
       const meta = JSON.parse(await readFile(`${base}.json`, "utf8")) as { sha256: string; bytes: number; manifest: Manifest };
-      const bytes = new Uint8Array(await readFile(`${base}.bin`));
-      if (bytes.byteLength !== meta.bytes || bytes.byteLength !== manifestByteLength(meta.manifest)) throw new Error(`size ${bytes.byteLength}, recorded ${meta.bytes}`);
-      const digest = createHash("sha256").update(bytes).digest("hex");
-      if (digest !== meta.sha256) throw new Error("SHA-256 does not match the recorded one");
-      return { round, manifest: meta.manifest, bytes, topology };
+      // Hashed in slices: the weights are verified without a copy of them in memory.
+      const { size, sha256 } = await hashFile(`${base}.bin`);
+      if (size !== meta.bytes || size !== manifestByteLength(meta.manifest)) throw new Error(`size ${size}, recorded ${meta.bytes}`);
+      if (sha256 !== meta.sha256) throw new Error("SHA-256 does not match the recorded one");
+      return { round, manifest: meta.manifest, path: `${base}.bin`, size, sha256, topology };
     } catch (error) {
       log.warn({ phase: "resume", round, file: `${base}.bin`, reason: (error as Error).message }, "checkpoint unusable, trying the previous one");
     }

@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { type Manifest } from "@cohort/tensors";
+import { type Manifest, manifestByteLength } from "@cohort/tensors";
+import { type WeightsFile, type WriteTimings, writeWeightsFile } from "./checkpoint-file.js";
 import { appendLine, atomicWriteFile } from "@cohort/tensors";
 
 /** One line of metrics.jsonl. */
@@ -50,7 +51,25 @@ export class RunOutput {
   async writeCheckpoint(round: number, manifest: Manifest, bytes: Uint8Array, sha256: string): Promise<void> {
     const path = this.checkpointPath(round);
     await atomicWriteFile(path, bytes);
-    await atomicWriteFile(path.replace(/\.bin$/, ".json"), JSON.stringify({ round, sha256, bytes: bytes.byteLength, manifest }, null, 1));
+    await this.writeCheckpointMeta(round, manifest, { path, size: bytes.byteLength, sha256 });
+  }
+
+  /**
+   * Writes a round's checkpoint from `slices` of its packed weights, consumed one at a time (the
+   * fused mean slice by slice, or a staged upload): hashed on the way, written atomically, then
+   * its .json and state.json. The weights never need to be in memory as a whole; the returned
+   * file is what the aggregator serves downloads from.
+   */
+  async writeCheckpointSlices(round: number, manifest: Manifest, slices: Iterable<Uint8Array> | AsyncIterable<Uint8Array>): Promise<WeightsFile & WriteTimings> {
+    const written = await writeWeightsFile(this.checkpointPath(round), slices, manifestByteLength(manifest));
+    const metaStarted = Date.now();
+    await this.writeCheckpointMeta(round, manifest, written);
+    return { ...written, syncMs: written.syncMs + Date.now() - metaStarted };
+  }
+
+  private async writeCheckpointMeta(round: number, manifest: Manifest, file: WeightsFile): Promise<void> {
+    const { path, size, sha256 } = file;
+    await atomicWriteFile(path.replace(/\.bin$/, ".json"), JSON.stringify({ round, sha256, bytes: size, manifest }, null, 1));
     await atomicWriteFile(join(this.dir, "state.json"), JSON.stringify({ round, checkpoint: path, sha256, updated: new Date().toISOString() }, null, 1));
   }
 

@@ -3,11 +3,12 @@ import { diffManifests, fingerprint, manifestByteLength } from "@cohort/tensors"
 import {
   type DownloadRequest, type EvaluationAck, type EvaluationReport, type Instruction, type InstructionsRequest,
   type JoinRequest, type JoinResponse, type ModelChunk, type UploadMessage, type UploadResponse,
-  FederationError, SESSION_KEY, chunksOf, failedPrecondition, invalidArgument, manifestFromMessage, notFound,
+  FederationError, SESSION_KEY, failedPrecondition, invalidArgument, manifestFromMessage, notFound,
   permissionDenied, toServiceError,
 } from "@cohort/wire";
 import type { BoundedTransfer } from "./deadlines.js";
 import type { FederationState } from "./state.js";
+import type { ModelReader } from "./model-store.js";
 import { type IdentifiableCall, identify } from "./identity.js";
 import { DEFAULT_LIMITS } from "./limits.js";
 import { CooldownError, RejectionLimiter, addressKey, partyKey, peerAddress } from "./rejection-limiter.js";
@@ -140,30 +141,43 @@ export function federationHandlers(state: FederationState): grpc.UntypedServiceI
     let party: string | undefined;
     let release: (() => void) | undefined;
     let bound: BoundedTransfer | undefined;
+    let model: ModelReader | undefined;
+    let next: Promise<Uint8Array> | undefined;
     try {
       party = sessionParty(call);
       const superseded = new AbortController();
       release = state.quota.acquire(party, "download", { session: sessionOf(call), cancel: cancelWith(superseded) });
       const { round, offset } = call.request;
-      const model = state.store.get(round);
+      // The round's checkpoint file, held open (and its round's descriptor kept) until this call ends.
+      model = state.store.open(round);
       if (!model) throw notFound(`no global model for round ${round} (latest is ${state.store.latest?.round ?? "none"})`);
-      if (!Number.isSafeInteger(offset) || offset < 0 || offset > model.bytes.byteLength) throw invalidArgument(`offset ${offset} outside the model's ${model.bytes.byteLength} bytes`);
+      const size = model.size;
+      if (!Number.isSafeInteger(offset) || offset < 0 || offset > size) throw invalidArgument(`offset ${offset} outside the model's ${size} bytes`);
       bound = state.boundDownload(party, round);
       const signal = bound ? AbortSignal.any([superseded.signal, bound.signal]) : superseded.signal;
       const started = Date.now();
       let sent = 0;
-      for (const chunk of chunksOf(model.bytes, state.chunkSize, offset)) {
+      // Chunks are positional reads of the file, one read ahead of the chunk being written.
+      const reader = model;
+      const readChunk = (at: number) => (at < size ? reader.read(at, Math.min(state.chunkSize, size - at)) : undefined);
+      next = readChunk(offset);
+      next?.catch(() => undefined);
+      for (let at = offset; at < size;) {
+        const data = await next!;
+        next = readChunk(at + data.byteLength);
+        next?.catch(() => undefined);
         if (call.cancelled) return;
         if (signal.aborted) throw signal.reason;
-        const last = chunk.offset + chunk.data.byteLength === model.bytes.byteLength;
-        const ok = call.write({ offset: chunk.offset, data: chunk.data, totalBytes: model.bytes.byteLength, sha256: last ? model.sha256 : "" });
-        sent += chunk.data.byteLength;
+        const last = at + data.byteLength === size;
+        const ok = call.write({ offset: at, data, totalBytes: size, sha256: last ? model.sha256 : "" });
+        at += data.byteLength;
+        sent += data.byteLength;
         // A peer that stops reading must not hold the call (and its slot) forever: cancellation
         // (or a missed deadline) also ends the wait.
         if (!ok) await drainOrCancel(call, signal);
       }
       if (signal.aborted) throw signal.reason;
-      if (model.bytes.byteLength === offset) call.write({ offset, data: new Uint8Array(0), totalBytes: offset, sha256: model.sha256 });
+      if (size === offset) call.write({ offset, data: new Uint8Array(0), totalBytes: offset, sha256: model.sha256 });
       state.bytesOut += sent;
       state.metrics?.sent(sent);
       log.debug({ party, round, phase: "download", bytes: sent, ms: Date.now() - started }, "model sent");
@@ -173,6 +187,9 @@ export function federationHandlers(state: FederationState): grpc.UntypedServiceI
     } finally {
       bound?.done();
       release?.();
+      // A read in flight finishes before the round's descriptor may be closed (and its number reused).
+      await next?.catch(() => undefined);
+      model?.release();
     }
   };
 
@@ -192,7 +209,7 @@ export function federationHandlers(state: FederationState): grpc.UntypedServiceI
       let admitted: number | undefined;
       const received = await receiveUpload(untilAborted(idleGuard(call, state.limits.uploadIdleMs), cut.signal), {
         manifest, chunkSize: state.chunkSize, staging: state.staging,
-        encoding: state.updateEncoding, base: (round) => state.store.get(round)?.bytes,
+        encoding: state.updateEncoding, base: (round) => (state.store.get(round) ? (offset, length) => state.store.read(round, offset, length) : undefined),
         admit: (header) => {
           bound = state.admitUpload(name, header);
           admitted = header.round;

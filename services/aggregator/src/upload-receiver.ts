@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { type Manifest, type UpdateEncoding, encodedByteLength, isUpdateEncoding, manifestByteLength } from "@cohort/tensors";
 import { type StagedBytes, type UpdateStaging } from "@cohort/fusion";
-import { ChunkSequence, FiniteCheck, UpdateDecoder, type UpdateHeader, type UploadMessage, failedPrecondition, invalidArgument } from "@cohort/wire";
+import { type BaseReader, ChunkSequence, FiniteCheck, UpdateDecoder, type UpdateHeader, type UploadMessage, failedPrecondition, invalidArgument } from "@cohort/wire";
 import { DEFAULT_LIMITS } from "./limits.js";
 
 export interface ReceivedUpdate {
@@ -18,8 +18,11 @@ export interface UploadOptions {
   admit: (header: UpdateHeader) => void;
   /** The federation's update encoding (initial weights, round 0, are always float32). */
   encoding?: UpdateEncoding;
-  /** Packed global weights of a round: the base a compressed update of the next round is a difference from. */
-  base?: (round: number) => Uint8Array | undefined;
+  /**
+   * Packed global weights of a round (or a reader of byte ranges of them, e.g. positional reads
+   * of its checkpoint file): the base a compressed update of the next round is a difference from.
+   */
+  base?: (round: number) => Uint8Array | BaseReader | undefined;
 }
 
 /** Largest example count a party may claim: keeps FedAvg weights finite and meaningful. */
