@@ -1,4 +1,4 @@
-import { open, rename, mkdir } from "node:fs/promises";
+import { mkdir, open, rename, rm } from "node:fs/promises";
 import { dirname } from "node:path";
 
 /**
@@ -6,17 +6,45 @@ import { dirname } from "node:path";
  * file: write a temporary sibling, fsync it, rename it over the target, fsync the directory.
  */
 export async function atomicWriteFile(path: string, data: Uint8Array | string): Promise<void> {
+  await atomicWriteSlices(path, [typeof data === "string" ? Buffer.from(data) : data]);
+}
+
+/**
+ * atomicWriteFile for content produced in slices (each consumed before the next is asked for,
+ * so a producer may reuse its buffer): the whole content is never in memory. `check` sees the
+ * total size before the fsync and may throw to abandon the write (the temporary is removed).
+ */
+export async function atomicWriteSlices(
+  path: string,
+  slices: Iterable<Uint8Array> | AsyncIterable<Uint8Array>,
+  check?: (size: number) => void,
+): Promise<{ size: number; writeMs: number; syncMs: number }> {
+  const started = Date.now();
   await mkdir(dirname(path), { recursive: true });
   const temporary = `${path}.tmp-${process.pid}-${Date.now()}`;
   const file = await open(temporary, "w");
+  let size = 0;
+  let synced: number;
   try {
-    await file.writeFile(data);
+    for await (const slice of slices) {
+      for (let done = 0; done < slice.byteLength;) {
+        const { bytesWritten } = await file.write(slice, done, slice.byteLength - done, size + done);
+        done += bytesWritten;
+      }
+      size += slice.byteLength;
+    }
+    check?.(size);
+    synced = Date.now();
     await file.sync();
-  } finally {
-    await file.close();
+  } catch (error) {
+    await file.close().catch(() => undefined);
+    await rm(temporary, { force: true });
+    throw error;
   }
+  await file.close();
   await rename(temporary, path);
   await syncDirectory(dirname(path));
+  return { size, writeMs: synced - started, syncMs: Date.now() - synced };
 }
 
 /** Makes the rename durable; some file systems refuse fsync on a directory, where the rename is still atomic. */

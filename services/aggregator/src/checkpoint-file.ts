@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
-import { mkdir, open, rename, rm } from "node:fs/promises";
-import { dirname } from "node:path";
+import { open } from "node:fs/promises";
+import { atomicWriteSlices } from "@cohort/tensors";
 
 /** A file of packed global weights as written: where, how many bytes, their SHA-256. */
 export interface WeightsFile {
@@ -26,34 +26,17 @@ export async function writeWeightsFile(
   slices: Iterable<Uint8Array> | AsyncIterable<Uint8Array>,
   expectedSize?: number,
 ): Promise<WeightsFile & WriteTimings> {
-  const started = Date.now();
-  await mkdir(dirname(path), { recursive: true });
-  const temporary = `${path}.tmp-${process.pid}-${Date.now()}`;
   const hash = createHash("sha256");
-  let size = 0;
-  const file = await open(temporary, "w");
-  let synced: number;
-  try {
+  async function* hashed() {
     for await (const slice of slices) {
       hash.update(slice);
-      for (let done = 0; done < slice.byteLength;) {
-        const { bytesWritten } = await file.write(slice, done, slice.byteLength - done, size + done);
-        done += bytesWritten;
-      }
-      size += slice.byteLength;
+      yield slice;
     }
-    if (expectedSize !== undefined && size !== expectedSize) throw new RangeError(`wrote ${size} bytes of weights, expected ${expectedSize}`);
-    synced = Date.now();
-    await file.sync();
-  } catch (error) {
-    await file.close().catch(() => undefined);
-    await rm(temporary, { force: true });
-    throw error;
   }
-  await file.close();
-  await rename(temporary, path);
-  await syncDirectory(dirname(path));
-  return { path, size, sha256: hash.digest("hex"), writeMs: synced - started, syncMs: Date.now() - synced };
+  const { size, writeMs, syncMs } = await atomicWriteSlices(path, hashed(), (written) => {
+    if (expectedSize !== undefined && written !== expectedSize) throw new RangeError(`wrote ${written} bytes of weights, expected ${expectedSize}`);
+  });
+  return { path, size, sha256: hash.digest("hex"), writeMs, syncMs };
 }
 
 /** SHA-256 and size of a file, read in slices of `sliceBytes` (no whole copy in memory). */
@@ -72,19 +55,5 @@ export async function hashFile(path: string, sliceBytes = 4 * 1024 * 1024): Prom
     return { size, sha256: hash.digest("hex") };
   } finally {
     await file.close();
-  }
-}
-
-/** Makes the rename durable; some file systems refuse fsync on a directory, where the rename is still atomic. */
-async function syncDirectory(dir: string): Promise<void> {
-  try {
-    const directory = await open(dir, "r");
-    try {
-      await directory.sync();
-    } finally {
-      await directory.close();
-    }
-  } catch {
-    // Durability of the directory entry is best effort; atomicity does not depend on it.
   }
 }
