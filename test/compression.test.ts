@@ -3,11 +3,10 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { afterEach, describe, expect, it } from "vitest";
-import { Party } from "@cohort/party";
 import { type Manifest, encodedByteLength, packWeights } from "@cohort/tensors";
 import type { UploadMessage } from "@cohort/wire";
 import { ArithmeticLearner } from "./helpers/arithmetic-learner.js";
-import { runParties, startAggregator, testLogger } from "./helpers/federation.js";
+import { runParties, startAggregator, startParties } from "./helpers/federation.js";
 import { mnistLearners } from "./helpers/mnist-learners.js";
 import { RawClient } from "./helpers/raw-client.js";
 
@@ -23,11 +22,7 @@ describe("compressed updates (hyperparams.global.compression)", () => {
     const offsets = [1, 2, 4];
     const learners = examples.map((n, i) => new ArithmeticLearner(manifest, n, offsets[i], i === 0 ? 0.5 : 0));
     const run = aggregator.run();
-    const parties = learners.map((learner, i) => {
-      const p = new Party({ name: `party${i}`, token: `token-of-party-${i}`, host: "127.0.0.1", port }, learner, testLogger(`party${i}`));
-      cleanup.push(() => p.close());
-      return p.run();
-    });
+    const parties = startParties(port, learners, cleanup);
     await run;
     await Promise.all(parties);
     const initial = aggregator.initialWeightsFrom === "party0" ? 0.5 : 0;

@@ -3,12 +3,11 @@ import { join } from "node:path";
 import { Writable } from "node:stream";
 import { afterEach, describe, expect, it } from "vitest";
 import * as grpc from "@grpc/grpc-js";
-import { Party } from "@cohort/party";
 import { type Manifest, manifestByteLength } from "@cohort/tensors";
 import { AggregatorMetrics, createLogger } from "@cohort/telemetry";
 import type { ModelChunk } from "@cohort/wire";
 import { ArithmeticLearner } from "./helpers/arithmetic-learner.js";
-import { partyList, runParties, startAggregator, testLogger } from "./helpers/federation.js";
+import { partyList, runParties, startAggregator, startParties, testLogger } from "./helpers/federation.js";
 import { RawClient } from "./helpers/raw-client.js";
 
 const manifest: Manifest = { tensors: [{ name: "w", dtype: "float32", shape: [100] }] };
@@ -40,11 +39,7 @@ describe("a slow party (straggler)", () => {
     cleanup.push(() => aggregator.forceClose());
     const learners = [new ArithmeticLearner(manifest, 100, 1), new ArithmeticLearner(manifest, 300, 2), new StragglingLearner(manifest, 600, 4, 1_600)];
     const straggler = capturingLogger("party2");
-    const runs = learners.map((learner, i) => {
-      const p = new Party({ name: `party${i}`, token: `token-of-party-${i}`, host: "127.0.0.1", port }, learner, i === 2 ? straggler.log : testLogger(`party${i}`));
-      cleanup.push(() => p.close());
-      return p.run();
-    });
+    const runs = startParties(port, learners, cleanup, (i) => (i === 2 ? straggler.log : testLogger(`party${i}`)));
     const summary = await aggregator.run();
     expect(await Promise.all(runs)).toEqual(Array(3).fill("all rounds completed"));
     expect(summary.rounds_completed).toBe(2);
@@ -73,11 +68,7 @@ describe("per-phase deadlines (hyperparams.global.deadlines)", () => {
     cleanup.push(() => aggregator.forceClose());
     const learners = [new ArithmeticLearner(manifest, 100, 1), new ArithmeticLearner(manifest, 300, 2), new StragglingLearner(manifest, 600, 4, 2_000)];
     const straggler = capturingLogger("party2");
-    const runs = learners.map((learner, i) => {
-      const p = new Party({ name: `party${i}`, token: `token-of-party-${i}`, host: "127.0.0.1", port }, learner, i === 2 ? straggler.log : testLogger(`party${i}`));
-      cleanup.push(() => p.close());
-      return p.run();
-    });
+    const runs = startParties(port, learners, cleanup, (i) => (i === 2 ? straggler.log : testLogger(`party${i}`)));
     const summary = await aggregator.run();
     expect(await Promise.all(runs)).toEqual(Array(3).fill("all rounds completed"));
     expect(summary.rounds_completed).toBe(2);

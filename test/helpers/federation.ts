@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Aggregator, type AggregatorSettings, type RoundMetrics, type RunSummary } from "@cohort/aggregator";
 import { type LocalLearner, Party } from "@cohort/party";
-import { createLogger } from "@cohort/telemetry";
+import { type Logger, createLogger } from "@cohort/telemetry";
 
 /** A logger for tests: silent unless TEST_LOG_LEVEL is set. */
 export function testLogger(service: string) {
@@ -12,6 +12,18 @@ export function testLogger(service: string) {
 
 export function partyList(count: number) {
   return Array.from({ length: count }, (_, i) => ({ name: `party${i}`, token: `token-of-party-${i}` }));
+}
+
+/**
+ * Runs Party i (party{i}, token-of-party-{i}) with learners[i] against the aggregator on `port`;
+ * `logger(i)` may give a party its own logger (default: silent). Returns each party's run().
+ */
+export function startParties(port: number, learners: LocalLearner[], cleanup: (() => void)[], logger: (i: number) => Logger = (i) => testLogger(`party${i}`)): Promise<string>[] {
+  return learners.map((learner, i) => {
+    const party = new Party({ name: `party${i}`, token: `token-of-party-${i}`, host: "127.0.0.1", port }, learner, logger(i));
+    cleanup.push(() => party.close());
+    return party.run();
+  });
 }
 
 /** Starts an aggregator on a free loopback port with a fresh output directory. */
@@ -46,11 +58,7 @@ export async function runParties(
   aggregator: Aggregator, port: number, outputDir: string, learners: LocalLearner[], cleanup: (() => void)[],
 ): Promise<{ summary: RunSummary; lines: RoundMetrics[] }> {
   const run = aggregator.run();
-  const parties = learners.map((learner, i) => {
-    const party = new Party({ name: `party${i}`, token: `token-of-party-${i}`, host: "127.0.0.1", port }, learner, testLogger(`party${i}`));
-    cleanup.push(() => party.close());
-    return party.run();
-  });
+  const parties = startParties(port, learners, cleanup);
   const [summary] = await Promise.all([run, ...parties]);
   const { readFile } = await import("node:fs/promises");
   const text = await readFile(join(outputDir, "metrics.jsonl"), "utf8");
