@@ -74,6 +74,8 @@ const headerArb = fc.record({
   numExamples: fc.oneof(fc.constantFrom(0, 1e13, Number.MAX_SAFE_INTEGER), fc.integer({ min: 1, max: 1000 })),
   metrics: fc.oneof(fc.dictionary(printable(10), fc.double(), { maxKeys: 4 }), fc.constant(Object.fromEntries(Array.from({ length: 70 }, (_, i) => [`m${i}`, i]))), fc.constant({ ["n".repeat(100)]: 1 })),
   trainSeconds: fc.oneof(fc.double({ min: 0, max: 100, noNaN: true }), fc.constantFrom(Number.NaN, Number.POSITIVE_INFINITY, -1)),
+  // The update encoding: the federation's (float32, also as ""), the other known ones, or junk.
+  encoding: fc.oneof(fc.constantFrom("", "float32", "float16", "int8"), printable(40)),
 });
 
 /** An upload as a list of messages; `replayRound` marks a well-formed upload for an earlier round. */
