@@ -440,3 +440,26 @@ describe("UpdateStaging budget", () => {
     expect(defaultStagingBudget(4096 * MiB)).toBe(256 * MiB);
   });
 });
+
+describe("UpdateStaging.hold", () => {
+  it("counts held bytes against the memory budget until released (idempotent), so begin spills sooner", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "cohort-hold-"));
+    try {
+      const staging = new UpdateStaging({ dir, memoryBudgetBytes: 100 });
+      const release = staging.hold(60);
+      expect(staging.heldBytes).toBe(60);
+      const spilled = await staging.begin(50); // 60 held + 50 > 100: a file
+      expect((await readdir(dir)).length).toBe(1);
+      await spilled.abort();
+      release();
+      release();
+      expect(staging.heldBytes).toBe(0);
+      const inMemory = await staging.begin(50);
+      expect(staging.reservedBytes).toBe(50);
+      expect((await readdir(dir)).length).toBe(0);
+      await inMemory.abort();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

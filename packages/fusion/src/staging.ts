@@ -10,6 +10,7 @@ import { randomUUID } from "node:crypto";
  */
 export class UpdateStaging {
   private reserved = 0;
+  private held = 0;
 
   /**
    * `memoryBudgetBytes` is a number of bytes, or a function of one update's size (the model's),
@@ -22,9 +23,31 @@ export class UpdateStaging {
     return this.reserved;
   }
 
+  /** Bytes charged by `hold` (receive buffers of uploads in flight). */
+  get heldBytes(): number {
+    return this.held;
+  }
+
+  /**
+   * Charges `bytes` of memory that an update in flight holds outside staging (an upload's
+   * receive buffers: the message being reassembled, the one being staged, one read ahead)
+   * against the same budget until the returned (idempotent) release is called. It never
+   * refuses: it only makes `begin` spill to disk sooner, so that many uploads at once do not
+   * hold their receive buffers and memory-staged updates on top of each other.
+   */
+  hold(bytes: number): () => void {
+    this.held += bytes;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.held -= bytes;
+    };
+  }
+
   async begin(totalBytes: number): Promise<StagedWriter> {
     const budget = this.options.memoryBudgetBytes;
-    if (this.reserved + totalBytes <= (typeof budget === "number" ? budget : budget(totalBytes))) {
+    if (this.reserved + this.held + totalBytes <= (typeof budget === "number" ? budget : budget(totalBytes))) {
       this.reserved += totalBytes;
       return new MemoryWriter(totalBytes, () => { this.reserved -= totalBytes; });
     }

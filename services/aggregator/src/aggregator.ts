@@ -21,14 +21,20 @@ import { type RoundMetrics, type RunSummary, RunOutput } from "./run-output.js";
 import { federationHandlers } from "./service.js";
 import { StreamQuota } from "./stream-guard.js";
 import type { FederationState } from "./state.js";
-import type { ReceivedUpdate } from "./upload-receiver.js";
+import { type ReceivedUpdate, receiveBufferBytes } from "./upload-receiver.js";
 import { serverCredentials } from "./server-credentials.js";
 import { withTimeout } from "./timeout.js";
 import type { AggregatorSettings, InitialModel, ModelExporter } from "./settings.js";
 import { weightedMetrics } from "./weighted-metrics.js";
 
 interface UpdateMeta { numExamples: number; metrics: Record<string, number>; trainSeconds: number }
-interface TrainingPhase { round: number; collector: Collector<UpdateMeta>; deadlines: RoundDeadlines; sum: WeightedSum; folds: Promise<void> }
+/**
+ * `receiveHolds`: each participant's upload receive buffers, held against staging's memory budget
+ * from the round's start until its upload call starts (which then holds its own) or the round
+ * closes: parties told to train at once upload at once, and the first upload to arrive must not
+ * take the memory budget that the receive buffers of all of them will need.
+ */
+interface TrainingPhase { round: number; collector: Collector<UpdateMeta>; deadlines: RoundDeadlines; sum: WeightedSum; folds: Promise<void>; receiveHolds: Map<string, () => void> }
 
 
 /**
@@ -171,6 +177,12 @@ export class Aggregator implements FederationState {
     this.evaluation?.drop(party);
   }
 
+  uploadStarted(party: string): void {
+    const release = this.training?.receiveHolds.get(party);
+    release?.();
+    this.training?.receiveHolds.delete(party);
+  }
+
   rejectUpload(party: string, round: number, reason: string): void {
     if (round === 0 || this.training?.round !== round || this.training.deadlines.droppedFor(party) !== undefined) return;
     this.log.warn({ party, round, phase: "upload", reason }, "update dropped: it failed verification");
@@ -293,7 +305,8 @@ export class Aggregator implements FederationState {
     }
     const collector = new Collector<UpdateMeta>(round, participants, s.maxTimeoutMs);
     const deadlines: RoundDeadlines = new RoundDeadlines(round, participants, this.deadlines, s.maxTimeoutMs, (party, dropped): boolean => this.dropFromRound(collector, deadlines, party, dropped));
-    const phase: TrainingPhase = { round, collector, deadlines, sum: this.roundSum(), folds: Promise.resolve() };
+    const receiveHolds = new Map(participants.map((party) => [party, this.staging.hold(receiveBufferBytes(this.chunkSize))]));
+    const phase: TrainingPhase = { round, collector, deadlines, sum: this.roundSum(), folds: Promise.resolve(), receiveHolds };
     this.training = phase;
     const instruction: Instruction = {
       kind: "train",
@@ -305,6 +318,8 @@ export class Aggregator implements FederationState {
     const onAbort = () => phase.collector.close("cancelled");
     this.abort.signal.addEventListener("abort", onAbort);
     const updates = await phase.collector.closed;
+    for (const release of phase.receiveHolds.values()) release();
+    phase.receiveHolds.clear();
     phase.deadlines.close();
     this.abort.signal.removeEventListener("abort", onAbort);
     await phase.folds;

@@ -14,7 +14,7 @@ import { DEFAULT_LIMITS } from "./limits.js";
 import { CooldownError, RejectionLimiter, addressKey, partyKey, peerAddress } from "./rejection-limiter.js";
 import { rejectionReason } from "./rejection-reason.js";
 import { idleGuard, releaseOnEnd, untilAborted } from "./stream-guard.js";
-import { receiveUpload } from "./upload-receiver.js";
+import { receiveBufferBytes, receiveUpload } from "./upload-receiver.js";
 
 /** Largest topology JSON a party may send with its join (it is stored, never executed). */
 export const MAX_TOPOLOGY_BYTES = DEFAULT_LIMITS.maxTopologyBytes;
@@ -197,11 +197,16 @@ export function federationHandlers(state: FederationState): grpc.UntypedServiceI
     let party: string | undefined;
     let release: (() => void) | undefined;
     let bound: BoundedTransfer | undefined;
+    let unhold: (() => void) | undefined;
     try {
       party = sessionParty(call);
       // Ends the upload early: its party joined again (a newer session), or missed the upload deadline.
       const cut = new AbortController();
       release = state.quota.acquire(party, "upload", { session: sessionOf(call), cancel: cancelWith(cut) });
+      // Its receive buffers count against staging's memory budget from the start of the call (not
+      // the header): uploads that start together then spill to disk instead of each finding room.
+      unhold = state.staging.hold(receiveBufferBytes(state.chunkSize));
+      state.uploadStarted?.(party);
       const manifest = state.store.manifest;
       if (!manifest) throw failedPrecondition("the federation has no model yet");
       const name = party;
@@ -221,6 +226,7 @@ export function federationHandlers(state: FederationState): grpc.UntypedServiceI
         if (admitted !== undefined) state.rejectUpload(name, admitted, error instanceof Error ? error.message : String(error));
         throw error;
       });
+      unhold();
       state.bytesIn += received.bytes;
       state.metrics?.received(received.bytes);
       await state.acceptUpload(name, received);
@@ -230,6 +236,7 @@ export function federationHandlers(state: FederationState): grpc.UntypedServiceI
       state.metrics?.updateRejected(rejectionReason(error));
       callback(fail("UploadUpdate", party, error, call));
     } finally {
+      unhold?.();
       bound?.done();
       release?.();
     }

@@ -48,6 +48,11 @@ export interface FederationState {
   onCooldown(party: string): void;
   /** An admitted upload failed verification: the party is no longer waited for in that round. */
   rejectUpload(party: string, round: number, reason: string): void;
+  /**
+   * An upload call of `party` started (it holds its own receive buffers against staging's
+   * budget now): the open round stops holding them on its behalf. Optional (tests' fakes).
+   */
+  uploadStarted?(party: string): void;
   /** Takes a complete, verified update (folds it, or stores initial weights). */
   acceptUpload(party: string, update: ReceivedUpdate): Promise<void>;
   acceptEvaluation(party: string, report: EvaluationReport): void;

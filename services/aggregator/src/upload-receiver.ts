@@ -25,6 +25,17 @@ export interface UploadOptions {
   base?: (round: number) => Uint8Array | BaseReader | undefined;
 }
 
+/**
+ * Memory one upload in flight holds in the aggregator outside staging, at most: grpc-js
+ * reassembles a chunk message from the HTTP/2 DATA frames (one chunk), the chunk being staged
+ * (one; a file write keeps it until done), the next one read ahead (one), plus the stream's
+ * 64 KiB receive window. Charged against staging's memory budget while the upload runs
+ * (`UpdateStaging.hold`).
+ */
+export function receiveBufferBytes(chunkSize: number): number {
+  return 3 * chunkSize + 64 * 1024;
+}
+
 /** Largest example count a party may claim: keeps FedAvg weights finite and meaningful. */
 export const MAX_NUM_EXAMPLES = DEFAULT_LIMITS.maxNumExamples;
 /** Most training metrics an update header may carry. */
