@@ -25,9 +25,9 @@ import { type ReceivedUpdate, receiveBufferBytes } from "./upload-receiver.js";
 import { serverCredentials } from "./server-credentials.js";
 import { withTimeout } from "./timeout.js";
 import type { AggregatorSettings, InitialModel, ModelExporter } from "./settings.js";
-import { weightedMetrics } from "./weighted-metrics.js";
+import { collectEvaluations } from "./evaluation-phase.js";
+import { type UpdateMeta, roundMetrics } from "./round-metrics.js";
 
-interface UpdateMeta { numExamples: number; metrics: Record<string, number>; trainSeconds: number }
 /**
  * `receiveHolds`: each participant's upload receive buffers, held against staging's memory budget
  * from the round's start until its upload call starts (which then holds its own) or the round
@@ -341,37 +341,14 @@ export class Aggregator implements FederationState {
     const checkpointMs = checkpoint.syncMs;
 
     this.metrics?.setPhase("evaluate");
-    const evalStart = Date.now();
     const evaluate = round % (s.evaluateEvery ?? 1) === 0 || round === s.rounds;
-    const evaluators = evaluate ? this.registry.connected() : [];
-    const evaluation = new Collector<EvaluationReport>(round, evaluators, this.deadlines.evaluateMs);
-    this.evaluation = evaluation;
-    for (const party of evaluators) if (!this.registry.send(party, { kind: "evaluate", evaluate: { round } })) evaluation.drop(party);
-    const onAbortEval = () => evaluation.close("cancelled");
-    this.abort.signal.addEventListener("abort", onAbortEval);
-    const reports = await evaluation.closed;
-    this.abort.signal.removeEventListener("abort", onAbortEval);
-    const evalMs = Date.now() - evalStart;
-    for (const party of reports.late) {
-      this.log.warn({ party, round, phase: "evaluate", deadline_ms: this.deadlines.evaluateMs }, `${party} missed the evaluate deadline of round ${round}`);
-      this.metrics?.partyDropped("evaluate");
-    }
-
-    const contributions = [...updates.results.entries()];
-    const metrics: RoundMetrics = {
-      round,
-      parties: contributions.map(([name]) => name),
-      missing: updates.missing,
-      examples: contributions.reduce((n, [, u]) => n + u.numExamples, 0),
-      train: weightedMetrics(contributions.map(([, u]) => u)),
-      eval: weightedMetrics(reports.results.values()),
-      ms: { train: trainMs, fuse: fuseMs, checkpoint: checkpointMs, eval: evalMs, round: Date.now() - roundStart },
-      bytes_in: this.bytesIn - bytesIn,
-      bytes_out: this.bytesOut - bytesOut,
-      by_party: Object.fromEntries(contributions.map(([name, u]) => [name, {
-        examples: u.numExamples, train: u.metrics, train_seconds: u.trainSeconds, eval: reports.results.get(name)?.metrics ?? {},
-      }])),
-    };
+    const { reports, ms: evalMs } = await collectEvaluations(
+      { registry: this.registry, log: this.log, metrics: this.metrics, abort: this.abort.signal, deadlineMs: this.deadlines.evaluateMs },
+      round, evaluate ? this.registry.connected() : [], (collector) => { this.evaluation = collector; },
+    );
+    const metrics = roundMetrics(round, updates, reports,
+      { train: trainMs, fuse: fuseMs, checkpoint: checkpointMs, eval: evalMs, round: Date.now() - roundStart },
+      { in: this.bytesIn - bytesIn, out: this.bytesOut - bytesOut });
     await this.output.appendMetrics(metrics);
     this.metrics?.roundCompleted(metrics);
     this.log.info({ round, phase: "round-done", parties: metrics.parties.length, examples: metrics.examples, train: metrics.train, eval: metrics.eval, ms: metrics.ms.round, bytes_in: metrics.bytes_in, bytes_out: metrics.bytes_out }, `round ${round}/${s.rounds} done`);

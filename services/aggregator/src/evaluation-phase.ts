@@ -1,0 +1,40 @@
+import type { AggregatorMetrics, Logger } from "@cohort/telemetry";
+import type { EvaluationReport } from "@cohort/wire";
+import { type Collected, Collector } from "./collector.js";
+import type { PartyRegistry } from "./registry.js";
+
+/** What the evaluation phase of a round needs from the aggregator. */
+export interface EvaluationContext {
+  registry: PartyRegistry;
+  log: Logger;
+  metrics?: AggregatorMetrics;
+  /** The run's stop signal (SIGTERM): the collection closes as cancelled. */
+  abort: AbortSignal;
+  /** The evaluate deadline of a party (hyperparams.global.deadlines.evaluate). */
+  deadlineMs: number;
+}
+
+/**
+ * Asks `evaluators` to evaluate `round`'s global model and gathers their reports until all have
+ * answered, the evaluate deadline passes (the late are logged and counted as dropped) or the run
+ * stops. `open` gets the collector before the first instruction goes out, so reports that come
+ * back at once find it.
+ */
+export async function collectEvaluations(
+  context: EvaluationContext, round: number, evaluators: string[], open: (collector: Collector<EvaluationReport>) => void,
+): Promise<{ reports: Collected<EvaluationReport>; ms: number }> {
+  const started = Date.now();
+  const evaluation = new Collector<EvaluationReport>(round, evaluators, context.deadlineMs);
+  open(evaluation);
+  for (const party of evaluators) if (!context.registry.send(party, { kind: "evaluate", evaluate: { round } })) evaluation.drop(party);
+  const onAbort = () => evaluation.close("cancelled");
+  context.abort.addEventListener("abort", onAbort);
+  const reports = await evaluation.closed;
+  context.abort.removeEventListener("abort", onAbort);
+  const ms = Date.now() - started;
+  for (const party of reports.late) {
+    context.log.warn({ party, round, phase: "evaluate", deadline_ms: context.deadlineMs }, `${party} missed the evaluate deadline of round ${round}`);
+    context.metrics?.partyDropped("evaluate");
+  }
+  return { reports, ms };
+}
