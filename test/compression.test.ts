@@ -1,12 +1,10 @@
 import { createHash } from "node:crypto";
-import { readFile } from "node:fs/promises";
-import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { afterEach, describe, expect, it } from "vitest";
 import { type Manifest, encodedByteLength, packWeights } from "@cohort/tensors";
 import type { UploadMessage } from "@cohort/wire";
 import { ArithmeticLearner } from "./helpers/arithmetic-learner.js";
-import { runParties, startAggregator, startParties } from "./helpers/federation.js";
+import { readRoundLines, runParties, startAggregator, startParties } from "./helpers/federation.js";
 import { mnistLearners } from "./helpers/mnist-learners.js";
 import { RawClient } from "./helpers/raw-client.js";
 
@@ -26,7 +24,7 @@ describe("compressed updates (hyperparams.global.compression)", () => {
     await run;
     await Promise.all(parties);
     const initial = aggregator.initialWeightsFrom === "party0" ? 0.5 : 0;
-    const lines = (await readFile(join(outputDir, "metrics.jsonl"), "utf8")).trim().split("\n").map((l) => JSON.parse(l));
+    const lines = await readRoundLines(outputDir);
     // Each round adds the example-weighted mean offset, 3.1, to the base each party started from.
     expect(lines[0].eval.accuracy).toBeCloseTo(initial + 3.1, 5);
     expect(lines[1].eval.accuracy).toBeCloseTo(initial + 6.2, 5);

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort } from "./helpers/federation.js";
+import { freePort, readRoundLines } from "./helpers/federation.js";
 import { writeTwoPartyFederation } from "./helpers/processes.js";
 
 // The images that deploy/build-images.sh built (against deploy/make-base-image.sh's local base),
@@ -218,7 +218,7 @@ suite(`container images (${title})`, () => {
     const summary = JSON.parse(await readFile(join(dir, "summary.json"), "utf8"));
     expect(summary.rounds_completed).toBe(1);
     expect(summary.parties).toEqual(["p0", "p1"]);
-    const lines = (await readFile(join(dir, "metrics.jsonl"), "utf8")).trim().split("\n").map((l) => JSON.parse(l));
+    const lines = await readRoundLines(dir);
     expect(lines).toHaveLength(1);
     expect(lines[0].eval.accuracy).toBeGreaterThan(0.1);
     // The exports: model.onnx is written only after onnxruntime-node ran it, so the image's

@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { ProcessGroup, writeTwoPartyFederation } from "./helpers/processes.js";
+import { readRoundLines } from "./helpers/federation.js";
 
 const processes = new ProcessGroup();
 afterAll(() => processes.killAll());
@@ -26,7 +27,7 @@ describe("the aggregator is killed (SIGKILL) and restarted with the same config"
 
     expect(await aggregator.exited).toBe(0);
     for (const p of parties) expect(await p.exited).toBe(0);
-    const lines = (await readFile(join(dir, "run", "metrics.jsonl"), "utf8")).trim().split("\n").map((l) => JSON.parse(l));
+    const lines = await readRoundLines(join(dir, "run"));
     expect(lines.map((l) => l.round)).toEqual([1, 2, 3, 4]);
     const summary = JSON.parse(await readFile(join(dir, "run", "summary.json"), "utf8"));
     expect(summary.rounds_completed).toBe(4);
@@ -50,7 +51,7 @@ describe("the aggregator is killed (SIGKILL) and restarted with the same config"
     aggregator = start(aggregatorArgs);
     parties = [0, 1].map((i) => start(partyArgs(i)));
     expect(await aggregator.exited).toBe(0);
-    const lines = (await readFile(join(dir, "run", "metrics.jsonl"), "utf8")).trim().split("\n").map((l) => JSON.parse(l));
+    const lines = await readRoundLines(join(dir, "run"));
     expect(lines.map((l) => l.round)).toEqual([1, 2, 3]);
     expect(JSON.parse(await readFile(join(dir, "run", "summary.json"), "utf8")).rounds_completed).toBe(3);
   }, 240_000);

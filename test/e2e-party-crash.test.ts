@@ -1,8 +1,8 @@
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, describe, expect, it } from "vitest";
 import { type CohortProcess, ProcessGroup, writeTwoPartyFederation } from "./helpers/processes.js";
+import { readRoundLines } from "./helpers/federation.js";
 
 const processes = new ProcessGroup();
 afterAll(() => processes.killAll());
@@ -22,7 +22,7 @@ describe("a party is killed (SIGKILL) during a round and restarted", () => {
     expect(await aggregator.exited).toBe(0);
     expect(await p0.exited).toBe(0);
     expect(await p1.exited).toBe(0);
-    const lines = (await readFile(join(dir, "run", "metrics.jsonl"), "utf8")).trim().split("\n").map((l) => JSON.parse(l));
+    const lines = await readRoundLines(join(dir, "run"));
     expect(lines.map((l) => l.round)).toEqual([1, 2, 3, 4, 5, 6]);
     expect(lines[1].parties).toEqual(["p0"]);
     expect(lines[1].missing).toEqual(["p1"]);
@@ -50,7 +50,7 @@ describe("a party is killed (SIGKILL) during a round and restarted", () => {
 
     expect(await aggregator.exited).toBe(0);
     expect(await p0.exited).toBe(0);
-    const lines = (await readFile(join(dir, "run", "metrics.jsonl"), "utf8")).trim().split("\n").map((l) => JSON.parse(l));
+    const lines = await readRoundLines(join(dir, "run"));
     expect(lines.map((l) => l.round)).toEqual([1, 2, 3]);
     expect(lines[0].parties.sort()).toEqual(["p0", "p1"]);
     expect(lines[1].parties).toEqual(["p0"]);
@@ -67,14 +67,13 @@ describe("a party is killed (SIGKILL) during a round and restarted", () => {
   const bigFederation = () => writeTwoPartyFederation({
     rounds: 4, percQuorum: 0.5, maxExamples: 64, model: join(process.cwd(), "test/fixtures/big-dense-model.mjs"), chunkSize: 4096, evaluateEvery: 100,
   });
-  const metricsOf = async (dir: string) => (await readFile(join(dir, "run", "metrics.jsonl"), "utf8")).trim().split("\n").map((l) => JSON.parse(l));
 
   /** All three processes finish; round 1 went on without p1, which is back (second join) by the last of 4 rounds. */
   async function expectRoundOneWithoutP1(dir: string, aggregator: CohortProcess, p0: CohortProcess, p1: CohortProcess) {
     expect(await aggregator.exited).toBe(0);
     expect(await p0.exited).toBe(0);
     expect(await p1.exited).toBe(0);
-    const lines = await metricsOf(dir);
+    const lines = await readRoundLines(join(dir, "run"));
     expect(lines.map((l) => l.round)).toEqual([1, 2, 3, 4]);
     expect(lines[0].parties).toEqual(["p0"]);
     expect(lines[0].missing).toEqual(["p1"]);

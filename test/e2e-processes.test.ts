@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { beforeAll, describe, expect, it } from "vitest";
+import { readRoundLines } from "./helpers/federation.js";
 import { loadLayersModelFromFile, selectBackend, tf } from "@cohort/models";
 
 const run = promisify(execFile);
@@ -28,7 +29,7 @@ describe("cohort as separate processes", () => {
     const summary = JSON.parse(await readFile(join(out, "run", "summary.json"), "utf8"));
     expect(summary.rounds_completed).toBe(2);
     expect(summary.parties).toEqual(["party0", "party1", "party2"]);
-    const lines = (await readFile(join(out, "run", "metrics.jsonl"), "utf8")).trim().split("\n").map((l) => JSON.parse(l));
+    const lines = await readRoundLines(join(out, "run"));
     expect(lines[1].eval.accuracy).toBeGreaterThan(lines[0].eval.accuracy);
     expect(summary.final.accuracy).toBe(lines[1].eval.accuracy);
     expect(await readdir(join(out, "run", "checkpoints"))).toEqual(expect.arrayContaining(["round-0000.bin", "round-0001.bin", "round-0002.bin"]));

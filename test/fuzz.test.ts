@@ -2,16 +2,15 @@ import { readFileSync } from "node:fs";
 import * as grpc from "@grpc/grpc-js";
 import fc from "fast-check";
 import { afterEach, describe, expect, it } from "vitest";
-import { Party } from "@cohort/party";
 import type { Manifest } from "@cohort/tensors";
-import { type Instruction, federationClientConstructor } from "@cohort/wire";
+import type { Instruction } from "@cohort/wire";
 import { ArithmeticLearner } from "./helpers/arithmetic-learner.js";
 import {
   type Defect, type Identity, type Outcome, defectArb, defectiveUpload, joinArb, manifestByteLength, metadataArb, metadataFor,
   sendRawBytes, sendUpload, uploadArb, uploadMessages,
 } from "./helpers/fuzz-cases.js";
 import { RawClient } from "./helpers/raw-client.js";
-import { partyList, startAggregator, testLogger } from "./helpers/federation.js";
+import { partyList, startAggregator, startParties } from "./helpers/federation.js";
 
 // Property-based fuzzing of every RPC with a fixed seed and a bounded count, beside an honest
 // federation whose aggregate must come out exactly as in a run without the fuzzer.
@@ -28,14 +27,6 @@ const allowList = [...partyList(3), { name: LOOP.name, token: LOOP.token }, ...M
 type Client = grpc.Client & Record<string, (...args: unknown[]) => unknown>;
 const cleanup: (() => void)[] = [];
 afterEach(() => { cleanup.splice(0).forEach((f) => f()); });
-
-/** Honest learner that takes a little time, so that rounds overlap the fuzzing. */
-class PacedLearner extends ArithmeticLearner {
-  override async train(settings: Parameters<ArithmeticLearner["train"]>[0]) {
-    await new Promise((r) => setTimeout(r, 40));
-    return super.train(settings);
-  }
-}
 
 class Tally {
   cases = 0;
@@ -55,12 +46,9 @@ async function federation(fuzz: boolean) {
     // maxRejections 0: the junk limit off, so that every hostile call reaches the handlers (limits.test.ts covers the limit).
     { rounds: ROUNDS, numParties: 3, chunkSize: CHUNK, parties: allowList, limits: { uploadIdleMs: 300, maxRejections: 0 } }, { initialModel });
   cleanup.push(() => aggregator.forceClose());
-  const honest = [[100, 1], [300, 2], [600, 4]].map(([n, offset], i) => {
-    const p = new Party({ name: `party${i}`, token: `token-of-party-${i}`, host: "127.0.0.1", port, reconnect: { initialDelayMs: 50, maxDelayMs: 200, maxAttempts: 20 } },
-      new PacedLearner(manifest, n, offset), testLogger(`party${i}`));
-    cleanup.push(() => p.close());
-    return p.run();
-  });
+  // Honest learners that take a little time, so that rounds overlap the fuzzing.
+  const learners = [[100, 1], [300, 2], [600, 4]].map(([n, offset]) => Object.assign(new ArithmeticLearner(manifest, n, offset), { trainDelayMs: () => 40 }));
+  const honest = startParties(port, learners, cleanup, { settings: () => ({ reconnect: { initialDelayMs: 50, maxDelayMs: 200, maxAttempts: 20 } }) });
   // The honest parties are all in round 1, with or without the fuzzer.
   while (aggregator.registry.connected().length < 3) await new Promise((r) => setTimeout(r, 10));
   const rssBefore = process.memoryUsage().rss;

@@ -4,11 +4,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { afterEach, describe, expect, it } from "vitest";
-import { Party } from "@cohort/party";
 import { AggregatorMetrics, PartyMetrics, startOpsServer } from "@cohort/telemetry";
 import type { Manifest } from "@cohort/tensors";
 import { ArithmeticLearner } from "./helpers/arithmetic-learner.js";
-import { startAggregator, testLogger } from "./helpers/federation.js";
+import { startAggregator, startParties } from "./helpers/federation.js";
 
 const manifest: Manifest = { tensors: [{ name: "w", dtype: "float32", shape: [100, 10] }] };
 const TENSOR_BYTES = 100 * 10 * 4;
@@ -43,10 +42,8 @@ describe("Prometheus metrics of a running federation", () => {
     let midRun: Promise<(sample: string) => number | undefined> | undefined;
     learners[0].beforeUpload = () => { if (learners[0].trainedRounds === 2) midRun = scrape(ops.url); };
     const run = aggregator.run();
-    const parties = learners.map((l, i) => {
-      const p = new Party({ name: `party${i}`, token: `token-of-party-${i}`, host: "127.0.0.1", port, reconnect: { initialDelayMs: 50, maxDelayMs: 200, maxAttempts: 20 } }, l, testLogger(`party${i}`), { metrics: partyMetrics[i] });
-      cleanup.push(() => p.close());
-      return p.run();
+    const parties = startParties(port, learners, cleanup, {
+      settings: () => ({ reconnect: { initialDelayMs: 50, maxDelayMs: 200, maxAttempts: 20 } }), extras: (i) => ({ metrics: partyMetrics[i] }),
     });
     const summary = await run;
     await Promise.all(parties);

@@ -1,18 +1,43 @@
-import { readFile } from "node:fs/promises";
-import { join } from "node:path";
-import { Writable } from "node:stream";
 import { afterEach, describe, expect, it } from "vitest";
-import { Party } from "@cohort/party";
+import type { RoundMetrics } from "@cohort/aggregator";
+import type { PartySettings } from "@cohort/party";
 import type { Manifest } from "@cohort/tensors";
-import { createLogger } from "@cohort/telemetry";
+import type { Logger } from "@cohort/telemetry";
 import { ArithmeticLearner } from "./helpers/arithmetic-learner.js";
-import { startAggregator, testLogger } from "./helpers/federation.js";
+import { type StartPartiesOptions, capturingLogger, readRoundLines, startAggregator, startParties, testLogger } from "./helpers/federation.js";
 import { TcpProxy } from "./helpers/tcp-proxy.js";
 
 // 4 MB of weights in 16 KiB chunks: an upload is a few hundred messages, so a cut lands in it.
 const manifest: Manifest = { tensors: [{ name: "w", dtype: "float32", shape: [1000, 1000] }, { name: "b", dtype: "float32", shape: [1000] }] };
 const cleanup: (() => unknown)[] = [];
 afterEach(async () => { for (const f of cleanup.splice(0)) await f(); });
+
+const EXAMPLES = [100, 300, 600];
+const OFFSETS = [1, 2, 4];
+
+/** party1 dials the aggregator through the proxy (with `settings`, and `log` when given); all retry fast and forever. */
+function throughProxy(proxyPort: number, settings: Partial<PartySettings> = {}, log?: Logger): StartPartiesOptions {
+  return {
+    settings: (i) => ({ ...(i === 1 ? { port: proxyPort, ...settings } : {}), reconnect: { initialDelayMs: 100, maxDelayMs: 400, maxAttempts: 0 } }),
+    ...(log ? { logger: (i: number) => (i === 1 ? log : testLogger(`party${i}`)) } : {}),
+  };
+}
+
+/**
+ * Nothing double counted: each round's parties are unique, its examples theirs, and the global
+ * model (every party reports it as its accuracy) moved by exactly the contributors' mean offset.
+ */
+function expectEachRoundCountedOnce(lines: Required<RoundMetrics>[]): void {
+  let global = 0;
+  for (const l of lines) {
+    expect(new Set(l.parties).size).toBe(l.parties.length);
+    const ids = l.parties.map((p) => Number(p.slice("party".length)));
+    expect(l.examples).toBe(ids.reduce((n, i) => n + EXAMPLES[i], 0));
+    expect(l.examples).toBe(l.parties.reduce((n, p) => n + l.by_party[p].examples, 0));
+    global += ids.reduce((n, i) => n + EXAMPLES[i] * OFFSETS[i], 0) / l.examples;
+    expect(l.eval.accuracy).toBeCloseTo(global, 4);
+  }
+}
 
 async function federationWithProxy(halfOpen: boolean) {
   const rounds = 8;
@@ -21,14 +46,9 @@ async function federationWithProxy(halfOpen: boolean) {
   const proxy = new TcpProxy({ host: "127.0.0.1", port });
   const proxyPort = await proxy.start();
   cleanup.push(() => proxy.close());
-  const examples = [100, 300, 600];
-  const offsets = [1, 2, 4];
-  const learners = examples.map((n, i) => new ArithmeticLearner(manifest, n, offsets[i]));
+  const learners = EXAMPLES.map((n, i) => new ArithmeticLearner(manifest, n, OFFSETS[i]));
   // Local training takes 1 s, so that rounds last long enough for party1 to come back.
-  for (const l of learners) {
-    const train = l.train.bind(l);
-    l.train = async (settings) => { await new Promise((r) => setTimeout(r, 1000)); return train(settings); };
-  }
+  for (const l of learners) l.trainDelayMs = () => 1000;
   // party1 goes through the proxy; the link is cut a few ms into its round-2 upload, for 2 s.
   let cutAt: number | undefined;
   learners[1].beforeUpload = () => {
@@ -40,30 +60,16 @@ async function federationWithProxy(halfOpen: boolean) {
     }, 5);
   };
   const run = aggregator.run();
-  const parties = learners.map((learner, i) => {
-    const p = new Party({ name: `party${i}`, token: `token-of-party-${i}`, host: "127.0.0.1", port: i === 1 ? proxyPort : port, reconnect: { initialDelayMs: 100, maxDelayMs: 400, maxAttempts: 0 } }, learner, testLogger(`party${i}`));
-    cleanup.push(() => p.close());
-    return p.run();
-  });
+  const parties = startParties(port, learners, cleanup, throughProxy(proxyPort));
   const summary = await run;
   expect(await Promise.all(parties)).toEqual(Array(3).fill("all rounds completed"));
-  const lines = (await readFile(join(outputDir, "metrics.jsonl"), "utf8")).trim().split("\n").map((l) => JSON.parse(l));
+  const lines = await readRoundLines(outputDir);
 
   expect(cutAt).toBe(2);
   expect(proxy.connections).toBeGreaterThan(1); // party1 reconnected by itself
   expect(summary.rounds_completed).toBe(rounds);
   expect(lines.map((l) => l.round)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
-  // Nothing double counted: each round's parties unique, its examples theirs, and the global
-  // model (every party reports it as its accuracy) moved by exactly the contributors' mean offset.
-  let global = 0;
-  for (const l of lines) {
-    expect(new Set(l.parties).size).toBe(l.parties.length);
-    const ids = l.parties.map((p: string) => Number(p.slice("party".length)));
-    expect(l.examples).toBe(ids.reduce((n: number, i: number) => n + examples[i], 0));
-    expect(l.examples).toBe(l.parties.reduce((n: number, p: string) => n + l.by_party[p].examples, 0));
-    global += ids.reduce((n: number, i: number) => n + examples[i] * offsets[i], 0) / l.examples;
-    expect(l.eval.accuracy).toBeCloseTo(global, 4);
-  }
+  expectEachRoundCountedOnce(lines);
   // party1 is back for the last rounds.
   expect(lines[rounds - 1].parties.sort()).toEqual(["party0", "party1", "party2"]);
   return lines;
@@ -79,20 +85,6 @@ describe("the network drops between a party and the aggregator, then comes back"
   }, 60_000);
 });
 
-/** A logger whose JSON lines the test can read, each with the time it was written. */
-function capturingLogger(service: string, onLine: (line: Record<string, unknown>) => void = () => undefined) {
-  const lines: Record<string, unknown>[] = [];
-  const destination = new Writable({
-    write(chunk, _enc, done) {
-      const line = { ...JSON.parse(String(chunk)), at: Date.now() };
-      lines.push(line);
-      onLine(line);
-      done();
-    },
-  });
-  return { log: createLogger({ service, level: "info", destination }), lines };
-}
-
 describe("the link black-holes traffic while the party waits for instructions", () => {
   it("keepalive pings notice it within time + timeout; the party reconnects; nothing is double counted; the aggregator's late teardown of the dead link drops no one", async () => {
     const rounds = 10;
@@ -106,16 +98,11 @@ describe("the link black-holes traffic while the party waits for instructions", 
     const proxy = new TcpProxy({ host: "127.0.0.1", port });
     const proxyPort = await proxy.start();
     cleanup.push(() => proxy.close());
-    const examples = [100, 300, 600];
-    const offsets = [1, 2, 4];
     // A small model: what matters here is the idle link, not a transfer in flight.
     const small: Manifest = { tensors: [{ name: "w", dtype: "float32", shape: [10_000] }] };
-    const learners = examples.map((n, i) => new ArithmeticLearner(small, n, offsets[i]));
+    const learners = EXAMPLES.map((n, i) => new ArithmeticLearner(small, n, OFFSETS[i]));
     // party0 and party2 train for 1 s; party1 at once, then waits idle for its next instruction.
-    for (const l of [learners[0], learners[2]]) {
-      const train = l.train.bind(l);
-      l.train = async (settings) => { await new Promise((r) => setTimeout(r, 1000)); return train(settings); };
-    }
+    for (const l of [learners[0], learners[2]]) l.trainDelayMs = () => 1000;
     const keepalive = { timeMs: 300, timeoutMs: 300 };
     let holeAt = 0;
     let connectionsBefore = 0;
@@ -132,17 +119,10 @@ describe("the link black-holes traffic while the party waits for instructions", 
       }, 100);
     });
     const run = aggregator.run();
-    const parties = learners.map((learner, i) => {
-      const p = new Party({
-        name: `party${i}`, token: `token-of-party-${i}`, host: "127.0.0.1", port: i === 1 ? proxyPort : port,
-        reconnect: { initialDelayMs: 100, maxDelayMs: 400, maxAttempts: 0 }, keepalive,
-      }, learner, i === 1 ? party1.log : testLogger(`party${i}`));
-      cleanup.push(() => p.close());
-      return p.run();
-    });
+    const parties = startParties(port, learners, cleanup, throughProxy(proxyPort, { keepalive }, party1.log));
     const summary = await run;
     expect(await Promise.all(parties)).toEqual(Array(3).fill("all rounds completed"));
-    const lines = (await readFile(join(outputDir, "metrics.jsonl"), "utf8")).trim().split("\n").map((l) => JSON.parse(l));
+    const lines = await readRoundLines(outputDir);
 
     // Pings every 300 ms over the idle link before the outage were answered, never refused
     // (no GOAWAY ENHANCE_YOUR_CALM, which would have made party1 reconnect).
@@ -155,14 +135,7 @@ describe("the link black-holes traffic while the party waits for instructions", 
     expect(proxy.connections).toBeGreaterThan(1);
     expect(summary.rounds_completed).toBe(rounds);
     expect(lines.map((l) => l.round)).toEqual(Array.from({ length: rounds }, (_, i) => i + 1));
-    let global = 0;
-    for (const l of lines) {
-      expect(new Set(l.parties).size).toBe(l.parties.length);
-      const ids = l.parties.map((p: string) => Number(p.slice("party".length)));
-      expect(l.examples).toBe(ids.reduce((n: number, i: number) => n + examples[i], 0));
-      global += ids.reduce((n: number, i: number) => n + examples[i] * offsets[i], 0) / l.examples;
-      expect(l.eval.accuracy).toBeCloseTo(global, 4);
-    }
+    expectEachRoundCountedOnce(lines);
     // Its round-2 update, sent before the outage, counts once.
     expect(lines[1].parties.sort()).toEqual(["party0", "party1", "party2"]);
     // From the round after the one it came back in, party1 is in every round, including the one

@@ -6,7 +6,7 @@ import { Party, PartyRefusedError } from "@cohort/party";
 import type { Manifest } from "@cohort/tensors";
 import { ArithmeticLearner } from "./helpers/arithmetic-learner.js";
 import { RawClient } from "./helpers/raw-client.js";
-import { freePort, partyList, startAggregator, testLogger } from "./helpers/federation.js";
+import { freePort, partyList, readRoundLines, startAggregator, testLogger } from "./helpers/federation.js";
 
 const manifest: Manifest = { tensors: [{ name: "w", dtype: "float32", shape: [300, 100] }, { name: "b", dtype: "float32", shape: [100] }] };
 const cleanup: (() => void)[] = [];
@@ -32,7 +32,7 @@ describe("federation protocol over loopback gRPC", () => {
 
     // Round r's global = initial (the first joiner's weights) + r * (0.1*1 + 0.3*2 + 0.6*4)
     const initial = aggregator.initialWeightsFrom === "party0" ? 0.5 : 0;
-    const lines = (await readFile(join(outputDir, "metrics.jsonl"), "utf8")).trim().split("\n").map((l) => JSON.parse(l));
+    const lines = await readRoundLines(outputDir);
     expect(lines).toHaveLength(2);
     expect(lines[1].eval.accuracy).toBeCloseTo(initial + 3.1 * 2, 5);
     expect(lines[0].parties.sort()).toEqual(["party0", "party1", "party2"]);
@@ -91,7 +91,7 @@ describe("faults and large models", () => {
     const summary = await run;
     await Promise.all(runs);
 
-    const lines = (await readFile(join(outputDir, "metrics.jsonl"), "utf8")).trim().split("\n").map((l) => JSON.parse(l));
+    const lines = await readRoundLines(outputDir);
     expect(lines[0].parties.sort()).toEqual(["party0", "party1"]);
     expect(lines[0].missing).toEqual(["party2"]);
     const checkpoint = new Float32Array((await readFile(join(outputDir, "checkpoints", "round-0001.bin"))).buffer.slice(0));

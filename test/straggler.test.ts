@@ -1,50 +1,35 @@
-import { readFile } from "node:fs/promises";
-import { join } from "node:path";
-import { Writable } from "node:stream";
 import { afterEach, describe, expect, it } from "vitest";
 import * as grpc from "@grpc/grpc-js";
 import { type Manifest, manifestByteLength } from "@cohort/tensors";
-import { AggregatorMetrics, createLogger } from "@cohort/telemetry";
+import { AggregatorMetrics } from "@cohort/telemetry";
 import type { ModelChunk } from "@cohort/wire";
 import { ArithmeticLearner } from "./helpers/arithmetic-learner.js";
-import { partyList, runParties, startAggregator, startParties, testLogger } from "./helpers/federation.js";
+import { capturingLogger, partyList, readRoundLines, runParties, startAggregator, startParties, testLogger } from "./helpers/federation.js";
 import { RawClient } from "./helpers/raw-client.js";
 
 const manifest: Manifest = { tensors: [{ name: "w", dtype: "float32", shape: [100] }] };
 const cleanup: (() => void)[] = [];
 afterEach(() => { cleanup.splice(0).forEach((f) => f()); });
 
-/** Trains round 1 slower than the round's deadline, later rounds at once. */
-class StragglingLearner extends ArithmeticLearner {
-  constructor(manifest: Manifest, examples: number, offset: number, private readonly delayMs: number) {
-    super(manifest, examples, offset);
-  }
-
-  override async train(settings: Parameters<ArithmeticLearner["train"]>[0]) {
-    if (this.trainedRounds === 0) await new Promise((r) => setTimeout(r, this.delayMs));
-    return super.train(settings);
-  }
-}
-
-/** A logger whose JSON lines the test can read. */
-function capturingLogger(service: string) {
-  const lines: Record<string, unknown>[] = [];
-  const destination = new Writable({ write(chunk, _enc, done) { lines.push(JSON.parse(String(chunk))); done(); } });
-  return { log: createLogger({ service, level: "info", destination }), lines };
+/** An honest learner that trains round 1 slower than the round's deadline, later rounds at once. */
+function straggling(examples: number, offset: number, delayMs: number): ArithmeticLearner {
+  const learner = new ArithmeticLearner(manifest, examples, offset);
+  learner.trainDelayMs = (round) => (round === 1 ? delayMs : 0);
+  return learner;
 }
 
 describe("a slow party (straggler)", () => {
   it("does not hold the round past its deadline; its late update is refused with FAILED_PRECONDITION; it takes part in the next round", async () => {
     const { aggregator, port, outputDir } = await startAggregator({ rounds: 2, numParties: 3, percQuorum: 2 / 3, maxTimeoutMs: 1_000 });
     cleanup.push(() => aggregator.forceClose());
-    const learners = [new ArithmeticLearner(manifest, 100, 1), new ArithmeticLearner(manifest, 300, 2), new StragglingLearner(manifest, 600, 4, 1_600)];
+    const learners = [new ArithmeticLearner(manifest, 100, 1), new ArithmeticLearner(manifest, 300, 2), straggling(600, 4, 1_600)];
     const straggler = capturingLogger("party2");
-    const runs = startParties(port, learners, cleanup, (i) => (i === 2 ? straggler.log : testLogger(`party${i}`)));
+    const runs = startParties(port, learners, cleanup, { logger: (i) => (i === 2 ? straggler.log : testLogger(`party${i}`)) });
     const summary = await aggregator.run();
     expect(await Promise.all(runs)).toEqual(Array(3).fill("all rounds completed"));
     expect(summary.rounds_completed).toBe(2);
 
-    const lines = (await readFile(join(outputDir, "metrics.jsonl"), "utf8")).trim().split("\n").map((l) => JSON.parse(l));
+    const lines = await readRoundLines(outputDir);
     // Round 1 closed at its 1 s deadline on quorum (2 of 3), without the straggler.
     expect(lines[0].parties.sort()).toEqual(["party0", "party1"]);
     expect(lines[0].missing).toEqual(["party2"]);
@@ -66,13 +51,13 @@ describe("per-phase deadlines (hyperparams.global.deadlines)", () => {
     const metrics = new AggregatorMetrics();
     const { aggregator, port, outputDir } = await startAggregator({ rounds: 2, numParties: 3, percQuorum: 2 / 3, maxTimeoutMs: 20_000, deadlines: { trainMs: 800 } }, { metrics });
     cleanup.push(() => aggregator.forceClose());
-    const learners = [new ArithmeticLearner(manifest, 100, 1), new ArithmeticLearner(manifest, 300, 2), new StragglingLearner(manifest, 600, 4, 2_000)];
+    const learners = [new ArithmeticLearner(manifest, 100, 1), new ArithmeticLearner(manifest, 300, 2), straggling(600, 4, 2_000)];
     const straggler = capturingLogger("party2");
-    const runs = startParties(port, learners, cleanup, (i) => (i === 2 ? straggler.log : testLogger(`party${i}`)));
+    const runs = startParties(port, learners, cleanup, { logger: (i) => (i === 2 ? straggler.log : testLogger(`party${i}`)) });
     const summary = await aggregator.run();
     expect(await Promise.all(runs)).toEqual(Array(3).fill("all rounds completed"));
     expect(summary.rounds_completed).toBe(2);
-    const lines = (await readFile(join(outputDir, "metrics.jsonl"), "utf8")).trim().split("\n").map((l) => JSON.parse(l));
+    const lines = await readRoundLines(outputDir);
     expect(lines[0].parties.sort()).toEqual(["party0", "party1"]);
     expect(lines[0].missing).toEqual(["party2"]);
     expect(lines[0].ms.train).toBeLessThan(2_000); // closed at the 0.8 s train deadline, not max_timeout's 20 s

@@ -25,7 +25,12 @@ export class ArithmeticLearner implements LocalLearner {
     this.weights = weights.map((t) => ({ ...t, data: (t.data as Float32Array).slice() }));
   }
 
+  /** Milliseconds "training" round n (1, 2, ...) takes before the offset is added: stragglers, paced parties. */
+  trainDelayMs: (round: number) => number = () => 0;
+
   async train(_settings: TrainSettings) {
+    const delay = this.trainDelayMs(this.trainedRounds + 1);
+    if (delay > 0) await new Promise((r) => setTimeout(r, delay));
     for (const t of this.weights) {
       const data = t.data as Float32Array;
       for (let i = 0; i < data.length; i++) data[i] += this.offset;

@@ -1,8 +1,9 @@
-import { mkdtemp } from "node:fs/promises";
+import { mkdtemp, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Writable } from "node:stream";
 import { Aggregator, type AggregatorSettings, type RoundMetrics, type RunSummary } from "@cohort/aggregator";
-import { type LocalLearner, Party } from "@cohort/party";
+import { type LocalLearner, Party, type PartySettings } from "@cohort/party";
 import { type Logger, createLogger } from "@cohort/telemetry";
 
 /** A logger for tests: silent unless TEST_LOG_LEVEL is set. */
@@ -14,16 +15,43 @@ export function partyList(count: number) {
   return Array.from({ length: count }, (_, i) => ({ name: `party${i}`, token: `token-of-party-${i}` }));
 }
 
-/**
- * Runs Party i (party{i}, token-of-party-{i}) with learners[i] against the aggregator on `port`;
- * `logger(i)` may give a party its own logger (default: silent). Returns each party's run().
- */
-export function startParties(port: number, learners: LocalLearner[], cleanup: (() => void)[], logger: (i: number) => Logger = (i) => testLogger(`party${i}`)): Promise<string>[] {
+export interface StartPartiesOptions {
+  /** Party i's logger (default: silent). */
+  logger?: (i: number) => Logger;
+  /** Settings of party i over the defaults (name party{i}, token token-of-party-{i}, 127.0.0.1:port). */
+  settings?: (i: number) => Partial<PartySettings>;
+  /** Party i's extras (e.g. its Prometheus metrics). */
+  extras?: (i: number) => ConstructorParameters<typeof Party>[3];
+}
+
+/** Runs Party i with learners[i] against the aggregator on `port`; returns each party's run(). */
+export function startParties(port: number, learners: LocalLearner[], cleanup: (() => unknown)[], options: StartPartiesOptions = {}): Promise<string>[] {
   return learners.map((learner, i) => {
-    const party = new Party({ name: `party${i}`, token: `token-of-party-${i}`, host: "127.0.0.1", port }, learner, logger(i));
+    const settings: PartySettings = { name: `party${i}`, token: `token-of-party-${i}`, host: "127.0.0.1", port, ...options.settings?.(i) };
+    const party = new Party(settings, learner, options.logger?.(i) ?? testLogger(`party${i}`), options.extras?.(i));
     cleanup.push(() => party.close());
     return party.run();
   });
+}
+
+/** The lines of a run directory's metrics.jsonl, one per completed round (this version always writes by_party). */
+export async function readRoundLines(runDir: string): Promise<Required<RoundMetrics>[]> {
+  const text = await readFile(join(runDir, "metrics.jsonl"), "utf8");
+  return text.trim().split("\n").map((l) => JSON.parse(l) as Required<RoundMetrics>);
+}
+
+/** A logger whose JSON lines a test can read, each stamped with the time (`at`) it was written. */
+export function capturingLogger(service: string, onLine: (line: Record<string, unknown>) => void = () => undefined) {
+  const lines: Record<string, unknown>[] = [];
+  const destination = new Writable({
+    write(chunk, _enc, done) {
+      const line = { ...JSON.parse(String(chunk)), at: Date.now() };
+      lines.push(line);
+      onLine(line);
+      done();
+    },
+  });
+  return { log: createLogger({ service, level: "info", destination }), lines };
 }
 
 /** Starts an aggregator on a free loopback port with a fresh output directory. */
@@ -56,11 +84,9 @@ export async function freePort(): Promise<number> {
  */
 export async function runParties(
   aggregator: Aggregator, port: number, outputDir: string, learners: LocalLearner[], cleanup: (() => void)[],
-): Promise<{ summary: RunSummary; lines: RoundMetrics[] }> {
+): Promise<{ summary: RunSummary; lines: Required<RoundMetrics>[] }> {
   const run = aggregator.run();
   const parties = startParties(port, learners, cleanup);
   const [summary] = await Promise.all([run, ...parties]);
-  const { readFile } = await import("node:fs/promises");
-  const text = await readFile(join(outputDir, "metrics.jsonl"), "utf8");
-  return { summary, lines: text.trim().split("\n").map((l) => JSON.parse(l) as RoundMetrics) };
+  return { summary, lines: await readRoundLines(outputDir) };
 }
