@@ -6,7 +6,7 @@
 // checkpoint files (the mean is written to the file in 4 MiB slices), and the 400 MB updates
 // spill to disk past the default staging budget.
 import { manifestByteLength } from "@cohort/tensors";
-import { floatManifest, partyList, spawnAggregator, tempDir } from "./lib/common.mjs";
+import { benchChunkSize, floatManifest, partyList, spawnAggregator, tempDir } from "./lib/common.mjs";
 import { LeanParty, sha256Of, uploadPacked } from "./lib/lean-party.mjs";
 
 export async function aggregatorRss({ full }) {
@@ -15,7 +15,7 @@ export async function aggregatorRss({ full }) {
   const total = manifestByteLength(manifest);
   const bytes = new Uint8Array(new Float32Array(params).fill(0.5).buffer);
   const sha256 = sha256Of(bytes);
-  const chunkSize = 1024 * 1024;
+  const chunkSize = benchChunkSize();
   const figures = {};
   const parts = [];
   const modelMb = total / 1e6;

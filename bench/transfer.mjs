@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import net from "node:net";
 import { downloadModel, uploadUpdate } from "@cohort/party";
 import { manifestByteLength, unpackWeights } from "@cohort/tensors";
-import { floatManifest, mbps, median, now, partyList, rate, spawnAggregator, tempDir } from "./lib/common.mjs";
+import { benchChunkSize, floatManifest, mbps, median, now, partyList, rate, spawnAggregator, tempDir } from "./lib/common.mjs";
 import { LeanParty } from "./lib/lean-party.mjs";
 
 const TCP_CHILD = fileURLToPath(new URL("./lib/tcp-child.mjs", import.meta.url));
@@ -19,8 +19,7 @@ export async function uploadDownloadVsTcp({ full }) {
   const rounds = 3;
   const manifest = floatManifest(params, 16 * 1024 * 1024);
   const total = manifestByteLength(manifest);
-  // BENCH_CHUNK_SIZE: chunk bytes (default 1 MiB, the aggregator's default); at most 4 MiB - 64 KiB.
-  const chunkSize = Number(process.env.BENCH_CHUNK_SIZE ?? 1024 * 1024);
+  const chunkSize = benchChunkSize();
   const aggregator = await spawnAggregator({ manifest, numParties: 1, rounds, chunkSize, initial: "zeros", outputDir: await tempDir("transfer"), stagingMemoryBytes: 2 * total });
   const [{ name, token }] = partyList(1);
   const party = new LeanParty(aggregator.port, name, token);

@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import { DEFAULT_CHUNK_BYTES } from "@cohort/config";
 import { createLogger } from "@cohort/telemetry";
 
 export const MiB = 1024 * 1024;
@@ -36,6 +37,11 @@ export function floatManifest(params, maxTensor = 64 * MiB) {
 }
 
 export const now = () => performance.now();
+
+/** Chunk bytes of the transfer and RSS runs: BENCH_CHUNK_SIZE, else the aggregator's default (`connection.info.chunk_size`). */
+export function benchChunkSize() {
+  return Number(process.env.BENCH_CHUNK_SIZE ?? DEFAULT_CHUNK_BYTES);
+}
 
 /** Median of a list of numbers. */
 export function median(values) {

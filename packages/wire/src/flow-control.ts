@@ -2,10 +2,10 @@
  * HTTP/2 flow-control window of a party's connection: 16 MiB per stream and connection instead
  * of the 64 KiB default, so a model download is not paced by WINDOW_UPDATE round trips. Only the
  * window grows: gRPC messages keep their 4 MiB limit and the chunk size its 1 MiB default.
- * The aggregator's receive window (uploads) stays at the default on purpose: it bounds what each
- * uploading party has buffered in the aggregator. Widening it (grpc-js's Server has no option;
- * done per HTTP/2 session) measured upload +30-40%, but aggregator peak RSS with 32 parties
- * uploading a 40 MB model at once went from 362 MB to 546 MB (2 MiB) and 1026 MB (16 MiB).
+ * The aggregator's receive window (uploads) is widened to 1 MiB for at most 8 uploads at a time
+ * (`services/aggregator/src/upload-window.ts`): it bounds what uploading parties have buffered
+ * in the aggregator. Widening it for every upload cost aggregator peak RSS with 32 parties
+ * uploading a 40 MB model at once: 362 MB -> 546 MB (2 MiB) and 1026 MB (16 MiB).
  */
 export const FLOW_CONTROL_WINDOW_BYTES = 16 * 1024 * 1024;
 

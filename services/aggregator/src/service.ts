@@ -15,6 +15,7 @@ import { CooldownError, RejectionLimiter, addressKey, partyKey, peerAddress } fr
 import { rejectionReason } from "./rejection-reason.js";
 import { idleGuard, releaseOnEnd, untilAborted } from "./stream-guard.js";
 import { receiveBufferBytes, receiveUpload } from "./upload-receiver.js";
+import { UploadWindows } from "./upload-window.js";
 
 /** Largest topology JSON a party may send with its join (it is stored, never executed). */
 export const MAX_TOPOLOGY_BYTES = DEFAULT_LIMITS.maxTopologyBytes;
@@ -52,6 +53,9 @@ export function federationHandlers(state: FederationState): grpc.UntypedServiceI
     }
     return toServiceError(error);
   };
+
+  // Uploads in flight with a wide HTTP/2 receive window (at most WIDE_UPLOADS_MAX at a time).
+  const uploadWindows = new UploadWindows();
 
   // A caller that does not authenticate is known by its address only; a cooling-down address
   // does not lock out a party with valid credentials behind the same address (NAT).
@@ -198,6 +202,7 @@ export function federationHandlers(state: FederationState): grpc.UntypedServiceI
     let release: (() => void) | undefined;
     let bound: BoundedTransfer | undefined;
     let unhold: (() => void) | undefined;
+    let receiveWindow: ReturnType<UploadWindows["open"]> | undefined;
     try {
       party = sessionParty(call);
       // Ends the upload early: its party joined again (a newer session), or missed the upload deadline.
@@ -205,7 +210,8 @@ export function federationHandlers(state: FederationState): grpc.UntypedServiceI
       release = state.quota.acquire(party, "upload", { session: sessionOf(call), cancel: cancelWith(cut) });
       // Its receive buffers count against staging's memory budget from the start of the call (not
       // the header): uploads that start together then spill to disk instead of each finding room.
-      unhold = state.staging.hold(receiveBufferBytes(state.chunkSize));
+      receiveWindow = uploadWindows.open(call);
+      unhold = state.staging.hold(receiveBufferBytes(state.chunkSize) + receiveWindow.extraBytes);
       state.uploadStarted?.(party);
       const manifest = state.store.manifest;
       if (!manifest) throw failedPrecondition("the federation has no model yet");
@@ -236,6 +242,7 @@ export function federationHandlers(state: FederationState): grpc.UntypedServiceI
       state.metrics?.updateRejected(rejectionReason(error));
       callback(fail("UploadUpdate", party, error, call));
     } finally {
+      receiveWindow?.release();
       unhold?.();
       bound?.done();
       release?.();

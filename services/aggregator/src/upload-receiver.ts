@@ -29,8 +29,8 @@ export interface UploadOptions {
  * Memory one upload in flight holds in the aggregator outside staging, at most: grpc-js
  * reassembles a chunk message from the HTTP/2 DATA frames (one chunk), the chunk being staged
  * (one; a file write keeps it until done), the next one read ahead (one), plus the stream's
- * 64 KiB receive window. Charged against staging's memory budget while the upload runs
- * (`UpdateStaging.hold`).
+ * 64 KiB receive window (an upload that gets the wide window, `UploadWindows`, holds its extra
+ * bytes too). Charged against staging's memory budget while the upload runs (`UpdateStaging.hold`).
  */
 export function receiveBufferBytes(chunkSize: number): number {
   return 3 * chunkSize + 64 * 1024;
