@@ -1,5 +1,5 @@
 import { type Dataset, type Split, checkInputShape, validateLabels } from "@cohort/data";
-import { type LayersModel, getWeights, modelManifest, setLearningRate, setWeights, tf } from "@cohort/models";
+import { type LayersModel, evaluateModel, getWeights, modelManifest, setLearningRate, setWeights, tf } from "@cohort/models";
 import type { Manifest, WeightSet } from "@cohort/tensors";
 import type { EvaluateResult, LocalLearner, TrainResult, TrainSettings } from "./learner.js";
 
@@ -82,10 +82,7 @@ export class TfjsLearner implements LocalLearner {
 
   async evaluate(): Promise<EvaluateResult> {
     if (!this.test) return { numExamples: 0, metrics: {} };
-    const result = this.model.evaluate(this.test.x, this.test.y, { batchSize: EVAL_BATCH });
-    const scalars = Array.isArray(result) ? result : [result];
-    const values = await Promise.all(scalars.map(async (s) => (await s.data())[0]));
-    tf.dispose(scalars);
+    const values = await evaluateModel(this.model, this.test.x, this.test.y, EVAL_BATCH);
     const metrics = Object.fromEntries(this.model.metricsNames.map((name, i) => [metricName(name), values[i]]));
     return { numExamples: this.test.x.shape[0], metrics };
   }
