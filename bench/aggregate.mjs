@@ -8,6 +8,11 @@
 // (reduced) or 4 (full) updates fold in one pass. aggregate_one_at_a_time_vs_memcpy is the same
 // fold one update per pass (WeightedSum.fold in turn: the aggregator's path when each update's
 // fold ends before the next update arrives), for comparison.
+//
+// Updates are staged as the aggregator stages them: the accumulator exists first, with an arena
+// the size of the staging budget in its WebAssembly memory, and memory-staged updates are
+// allocated there (UpdateStaging.allocator), so the fold reads them in place. The memcpy baseline
+// copies those same staged bytes.
 import { MAX_FOLD_GROUP, UpdateStaging, WeightedSum } from "@cohort/fusion";
 import { manifestByteLength } from "@cohort/tensors";
 import { floatManifest, mbps, median, now, rate, tempDir } from "./lib/common.mjs";
@@ -20,6 +25,8 @@ export async function aggregateVsMemcpy({ full }) {
   const manifest = floatManifest(params, 16 * 1024 * 1024);
   const total = manifestByteLength(manifest);
   const staging = new UpdateStaging({ dir: await tempDir("fold"), memoryBudgetBytes: parties * total });
+  const sum = new WeightedSum(manifest, { arenaBytes: staging.memoryBudget(total) });
+  staging.allocator = (bytes) => sum.allocateStaging(bytes);
   const staged = [];
   for (let p = 0; p < parties; p++) {
     const writer = await staging.begin(total);
@@ -33,7 +40,6 @@ export async function aggregateVsMemcpy({ full }) {
   // One WeightedSum, reset per round as the aggregator keeps it (reset is not timed: it runs at
   // round start). Each repetition times the three in turn, so they share the machine's state.
   const destination = new Uint8Array(total);
-  const sum = new WeightedSum(manifest);
   const copyMs = [];
   const queuedMs = [];
   const oneMs = [];

@@ -1,5 +1,5 @@
 import { type DType, type Manifest, bytesPerElement, elementCount, float16ToNumber, manifestByteLength, numberToFloat16, tensorOffsets, viewAs } from "@cohort/tensors";
-import type { StagedBytes } from "./staging.js";
+import type { StagedBytes, StagingRegion } from "./staging.js";
 import { type FoldKernels, MAX_FOLD_GROUP, kernelMemory } from "./simd.js";
 
 export { MAX_FOLD_GROUP };
@@ -18,6 +18,10 @@ const SEGMENT_ELEMENTS = 2 ** 27;
  */
 const SCRATCH_BYTES = 256 * 1024;
 const SCRATCH_ELEMENTS = SCRATCH_BYTES / 4;
+/** Largest WebAssembly memory (32-bit addresses), less a page. */
+const MAX_MEMORY_BYTES = 2 ** 32 - 65536;
+/** Alignment of arena regions (a v128). */
+const ARENA_ALIGN = 16;
 
 /** A slice of the accumulator: float64 sums (in a WebAssembly memory with a float32 scratch area when SIMD kernels run). */
 interface Segment {
@@ -27,18 +31,82 @@ interface Segment {
   sumsAt: number;
   scratch?: Uint8Array;
   scratchFloats?: Float32Array;
+  /** The whole WebAssembly memory as float32 (never grown, so never detached): inputs read in place. */
+  heap?: Float32Array;
 }
 
-function segment(elements: number, simd: boolean): Segment {
-  const wasm = elements > 0 && simd ? kernelMemory(SCRATCH_BYTES + 8 * elements) : undefined;
+/** A segment; with SIMD kernels, its memory has `arenaBytes` more after the sums (see WeightedSum.allocateStaging). */
+function segment(elements: number, simd: boolean, arenaBytes = 0): Segment & { arena?: Arena } {
+  const arenaAt = Math.ceil((SCRATCH_BYTES + 8 * elements) / ARENA_ALIGN) * ARENA_ALIGN;
+  const wasm = elements > 0 && simd ? kernelMemory(arenaAt + arenaBytes) : undefined;
   if (wasm) {
     const { buffer } = wasm.memory;
     return {
       sums: new Float64Array(buffer, SCRATCH_BYTES, elements), kernels: wasm.kernels, sumsAt: SCRATCH_BYTES,
       scratch: new Uint8Array(buffer, 0, SCRATCH_BYTES), scratchFloats: new Float32Array(buffer, 0, SCRATCH_ELEMENTS),
+      heap: new Float32Array(buffer),
+      arena: arenaBytes >= ARENA_ALIGN ? new Arena(buffer, arenaAt, arenaBytes) : undefined,
     };
   }
   return { sums: new Float64Array(elements), sumsAt: 0 };
+}
+
+/**
+ * First-fit allocator of a region of a WebAssembly memory: ARENA_ALIGN-aligned regions, free
+ * ranges kept sorted by offset and coalesced with their neighbours when freed.
+ */
+class Arena {
+  /** Free ranges [at, at + size), sorted by `at`, never adjacent (coalesced). */
+  private readonly free: { at: number; size: number }[];
+  /** `at`: a multiple of ARENA_ALIGN; `bytes` rounds down to one. */
+  constructor(private readonly buffer: ArrayBuffer, at: number, bytes: number) {
+    const size = Math.floor(bytes / ARENA_ALIGN) * ARENA_ALIGN;
+    this.free = size > 0 ? [{ at, size }] : [];
+  }
+
+  /** Bytes free in all (not necessarily in one range). */
+  get freeBytes(): number {
+    return this.free.reduce((total, r) => total + r.size, 0);
+  }
+
+  allocate(bytes: number): StagingRegion | undefined {
+    if (!Number.isSafeInteger(bytes) || bytes <= 0) return undefined;
+    const size = Math.ceil(bytes / ARENA_ALIGN) * ARENA_ALIGN;
+    const i = this.free.findIndex((r) => r.size >= size);
+    if (i < 0) return undefined;
+    const range = this.free[i];
+    const at = range.at;
+    if (range.size === size) this.free.splice(i, 1);
+    else this.free[i] = { at: at + size, size: range.size - size };
+    let freed = false;
+    return {
+      bytes: new Uint8Array(this.buffer, at, bytes),
+      free: () => {
+        if (freed) return;
+        freed = true;
+        this.release(at, size);
+      },
+    };
+  }
+
+  private release(at: number, size: number): void {
+    let i = 0;
+    while (i < this.free.length && this.free[i].at < at) i++;
+    const before = i > 0 ? this.free[i - 1] : undefined;
+    const after = i < this.free.length ? this.free[i] : undefined;
+    if (before && before.at + before.size === at) {
+      before.size += size;
+      if (after && before.at + before.size === after.at) {
+        before.size += after.size;
+        this.free.splice(i, 1);
+      }
+    } else if (after && at + size === after.at) {
+      after.at = at;
+      after.size += size;
+    } else {
+      this.free.splice(i, 0, { at, size });
+    }
+  }
 }
 
 /**
@@ -62,17 +130,44 @@ export class WeightedSum {
   private fresh = true;
 
   private readonly segmentElements: number;
+  private readonly arena: Arena | undefined;
 
-  /** `options` are for tests: `simd: false` takes the JS loops, `segmentElements` splits the sums into smaller segments. */
-  constructor(readonly manifest: Manifest, options: { simd?: boolean; segmentElements?: number } = {}) {
+  /**
+   * `arenaBytes`: memory reserved after the sums for staged updates (allocateStaging), where the
+   * sums fit one segment and SIMD kernels run; the aggregator passes its staging memory budget.
+   * The other options are for tests: `simd: false` takes the JS loops, `segmentElements` splits
+   * the sums into smaller segments.
+   */
+  constructor(readonly manifest: Manifest, options: { simd?: boolean; segmentElements?: number; arenaBytes?: number } = {}) {
     this.segmentElements = options.segmentElements ?? SEGMENT_ELEMENTS;
     this.offsets = tensorOffsets(manifest);
     this.elementStarts = [0];
     for (const t of manifest.tensors) this.elementStarts.push(this.elementStarts[this.elementStarts.length - 1] + elementCount(t.shape));
     const elements = this.elementStarts[this.elementStarts.length - 1];
+    // The memory is sized once: growing it would detach every view of it (the staged updates' included).
+    const requested = Number.isFinite(options.arenaBytes) ? Math.max(0, Math.floor(options.arenaBytes!)) : 0;
+    const arenaBytes = elements > 0 && elements <= this.segmentElements ? Math.min(requested, MAX_MEMORY_BYTES - ARENA_ALIGN - SCRATCH_BYTES - 8 * elements) : 0;
     for (let at = 0; at < elements || this.segments.length === 0; at += this.segmentElements) {
-      this.segments.push(segment(Math.min(this.segmentElements, elements - at), options.simd ?? true));
+      const made = segment(Math.min(this.segmentElements, elements - at), options.simd ?? true, arenaBytes);
+      this.arena = made.arena;
+      this.segments.push(made);
     }
+  }
+
+  /**
+   * `bytes` of this accumulator's WebAssembly memory for a staged update, which the fold then
+   * reads in place instead of copying it into the scratch area; undefined where there is no
+   * arena (several segments, no SIMD, arenaBytes 0) or no free range that large. The region
+   * survives reset(); `free` (idempotent) must not be called before every fold reading it
+   * has resolved (UpdateStaging frees it on release).
+   */
+  allocateStaging(bytes: number): StagingRegion | undefined {
+    return this.arena?.allocate(bytes);
+  }
+
+  /** Arena bytes not allocated (tests). */
+  get stagingFreeBytes(): number {
+    return this.arena?.freeBytes ?? 0;
   }
 
   get totalWeight(): number {
@@ -264,12 +359,13 @@ export class WeightedSum {
   /**
    * sums[start ..] (+)= weights[0] * values[0] + weights[1] * values[1] + ..., added in that order, of
    * float32 `slices` (equal lengths, any alignment): copied block by block into the scratch area
-   * (one region per input), then the k-input SIMD kernel.
+   * (one region per input), then the k-input SIMD kernel. A slice that already lies in the
+   * segment's memory (staged in its arena), 4-byte aligned, is read where it is, not copied.
    */
   private addFloat32(start: number, slices: Uint8Array[], weights: number[], init: boolean): void {
     const k = slices.length;
-    this.eachRange(start, slices[0].byteLength / 4, ({ sums, kernels, sumsAt, scratch, scratchFloats }, from, n, first) => {
-      if (!kernels || !scratch || !scratchFloats) {
+    this.eachRange(start, slices[0].byteLength / 4, ({ sums, kernels, sumsAt, scratch, scratchFloats, heap }, from, n, first) => {
+      if (!kernels || !scratch || !scratchFloats || !heap) {
         const values = slices.map((bytes) => viewAs("float32", bytes.subarray(first * 4, (first + n) * 4)) as Float32Array);
         addScaledFloat32(sums, from, values, weights, init);
         return;
@@ -277,15 +373,20 @@ export class WeightedSum {
       const kernel = (init ? kernels.init : kernels.fold)[k];
       // Each input's region of the scratch area: a multiple of 8 elements, so only a slice's last block has a tail.
       const region = Math.floor(SCRATCH_ELEMENTS / k / 8) * 8;
+      // Byte offset in the memory of each input's element `first` (in place), or -1 (copied to the scratch area).
+      const inPlace = slices.map((bytes) => (bytes.buffer === heap.buffer && bytes.byteOffset % 4 === 0 ? bytes.byteOffset + 4 * first : -1));
       const sources = slices.map((_, u) => 4 * region * u);
       for (let b = 0; b < n; b += region) {
         const block = Math.min(region, n - b);
-        slices.forEach((bytes, u) => scratch.set(bytes.subarray((first + b) * 4, (first + b + block) * 4), sources[u]));
+        slices.forEach((bytes, u) => {
+          if (inPlace[u] >= 0) sources[u] = inPlace[u] + 4 * b;
+          else scratch.set(bytes.subarray((first + b) * 4, (first + b + block) * 4), sources[u]);
+        });
         const vectorised = block & ~7;
         kernel(sumsAt + 8 * (from + b), ...sources, vectorised >>> 3, ...weights);
         for (let j = vectorised; j < block; j++) {
           let sum = init ? 0 : sums[from + b + j];
-          for (let u = 0; u < k; u++) sum += weights[u] * scratchFloats[region * u + j];
+          for (let u = 0; u < k; u++) sum += weights[u] * heap[sources[u] / 4 + j];
           sums[from + b + j] = sum;
         }
       }

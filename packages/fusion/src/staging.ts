@@ -2,6 +2,19 @@ import { mkdir, open, rm, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { randomUUID } from "node:crypto";
 
+/** A region of memory handed to a memory-staged update; `free` gives it back (once, on release). */
+export interface StagingRegion {
+  readonly bytes: Uint8Array;
+  free(): void;
+}
+
+/**
+ * Provides the memory of a memory-staged update of `bytes` bytes, or undefined (a plain
+ * Uint8Array is used then): the aggregator's accumulator hands out regions of its WebAssembly
+ * memory, which its fold kernels read in place (WeightedSum.allocateStaging).
+ */
+export type StagingAllocator = (bytes: number) => StagingRegion | undefined;
+
 /**
  * Where in-flight updates wait until they are complete and verified. Each update reserves its
  * full size (known from the manifest, never from the peer) against a shared memory budget; one
@@ -17,7 +30,21 @@ export class UpdateStaging {
    * so that a deployment can size the budget before the model is known (the aggregator's
    * default: the model's size, clamped to [64 MiB, 256 MiB]; see defaultStagingBudget).
    */
-  constructor(private readonly options: { dir: string; memoryBudgetBytes: number | ((updateBytes: number) => number) }) {}
+  constructor(private readonly options: { dir: string; memoryBudgetBytes: number | ((updateBytes: number) => number); allocate?: StagingAllocator }) {
+    this.allocator = options.allocate;
+  }
+
+  /**
+   * Where memory-staged updates get their bytes (set by the aggregator once its accumulator
+   * exists); it only changes where the bytes live, never the budget accounting.
+   */
+  allocator: StagingAllocator | undefined;
+
+  /** The memory budget for updates of `updateBytes` bytes each. */
+  memoryBudget(updateBytes: number): number {
+    const budget = this.options.memoryBudgetBytes;
+    return typeof budget === "number" ? budget : budget(updateBytes);
+  }
 
   get reservedBytes(): number {
     return this.reserved;
@@ -46,10 +73,9 @@ export class UpdateStaging {
   }
 
   async begin(totalBytes: number): Promise<StagedWriter> {
-    const budget = this.options.memoryBudgetBytes;
-    if (this.reserved + this.held + totalBytes <= (typeof budget === "number" ? budget : budget(totalBytes))) {
+    if (this.reserved + this.held + totalBytes <= this.memoryBudget(totalBytes)) {
       this.reserved += totalBytes;
-      return new MemoryWriter(totalBytes, () => { this.reserved -= totalBytes; });
+      return new MemoryWriter(totalBytes, () => { this.reserved -= totalBytes; }, this.allocator);
     }
     await mkdir(this.options.dir, { recursive: true });
     const path = join(this.options.dir, `update-${randomUUID()}.bin`);
@@ -83,12 +109,20 @@ export interface StagedBytes {
 }
 
 class MemoryWriter implements StagedWriter, StagedBytes {
-  private readonly bytes: Uint8Array;
+  private bytes: Uint8Array;
+  /** Where the bytes came from when an allocator provided them (freed on release). */
+  private readonly region: StagingRegion | undefined;
   private written = 0;
   private released = false;
 
-  constructor(readonly totalBytes: number, private readonly free: () => void) {
-    this.bytes = new Uint8Array(totalBytes);
+  constructor(readonly totalBytes: number, private readonly free: () => void, allocate?: StagingAllocator) {
+    let region = allocate?.(totalBytes);
+    if (region && region.bytes.byteLength !== totalBytes) {
+      region.free();
+      region = undefined;
+    }
+    this.region = region;
+    this.bytes = region?.bytes ?? new Uint8Array(totalBytes);
   }
 
   get size(): number {
@@ -102,10 +136,14 @@ class MemoryWriter implements StagedWriter, StagedBytes {
   }
 
   async commit(): Promise<StagedBytes> {
+    // A reused region holds an earlier update's bytes: what was not written reads as zeros, as in a fresh array.
+    if (this.region && this.written < this.totalBytes) this.bytes.fill(0, this.written);
     return this;
   }
 
   async read(offset: number, length: number): Promise<Uint8Array> {
+    // A released region may already hold another update.
+    if (this.released && this.region) throw new Error("read of a released staged update");
     return this.bytes.subarray(offset, offset + length);
   }
 
@@ -116,6 +154,10 @@ class MemoryWriter implements StagedWriter, StagedBytes {
   async release(): Promise<void> {
     if (!this.released) {
       this.released = true;
+      if (this.region) {
+        this.bytes = new Uint8Array(0);
+        this.region.free();
+      }
       this.free();
     }
   }

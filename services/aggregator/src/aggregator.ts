@@ -2,7 +2,7 @@ import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { HealthImplementation } from "grpc-health-check";
 import { type StagedBytes, UpdateStaging, WeightedSum, defaultStagingBudget, fusionAlgorithm } from "@cohort/fusion";
-import { type UpdateEncoding, diffManifests, fingerprint } from "@cohort/tensors";
+import { type UpdateEncoding, diffManifests, fingerprint, manifestByteLength } from "@cohort/tensors";
 import type { AggregatorMetrics, Logger } from "@cohort/telemetry";
 import {
   type EvaluationReport, type Instruction, type UpdateHeader, alreadyExists, failedPrecondition,
@@ -367,8 +367,16 @@ export class Aggregator implements FederationState {
   /** The run's accumulator, emptied for a new round. */
   private roundSum(): WeightedSum {
     const manifest = this.store.manifest!;
-    if (this.accumulator?.manifest === manifest) this.accumulator.reset();
-    else this.accumulator = new WeightedSum(manifest);
+    if (this.accumulator?.manifest === manifest) {
+      this.accumulator.reset();
+    } else {
+      // Memory-staged updates live in the accumulator's WebAssembly memory (an arena the size of
+      // the staging budget), so the fold reads them in place. Updates staged in an earlier
+      // accumulator's arena stay valid (their views keep its memory) until released.
+      const sum = new WeightedSum(manifest, { arenaBytes: this.staging.memoryBudget(manifestByteLength(manifest)) });
+      this.accumulator = sum;
+      this.staging.allocator = (bytes) => sum.allocateStaging(bytes);
+    }
     return this.accumulator;
   }
 
