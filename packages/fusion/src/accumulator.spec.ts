@@ -392,6 +392,32 @@ describe("WeightedSum.foldMany and foldQueued (several updates per pass over the
     expect(Buffer.from(sum.result()).equals(Buffer.from(reference.result()))).toBe(true);
   });
 
+  it("a later pass that fails part way marks the sum damaged: no mean until reset(); one that fails before adding does not", async () => {
+    const staging = new UpdateStaging({ dir: tmpdir(), memoryBudgetBytes: 1 << 30 });
+    const good = await stage(staging, party(1));
+    const failingAfterFirstSlice: StagedBytes = { size: good.size, read: async (offset, length) => {
+      if (offset > 0) throw new Error("disk read failed");
+      return good.read(offset, length);
+    }, release: async () => undefined };
+    const failingAtOnce: StagedBytes = { size: good.size, read: async () => { throw new Error("file is gone"); }, release: async () => undefined };
+    const sum = new WeightedSum(manifest);
+    await sum.fold(good, 1);
+    await expect(sum.fold(failingAtOnce, 2)).rejects.toThrow(/file is gone/);
+    expect(sum.damaged).toBeUndefined(); // nothing was added
+    expect(sum.count).toBe(1);
+    await expect(sum.fold(failingAfterFirstSlice, 2)).rejects.toThrow(/disk read failed/);
+    expect(sum.damaged?.message).toBe("disk read failed");
+    expect(sum.count).toBe(1);
+    expect(() => sum.result()).toThrow(/part of an update whose fold failed \(disk read failed\)/);
+    expect(() => [...sum.resultSlices()]).toThrow(/fold failed/);
+    sum.reset();
+    expect(sum.damaged).toBeUndefined();
+    await sum.fold(good, 1);
+    const reference = new WeightedSum(manifest);
+    await reference.fold(good, 1);
+    expect(Buffer.from(sum.result()).equals(Buffer.from(reference.result()))).toBe(true);
+  });
+
   it("reset() refuses while queued folds are pending; foldMany refuses a bad update before folding any", async () => {
     const staging = new UpdateStaging({ dir: tmpdir(), memoryBudgetBytes: 1 << 30 });
     const a = await stage(staging, party(1));

@@ -128,6 +128,8 @@ export class WeightedSum {
   private folded = 0;
   /** No update folded since construction or reset(): the next fold writes w * x instead of adding to stale sums. */
   private fresh = true;
+  /** Why the sums hold part of an update: a pass that failed part way after the round's first. */
+  private damage: Error | undefined;
 
   private readonly segmentElements: number;
   private readonly arena: Arena | undefined;
@@ -179,6 +181,15 @@ export class WeightedSum {
   }
 
   /**
+   * Set when a pass failed part way after the round's first (a staged file that could not be
+   * read, say): the sums then hold part of its updates, which count nowhere, so the round's mean
+   * would be silently wrong. result() and resultSlices() refuse until reset().
+   */
+  get damaged(): Error | undefined {
+    return this.damage;
+  }
+
+  /**
    * Empties the sum for the next round, keeping its float64 buffer: an aggregator reuses one
    * WeightedSum, so the accumulator's pages are faulted in once, not every round (a fresh
    * Float64Array made the first fold of each round 3-4x slower than the later ones). Nothing
@@ -189,6 +200,7 @@ export class WeightedSum {
     this.fresh = true;
     this.total = 0;
     this.folded = 0;
+    this.damage = undefined;
   }
 
   /**
@@ -205,7 +217,7 @@ export class WeightedSum {
    * pass reads the same slice of each of its updates, then folds them element by element in the
    * order given). The result is bit-identical to folding the updates one at a time in that order.
    * The staged updates must stay readable until it resolves. A pass that fails part way leaves
-   * its updates' contributions in part of the sums (as a failed fold does), except in a
+   * its updates' contributions in part of the sums and marks the sum `damaged`, except in a
    * round's first pass, which leaves the sum fresh.
    */
   async foldMany(updates: readonly WeightedUpdate[]): Promise<void> {
@@ -270,6 +282,21 @@ export class WeightedSum {
   private async pass(group: readonly WeightedUpdate[]): Promise<void> {
     // A first fold that fails part way leaves the sum fresh: the next one overwrites every element.
     const init = this.fresh;
+    const progress = { added: false };
+    try {
+      await this.addPass(group, init, progress);
+    } catch (error) {
+      // Only additions damage: a pass that failed before its first (its first read, say) left the sums as they were.
+      if (!init && progress.added) this.damage ??= error instanceof Error ? error : new Error(String(error));
+      throw error;
+    }
+    this.fresh = false;
+    this.total = group.reduce((total, u) => total + u.weight, this.total);
+    this.folded += group.length;
+  }
+
+  /** The additions of one pass (pass() keeps the books). */
+  private async addPass(group: readonly WeightedUpdate[], init: boolean, progress: { added: boolean }): Promise<void> {
     const weights = group.map((u) => u.weight);
     // A pass reads FOLD_SLICE_BYTES in all, split between its updates: the read buffers of k
     // spilled files (one per file, as big as the largest read) stay those of one single fold.
@@ -281,6 +308,7 @@ export class WeightedSum {
       for (let at = this.offsets[i]; at < this.offsets[i + 1]; at += slice) {
         const length = Math.min(slice, this.offsets[i + 1] - at);
         const slices = await Promise.all(group.map((u) => u.staged.read(at, length)));
+        progress.added = true;
         const start = this.elementStarts[i] + (at - this.offsets[i]) / size;
         if (dtype === "float32") {
           this.addFloat32(start, slices, weights, init);
@@ -291,14 +319,16 @@ export class WeightedSum {
         }
       }
     }
-    this.fresh = false;
-    this.total = weights.reduce((total, w) => total + w, this.total);
-    this.folded += group.length;
+  }
+
+  private checkResult(): void {
+    if (this.damage) throw new Error(`the sums hold part of an update whose fold failed (${this.damage.message}): the round's mean would be wrong`);
+    if (this.total <= 0 || this.fresh) throw new RangeError("no update was folded: the weighted mean is undefined");
   }
 
   /** The weighted mean, packed in manifest order and dtypes; into `out` (reused by the caller) when given. */
   result(out?: Uint8Array): Uint8Array {
-    if (this.total <= 0 || this.fresh) throw new RangeError("no update was folded: the weighted mean is undefined");
+    this.checkResult();
     const length = manifestByteLength(this.manifest);
     if (out && out.byteLength !== length) throw new RangeError(`result buffer of ${out.byteLength} bytes, the model has ${length}`);
     out ??= new Uint8Array(length);
@@ -327,7 +357,7 @@ export class WeightedSum {
    * so the packed global model never exists in memory as a whole.
    */
   *resultSlices(sliceBytes = FOLD_SLICE_BYTES): Generator<Uint8Array, void, undefined> {
-    if (this.total <= 0 || this.fresh) throw new RangeError("no update was folded: the weighted mean is undefined");
+    this.checkResult();
     const scale = 1 / this.total;
     const buffer = new Uint8Array(Math.max(8, Math.min(sliceBytes, manifestByteLength(this.manifest))));
     for (let i = 0; i < this.manifest.tensors.length; i++) {

@@ -229,6 +229,8 @@ export class Aggregator implements FederationState {
     const s = this.settings;
     const quorum = Math.max(1, Math.ceil(s.percQuorum * s.numParties));
     let stoppedBecause = "all rounds completed";
+    /** A round failed in a way a restart can repair: no summary, so the same config resumes the run. */
+    let unfinished = false;
     let completed = this.resumedFrom ?? 0;
     const previous = (await this.output.readMetrics()).filter((m) => m.eval.accuracy !== undefined).pop();
     let lastAccuracy: number | null = previous?.eval.accuracy ?? null;
@@ -249,8 +251,9 @@ export class Aggregator implements FederationState {
 
     for (let round = completed + 1; round <= s.rounds && !this.abort.signal.aborted; round++) {
       const metrics = await this.runRound(round, quorum);
-      if (!metrics) {
-        stoppedBecause = `round ${round} failed: fewer than ${quorum} updates`;
+      if ("failed" in metrics) {
+        stoppedBecause = `round ${round} failed: ${metrics.failed}`;
+        unfinished = metrics.resumable;
         break;
       }
       completed = round;
@@ -261,14 +264,15 @@ export class Aggregator implements FederationState {
         break;
       }
     }
-    const interrupted = this.abort.signal.aborted && completed < s.rounds && !stoppedBecause.startsWith("termination");
-    if (interrupted) stoppedBecause = "stopped by signal";
+    const stoppedBySignal = this.abort.signal.aborted && completed < s.rounds && !stoppedBecause.startsWith("termination");
+    if (stoppedBySignal) stoppedBecause = "stopped by signal";
+    const interrupted = stoppedBySignal || unfinished;
 
     for (const party of this.registry.connected()) this.registry.send(party, { kind: "stop", stop: { reason: stoppedBecause } });
     this.registry.closeAll();
     if (interrupted) {
       // No summary: the run is unfinished, and the same config resumes it after the last checkpoint.
-      this.log.warn({ phase: "stopped", round: completed, output_dir: s.outputDir }, `stopped after round ${completed}; the round in progress was abandoned; restart with the same config to resume`);
+      this.log.warn({ phase: "stopped", round: completed, output_dir: s.outputDir, reason: stoppedBecause }, `stopped after round ${completed}; the round in progress was abandoned; restart with the same config to resume`);
       return { rounds_completed: completed, final: { accuracy: lastAccuracy, loss: lastLoss }, parties: [], wall_seconds: (Date.now() - started) / 1000, stopped_because: stoppedBecause, fusion: s.algorithm, exported: [] };
     }
     const final = this.store.latest!;
@@ -291,7 +295,8 @@ export class Aggregator implements FederationState {
     return summary;
   }
 
-  private async runRound(round: number, quorum: number): Promise<RoundMetrics | undefined> {
+  /** Runs one round to its metrics line, or says why it failed (the run stops then) and whether a restart can resume it. */
+  private async runRound(round: number, quorum: number): Promise<RoundMetrics | { failed: string; resumable: boolean }> {
     const s = this.settings;
     const roundStart = Date.now();
     const bytesIn = this.bytesIn;
@@ -301,7 +306,7 @@ export class Aggregator implements FederationState {
     if (participants.length < quorum) participants = await this.registry.waitForConnected(quorum, s.maxTimeoutMs, this.abort.signal);
     if (participants.length < quorum) {
       this.log.error({ round, phase: "train", connected: participants.length, quorum }, "not enough parties connected");
-      return undefined;
+      return { failed: `fewer than ${quorum} updates`, resumable: false };
     }
     const collector = new Collector<UpdateMeta>(round, participants, s.maxTimeoutMs);
     const deadlines: RoundDeadlines = new RoundDeadlines(round, participants, this.deadlines, s.maxTimeoutMs, (party, dropped): boolean => this.dropFromRound(collector, deadlines, party, dropped));
@@ -327,7 +332,14 @@ export class Aggregator implements FederationState {
     if (updates.missing.length) this.log.warn({ round, phase: "train", missing: updates.missing, reason: updates.reason }, "round closed without some parties");
     if (updates.results.size < quorum || phase.sum.count === 0) {
       this.log.error({ round, phase: "train", updates: updates.results.size, quorum }, "quorum not reached");
-      return undefined;
+      return { failed: `fewer than ${quorum} updates`, resumable: false };
+    }
+    const damage = phase.sum.damaged;
+    if (damage) {
+      // A fold failed part way (a staged file that could not be read back): the sums hold part
+      // of an update that counts nowhere. No checkpoint is written from them.
+      this.log.error({ round, phase: "fuse", err: damage }, "a fold failed part way: the round's sums are damaged and the round is discarded");
+      return { failed: `a fold failed part way (${damage.message})`, resumable: true };
     }
 
     this.metrics?.setPhase("fuse");
