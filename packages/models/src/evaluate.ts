@@ -30,12 +30,7 @@ export async function evaluateModel(model: LayersModel, x: Tensor, y: Tensor, ba
   const functions = compiledFunctions(model);
   if (!functions) {
     const result = model.evaluate(x, y, { batchSize });
-    const scalars = Array.isArray(result) ? result : [result];
-    try {
-      return await Promise.all(scalars.map(async (s) => (await s.data())[0]!));
-    } finally {
-      tf.dispose(scalars);
-    }
+    return scalarValues(Array.isArray(result) ? result : [result]);
   }
   const count = x.shape[0]!;
   const fns = [functions.loss, ...functions.metrics];
@@ -51,13 +46,17 @@ export async function evaluateModel(model: LayersModel, x: Tensor, y: Tensor, ba
       tf.dispose(sums);
       sums = next;
     }
-    const means = tf.tidy(() => sums.map((s) => tf.div(s, count)));
-    try {
-      return await Promise.all(means.map(async (m) => (await m.data())[0]!));
-    } finally {
-      tf.dispose(means);
-    }
+    return await scalarValues(tf.tidy(() => sums.map((s) => tf.div(s, count))));
   } finally {
     tf.dispose(sums);
+  }
+}
+
+/** The values of scalar tensors, which it then disposes. */
+async function scalarValues(scalars: Tensor[]): Promise<number[]> {
+  try {
+    return await Promise.all(scalars.map(async (s) => (await s.data())[0]!));
+  } finally {
+    tf.dispose(scalars);
   }
 }
