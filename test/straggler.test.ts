@@ -18,24 +18,34 @@ function straggling(examples: number, offset: number, delayMs: number): Arithmet
   return learner;
 }
 
+/**
+ * Two rounds of three parties (quorum 2) where party2 trains round 1 for `delayMs`: checks that
+ * everyone finishes both rounds and that round 1 closed without party2; returns round 1's train
+ * time, round 2's parties and the status party2's late round-1 update got.
+ */
+async function roundOneWithoutStraggler(settings: Parameters<typeof startAggregator>[0], delayMs: number, extras: Parameters<typeof startAggregator>[1] = {}) {
+  const { aggregator, port, outputDir } = await startAggregator({ rounds: 2, numParties: 3, percQuorum: 2 / 3, ...settings }, extras);
+  cleanup.push(() => aggregator.forceClose());
+  const learners = [new ArithmeticLearner(manifest, 100, 1), new ArithmeticLearner(manifest, 300, 2), straggling(600, 4, delayMs)];
+  const straggler = capturingLogger("party2");
+  const runs = startParties(port, learners, cleanup, { logger: (i) => (i === 2 ? straggler.log : testLogger(`party${i}`)) });
+  const summary = await aggregator.run();
+  expect(await Promise.all(runs)).toEqual(Array(3).fill("all rounds completed"));
+  expect(summary.rounds_completed).toBe(2);
+  const lines = await readRoundLines(outputDir);
+  // Round 1 closed on quorum (2 of 3), without the straggler.
+  expect(lines[0].parties.sort()).toEqual(["party0", "party1"]);
+  expect(lines[0].missing).toEqual(["party2"]);
+  const refusal = straggler.lines.find((l) => l.phase === "upload" && l.round === 1 && l.code);
+  return { lines, refusal };
+}
+
 describe("a slow party (straggler)", () => {
   it("does not hold the round past its deadline; its late update is refused with FAILED_PRECONDITION; it takes part in the next round", async () => {
-    const { aggregator, port, outputDir } = await startAggregator({ rounds: 2, numParties: 3, percQuorum: 2 / 3, maxTimeoutMs: 1_000 });
-    cleanup.push(() => aggregator.forceClose());
-    const learners = [new ArithmeticLearner(manifest, 100, 1), new ArithmeticLearner(manifest, 300, 2), straggling(600, 4, 1_600)];
-    const straggler = capturingLogger("party2");
-    const runs = startParties(port, learners, cleanup, { logger: (i) => (i === 2 ? straggler.log : testLogger(`party${i}`)) });
-    const summary = await aggregator.run();
-    expect(await Promise.all(runs)).toEqual(Array(3).fill("all rounds completed"));
-    expect(summary.rounds_completed).toBe(2);
-
-    const lines = await readRoundLines(outputDir);
-    // Round 1 closed at its 1 s deadline on quorum (2 of 3), without the straggler.
-    expect(lines[0].parties.sort()).toEqual(["party0", "party1"]);
-    expect(lines[0].missing).toEqual(["party2"]);
+    const { lines, refusal } = await roundOneWithoutStraggler({ maxTimeoutMs: 1_000 }, 1_600);
+    // Round 1 closed at its 1 s deadline.
     expect(lines[0].ms.train).toBeLessThan(1_500);
     // Its round-1 update arrived late and was refused with a clear status.
-    const refusal = straggler.lines.find((l) => l.phase === "upload" && l.round === 1 && l.code);
     expect(refusal?.code).toBe("FAILED_PRECONDITION");
     expect(refusal?.reason).toMatch(/round 1 is not open for updates \(current round [12]\)/);
     // It was given round 2 and its update is in round 2's metrics.
@@ -49,19 +59,8 @@ const metricValue = (text: string, series: string) => Number(text.split("\n").fi
 describe("per-phase deadlines (hyperparams.global.deadlines)", () => {
   it("a party past the train deadline is dropped at that deadline, long before max_timeout; the round closes on quorum; its late update is refused naming the deadline", async () => {
     const metrics = new AggregatorMetrics();
-    const { aggregator, port, outputDir } = await startAggregator({ rounds: 2, numParties: 3, percQuorum: 2 / 3, maxTimeoutMs: 20_000, deadlines: { trainMs: 800 } }, { metrics });
-    cleanup.push(() => aggregator.forceClose());
-    const learners = [new ArithmeticLearner(manifest, 100, 1), new ArithmeticLearner(manifest, 300, 2), straggling(600, 4, 2_000)];
-    const straggler = capturingLogger("party2");
-    const runs = startParties(port, learners, cleanup, { logger: (i) => (i === 2 ? straggler.log : testLogger(`party${i}`)) });
-    const summary = await aggregator.run();
-    expect(await Promise.all(runs)).toEqual(Array(3).fill("all rounds completed"));
-    expect(summary.rounds_completed).toBe(2);
-    const lines = await readRoundLines(outputDir);
-    expect(lines[0].parties.sort()).toEqual(["party0", "party1"]);
-    expect(lines[0].missing).toEqual(["party2"]);
+    const { lines, refusal } = await roundOneWithoutStraggler({ maxTimeoutMs: 20_000, deadlines: { trainMs: 800 } }, 2_000, { metrics });
     expect(lines[0].ms.train).toBeLessThan(2_000); // closed at the 0.8 s train deadline, not max_timeout's 20 s
-    const refusal = straggler.lines.find((l) => l.phase === "upload" && l.round === 1 && l.code);
     expect(refusal?.code).toBe("FAILED_PRECONDITION");
     expect(refusal?.reason).toBe("party2 was dropped from round 1: it missed the train deadline (0.8 s)");
     expect(lines[1].parties.sort()).toEqual(["party0", "party1", "party2"]);

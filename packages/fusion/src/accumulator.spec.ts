@@ -37,6 +37,19 @@ async function stage(staging: UpdateStaging, weights: WeightSet) {
   return writer.commit();
 }
 
+/** The sum's mean is, element by element, the float64 FedAvg of `updates` (weighted by `examples`) rounded to float32. */
+function expectFedAvg(sum: WeightedSum, updates: WeightSet[], examples: number[]): void {
+  const result = unpackWeights(manifest, sum.result());
+  const total = examples.reduce((a, b) => a + b, 0);
+  result.forEach((t, ti) => {
+    for (let i = 0; i < t.data.length; i++) {
+      let reference = 0;
+      for (let p = 0; p < updates.length; p++) reference += (examples[p] / total) * (updates[p][ti].data[i] as number);
+      expect(t.data[i]).toBe(Math.fround(reference));
+    }
+  });
+}
+
 describe("WeightedSum", () => {
   it.each([["memory", 1 << 30], ["disk", 0]])("matches a float64 FedAvg reference for 5 parties with unequal examples (%s staging)", async (_kind, budget) => {
     dir = await mkdtemp(join(tmpdir(), "cohort-fusion-"));
@@ -50,15 +63,7 @@ describe("WeightedSum", () => {
       await sum.fold(staged, fedavg.weightOf({ numExamples: examples[p] }));
       await staged.release();
     }
-    const result = unpackWeights(manifest, sum.result());
-    const total = examples.reduce((a, b) => a + b, 0);
-    result.forEach((t, ti) => {
-      for (let i = 0; i < t.data.length; i++) {
-        let reference = 0;
-        for (let p = 0; p < updates.length; p++) reference += (examples[p] / total) * (updates[p][ti].data[i] as number);
-        expect(t.data[i]).toBe(Math.fround(reference));
-      }
-    });
+    expectFedAvg(sum, updates, examples);
     expect(await readdir(dir)).toEqual([]);
     expect(staging.reservedBytes).toBe(0);
   });
@@ -227,15 +232,7 @@ describe("WeightedSum.foldMany and foldQueued (several updates per pass over the
       else await Promise.all(weighted.map((u) => sum.foldQueued(u.staged, u.weight)));
       for (const s of staged) await s.release();
       expect(sum.count).toBe(5);
-      const result = unpackWeights(manifest, sum.result());
-      const total = examples.reduce((a, b) => a + b, 0);
-      result.forEach((t, ti) => {
-        for (let i = 0; i < t.data.length; i++) {
-          let reference = 0;
-          for (let p = 0; p < updates.length; p++) reference += (examples[p] / total) * (updates[p][ti].data[i] as number);
-          expect(t.data[i]).toBe(Math.fround(reference));
-        }
-      });
+      expectFedAvg(sum, updates, examples);
       expect(await readdir(dir)).toEqual([]);
     });
 
