@@ -139,7 +139,6 @@ suite(`container images (${title})`, () => {
   const roots: Partial<Record<Role, ExportedRoot>> = {};
   const processes: Contained[] = [];
   let base: string;
-  let configs: string | undefined;
   let output: string;
   const healthcheck = { code: -1 as number | null, attempts: 0 };
   let aggregatorUid: string | undefined;
@@ -155,8 +154,8 @@ suite(`container images (${title})`, () => {
     // images: the example model from /app/examples, also as the aggregator's initial model (as
     // deploy/config/aggregator.yml has it), configs at /etc/cohort, the run in the volume.
     const model = "/app/examples/mnist-tfjs/model.mjs";
+    // Its directory is removed at the end of the file by the helper (test/helpers/temp-dirs.ts).
     const federation = await writeTwoPartyFederation({ rounds: 1, maxExamples: 400, model });
-    configs = federation.dir;
     await appendFile(join(federation.dir, "aggregator.yml"), `\nmodel: {name: TfjsModuleModel, spec: {model_definition: ${model}}}\n`);
     await chmod(federation.dir, 0o755);
     for (const f of await readdir(federation.dir)) await chmod(join(federation.dir, f), 0o644);
@@ -196,7 +195,6 @@ suite(`container images (${title})`, () => {
     const errors: unknown[] = [];
     for (const root of Object.values(roots)) await root.dispose().catch((e) => errors.push(e));
     if (errors.length === 0 && base) await rm(base, { recursive: true, force: true });
-    if (errors.length === 0 && configs) await rm(configs, { recursive: true, force: true });
     if (errors.length > 0) throw errors[0];
   }, 60_000);
 

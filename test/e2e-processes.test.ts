@@ -1,10 +1,10 @@
 import { execFile } from "node:child_process";
-import { mkdtemp, readFile, readdir, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile, readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { beforeAll, describe, expect, it } from "vitest";
 import { readRoundLines } from "./helpers/federation.js";
+import { tempDir } from "./helpers/temp-dirs.js";
 import { loadLayersModelFromFile, selectBackend, tf } from "@cohort/models";
 
 const run = promisify(execFile);
@@ -16,7 +16,7 @@ describe("cohort as separate processes", () => {
   let stdout: string;
 
   beforeAll(async () => {
-    out = await mkdtemp(join(tmpdir(), "cohort-e2e-"));
+    out = await tempDir("cohort-e2e-");
     ({ stdout } = await run(process.execPath, [CLI, "demo", "--out", out, "--rounds", "2", "--parties", "3"], { timeout: 240_000 }));
   }, 300_000);
 
@@ -74,7 +74,7 @@ describe("cohort as separate processes", () => {
   });
 
   it("a party with a wrong token exits with code 2 and says it was refused", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "cohort-e2e-bad-"));
+    const dir = await tempDir("cohort-e2e-bad-");
     const aggregatorYml = join(dir, "aggregator.yml");
     await writeFile(aggregatorYml, [
       "connection: {info: {ip: 127.0.0.1, port: 0}}",
@@ -105,7 +105,7 @@ describe("cohort as separate processes", () => {
   });
 
   it("a config with a typo names the file and key and suggests the right one", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "cohort-e2e-cfg-"));
+    const dir = await tempDir("cohort-e2e-cfg-");
     const file = join(dir, "party.yml");
     await writeFile(file, "aggregator: {ip: 127.0.0.1, port: 1}\nparty: {name: p0}\ntoken: abcdefgh123\ndata: {name: mnist, info: {}}\nmodel: {name: TfjsModel, spec: {}}\nbackned: wasm\n");
     const result = await run(process.execPath, [CLI, "party", "--config", file]).catch((e) => e);

@@ -1,6 +1,5 @@
 import { spawn } from "node:child_process";
-import { mkdtemp, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { afterEach, describe, expect, it } from "vitest";
@@ -8,6 +7,7 @@ import { AggregatorMetrics, PartyMetrics, startOpsServer } from "@cohort/telemet
 import type { Manifest } from "@cohort/tensors";
 import { ArithmeticLearner } from "./helpers/arithmetic-learner.js";
 import { startAggregator, startParties } from "./helpers/federation.js";
+import { tempDir } from "./helpers/temp-dirs.js";
 
 const manifest: Manifest = { tensors: [{ name: "w", dtype: "float32", shape: [100, 10] }] };
 const TENSOR_BYTES = 100 * 10 * 4;
@@ -94,7 +94,7 @@ describe("Prometheus metrics of a running federation", () => {
 
 describe("cohort aggregator --metrics-port", () => {
   it("serves /healthz, /readyz and /metrics from the real process", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "cohort-metrics-"));
+    const dir = await tempDir("cohort-metrics-");
     const file = join(dir, "aggregator.yml");
     await writeFile(file, `connection: {info: {ip: 127.0.0.1, port: 0}}\nhyperparams: {global: {rounds: 1, num_parties: 1, max_timeout: 30}}\noutput_dir: ${join(dir, "run")}\nparties: [{name: p0, token: token-of-p0}]\n`);
     const child = spawn(process.execPath, [join(process.cwd(), "packages/cli/dist/main.js"), "aggregator", "--config", file, "--metrics-port", "0"], { stdio: ["ignore", "pipe", "inherit"] });

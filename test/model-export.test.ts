@@ -1,6 +1,5 @@
 import { existsSync, readFileSync } from "node:fs";
-import { mkdtemp, readFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { AggregatorConfig, ModelSection } from "@cohort/config";
@@ -8,6 +7,7 @@ import { compareOnnxWithTfjs, loadLayersModelFromFile, tfl } from "@cohort/model
 import { aggregatorModelHooks } from "../packages/cli/src/model-hooks.js";
 import { partyList, runParties, startAggregator, testLogger } from "./helpers/federation.js";
 import { mnistLearners } from "./helpers/mnist-learners.js";
+import { tempDir } from "./helpers/temp-dirs.js";
 
 const cleanup: (() => void)[] = [];
 afterEach(() => { cleanup.splice(0).forEach((f) => f()); });
@@ -50,7 +50,7 @@ describe("the final model is exported as TF.js, ONNX and the source format", () 
     const dir = resolve("packages/models/test-fixtures/pytorch/mnist_cnn");
     const section: ModelSection = { name: "PytorchFLModel", spec: { model_definition: "model.pt", input_shape: [1, 28, 28], optimizer: "optim.Adam", loss_criterion: "nn.NLLLoss" }, specBaseDir: dir };
     const initial = await initialOf(section);
-    const out = await mkdtemp(join(tmpdir(), "cohort-export-"));
+    const out = await tempDir("cohort-export-");
     const { log, warnings } = recordingLogger();
     const files = await aggregatorModelHooks({ model: section, log }).exportModel!(out, initial.manifest, initial.bytes, initial.topology);
     expect(warnings).toEqual([]);
@@ -64,7 +64,7 @@ describe("the final model is exported as TF.js, ONNX and the source format", () 
   it.skipIf(!existsSync(keras))(`a Keras HDF5 spec also gets model.h5${existsSync(keras) ? "" : ` (skipped: ${keras} is absent)`}`, async () => {
     const section: ModelSection = { name: "KerasFLModel", spec: { model_definition: "model.h5" }, specBaseDir: keras };
     const initial = await initialOf(section);
-    const out = await mkdtemp(join(tmpdir(), "cohort-export-"));
+    const out = await tempDir("cohort-export-");
     const files = await aggregatorModelHooks({ model: section }).exportModel!(out, initial.manifest, initial.bytes, initial.topology);
     expect(files.map((f) => f.slice(out.length + 1))).toEqual(["model.json", "weights.bin", "model.onnx", "model.h5"]);
   });
@@ -73,7 +73,7 @@ describe("the final model is exported as TF.js, ONNX and the source format", () 
   it.skipIf(!existsSync(openmv))(`a SavedModel with Resizing, DepthwiseConv2D and nested models (openmv MobileNet) gets a verified model.onnx${existsSync(openmv) ? "" : ` (skipped: ${openmv} is absent)`}`, async () => {
     const section: ModelSection = { name: "TensorFlowFLModel", spec: { model_definition: ".", compile_model_options: { optimizer: "adam", loss: "categorical_crossentropy" } }, specBaseDir: openmv };
     const initial = await initialOf(section);
-    const out = await mkdtemp(join(tmpdir(), "cohort-export-"));
+    const out = await tempDir("cohort-export-");
     const { log, warnings } = recordingLogger();
     const files = await aggregatorModelHooks({ model: section, log }).exportModel!(out, initial.manifest, initial.bytes, initial.topology);
     expect(warnings).toEqual([]);
@@ -91,7 +91,7 @@ describe("the final model is exported as TF.js, ONNX and the source format", () 
     const { getWeights } = await import("@cohort/models");
     const { packWeights, manifestOf } = await import("@cohort/tensors");
     const weights = getWeights(model);
-    const out = await mkdtemp(join(tmpdir(), "cohort-export-"));
+    const out = await tempDir("cohort-export-");
     const files = await aggregatorModelHooks({ log }).exportModel!(out, manifestOf(weights), packWeights(weights), topology);
     expect(files.map((f) => f.slice(out.length + 1))).toEqual(["model.json", "weights.bin"]);
     expect(existsSync(join(out, "model.onnx"))).toBe(false);

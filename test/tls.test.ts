@@ -5,6 +5,7 @@ import type { Manifest } from "@cohort/tensors";
 import { ArithmeticLearner } from "./helpers/arithmetic-learner.js";
 import { hasOpenssl, makeDevCerts } from "./helpers/dev-certs.js";
 import { partyList, startAggregator, testLogger } from "./helpers/federation.js";
+import { tempDir } from "./helpers/temp-dirs.js";
 
 const manifest: Manifest = { tensors: [{ name: "w", dtype: "float32", shape: [10] }] };
 const cleanup: (() => void)[] = [];
@@ -35,11 +36,9 @@ describe.skipIf(!available)(`mutual TLS${available ? "" : " (skipped: openssl is
 
 describe.skipIf(!available)("mutual TLS with `cohort certs` output; party identity from the client certificate", () => {
   async function pki() {
-    const { mkdtemp } = await import("node:fs/promises");
-    const { tmpdir } = await import("node:os");
     const { join } = await import("node:path");
     const { runCertsCommand } = await import("../packages/cli/src/commands/certs.js");
-    const out = join(await mkdtemp(join(tmpdir(), "cohort-pki-")), "pki");
+    const out = join(await tempDir("cohort-pki-"), "pki");
     await runCertsCommand({ out, party: ["party0", "party1"], print: () => undefined });
     const party = (name: string) => ({ caFile: join(out, "ca.pem"), certFile: join(out, "parties", `${name}.pem`), keyFile: join(out, "parties", `${name}.key`) });
     return { server: { certFile: join(out, "aggregator.pem"), keyFile: join(out, "aggregator.key"), caFile: join(out, "ca.pem") }, party };

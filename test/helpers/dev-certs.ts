@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { tempDirSync } from "./temp-dirs.js";
 
 export function hasOpenssl(): boolean {
   try {
@@ -12,9 +12,9 @@ export function hasOpenssl(): boolean {
   }
 }
 
-/** A throwaway CA, a server certificate for 127.0.0.1/localhost and client certificates, made with openssl. */
+/** A throwaway CA, a server certificate for 127.0.0.1/localhost and client certificates, made with openssl (in a directory removed at the end of the test file). */
 export function makeDevCerts(clients: string[]): { dir: string; ca: string; server: { cert: string; key: string }; client: Record<string, { cert: string; key: string }> } {
-  const dir = mkdtempSync(join(tmpdir(), "cohort-certs-"));
+  const dir = tempDirSync("cohort-certs-");
   const ssl = (...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: "pipe" });
   ssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1", "-subj", "/CN=cohort-test-ca", "-keyout", "ca.key", "-out", "ca.pem");
   const issue = (name: string, ext: string) => {

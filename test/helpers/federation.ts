@@ -1,10 +1,10 @@
-import { mkdtemp, readFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import { Aggregator, type AggregatorSettings, type RoundMetrics, type RunSummary } from "@cohort/aggregator";
 import { type LocalLearner, Party, type PartySettings } from "@cohort/party";
 import { type Logger, createLogger } from "@cohort/telemetry";
+import { tempDir } from "./temp-dirs.js";
 
 /** A logger for tests: silent unless TEST_LOG_LEVEL is set. */
 export function testLogger(service: string) {
@@ -54,9 +54,9 @@ export function capturingLogger(service: string, onLine: (line: Record<string, u
   return { log: createLogger({ service, level: "info", destination }), lines };
 }
 
-/** Starts an aggregator on a free loopback port with a fresh output directory. */
+/** Starts an aggregator on a free loopback port with a fresh output directory (removed at the end of the test file). */
 export async function startAggregator(overrides: Partial<AggregatorSettings> = {}, extras: ConstructorParameters<typeof Aggregator>[2] = {}) {
-  const outputDir = await mkdtemp(join(tmpdir(), "cohort-run-"));
+  const outputDir = await tempDir("cohort-run-");
   const settings: AggregatorSettings = {
     host: "127.0.0.1", port: 0, chunkSize: 64 * 1024, algorithm: "fedavg", rounds: 2, numParties: 3, percQuorum: 1,
     maxTimeoutMs: 20_000, local: { epochs: 1, batchSize: 32, validationSplit: 0 }, outputDir, parties: partyList(3),

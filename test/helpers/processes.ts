@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import { join } from "node:path";
+import { tempDir } from "./temp-dirs.js";
 
 export const CLI = join(process.cwd(), "packages/cli/dist/main.js");
 
@@ -80,13 +81,12 @@ export interface TwoPartyOptions {
 
 /**
  * Writes an aggregator config and configs for parties p0 and p1 (MNIST shards, the example CNN,
- * fast reconnects) into a fresh directory, on a free loopback port.
+ * fast reconnects) into a fresh directory (removed at the end of the test file), on a free loopback port.
  */
 export async function writeTwoPartyFederation(options: TwoPartyOptions): Promise<{ dir: string; aggregatorArgs: string[]; partyArgs: (i: number) => string[] }> {
-  const { mkdtemp, writeFile } = await import("node:fs/promises");
-  const { tmpdir } = await import("node:os");
+  const { writeFile } = await import("node:fs/promises");
   const { freePort } = await import("./federation.js");
-  const dir = await mkdtemp(join(tmpdir(), "cohort-e2e-"));
+  const dir = await tempDir("cohort-e2e-");
   const model = options.model ?? join(process.cwd(), "examples/mnist-tfjs/model.mjs");
   const port = await freePort();
   await writeFile(join(dir, "aggregator.yml"), [

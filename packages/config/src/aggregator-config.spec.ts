@@ -1,9 +1,9 @@
-import { mkdtemp, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { loadAggregatorConfig, parseAggregatorConfig } from "./aggregator-config.js";
 import { ConfigError } from "./config-error.js";
+import { tempDir, tempDirSync } from "../../../test/helpers/temp-dirs.js";
 
 /** An IBM FL aggregator config as its generate_configs script writes it, plus Cohort's parties. */
 function ibmConfig(): Record<string, unknown> {
@@ -211,10 +211,8 @@ describe("parseAggregatorConfig", () => {
   });
 
   it("accepts IBM FL's ca_cert for the CA file, but not together with ca", async () => {
-    const { mkdtempSync, writeFileSync } = await import("node:fs");
-    const { tmpdir } = await import("node:os");
-    const { join } = await import("node:path");
-    const dir = mkdtempSync(join(tmpdir(), "cohort-tls-"));
+    const { writeFileSync } = await import("node:fs");
+    const dir = tempDirSync("cohort-tls-");
     for (const f of ["a.pem", "a.key", "ca.pem"]) writeFileSync(join(dir, f), "-----BEGIN-----\n");
     const raw = ibmConfig();
     const info = (raw.connection as { info: Record<string, unknown> }).info;
@@ -252,7 +250,7 @@ describe("parseAggregatorConfig", () => {
 
 describe("loadAggregatorConfig", () => {
   it("resolves output_dir against the config file's directory and applies overrides", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "cohort-config-"));
+    const dir = await tempDir("cohort-config-");
     const file = join(dir, "aggregator.yml");
     await writeFile(file, "hyperparams:\n  global:\n    num_parties: 1\noutput_dir: out/run1\nparties:\n  - name: p\n    token: 12345678x\n");
     const config = await loadAggregatorConfig(file, { connection: { info: { port: 0 } } });
@@ -263,7 +261,7 @@ describe("loadAggregatorConfig", () => {
   });
 
   it("validates overrides like YAML values", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "cohort-config-"));
+    const dir = await tempDir("cohort-config-");
     const file = join(dir, "aggregator.yml");
     await writeFile(file, "hyperparams:\n  global:\n    num_parties: 1\nparties:\n  - name: p\n    token: 12345678x\n");
     await expect(loadAggregatorConfig(file, { hyperparams: { global: { rounds: -1 } } })).rejects.toThrow(
@@ -272,7 +270,7 @@ describe("loadAggregatorConfig", () => {
   });
 
   it("names the file and line of a YAML syntax error", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "cohort-config-"));
+    const dir = await tempDir("cohort-config-");
     const file = join(dir, "aggregator.yml");
     await writeFile(file, "hyperparams:\n  global:\n    num_parties: 1\n   rounds: 2\n");
     await expect(loadAggregatorConfig(file)).rejects.toMatchObject({ code: "CONFIG_SYNTAX", file, line: 4 });

@@ -1,9 +1,9 @@
-import { mkdtemp, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadAggregatorConfig, parseAggregatorConfig } from "./aggregator-config.js";
 import { parsePartyConfig } from "./party-config.js";
+import { tempDir } from "../../../test/helpers/temp-dirs.js";
 
 const aggregator = (extra: Record<string, unknown>) => ({
   hyperparams: { global: { num_parties: 1 } }, parties: [{ name: "p0", token: "token-of-p0" }], ...extra,
@@ -31,7 +31,7 @@ describe("metrics section (HTTP /metrics, /healthz, /readyz)", () => {
   });
 
   it("takes the --metrics-port override onto the YAML's host", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "cohort-metrics-cfg-"));
+    const dir = await tempDir("cohort-metrics-cfg-");
     const file = join(dir, "aggregator.yml");
     await writeFile(file, "hyperparams: {global: {num_parties: 1}}\nparties: [{name: p0, token: token-of-p0}]\nmetrics: {host: 0.0.0.0, port: 1}\n");
     expect((await loadAggregatorConfig(file, { metrics: { port: 9100 } })).metrics).toEqual({ host: "0.0.0.0", port: 9100 });

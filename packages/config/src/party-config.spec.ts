@@ -1,9 +1,9 @@
-import { mkdtemp, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { ConfigError } from "./config-error.js";
 import { loadPartyConfig, parsePartyConfig } from "./party-config.js";
+import { tempDir } from "../../../test/helpers/temp-dirs.js";
 
 /** An IBM FL party config as generate_configs writes it, plus Cohort's name and token. */
 function ibmConfig(): Record<string, unknown> {
@@ -123,7 +123,7 @@ describe("parsePartyConfig", () => {
 
 describe("loadPartyConfig", () => {
   it("loads a model spec file and resolves it against the config's directory", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "cohort-config-"));
+    const dir = await tempDir("cohort-config-");
     await writeFile(join(dir, "cnn.yml"), "model_definition: weights/model.json\ncompiled_options:\n  loss: categoricalCrossentropy\n");
     const { mkdir } = await import("node:fs/promises");
     await mkdir(join(dir, "configs"));
@@ -141,7 +141,7 @@ describe("loadPartyConfig", () => {
   });
 
   it("names a missing or broken spec file under model.spec", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "cohort-config-"));
+    const dir = await tempDir("cohort-config-");
     const raw = { ...ibmConfig(), model: { name: "TfjsModel", spec: "missing.json" } };
     expect(errorOf(() => parsePartyConfig(raw, "p.yml", dir)).message).toBe(
       `p.yml: model.spec: spec file ${join(dir, "missing.json")}: file not found, expected an existing YAML or JSON spec file`,

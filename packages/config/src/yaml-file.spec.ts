@@ -1,9 +1,9 @@
-import { mkdtemp, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ConfigError } from "./config-error.js";
 import { parseYaml, readYamlFile } from "./yaml-file.js";
+import { tempDir } from "../../../test/helpers/temp-dirs.js";
 
 describe("parseYaml", () => {
   it("reports a syntax error with the file and a 1-based line and column", () => {
@@ -32,7 +32,7 @@ describe("parseYaml", () => {
 
 describe("readYamlFile", () => {
   it("reports a missing file as CONFIG_NOT_FOUND with its absolute path", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "cohort-config-"));
+    const dir = await tempDir("cohort-config-");
     const missing = join(dir, "nope.yml");
     await expect(readYamlFile(missing, "nope.yml")).rejects.toMatchObject({
       code: "CONFIG_NOT_FOUND",
@@ -41,7 +41,7 @@ describe("readYamlFile", () => {
   });
 
   it("reads a file", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "cohort-config-"));
+    const dir = await tempDir("cohort-config-");
     await writeFile(join(dir, "a.yml"), "a: 1\n");
     expect(await readYamlFile(join(dir, "a.yml"), "a.yml")).toEqual({ a: 1 });
   });

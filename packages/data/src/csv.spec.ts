@@ -1,12 +1,12 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseCsv } from "./csv-parse.js";
 import { DataError } from "./errors.js";
 import { loadDataset } from "./registry.js";
+import { tempDirSync } from "../../../test/helpers/temp-dirs.js";
 
-const baseDir = mkdtempSync(join(tmpdir(), "cohort-csv-"));
+const baseDir = tempDirSync("cohort-csv-");
 const write = (name: string, text: string) => { writeFileSync(join(baseDir, name), text); return name; };
 const load = (info: Record<string, unknown>) => loadDataset({ name: "csv", info }, { baseDir });
 

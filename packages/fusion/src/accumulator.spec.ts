@@ -1,11 +1,11 @@
-import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { type Manifest, packWeights, unpackWeights, type WeightSet } from "@cohort/tensors";
 import { MAX_FOLD_GROUP, WeightedSum } from "./accumulator.js";
 import { fusionAlgorithm } from "./algorithm.js";
 import { type StagedBytes, UpdateStaging, defaultStagingBudget } from "./staging.js";
+import { tempDir } from "../../../test/helpers/temp-dirs.js";
 
 const manifest: Manifest = {
   tensors: [
@@ -52,7 +52,7 @@ function expectFedAvg(sum: WeightedSum, updates: WeightSet[], examples: number[]
 
 describe("WeightedSum", () => {
   it.each([["memory", 1 << 30], ["disk", 0]])("matches a float64 FedAvg reference for 5 parties with unequal examples (%s staging)", async (_kind, budget) => {
-    dir = await mkdtemp(join(tmpdir(), "cohort-fusion-"));
+    dir = await tempDir("cohort-fusion-");
     const staging = new UpdateStaging({ dir, memoryBudgetBytes: budget as number });
     const examples = [10, 250, 3, 1200, 77];
     const updates = examples.map((_, i) => party(i + 1));
@@ -107,7 +107,7 @@ describe("WeightedSum", () => {
   });
 
   it("an aborted upload leaves no trace in the aggregate", async () => {
-    dir = await mkdtemp(join(tmpdir(), "cohort-fusion-"));
+    dir = await tempDir("cohort-fusion-");
     const staging = new UpdateStaging({ dir, memoryBudgetBytes: 0 });
     const withAbort = new WeightedSum(manifest);
     const without = new WeightedSum(manifest);
@@ -220,7 +220,7 @@ describe("WeightedSum", () => {
 describe("WeightedSum.foldMany and foldQueued (several updates per pass over the sums)", () => {
   it.each([["foldMany", "memory"], ["foldMany", "disk"], ["foldQueued", "memory"], ["foldQueued", "disk"]])(
     "%s matches the float64 FedAvg reference for 5 parties with unequal examples (%s staging)", async (mode, kind) => {
-      dir = await mkdtemp(join(tmpdir(), "cohort-fusion-"));
+      dir = await tempDir("cohort-fusion-");
       const staging = new UpdateStaging({ dir, memoryBudgetBytes: kind === "memory" ? 1 << 30 : 0 });
       const examples = [10, 250, 3, 1200, 77];
       const updates = examples.map((_, i) => party(i + 1));
@@ -267,7 +267,7 @@ describe("WeightedSum.foldMany and foldQueued (several updates per pass over the
   const weightsOf = [0.1, 7, 1e6, 3, 0.5, 250, 1 / 3];
 
   it.each([2, 3, 4, 5, 7])("%i updates in passes of up to 4: bit-identical to one at a time, SIMD and JS, across segment borders, two rounds", async (count) => {
-    dir = await mkdtemp(join(tmpdir(), "cohort-fusion-"));
+    dir = await tempDir("cohort-fusion-");
     const staging = new UpdateStaging({ dir, memoryBudgetBytes: 3 * packWeights(mixedWeights(1)).byteLength }); // the rest on disk
     const variants = [{}, { simd: false }, { segmentElements: 1000 }, { simd: false, segmentElements: 999 }, { segmentElements: 4099 }];
     const one = variants.map((options) => new WeightedSum(mixed, options));
@@ -429,7 +429,7 @@ describe("WeightedSum.foldMany and foldQueued (several updates per pass over the
   });
 
   it("the same staged file twice in one call is read in separate passes (a file's reads share one buffer)", async () => {
-    dir = await mkdtemp(join(tmpdir(), "cohort-fusion-"));
+    dir = await tempDir("cohort-fusion-");
     const staging = new UpdateStaging({ dir, memoryBudgetBytes: 0 });
     const a = await stage(staging, party(1));
     const b = await stage(staging, party(2));
@@ -446,7 +446,7 @@ describe("WeightedSum.foldMany and foldQueued (several updates per pass over the
 
 describe("UpdateStaging budget", () => {
   it("takes a budget that is a function of the update's size, and the default clamps it to [64 MiB, 256 MiB]", async () => {
-    dir = await mkdtemp(join(tmpdir(), "cohort-staging-"));
+    dir = await tempDir("cohort-staging-");
     const staging = new UpdateStaging({ dir, memoryBudgetBytes: (size) => 2 * size });
     const a = await staging.begin(1000);
     const b = await staging.begin(1000);
@@ -466,7 +466,7 @@ describe("UpdateStaging budget", () => {
 
 describe("UpdateStaging.hold", () => {
   it("counts held bytes against the memory budget until released (idempotent), so begin spills sooner", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "cohort-hold-"));
+    const dir = await tempDir("cohort-hold-");
     try {
       const staging = new UpdateStaging({ dir, memoryBudgetBytes: 100 });
       const release = staging.hold(60);

@@ -1,10 +1,9 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { rm } from "node:fs/promises";
 import { afterEach, describe, expect, it } from "vitest";
 import { type Manifest, packWeights, type WeightSet } from "@cohort/tensors";
 import { WeightedSum } from "./accumulator.js";
 import { UpdateStaging } from "./staging.js";
+import { tempDir } from "../../../test/helpers/temp-dirs.js";
 
 // Memory-staged updates allocated in the accumulator's WebAssembly memory (WeightedSum.allocateStaging),
 // which the fold reads in place instead of copying them into its scratch area.
@@ -95,7 +94,7 @@ describe.skipIf(!simdAvailable)("WeightedSum.allocateStaging (arena)", () => {
   });
 
   it("UpdateStaging takes regions from its allocator (plain memory when it refuses), frees them on release or abort, zeroes what was not written", async () => {
-    dir = await mkdtemp(join(tmpdir(), "cohort-arena-"));
+    dir = await tempDir("cohort-arena-");
     const sum = new WeightedSum(small, { arenaBytes: 4096 });
     const staging = new UpdateStaging({ dir, memoryBudgetBytes: 1 << 20, allocate: (n) => sum.allocateStaging(n) });
     const arenaBuffer = sum.allocateStaging(16)!;
@@ -128,7 +127,7 @@ describe.skipIf(!simdAvailable)("WeightedSum.allocateStaging (arena)", () => {
   });
 
   it.each([1, 2, 3, 4, 5, 7])("%i updates staged in the arena, in plain memory or mixed: folds bit-identical to plain staging, two rounds", async (count) => {
-    dir = await mkdtemp(join(tmpdir(), "cohort-arena-"));
+    dir = await tempDir("cohort-arena-");
     const plain = new UpdateStaging({ dir, memoryBudgetBytes: 1 << 30 });
     const reference = new WeightedSum(mixed);
     // All in the arena; about half in it (the rest in plain memory); the same with the passes folded one at a time.

@@ -1,12 +1,12 @@
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, readdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { loadLayersModelFromFile, ModelFileError, saveLayersModelToDir } from "./model-files.js";
 import { tinyCnn, useWasm } from "./test-support.js";
 import { tf, tfl } from "./tfjs.js";
+import { tempDirSync } from "../../../test/helpers/temp-dirs.js";
 
-const freshDir = () => mkdtempSync(path.join(tmpdir(), "cohort-models-"));
+const freshDir = () => tempDirSync("cohort-models-");
 const input = () => tf.randomUniform([3, 8, 8, 1], 0, 1, "float32", 5);
 
 describe("layers model files", () => {

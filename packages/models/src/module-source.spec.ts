@@ -1,5 +1,4 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -8,12 +7,13 @@ import { useWasm } from "./test-support.js";
 import { tfl } from "./tfjs.js";
 import { modelManifest } from "./weights.js";
 import { createMnistCnn } from "./mnist-cnn.js";
+import { tempDirSync } from "../../../test/helpers/temp-dirs.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const EXAMPLE = path.resolve(here, "../../../examples/mnist-tfjs/model.mjs");
 
 function writeModule(source: string, name = "model.mjs"): string {
-  const file = path.join(mkdtempSync(path.join(tmpdir(), "cohort-module-")), name);
+  const file = path.join(tempDirSync("cohort-module-"), name);
   writeFileSync(file, source);
   return file;
 }

@@ -1,12 +1,12 @@
 import { createHash } from "node:crypto";
 import { fstatSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { writeWeightsFile } from "./checkpoint-file.js";
 import { ModelStore } from "./model-store.js";
 import { RunOutput } from "./run-output.js";
+import { tempDir } from "../../../test/helpers/temp-dirs.js";
 
 const manifest = { tensors: [{ name: "w", dtype: "float32" as const, shape: [1000] }] };
 const weights = (value: number) => new Uint8Array(new Float32Array(1000).fill(value).buffer);
@@ -16,7 +16,7 @@ let dir: string;
 afterEach(async () => { if (dir) await rm(dir, { recursive: true, force: true }); });
 
 async function storeWithRounds(rounds: number[]) {
-  dir = await mkdtemp(join(tmpdir(), "cohort-store-"));
+  dir = await tempDir("cohort-store-");
   const output = new RunOutput(dir);
   const store = new ModelStore();
   store.setManifest(manifest);
@@ -64,7 +64,7 @@ describe("ModelStore", () => {
   });
 
   it("an in-memory initial model is replaced by its checkpoint; sizes are checked", async () => {
-    dir = await mkdtemp(join(tmpdir(), "cohort-store-"));
+    dir = await tempDir("cohort-store-");
     const store = new ModelStore();
     expect(() => store.put(0, weights(3))).toThrow(/manifest/);
     store.setManifest(manifest);
@@ -83,7 +83,7 @@ describe("ModelStore", () => {
   });
 
   it("writes a checkpoint from slices atomically, refusing a wrong size and leaving no temporary file", async () => {
-    dir = await mkdtemp(join(tmpdir(), "cohort-store-"));
+    dir = await tempDir("cohort-store-");
     const output = new RunOutput(dir);
     const slices = [weights(5).subarray(0, 1000), weights(5).subarray(1000)];
     const file = await output.writeCheckpointSlices(4, manifest, slices);

@@ -1,16 +1,15 @@
-import { mkdtemp, readFile, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { readFile, writeFile } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
 import { createLogger } from "@cohort/telemetry";
 import { findResumePoint } from "./resume.js";
 import { RunOutput } from "./run-output.js";
+import { tempDir } from "../../../test/helpers/temp-dirs.js";
 
 const manifest = { tensors: [{ name: "w", dtype: "float32" as const, shape: [4] }] };
 const log = createLogger({ service: "test", level: "silent" });
 
 async function runWithCheckpoints(rounds: number) {
-  const dir = await mkdtemp(join(tmpdir(), "cohort-resume-"));
+  const dir = await tempDir("cohort-resume-");
   const output = new RunOutput(dir);
   const { createHash } = await import("node:crypto");
   for (let r = 0; r <= rounds; r++) {
@@ -39,7 +38,7 @@ describe("findResumePoint", () => {
   });
 
   it("finds nothing in a fresh directory", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "cohort-resume-"));
+    const dir = await tempDir("cohort-resume-");
     expect(await findResumePoint(dir, log)).toBeUndefined();
   });
 });

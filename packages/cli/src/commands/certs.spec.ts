@@ -1,16 +1,16 @@
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readdirSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { CertsError, opensslVersion, runCertsCommand } from "./certs.js";
+import { tempDirSync } from "../../../../test/helpers/temp-dirs.js";
 
 const available = (() => { try { opensslVersion(); return true; } catch { return false; } })();
 const x509 = (file: string, ...args: string[]) => execFileSync("openssl", ["x509", "-in", file, "-noout", ...args], { encoding: "utf8" });
 
 describe.skipIf(!available)(`cohort certs${available ? "" : " (skipped: openssl is not installed)"}`, () => {
   it("writes a CA, the aggregator's certificate with the given SANs and one client certificate per party, keys 0600", async () => {
-    const out = join(mkdtempSync(join(tmpdir(), "cohort-certs-")), "pki");
+    const out = join(tempDirSync("cohort-certs-"), "pki");
     const lines: string[] = [];
     expect(await runCertsCommand({ out, host: ["agg.example.org", "10.0.0.5"], party: ["p0", "p1"], print: (l) => lines.push(l) })).toBe(0);
     expect(readdirSync(out).sort()).toEqual(["aggregator.key", "aggregator.pem", "ca.key", "ca.pem", "parties"]);
@@ -25,7 +25,7 @@ describe.skipIf(!available)(`cohort certs${available ? "" : " (skipped: openssl 
   });
 
   it("takes party names from an aggregator config and refuses names that cannot be a subject", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "cohort-certs-"));
+    const dir = tempDirSync("cohort-certs-");
     writeFileSync(join(dir, "aggregator.yml"), "parties: [{name: alpha, token_env: A}, {name: beta, token_env: B}]\n");
     await runCertsCommand({ out: join(dir, "pki"), config: join(dir, "aggregator.yml"), print: () => undefined });
     expect(readdirSync(join(dir, "pki", "parties")).sort()).toEqual(["alpha.key", "alpha.pem", "beta.key", "beta.pem"]);

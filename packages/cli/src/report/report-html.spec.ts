@@ -1,11 +1,11 @@
-import { mkdtemp, readFile, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { RoundMetrics, RunSummary } from "@cohort/aggregator";
 import { runReportCommand } from "../commands/report.js";
 import { readRunData } from "./run-data.js";
 import { renderReport } from "./report-html.js";
+import { tempDir } from "../../../../test/helpers/temp-dirs.js";
 
 const EVIL = `<b>"acme" & co</b>`;
 
@@ -23,7 +23,7 @@ function round(r: number, accuracy: number, loss: number): RoundMetrics {
 }
 
 async function runDir(lines: string[], summary?: RunSummary): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), "cohort-report-"));
+  const dir = await tempDir("cohort-report-");
   await writeFile(join(dir, "metrics.jsonl"), lines.join("\n") + "\n");
   if (summary) await writeFile(join(dir, "summary.json"), JSON.stringify(summary));
   return dir;
@@ -75,7 +75,7 @@ describe("cohort report", () => {
   });
 
   it("says what is wrong with a directory that is not a run", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "cohort-report-empty-"));
+    const dir = await tempDir("cohort-report-empty-");
     await expect(readRunData(dir)).rejects.toThrow(/no metrics\.jsonl or summary\.json here/);
   });
 });

@@ -1,5 +1,4 @@
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { copyFileSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -13,9 +12,10 @@ import { tf, type LayersModel } from "../tfjs.js";
 import { fixture } from "./fixture-support.js";
 import { kerasModelJson, saveKerasH5, saveKerasWeightsH5 } from "./h5-export.js";
 import { loadKerasH5 } from "./h5-model.js";
+import { tempDirSync } from "../../../../test/helpers/temp-dirs.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const freshDir = () => mkdtempSync(path.join(tmpdir(), "cohort-keras-"));
+const freshDir = () => tempDirSync("cohort-keras-");
 const x = () => tf.randomUniform([3, 8, 8, 1], 0, 1, "float32", 11);
 const predict = (m: LayersModel, input: tf.Tensor) => Array.from((m.predict(input) as tf.Tensor).dataSync());
 const cnn = fixture("keras/keras224-mnist-cnn");

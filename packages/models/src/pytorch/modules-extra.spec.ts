@@ -3,8 +3,7 @@
  * built as the unpickler builds them, checked against plain-JS PyTorch semantics.
  * Depthwise Conv2d (groups = in_channels), Max/AvgPool2d ceil_mode, channel-wise Dropout2d.
  */
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { selectBackend } from "../backend.js";
@@ -19,6 +18,7 @@ import { PyObject } from "./unpickler.js";
 import { saveOnnx } from "../onnx/export.js";
 import { loadOnnxAsLayers } from "../onnx/source.js";
 import { compareOnnxWithTfjs } from "../onnx/verify.js";
+import { tempDirSync } from "../../../../test/helpers/temp-dirs.js";
 
 const tensor = (shape: number[], seed: number): TorchTensor => ({ kind: "tensor", dtype: "float32", shape, data: tf.randomNormal(shape, 0, 1, "float32", seed).dataSync() as Float32Array } as TorchTensor);
 
@@ -102,7 +102,7 @@ describe("PyTorch conversions: depthwise Conv2d, pool ceil_mode, Dropout2d (cpu 
     const { model, torchKeys } = buildFromModules(flattenModules(seq), [2, 5, 5], "m");
     expect(torchKeys.map((k) => k.kind)).toEqual(["depthwise"]);
     // saveTorchStateDict finds the keys of models loaded through loadTorchSequential; layer indices otherwise.
-    const file = path.join(mkdtempSync(path.join(tmpdir(), "cohort-dw-")), "state.pt");
+    const file = path.join(tempDirSync("cohort-dw-"), "state.pt");
     saveTorchStateDict(model, file);
     const back = loadTorchFile(new Uint8Array(readFileSync(file)), file) as Map<string, TorchTensor>;
     const [key] = [...back.keys()].filter((k) => k.endsWith(".weight"));
@@ -117,7 +117,7 @@ describe("PyTorch conversions: depthwise Conv2d, pool ceil_mode, Dropout2d (cpu 
       module("Conv2d", { groups: 1, stride: [1, 1], padding: "same", dilation: [2, 2], padding_mode: "zeros" }, { weight: tensor([4, 6, 3, 3], 10) }),
     );
     const { model } = buildFromModules(flattenModules(seq), [3, 11, 10], "m");
-    const file = path.join(mkdtempSync(path.join(tmpdir(), "cohort-dw-")), "dw.onnx");
+    const file = path.join(tempDirSync("cohort-dw-"), "dw.onnx");
     await saveOnnx(model, file);
     expect((await compareOnnxWithTfjs(model, file)).maxRelError).toBeLessThanOrEqual(1e-5);
     const back = loadOnnxAsLayers(file);
