@@ -4,8 +4,10 @@
 // Prints {"port"} once listening and {"summary"} at the end, then waits for stdin to close.
 import { Aggregator } from "@cohort/aggregator";
 import { manifestByteLength } from "@cohort/tensors";
+import { tuneHeapGrowth } from "@cohort/wire";
 import { floatManifest, partyList, silentLogger } from "./common.mjs";
 
+tuneHeapGrowth(); // as `cohort aggregator` does
 const config = JSON.parse(process.argv[2]);
 const emit = (event) => process.stdout.write(`${JSON.stringify(event)}\n`);
 try {

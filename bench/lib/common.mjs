@@ -1,7 +1,7 @@
 // Shared pieces of the benchmark suite: options, timing, /proc sampling, a silent logger,
 // an in-memory "learner" and a lean party client for memory-sensitive benchmarks.
 import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -21,8 +21,15 @@ export function partyList(count) {
   return Array.from({ length: count }, (_, i) => ({ name: `party${i}`, token: `bench-token-of-party-${i}` }));
 }
 
-export function tempDir(prefix) {
-  return mkdtemp(join(tmpdir(), `cohort-bench-${prefix}-`));
+const tempDirs = [];
+// A full-size run writes GBs of checkpoints: remove every run directory when the bench exits.
+process.once("exit", () => { for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true }); });
+
+/** A fresh directory under the system's temp folder, removed when this process exits. */
+export async function tempDir(prefix) {
+  const dir = await mkdtemp(join(tmpdir(), `cohort-bench-${prefix}-`));
+  tempDirs.push(dir);
+  return dir;
 }
 
 /** A float32 manifest of `params` parameters split over tensors of at most `maxTensor` elements. */
@@ -82,6 +89,7 @@ export async function spawnAggregator(config) {
   events.on("line", (line) => {
     let event;
     try { event = JSON.parse(line); } catch { return; }
+    if (event.msg !== undefined) { process.stderr.write(`${line}\n`); return; } // the child's log lines (BENCH_LOG_LEVEL)
     if (event.port) resolvePort(event.port);
     if (event.summary) resolveDone(event);
     if (event.error) { rejectPort(new Error(event.error)); rejectDone(new Error(`aggregator child: ${event.error}`)); }

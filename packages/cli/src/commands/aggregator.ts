@@ -3,6 +3,7 @@ import { Aggregator, type AggregatorSettings, type InitialModel, type ModelExpor
 import { AggregatorMetrics, createLogger, type Logger } from "@cohort/telemetry";
 import { startOpsEndpoint } from "../ops-endpoint.js";
 import { onShutdownSignal } from "../signals.js";
+import { tuneHeapGrowth } from "@cohort/wire";
 
 export interface AggregatorCommandOptions {
   config: string;
@@ -29,6 +30,7 @@ export interface ModelHooks {
 
 /** `cohort aggregator --config aggregator.yml`: serves the federation until its last round. */
 export async function runAggregatorCommand(options: AggregatorCommandOptions, hooks: ModelHooks = {}): Promise<number> {
+  tuneHeapGrowth();
   const overrides: Record<string, unknown> = {};
   if (options.port !== undefined) overrides.connection = { info: { port: options.port } };
   if (options.outputDir !== undefined) overrides.output_dir = options.outputDir;
