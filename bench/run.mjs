@@ -14,9 +14,9 @@ import { parties200 } from "./parties.mjs";
 import { largeModel } from "./large-model.mjs";
 import { trainVsPytorch } from "./train.mjs";
 import { compressionError } from "./compression.mjs";
-import { tuneHeapGrowth } from "@cohort/wire";
+import { PARTY_HEAP_GROWING_PERCENT, tuneHeapGrowth } from "@cohort/wire";
 
-tuneHeapGrowth(); // this process plays the parties (and the in-process aggregators), as `cohort party` does
+tuneHeapGrowth(PARTY_HEAP_GROWING_PERCENT); // this process plays the parties, as `cohort party` does
 
 const args = process.argv.slice(2);
 const full = args.includes("--full");

@@ -7,7 +7,7 @@ import { manifestByteLength } from "@cohort/tensors";
 import { tuneHeapGrowth } from "@cohort/wire";
 import { floatManifest, partyList, silentLogger } from "./common.mjs";
 
-tuneHeapGrowth(); // as `cohort aggregator` does
+tuneHeapGrowth(); // as `cohort aggregator` does: COHORT_HEAP_GROWING_PERCENT, else V8's own
 const config = JSON.parse(process.argv[2]);
 const emit = (event) => process.stdout.write(`${JSON.stringify(event)}\n`);
 try {

@@ -11,4 +11,4 @@ export {
 export { manifestToMessage, manifestFromMessage } from "./manifest-message.js";
 export { FLOW_CONTROL_WINDOW_BYTES, TRANSFER_CHANNEL_OPTIONS } from "./flow-control.js";
 export { type BaseReader, UpdateDecoder } from "./update-decoder.js";
-export { HEAP_GROWING_PERCENT, tuneHeapGrowth } from "./heap-growth.js";
+export { HEAP_GROWING_ENV, PARTY_HEAP_GROWING_PERCENT, tuneHeapGrowth } from "./heap-growth.js";

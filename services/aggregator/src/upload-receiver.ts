@@ -26,11 +26,13 @@ export interface UploadOptions {
 }
 
 /**
- * Memory one upload in flight holds in the aggregator outside staging, at most: grpc-js
- * reassembles a chunk message from the HTTP/2 DATA frames (one chunk), the chunk being staged
- * (one; a file write keeps it until done), the next one read ahead (one), plus the stream's
+ * Memory one upload in flight holds in the aggregator outside staging, when its handler keeps up:
+ * grpc-js reassembles a chunk message from the HTTP/2 DATA frames (one chunk), the chunk being
+ * staged (one; a file write keeps it until done), the next one read ahead (one), plus the stream's
  * 64 KiB receive window (an upload that gets the wide window, `UploadWindows`, holds its extra
  * bytes too). Charged against staging's memory budget while the upload runs (`UpdateStaging.hold`).
+ * A handler that lags lets grpc-js read up to 16 messages ahead (the call is an object-mode
+ * Readable); capping that at one did not lower peak RSS in `bench/run.mjs --only=rss --full`.
  */
 export function receiveBufferBytes(chunkSize: number): number {
   return 3 * chunkSize + 64 * 1024;

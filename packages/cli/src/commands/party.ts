@@ -5,7 +5,7 @@ import { type BatchProgress, Party, PartyRefusedError, TfjsLearner } from "@coho
 import { type Logger, PartyMetrics, ProgressLine, createLogger, progressBar } from "@cohort/telemetry";
 import { startOpsEndpoint } from "../ops-endpoint.js";
 import { onShutdownSignal } from "../signals.js";
-import { tuneHeapGrowth } from "@cohort/wire";
+import { PARTY_HEAP_GROWING_PERCENT, tuneHeapGrowth } from "@cohort/wire";
 
 export interface PartyCommandOptions {
   config: string;
@@ -19,7 +19,7 @@ export interface PartyCommandOptions {
  * joining, then follows the aggregator's instructions until it says stop.
  */
 export async function runPartyCommand(options: PartyCommandOptions): Promise<number> {
-  tuneHeapGrowth();
+  tuneHeapGrowth(PARTY_HEAP_GROWING_PERCENT);
   const overrides: Record<string, unknown> = {};
   if (options.port !== undefined) overrides.aggregator = { port: options.port };
   if (options.metricsPort !== undefined) overrides.metrics = { port: options.metricsPort };
