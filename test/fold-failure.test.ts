@@ -5,6 +5,7 @@ import type { StagedBytes, StagedWriter } from "@cohort/fusion";
 import type { Manifest } from "@cohort/tensors";
 import { ArithmeticLearner } from "./helpers/arithmetic-learner.js";
 import { startAggregator, startParties } from "./helpers/federation.js";
+import { aggregatorExitCode } from "../packages/cli/src/commands/aggregator.js";
 
 // 6 MB of float32: a fold reads it in several 4 MiB slices, so a read can fail after the first.
 const manifest: Manifest = { tensors: [{ name: "w", dtype: "float32", shape: [1500, 1000] }] };
@@ -53,6 +54,8 @@ describe("a fold that fails part way", () => {
     expect(roundOneCommits).toBeGreaterThanOrEqual(2);
     expect(summary.rounds_completed).toBe(0);
     expect(summary.stopped_because).toBe("round 1 failed: a fold failed part way (EIO: i/o error, read)");
+    expect(summary.failed_round).toBe(1);
+    expect(aggregatorExitCode(summary, 2)).toBe(1); // `cohort aggregator` exits 1: a supervisor restarts it and the run resumes
     // Nothing was made of the damaged sums, and the run is left unfinished: the same config resumes it.
     expect(await readdir(join(outputDir, "checkpoints"))).not.toContain("round-0001.bin");
     await expect(access(join(outputDir, "summary.json"))).rejects.toThrow(/ENOENT/);

@@ -231,6 +231,7 @@ export class Aggregator implements FederationState {
     let stoppedBecause = "all rounds completed";
     /** A round failed in a way a restart can repair: no summary, so the same config resumes the run. */
     let unfinished = false;
+    let failedRound: number | undefined;
     let completed = this.resumedFrom ?? 0;
     const previous = (await this.output.readMetrics()).filter((m) => m.eval.accuracy !== undefined).pop();
     let lastAccuracy: number | null = previous?.eval.accuracy ?? null;
@@ -253,6 +254,7 @@ export class Aggregator implements FederationState {
       const metrics = await this.runRound(round, quorum);
       if ("failed" in metrics) {
         stoppedBecause = `round ${round} failed: ${metrics.failed}`;
+        failedRound = round;
         unfinished = metrics.resumable;
         break;
       }
@@ -273,7 +275,7 @@ export class Aggregator implements FederationState {
     if (interrupted) {
       // No summary: the run is unfinished, and the same config resumes it after the last checkpoint.
       this.log.warn({ phase: "stopped", round: completed, output_dir: s.outputDir, reason: stoppedBecause }, `stopped after round ${completed}; the round in progress was abandoned; restart with the same config to resume`);
-      return { rounds_completed: completed, final: { accuracy: lastAccuracy, loss: lastLoss }, parties: [], wall_seconds: (Date.now() - started) / 1000, stopped_because: stoppedBecause, fusion: s.algorithm, exported: [] };
+      return { rounds_completed: completed, final: { accuracy: lastAccuracy, loss: lastLoss }, parties: [], wall_seconds: (Date.now() - started) / 1000, stopped_because: stoppedBecause, ...(failedRound !== undefined ? { failed_round: failedRound } : {}), fusion: s.algorithm, exported: [] };
     }
     const final = this.store.latest!;
     // The export is the one place the final model is loaded whole (from its checkpoint).
@@ -286,6 +288,7 @@ export class Aggregator implements FederationState {
       parties: [...new Set(this.settings.parties.map((p) => p.name).filter((n) => this.registry.get(n)))],
       wall_seconds: (Date.now() - started) / 1000,
       stopped_because: stoppedBecause,
+      ...(failedRound !== undefined ? { failed_round: failedRound } : {}),
       fusion: s.algorithm,
       exported,
     };

@@ -32,6 +32,8 @@ export interface RunSummary {
   parties: string[];
   wall_seconds: number;
   stopped_because: string;
+  /** The round that failed and ended the run (too few updates, or a fold that failed part way), if one did. */
+  failed_round?: number;
   fusion: string;
   exported: string[];
 }

@@ -1,5 +1,5 @@
 import { type AggregatorConfig, loadAggregatorConfig, redact } from "@cohort/config";
-import { Aggregator, type AggregatorSettings, type InitialModel, type ModelExporter } from "@cohort/aggregator";
+import { Aggregator, type AggregatorSettings, type InitialModel, type ModelExporter, type RunSummary } from "@cohort/aggregator";
 import { AggregatorMetrics, createLogger, type Logger } from "@cohort/telemetry";
 import { startOpsEndpoint } from "../ops-endpoint.js";
 import { onShutdownSignal } from "../signals.js";
@@ -26,6 +26,16 @@ export function aggregatorSettings(config: AggregatorConfig): AggregatorSettings
 export interface ModelHooks {
   initialModel?: (config: AggregatorConfig, log: Logger) => Promise<InitialModel | undefined>;
   exportModel?: ModelExporter;
+}
+
+/**
+ * 1 when a round failed (a failed fold leaves the run resumable: a supervisor that restarts on
+ * failure resumes it) or when no round completed; 0 otherwise (all rounds, termination accuracy,
+ * or stopped by a signal after some rounds).
+ */
+export function aggregatorExitCode(summary: Pick<RunSummary, "rounds_completed" | "failed_round">, rounds: number): number {
+  if (summary.failed_round !== undefined) return 1;
+  return summary.rounds_completed > 0 || rounds === 0 ? 0 : 1;
 }
 
 /** `cohort aggregator --config aggregator.yml`: serves the federation until its last round. */
@@ -58,8 +68,7 @@ export async function runAggregatorCommand(options: AggregatorCommandOptions, ho
     aggregator.requestStop();
   });
   try {
-    const summary = await aggregator.run();
-    return summary.rounds_completed > 0 || config.rounds === 0 ? 0 : 1;
+    return aggregatorExitCode(await aggregator.run(), config.rounds);
   } finally {
     release();
     await aggregator.close();
