@@ -267,7 +267,10 @@ export class Aggregator implements FederationState {
       }
     }
     const stoppedBySignal = this.abort.signal.aborted && completed < s.rounds && !stoppedBecause.startsWith("termination");
-    if (stoppedBySignal) stoppedBecause = "stopped by signal";
+    if (stoppedBySignal) {
+      stoppedBecause = "stopped by signal";
+      failedRound = undefined; // the round in progress was abandoned on request, not failed
+    }
     const interrupted = stoppedBySignal || unfinished;
 
     for (const party of this.registry.connected()) this.registry.send(party, { kind: "stop", stop: { reason: stoppedBecause } });

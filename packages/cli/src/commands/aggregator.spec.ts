@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { aggregatorExitCode } from "./aggregator.js";
 
 describe("aggregatorExitCode", () => {
-  it.each([
+  it.each<[{ rounds_completed: number; failed_round?: number }, number, number, string]>([
     [{ rounds_completed: 3 }, 3, 0, "all rounds"],
     [{ rounds_completed: 2 }, 3, 0, "termination accuracy or a signal after some rounds"],
     [{ rounds_completed: 0 }, 0, 0, "a run of 0 rounds"],
