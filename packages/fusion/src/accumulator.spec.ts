@@ -6,6 +6,7 @@ import { MAX_FOLD_GROUP, WeightedSum } from "./accumulator.js";
 import { fusionAlgorithm } from "./algorithm.js";
 import { type StagedBytes, UpdateStaging, defaultStagingBudget } from "./staging.js";
 import { tempDir } from "../../../test/helpers/temp-dirs.js";
+import { MIXED_FOLD_WEIGHTS, mixedUpdate } from "../../../test/helpers/mixed-updates.js";
 
 const manifest: Manifest = {
   tensors: [
@@ -250,21 +251,8 @@ describe("WeightedSum.foldMany and foldQueued (several updates per pass over the
       { name: "f", dtype: "float32", shape: [2_049] },
     ],
   };
-  const mixedWeights = (p: number): WeightSet => {
-    let s = 977 * p + 3;
-    const rand = () => ((s = (s * 16807) % 2147483647) / 2147483647) * 2 - 1;
-    return mixed.tensors.map((t) => {
-      const n = t.shape[0];
-      const data = t.dtype === "float64" ? new Float64Array(n) : t.dtype === "int32" ? new Int32Array(n)
-        : t.dtype === "float16" ? new Uint16Array(n) : t.dtype === "int8" ? new Int8Array(n) : new Float32Array(n);
-      for (let i = 0; i < n; i++) {
-        data[i] = t.dtype === "int32" || t.dtype === "int8" ? p * 10 - i : t.dtype === "float16" ? 0x3c00 + p * 64 + i
-          : i % 11 === 0 ? -0 : rand() * 10 ** ((p + i) % 5 - 2);
-      }
-      return { ...t, data };
-    });
-  };
-  const weightsOf = [0.1, 7, 1e6, 3, 0.5, 250, 1 / 3];
+  const mixedWeights = (p: number): WeightSet => mixedUpdate(mixed, p);
+  const weightsOf = MIXED_FOLD_WEIGHTS;
 
   it.each([2, 3, 4, 5, 7])("%i updates in passes of up to 4: bit-identical to one at a time, SIMD and JS, across segment borders, two rounds", async (count) => {
     dir = await tempDir("cohort-fusion-");

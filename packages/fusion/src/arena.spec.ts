@@ -4,6 +4,7 @@ import { type Manifest, packWeights, type WeightSet } from "@cohort/tensors";
 import { WeightedSum } from "./accumulator.js";
 import { UpdateStaging } from "./staging.js";
 import { tempDir } from "../../../test/helpers/temp-dirs.js";
+import { MIXED_FOLD_WEIGHTS, mixedUpdate } from "../../../test/helpers/mixed-updates.js";
 
 // Memory-staged updates allocated in the accumulator's WebAssembly memory (WeightedSum.allocateStaging),
 // which the fold reads in place instead of copying them into its scratch area.
@@ -22,20 +23,9 @@ const mixed: Manifest = {
     { name: "f", dtype: "float32", shape: [2_049] },
   ],
 };
-const update = (p: number): WeightSet => {
-  let s = 977 * p + 3;
-  const rand = () => ((s = (s * 16807) % 2147483647) / 2147483647) * 2 - 1;
-  return mixed.tensors.map((t) => {
-    const n = t.shape[0];
-    const data = t.dtype === "float64" ? new Float64Array(n) : t.dtype === "float16" ? new Uint16Array(n) : t.dtype === "int8" ? new Int8Array(n) : new Float32Array(n);
-    for (let i = 0; i < n; i++) {
-      data[i] = t.dtype === "int8" ? p * 10 - i : t.dtype === "float16" ? 0x3c00 + p * 64 + i : i % 11 === 0 ? -0 : rand() * 10 ** ((p + i) % 5 - 2);
-    }
-    return { ...t, data };
-  });
-};
+const update = (p: number): WeightSet => mixedUpdate(mixed, p);
 const size = packWeights(update(1)).byteLength;
-const weightsOf = [0.1, 7, 1e6, 3, 0.5, 250, 1 / 3];
+const weightsOf = MIXED_FOLD_WEIGHTS;
 
 let dir: string;
 afterEach(async () => { if (dir) await rm(dir, { recursive: true, force: true }); });
