@@ -30,8 +30,7 @@ interface Segment {
   /** Byte offset of sums[0] in the WebAssembly memory (the scratch area is at 0). */
   sumsAt: number;
   scratch?: Uint8Array;
-  scratchFloats?: Float32Array;
-  /** The whole WebAssembly memory as float32 (never grown, so never detached): inputs read in place. */
+  /** The whole WebAssembly memory as float32 (never grown, so never detached): the scratch area at 0, inputs read in place. */
   heap?: Float32Array;
 }
 
@@ -43,8 +42,7 @@ function segment(elements: number, simd: boolean, arenaBytes = 0): Segment & { a
     const { buffer } = wasm.memory;
     return {
       sums: new Float64Array(buffer, SCRATCH_BYTES, elements), kernels: wasm.kernels, sumsAt: SCRATCH_BYTES,
-      scratch: new Uint8Array(buffer, 0, SCRATCH_BYTES), scratchFloats: new Float32Array(buffer, 0, SCRATCH_ELEMENTS),
-      heap: new Float32Array(buffer),
+      scratch: new Uint8Array(buffer, 0, SCRATCH_BYTES), heap: new Float32Array(buffer),
       arena: arenaBytes >= ARENA_ALIGN ? new Arena(buffer, arenaAt, arenaBytes) : undefined,
     };
   }
@@ -394,8 +392,8 @@ export class WeightedSum {
    */
   private addFloat32(start: number, slices: Uint8Array[], weights: number[], init: boolean): void {
     const k = slices.length;
-    this.eachRange(start, slices[0].byteLength / 4, ({ sums, kernels, sumsAt, scratch, scratchFloats, heap }, from, n, first) => {
-      if (!kernels || !scratch || !scratchFloats || !heap) {
+    this.eachRange(start, slices[0].byteLength / 4, ({ sums, kernels, sumsAt, scratch, heap }, from, n, first) => {
+      if (!kernels || !scratch || !heap) {
         const values = slices.map((bytes) => viewAs("float32", bytes.subarray(first * 4, (first + n) * 4)) as Float32Array);
         addScaledFloat32(sums, from, values, weights, init);
         return;
@@ -425,8 +423,8 @@ export class WeightedSum {
 
   /** float32 `bytes` = sums[start ..] * scale: the SIMD kernel writes a block into the scratch area, copied out. */
   private meanFloat32(start: number, bytes: Uint8Array, scale: number): void {
-    this.eachRange(start, bytes.byteLength / 4, ({ sums, kernels, sumsAt, scratch, scratchFloats }, from, n, first) => {
-      if (!kernels || !scratch || !scratchFloats) {
+    this.eachRange(start, bytes.byteLength / 4, ({ sums, kernels, sumsAt, scratch, heap }, from, n, first) => {
+      if (!kernels || !scratch || !heap) {
         writeMeanFloat32(viewAs("float32", bytes.subarray(first * 4, (first + n) * 4)) as Float32Array, sums.subarray(from, from + n), scale);
         return;
       }
@@ -434,7 +432,7 @@ export class WeightedSum {
         const block = Math.min(SCRATCH_ELEMENTS, n - k);
         const vectorised = block & ~7;
         kernels.mean(0, sumsAt + 8 * (from + k), vectorised >>> 3, scale);
-        for (let j = vectorised; j < block; j++) scratchFloats[j] = sums[from + k + j] * scale;
+        for (let j = vectorised; j < block; j++) heap[j] = sums[from + k + j] * scale;
         bytes.set(scratch.subarray(0, block * 4), (first + k) * 4);
       }
     });

@@ -272,13 +272,14 @@ export class Aggregator implements FederationState {
       failedRound = undefined; // the round in progress was abandoned on request, not failed
     }
     const interrupted = stoppedBySignal || unfinished;
+    const failure = failedRound !== undefined ? { failed_round: failedRound } : {};
 
     for (const party of this.registry.connected()) this.registry.send(party, { kind: "stop", stop: { reason: stoppedBecause } });
     this.registry.closeAll();
     if (interrupted) {
       // No summary: the run is unfinished, and the same config resumes it after the last checkpoint.
       this.log.warn({ phase: "stopped", round: completed, output_dir: s.outputDir, reason: stoppedBecause }, `stopped after round ${completed}; the round in progress was abandoned; restart with the same config to resume`);
-      return { rounds_completed: completed, final: { accuracy: lastAccuracy, loss: lastLoss }, parties: [], wall_seconds: (Date.now() - started) / 1000, stopped_because: stoppedBecause, ...(failedRound !== undefined ? { failed_round: failedRound } : {}), fusion: s.algorithm, exported: [] };
+      return { rounds_completed: completed, final: { accuracy: lastAccuracy, loss: lastLoss }, parties: [], wall_seconds: (Date.now() - started) / 1000, stopped_because: stoppedBecause, ...failure, fusion: s.algorithm, exported: [] };
     }
     const final = this.store.latest!;
     // The export is the one place the final model is loaded whole (from its checkpoint).
@@ -291,7 +292,7 @@ export class Aggregator implements FederationState {
       parties: [...new Set(this.settings.parties.map((p) => p.name).filter((n) => this.registry.get(n)))],
       wall_seconds: (Date.now() - started) / 1000,
       stopped_because: stoppedBecause,
-      ...(failedRound !== undefined ? { failed_round: failedRound } : {}),
+      ...failure,
       fusion: s.algorithm,
       exported,
     };
