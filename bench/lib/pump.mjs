@@ -1,6 +1,7 @@
 /**
- * Writes `bytes` bytes of `chunk` (repeated, the last one cut short) to a socket, honouring
- * backpressure; calls `done` after the last write. The raw-TCP baseline's one write loop.
+ * Writes `bytes` bytes of `chunk` (repeated, the last one cut short) to a socket or any stream
+ * with write()/"drain" (a grpc-js call), honouring backpressure; calls `done` after the last
+ * write. The one write loop of the raw-TCP and bare grpc-js baselines.
  */
 export function pumpBytes(socket, chunk, bytes, done = () => {}) {
   let sent = 0;
