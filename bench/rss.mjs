@@ -6,15 +6,16 @@
 // checkpoint files (the mean is written to the file in 4 MiB slices), and the 400 MB updates
 // spill to disk past the default staging budget.
 import { manifestByteLength } from "@cohort/tensors";
+import { Crc32 } from "@cohort/wire";
 import { benchChunkSize, floatManifest, partyList, spawnAggregator, tempDir } from "./lib/common.mjs";
-import { LeanParty, sha256Of, uploadPacked } from "./lib/lean-party.mjs";
+import { LeanParty, uploadPacked } from "./lib/lean-party.mjs";
 
 export async function aggregatorRss({ full }) {
   const params = full ? 100_000_000 : 10_000_000;
   const manifest = floatManifest(params);
   const total = manifestByteLength(manifest);
   const bytes = new Uint8Array(new Float32Array(params).fill(0.5).buffer);
-  const sha256 = sha256Of(bytes);
+  const crc32 = new Crc32().update(bytes).value;
   const chunkSize = benchChunkSize();
   const figures = {};
   const parts = [];
@@ -26,7 +27,7 @@ export async function aggregatorRss({ full }) {
     try {
       await Promise.all(parties.map((p) => p.join(manifest)));
       await Promise.all(parties.map((p) => p.follow({
-        onTrain: (round) => uploadPacked(p, bytes, sha256, chunkSize, { round, numExamples: 100, metrics: {}, trainSeconds: 0 }),
+        onTrain: (round) => uploadPacked(p, bytes, crc32, chunkSize, { round, numExamples: 100, metrics: {}, trainSeconds: 0 }),
       })));
       await aggregator.done;
     } finally {

@@ -2,7 +2,6 @@
 // internally: it joins, follows the instruction stream, and lets the benchmark decide how to
 // train (upload) and evaluate. Transfers use the party service's own downloadModel/uploadUpdate
 // or, for many uploaders of one shared buffer, the same message sequence without packing.
-import { createHash } from "node:crypto";
 import * as grpc from "@grpc/grpc-js";
 import { fingerprint } from "@cohort/tensors";
 import { AUTHORIZATION_KEY, PARTY_KEY, SESSION_KEY, TRANSFER_CHANNEL_OPTIONS, chunksOf, federationClientConstructor, manifestToMessage } from "@cohort/wire";
@@ -53,8 +52,8 @@ export class LeanParty {
   }
 }
 
-/** The upload message sequence of uploadUpdate, streamed from already packed bytes and a known digest. */
-export async function uploadPacked(party, bytes, sha256, chunkSize, header) {
+/** The upload message sequence of uploadUpdate, streamed from already packed bytes and their known CRC-32. */
+export async function uploadPacked(party, bytes, crc32, chunkSize, header) {
   let call;
   const response = new Promise((resolve, reject) => {
     call = party.client.UploadUpdate(party.metadata(), (error, value) => (error ? reject(error) : resolve(value)));
@@ -64,11 +63,7 @@ export async function uploadPacked(party, bytes, sha256, chunkSize, header) {
   };
   await write({ header });
   for (const chunk of chunksOf(bytes, chunkSize)) await write({ chunk });
-  await write({ trailer: { sha256 } });
+  await write({ trailer: { crc32 } });
   call.end();
   return response;
-}
-
-export function sha256Of(bytes) {
-  return createHash("sha256").update(bytes).digest("hex");
 }

@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { crc32 } from "node:zlib";
 import * as grpc from "@grpc/grpc-js";
 import fc from "fast-check";
 import { type Manifest, fingerprint, manifestByteLength } from "@cohort/tensors";
@@ -82,7 +82,7 @@ const headerArb = fc.record({
 export function uploadArb(total: number, chunkSize: number) {
   const chunk = fc.record({ offset: fc.oneof(fc.integer({ min: 0, max: total + 10 }), fc.constant(2 ** 40)), size: fc.integer({ min: 0, max: chunkSize * 2 }) });
   return fc.oneof(
-    fc.record({ kind: fc.constant("garbage" as const), header: fc.option(headerArb), chunks: fc.array(chunk, { maxLength: 12 }), trailer: fc.option(fc.oneof(hex, printable(10))), extraHeader: fc.boolean() }),
+    fc.record({ kind: fc.constant("garbage" as const), header: fc.option(headerArb), chunks: fc.array(chunk, { maxLength: 12 }), trailer: fc.option(fc.oneof(fc.nat(), fc.constantFrom(0, 0xffffffff))), extraHeader: fc.boolean() }),
     fc.record({ kind: fc.constant("replay" as const), roundsBack: fc.integer({ min: 1, max: 3 }) }),
     fc.record({ kind: fc.constant("empty" as const) }),
     fc.record({ kind: fc.constant("stall" as const) }),
@@ -91,7 +91,7 @@ export function uploadArb(total: number, chunkSize: number) {
 export type UploadSpec = typeof uploadArb extends (...a: never[]) => fc.Arbitrary<infer T> ? T : never;
 
 /** Defects for an admitted upload (a participant's own round): each must fail verification. */
-export const defectArb = fc.constantFrom("nan", "inf", "digest", "truncated", "early-trailer", "out-of-order", "overlap", "too-long", "oversize-chunk", "second-header", "after-trailer");
+export const defectArb = fc.constantFrom("nan", "inf", "checksum", "truncated", "early-trailer", "out-of-order", "overlap", "too-long", "oversize-chunk", "second-header", "after-trailer");
 export type Defect = typeof defectArb extends fc.Arbitrary<infer T> ? T : never;
 
 /** The messages of an upload for `round` carrying `defect`, built from a valid packed update. */
@@ -102,9 +102,9 @@ export function defectiveUpload(round: number, defect: Defect | "none", total: n
   const bytes = new Uint8Array(values.buffer);
   let chunks = [];
   for (let o = 0; o < total; o += chunkSize) chunks.push({ offset: o, data: bytes.subarray(o, o + chunkSize) });
-  const digest = createHash("sha256").update(bytes).digest("hex");
+  const checksum = crc32(bytes);
   const header = { header: { round, numExamples: 10, metrics: { loss: 1 }, trainSeconds: 1 } };
-  let trailer: object | undefined = { trailer: { sha256: defect === "digest" ? digest.replace(/^./, (c) => (c === "0" ? "1" : "0")) : digest } };
+  let trailer: object | undefined = { trailer: { crc32: defect === "checksum" ? (checksum ^ 1) >>> 0 : checksum } };
   if (defect === "truncated") { chunks = chunks.slice(0, -1); trailer = undefined; }
   if (defect === "early-trailer") chunks = chunks.slice(0, -1);
   if (defect === "out-of-order") chunks.reverse();
@@ -127,7 +127,7 @@ export function uploadMessages(spec: UploadSpec, total: number, currentRound: nu
   if (spec.header) out.push({ header: spec.header });
   for (const c of spec.chunks) out.push({ chunk: { offset: c.offset, data: new Uint8Array(c.size).fill(0x7f) } });
   if (spec.extraHeader && spec.header) out.push({ header: spec.header });
-  if (spec.trailer) out.push({ trailer: { sha256: spec.trailer } });
+  if (spec.trailer !== null) out.push({ trailer: { crc32: spec.trailer } });
   return out;
 }
 

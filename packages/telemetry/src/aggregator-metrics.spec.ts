@@ -24,8 +24,8 @@ describe("AggregatorMetrics", () => {
     m.sent(400);
     m.setPhase("fuse");
     m.roundCompleted({ parties: ["a", "b"], eval: { accuracy: 0.91, loss: 0.3 }, ms: { train: 1500, fuse: 4, round: 2000 } });
-    m.updateRejected("digest_mismatch");
-    m.updateRejected("digest_mismatch");
+    m.updateRejected("checksum_mismatch");
+    m.updateRejected("checksum_mismatch");
     const text = await m.text();
     expect(value(text, "cohort_aggregator_rounds_completed_total")).toBe(1);
     expect(value(text, "cohort_aggregator_current_round")).toBe(1);
@@ -39,7 +39,7 @@ describe("AggregatorMetrics", () => {
     expect(value(text, 'cohort_aggregator_phase_duration_seconds_sum{phase="train"}')).toBe(1.5);
     expect(value(text, 'cohort_aggregator_phase_duration_seconds_bucket{le="2.5",phase="train"}')).toBe(1);
     expect(value(text, 'cohort_aggregator_phase_duration_seconds_bucket{le="1",phase="train"}')).toBe(0);
-    expect(value(text, 'cohort_aggregator_rejected_updates_total{reason="digest_mismatch"}')).toBe(2);
+    expect(value(text, 'cohort_aggregator_rejected_updates_total{reason="checksum_mismatch"}')).toBe(2);
   });
 
   it("keeps instances apart (each has its own registry)", async () => {

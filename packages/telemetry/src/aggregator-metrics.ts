@@ -75,7 +75,7 @@ export class AggregatorMetrics {
     this.bytesOut.inc(bytes);
   }
 
-  /** `reason` is a short code (digest_mismatch, round_closed, ...), never free text: label values must stay few. */
+  /** `reason` is a short code (checksum_mismatch, round_closed, ...), never free text: label values must stay few. */
   updateRejected(reason: string): void {
     this.rejected.inc({ reason });
   }

@@ -1,15 +1,15 @@
-import { createHash, type Hash } from "node:crypto";
 import { type Manifest, type WeightSet, manifestByteLength, unpackWeights } from "@cohort/tensors";
 import { type ByteChunk, ChunkSequence } from "./chunking.js";
+import { Crc32, formatCrc32 } from "./checksum.js";
 
 /**
  * Rebuilds a WeightSet from a chunk stream (the party's side of a download): checks order and
- * bounds against the manifest, which alone sizes the buffer, and verifies the SHA-256 at the end.
+ * bounds against the manifest, which alone sizes the buffer, and verifies the CRC-32 at the end.
  */
 export class WeightAssembler {
   private readonly bytes: Uint8Array;
   private readonly sequence: ChunkSequence;
-  private readonly hash: Hash = createHash("sha256");
+  private readonly checksum = new Crc32();
 
   constructor(readonly manifest: Manifest, maxChunkBytes: number) {
     const total = manifestByteLength(manifest);
@@ -24,16 +24,21 @@ export class WeightAssembler {
   add(chunk: ByteChunk): void {
     this.sequence.accept(chunk);
     this.bytes.set(chunk.data, chunk.offset);
-    this.hash.update(chunk.data);
+    this.checksum.update(chunk.data);
   }
 
-  /** The assembled weights; throws when bytes are missing or the digest differs. */
-  finish(expectedSha256: string): WeightSet {
+  /** Whether every byte of the model has arrived. */
+  get complete(): boolean {
+    return this.sequence.complete;
+  }
+
+  /** The assembled weights; throws when bytes are missing or the checksum differs. */
+  finish(expectedCrc32: number): WeightSet {
     if (!this.sequence.complete) {
       throw new RangeError(`received ${this.sequence.received} of ${this.sequence.totalBytes} bytes`);
     }
-    const actual = this.hash.digest("hex");
-    if (actual !== expectedSha256) throw new RangeError(`SHA-256 mismatch: expected ${expectedSha256}, computed ${actual}`);
+    const actual = this.checksum.value;
+    if (actual !== expectedCrc32) throw new RangeError(`CRC-32 mismatch: the model's last chunk says ${formatCrc32(expectedCrc32)}, its bytes give ${formatCrc32(actual)}`);
     return unpackWeights(this.manifest, this.bytes);
   }
 }

@@ -4,6 +4,7 @@ export { AUTHORIZATION_KEY, PARTY_KEY, SESSION_KEY } from "./limits.js";
 export { type ByteChunk, chunksOf, ChunkSequence } from "./chunking.js";
 export { WeightAssembler } from "./assembler.js";
 export { FiniteCheck } from "./finite-check.js";
+export { Crc32, formatCrc32 } from "./checksum.js";
 export {
   FederationError, toServiceError, unauthenticated, permissionDenied, invalidArgument, failedPrecondition,
   notFound, resourceExhausted, alreadyExists, unavailable,

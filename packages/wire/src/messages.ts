@@ -37,7 +37,8 @@ export type Instruction =
   | { kind: "stop"; stop: { reason: string } };
 
 export interface DownloadRequest { round: number; offset: number }
-export interface ModelChunk { offset: number; data: Uint8Array; totalBytes: number; sha256: string }
+/** `crc32` is set on the chunk that ends the model (0 on the others). */
+export interface ModelChunk { offset: number; data: Uint8Array; totalBytes: number; crc32: number }
 
 export interface UpdateHeader {
   round: number;
@@ -48,7 +49,7 @@ export interface UpdateHeader {
   encoding?: string;
 }
 export interface UpdateChunk { offset: number; data: Uint8Array }
-export interface UpdateTrailer { sha256: string }
+export interface UpdateTrailer { crc32: number }
 export type UploadMessage =
   | { kind: "header"; header: UpdateHeader }
   | { kind: "chunk"; chunk: UpdateChunk }

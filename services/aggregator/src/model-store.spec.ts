@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { fstatSync } from "node:fs";
+import { crc32 } from "node:zlib";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -11,6 +12,7 @@ import { tempDir } from "../../../test/helpers/temp-dirs.js";
 const manifest = { tensors: [{ name: "w", dtype: "float32" as const, shape: [1000] }] };
 const weights = (value: number) => new Uint8Array(new Float32Array(1000).fill(value).buffer);
 const sha = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
+const crc = (bytes: Uint8Array) => crc32(bytes);
 
 let dir: string;
 afterEach(async () => { if (dir) await rm(dir, { recursive: true, force: true }); });
@@ -31,7 +33,7 @@ describe("ModelStore", () => {
   it("serves a round from its checkpoint file: metadata, positional reads, sync reads, a whole copy on demand", async () => {
     const { store } = await storeWithRounds([0, 1]);
     const model = store.get(1)!;
-    expect(model).toMatchObject({ round: 1, size: 4000, sha256: sha(weights(1)) });
+    expect(model).toMatchObject({ round: 1, size: 4000, crc32: crc(weights(1)) });
     expect(model.path).toMatch(/round-0001\.bin$/);
     const reader = store.open(1)!;
     const slice = await reader.read(8, 8);
@@ -39,7 +41,7 @@ describe("ModelStore", () => {
     reader.release();
     expect(Buffer.from(store.read(0, 3996, 4)).equals(Buffer.from(weights(0).subarray(3996)))).toBe(true);
     expect(() => store.read(0, 3998, 4)).toThrow(RangeError);
-    expect(sha(store.bytes(1)!)).toBe(model.sha256);
+    expect(crc(store.bytes(1)!)).toBe(model.crc32);
     expect(store.bytes(7)).toBeUndefined();
     store.close();
   });
@@ -73,7 +75,8 @@ describe("ModelStore", () => {
     expect(initial.path).toBeUndefined();
     await store.ready;
     const file = await new RunOutput(dir).writeCheckpointSlices(0, manifest, [store.bytes(0)!]);
-    expect(file.sha256).toBe(initial.sha256);
+    expect(file.crc32).toBe(initial.crc32);
+    expect(file.sha256).toBe(sha(weights(3)));
     expect(store.putFile(0, file).path).toBe(file.path);
     expect(Buffer.from(store.read(0, 0, 4000)).equals(Buffer.from(weights(3)))).toBe(true);
     const short = await writeWeightsFile(join(dir, "short.bin"), [new Uint8Array(12)]);
@@ -87,7 +90,7 @@ describe("ModelStore", () => {
     const output = new RunOutput(dir);
     const slices = [weights(5).subarray(0, 1000), weights(5).subarray(1000)];
     const file = await output.writeCheckpointSlices(4, manifest, slices);
-    expect(file).toMatchObject({ size: 4000, sha256: sha(weights(5)), path: output.checkpointPath(4) });
+    expect(file).toMatchObject({ size: 4000, sha256: sha(weights(5)), crc32: crc(weights(5)), path: output.checkpointPath(4) });
     await expect(output.writeCheckpointSlices(5, manifest, [weights(5).subarray(4)])).rejects.toThrow(/expected 4000/);
     const { readdir } = await import("node:fs/promises");
     expect((await readdir(join(dir, "checkpoints"))).sort()).toEqual(["round-0004.bin", "round-0004.json"]);

@@ -1,6 +1,6 @@
-import { createHash } from "node:crypto";
 import { closeSync, fstatSync, openSync, read as readCallback, readSync } from "node:fs";
 import { type Manifest, fingerprint, manifestByteLength } from "@cohort/tensors";
+import { Crc32 } from "@cohort/wire";
 import type { WeightsFile } from "./checkpoint-file.js";
 
 /** A round's global model as the store knows it: metadata only, never the bytes. */
@@ -8,7 +8,8 @@ export interface GlobalModel {
   round: number;
   /** Packed size in bytes (the manifest's). */
   size: number;
-  sha256: string;
+  /** CRC-32 of the packed weights: the checksum a download's last chunk carries. */
+  crc32: number;
   /** The checkpoint file the weights are served from; undefined while they are only in memory (an initial model before its checkpoint). */
   path?: string;
 }
@@ -80,14 +81,12 @@ export class ModelStore {
   put(round: number, bytes: Uint8Array): GlobalModel {
     const expected = this.expectedSize();
     if (bytes.byteLength !== expected) throw new RangeError(`global weights are ${bytes.byteLength} bytes, expected ${expected}`);
-    const hash = createHash("sha256");
-    for (const slice of slicesOf(bytes)) hash.update(slice); // one update() refuses more than 2 GiB
-    const model = { round, size: bytes.byteLength, sha256: hash.digest("hex") };
+    const model = { round, size: bytes.byteLength, crc32: new Crc32().update(bytes).value };
     return this.add({ model, memory: bytes, refs: 0, retired: false });
   }
 
   /**
-   * Serves a round's weights from `file` (a checkpoint whose size and SHA-256 the caller wrote
+   * Serves a round's weights from `file` (a checkpoint whose size and checksums the caller wrote
    * or verified); opened read-only here. Replaces what the store held for the round.
    */
   putFile(round: number, file: WeightsFile): GlobalModel {
@@ -101,7 +100,7 @@ export class ModelStore {
       closeSync(fd);
       throw error;
     }
-    const model = { round, size: file.size, sha256: file.sha256, path: file.path };
+    const model = { round, size: file.size, crc32: file.crc32, path: file.path };
     return this.add({ model, fd, refs: 0, retired: false });
   }
 

@@ -5,7 +5,7 @@ import { rejectionReason } from "./rejection-reason.js";
 
 describe("rejectionReason", () => {
   it.each([
-    [invalidArgument("SHA-256 mismatch: trailer says abc..., bytes hash to def..."), "digest_mismatch"],
+    [invalidArgument("CRC-32 mismatch: the trailer says 0000abcd, the bytes give 0000dcba"), "checksum_mismatch"],
     [invalidArgument("tensor dense/kernel holds NaN or infinite values"), "non_finite"],
     [invalidArgument("chunk at offset 10, expected 0"), "bad_chunk"],
     [invalidArgument("chunk of 9 bytes exceeds the 4-byte limit"), "bad_chunk"],

@@ -4,11 +4,11 @@ import { FederationError } from "@cohort/wire";
 /**
  * Short reason codes for refused uploads, the label values of the rejected-updates metric.
  * Prometheus labels must come from a small fixed set, so a refusal's message (which names
- * rounds, offsets, digests) maps onto one of these; the log line keeps the full message.
+ * rounds, offsets, checksums) maps onto one of these; the log line keeps the full message.
  * Ordered: the first pattern that matches wins.
  */
 const PATTERNS: readonly (readonly [RegExp, string])[] = [
-  [/SHA-256 mismatch/, "digest_mismatch"],
+  [/CRC-32 mismatch/, "checksum_mismatch"],
   [/NaN or infinite/, "non_finite"],
   [/^chunk |empty chunk|exceeds the .*-byte limit|runs past/, "bad_chunk"],
   [/without a trailer|^trailer after/, "incomplete"],

@@ -31,10 +31,10 @@ export async function findResumePoint(dir: string, log: Logger): Promise<ResumeP
     try {
       const meta = JSON.parse(await readFile(`${base}.json`, "utf8")) as { sha256: string; bytes: number; manifest: Manifest };
       // Hashed in slices: the weights are verified without a copy of them in memory.
-      const { size, sha256 } = await hashFile(`${base}.bin`);
+      const { size, sha256, crc32 } = await hashFile(`${base}.bin`);
       if (size !== meta.bytes || size !== manifestByteLength(meta.manifest)) throw new Error(`size ${size}, recorded ${meta.bytes}`);
       if (sha256 !== meta.sha256) throw new Error("SHA-256 does not match the recorded one");
-      return { round, manifest: meta.manifest, path: `${base}.bin`, size, sha256, topology };
+      return { round, manifest: meta.manifest, path: `${base}.bin`, size, sha256, crc32, topology };
     } catch (error) {
       log.warn({ phase: "resume", round, file: `${base}.bin`, reason: (error as Error).message }, "checkpoint unusable, trying the previous one");
     }

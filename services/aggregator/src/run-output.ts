@@ -69,7 +69,7 @@ export class RunOutput {
     return { ...written, syncMs: written.syncMs + Date.now() - metaStarted };
   }
 
-  private async writeCheckpointMeta(round: number, manifest: Manifest, file: WeightsFile): Promise<void> {
+  private async writeCheckpointMeta(round: number, manifest: Manifest, file: Pick<WeightsFile, "path" | "size" | "sha256">): Promise<void> {
     const { path, size, sha256 } = file;
     await atomicWriteFile(path.replace(/\.bin$/, ".json"), JSON.stringify({ round, sha256, bytes: size, manifest }, null, 1));
     await atomicWriteFile(join(this.dir, "state.json"), JSON.stringify({ round, checkpoint: path, sha256, updated: new Date().toISOString() }, null, 1));

@@ -173,7 +173,7 @@ export function federationHandlers(state: FederationState): grpc.UntypedServiceI
         if (call.cancelled) return;
         if (signal.aborted) throw signal.reason;
         const last = at + data.byteLength === size;
-        const ok = call.write({ offset: at, data, totalBytes: size, sha256: last ? model.sha256 : "" });
+        const ok = call.write({ offset: at, data, totalBytes: size, crc32: last ? model.crc32 : 0 });
         at += data.byteLength;
         sent += data.byteLength;
         // A peer that stops reading must not hold the call (and its slot) forever: cancellation
@@ -181,7 +181,7 @@ export function federationHandlers(state: FederationState): grpc.UntypedServiceI
         if (!ok) await drainOrCancel(call, signal);
       }
       if (signal.aborted) throw signal.reason;
-      if (size === offset) call.write({ offset, data: new Uint8Array(0), totalBytes: offset, sha256: model.sha256 });
+      if (size === offset) call.write({ offset, data: new Uint8Array(0), totalBytes: offset, crc32: model.crc32 });
       state.bytesOut += sent;
       state.metrics?.sent(sent);
       log.debug({ party, round, phase: "download", bytes: sent, ms: Date.now() - started }, "model sent");

@@ -1,7 +1,6 @@
-import { createHash } from "node:crypto";
 import { type Manifest, type UpdateEncoding, encodedByteLength, isUpdateEncoding, manifestByteLength } from "@cohort/tensors";
 import { type StagedBytes, type UpdateStaging } from "@cohort/fusion";
-import { type BaseReader, ChunkSequence, FiniteCheck, UpdateDecoder, type UpdateHeader, type UploadMessage, failedPrecondition, invalidArgument } from "@cohort/wire";
+import { type BaseReader, ChunkSequence, Crc32, FiniteCheck, formatCrc32, UpdateDecoder, type UpdateHeader, type UploadMessage, failedPrecondition, invalidArgument } from "@cohort/wire";
 import { DEFAULT_LIMITS } from "./limits.js";
 
 export interface ReceivedUpdate {
@@ -45,7 +44,7 @@ export const MAX_METRICS = DEFAULT_LIMITS.maxMetrics;
 
 /**
  * Reads one upload (header, chunks, trailer) into staging and verifies it: chunk order and
- * bounds against the manifest (which alone sizes the staging), SHA-256, finite values. `admit`
+ * bounds against the manifest (which alone sizes the staging), CRC-32, finite values. `admit`
  * vets the header (round, party) before any byte is staged. On any failure the staged bytes are
  * dropped and a FederationError says why; only a complete, verified update is returned.
  */
@@ -71,7 +70,7 @@ export async function receiveUpload(
   const total = encodedByteLength(options.manifest, encoding);
   const sequence = new ChunkSequence(total, options.chunkSize);
   const finite = new FiniteCheck(options.manifest);
-  const hash = createHash("sha256");
+  const checksum = new Crc32();
   const writer = await options.staging.begin(manifestByteLength(options.manifest));
   try {
     for (;;) {
@@ -84,14 +83,14 @@ export async function receiveUpload(
         } catch (error) {
           throw invalidArgument((error as Error).message);
         }
-        hash.update(message.chunk.data);
+        checksum.update(message.chunk.data);
         const plain = decoder ? decoder.push(message.chunk.data) : message.chunk.data;
         finite.add(plain);
         await writer.write(plain);
       } else if (message.kind === "trailer") {
         if (!sequence.complete) throw invalidArgument(`trailer after ${sequence.received} of ${total} bytes`);
-        const digest = hash.digest("hex");
-        if (digest !== message.trailer.sha256) throw invalidArgument(`SHA-256 mismatch: trailer says ${message.trailer.sha256.slice(0, 16)}..., bytes hash to ${digest.slice(0, 16)}...`);
+        const claimed = message.trailer.crc32;
+        if (claimed !== checksum.value) throw invalidArgument(`CRC-32 mismatch: the trailer says ${formatCrc32(claimed)}, the bytes give ${formatCrc32(checksum.value)}`);
         if (finite.firstNonFinite !== undefined) throw invalidArgument(`tensor ${finite.firstNonFinite} holds NaN or infinite values`);
         const extra = await iterator.next();
         if (!extra.done) throw invalidArgument("message after the trailer");

@@ -1,7 +1,6 @@
-import { createHash } from "node:crypto";
 import * as grpc from "@grpc/grpc-js";
 import { type Manifest, type WeightSet, tensorBytes } from "@cohort/tensors";
-import { type ModelChunk, type UploadMessage, type UploadResponse, WeightAssembler } from "@cohort/wire";
+import { Crc32, type ModelChunk, type UploadMessage, type UploadResponse, WeightAssembler } from "@cohort/wire";
 
 type Client = grpc.Client & Record<string, (...args: unknown[]) => unknown>;
 
@@ -11,15 +10,16 @@ export const DOWNLOAD_ATTEMPTS = 4;
 /** Downloads the global weights of `round`, resuming from the received offset if the stream breaks. */
 export async function downloadModel(client: Client, metadata: grpc.Metadata, manifest: Manifest, round: number, chunkSize: number): Promise<{ weights: WeightSet; bytes: number }> {
   const assembler = new WeightAssembler(manifest, chunkSize);
-  let digest = "";
+  let crc32 = 0;
   for (let attempt = 1; ; attempt++) {
     try {
       const call = client.DownloadModel({ round, offset: assembler.received }, metadata) as grpc.ClientReadableStream<ModelChunk>;
       for await (const chunk of call as AsyncIterable<ModelChunk>) {
         if (chunk.data.byteLength > 0) assembler.add(chunk);
-        if (chunk.sha256) digest = chunk.sha256;
+        // The chunk that ends the model carries the checksum (an empty one for an empty model).
+        if (assembler.complete) crc32 = chunk.crc32;
       }
-      return { weights: assembler.finish(digest), bytes: assembler.received };
+      return { weights: assembler.finish(crc32), bytes: assembler.received };
     } catch (error) {
       const code = (error as grpc.ServiceError).code;
       const transient = code === grpc.status.UNAVAILABLE || code === grpc.status.DEADLINE_EXCEEDED || code === grpc.status.INTERNAL;
@@ -65,15 +65,15 @@ export function* packedChunks(weights: WeightSet, chunkSize: number): Generator<
 }
 
 /**
- * Streams an update: header, chunks of at most `chunkSize`, trailer with the SHA-256 of all
- * bytes. The digest is computed chunk by chunk as they are sent, not in a pass before the first
- * byte goes out, and the model is never packed into one buffer.
+ * Streams an update: header, chunks of at most `chunkSize`, trailer with the CRC-32 of all
+ * bytes. The checksum is computed chunk by chunk as they are sent, not in a pass before the
+ * first byte goes out, and the model is never packed into one buffer.
  */
 export async function uploadUpdate(
   client: Client, metadata: grpc.Metadata, weights: WeightSet, chunkSize: number,
   header: { round: number; numExamples: number; metrics: Record<string, number>; trainSeconds: number; encoding?: string },
 ): Promise<{ response: UploadResponse; bytes: number }> {
-  const hash = createHash("sha256");
+  const checksum = new Crc32();
   let sent = 0;
   let call!: grpc.ClientWritableStream<UploadMessage>;
   const response = new Promise<UploadResponse>((resolve, reject) => {
@@ -89,11 +89,11 @@ export async function uploadUpdate(
   try {
     await write({ kind: "header", header } as UploadMessage);
     for (const chunk of packedChunks(weights, chunkSize)) {
-      hash.update(chunk.data);
+      checksum.update(chunk.data);
       sent += chunk.data.byteLength;
       await write({ kind: "chunk", chunk });
     }
-    await write({ kind: "trailer", trailer: { sha256: hash.digest("hex") } });
+    await write({ kind: "trailer", trailer: { crc32: checksum.value } });
     call.end();
   } catch {
     // A write failure surfaces as the call's status below.
