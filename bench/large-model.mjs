@@ -1,6 +1,6 @@
 // large_model_ok: a model above 2 GiB (full: 540M float32 parameters in two tensors, 2.16 GB;
 // reduced: 256 MiB) is downloaded and uploaded by 2 real parties and aggregated, with the
-// default 1 MiB chunks and no message limit raised. Aggregator in a child process with the
+// default chunks (256 KiB) and no message limit raised. Aggregator in a child process with the
 // default staging budget (updates spill to disk); the parties share their downloaded arrays.
 import { rm } from "node:fs/promises";
 import { Party } from "@cohort/party";

@@ -48,7 +48,7 @@ describe("parseAggregatorConfig", () => {
     expect(config).toEqual({
       file: "aggregator.yml",
       baseDir: "/srv/fl",
-      connection: { host: "127.0.0.1", port: 5000, chunkSize: 1024 * 1024, keepalive: { timeMs: 30_000, timeoutMs: 10_000, minPingIntervalMs: 10_000 } },
+      connection: { host: "127.0.0.1", port: 5000, chunkSize: 262144, keepalive: { timeMs: 30_000, timeoutMs: 10_000, minPingIntervalMs: 10_000 } },
       fusion: { algorithm: "iteravg", ibmName: "IterAvgFusionHandler" },
       rounds: 10,
       numParties: 2,
@@ -70,7 +70,7 @@ describe("parseAggregatorConfig", () => {
 
   it("applies defaults to a minimal config", () => {
     const config = parseAggregatorConfig({ hyperparams: { global: { num_parties: 1 } }, parties: [{ name: "p", token: "12345678" }] }, "a.yml", "/x");
-    expect(config.connection).toEqual({ host: "0.0.0.0", port: 50051, chunkSize: 1048576, keepalive: { timeMs: 30_000, timeoutMs: 10_000, minPingIntervalMs: 10_000 } });
+    expect(config.connection).toEqual({ host: "0.0.0.0", port: 50051, chunkSize: 262144, keepalive: { timeMs: 30_000, timeoutMs: 10_000, minPingIntervalMs: 10_000 } });
     expect(config.fusion).toEqual({ algorithm: "fedavg" });
     expect(config.rounds).toBe(3);
     expect(config.maxTimeoutMs).toBe(600_000);

@@ -14,7 +14,14 @@ export const DEFAULT_PORT = 50051;
 /** gRPC's default message limit is 4 MiB; chunks stay under it, with room for the message framing, so no limit is ever raised. */
 export const MAX_CHUNK_BYTES = 4 * 1024 * 1024 - 64 * 1024;
 export const MIN_CHUNK_BYTES = 1024;
-export const DEFAULT_CHUNK_BYTES = 1024 * 1024;
+/**
+ * 256 KiB: as fast as 1 MiB over loopback (`bench/run.mjs --only=transfer --full`: upload 252-299
+ * vs 259-279 MB/s, download 337-356 vs 336-352), while every upload in flight holds about four
+ * chunks in the aggregator (the message being reassembled, the one being staged, read-ahead):
+ * with 32 parties uploading at once, peak RSS fell 356-389 -> 286-304 MB (`--only=rss`, 40 MB
+ * model) and 1101-1128 -> 1042 MB (`--full`, 400 MB model).
+ */
+export const DEFAULT_CHUNK_BYTES = 256 * 1024;
 export const DEFAULT_OUTPUT_DIR = "runs/latest";
 /** The aggregator's HTTP/2 keepalive and the ping policy it grants parties (whose default keepalive.time_ms is 30 s). */
 export const KEEPALIVE_DEFAULTS = { timeMs: 30_000, timeoutMs: 10_000, minPingIntervalMs: 10_000 } as const;

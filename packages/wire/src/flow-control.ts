@@ -1,7 +1,7 @@
 /**
  * HTTP/2 flow-control window of a party's connection: 16 MiB per stream and connection instead
  * of the 64 KiB default, so a model download is not paced by WINDOW_UPDATE round trips. Only the
- * window grows: gRPC messages keep their 4 MiB limit and the chunk size its 1 MiB default.
+ * window grows: gRPC messages keep their 4 MiB limit and the chunk size its 256 KiB default.
  * The aggregator's receive window (uploads) is widened to 1 MiB for at most 8 uploads at a time
  * (`services/aggregator/src/upload-window.ts`): it bounds what uploading parties have buffered
  * in the aggregator. Widening it for every upload cost aggregator peak RSS with 32 parties
