@@ -5,7 +5,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Aggregator } from "@cohort/aggregator";
 import { Party } from "@cohort/party";
-import { ArithmeticLearner, floatManifest, now, partyList, silentLogger, tempDir } from "./lib/common.mjs";
+import { ArithmeticLearner, benchChunkSize, floatManifest, now, partyList, silentLogger, tempDir } from "./lib/common.mjs";
 
 export async function parties200({ full }) {
   const count = 200;
@@ -15,7 +15,7 @@ export async function parties200({ full }) {
   const outputDir = await tempDir("parties");
   const list = partyList(count);
   const aggregator = new Aggregator({
-    host: "127.0.0.1", port: 0, chunkSize: 1024 * 1024, algorithm: "fedavg", rounds, numParties: count, percQuorum: 1,
+    host: "127.0.0.1", port: 0, chunkSize: benchChunkSize(), algorithm: "fedavg", rounds, numParties: count, percQuorum: 1,
     maxTimeoutMs: 600_000, local: { epochs: 1, batchSize: 32, validationSplit: 0 }, outputDir, parties: list,
   }, silentLogger("aggregator"));
   const port = await aggregator.start();

@@ -5,7 +5,7 @@
 import { Aggregator } from "@cohort/aggregator";
 import { manifestByteLength } from "@cohort/tensors";
 import { tuneHeapGrowth } from "@cohort/wire";
-import { floatManifest, partyList, silentLogger } from "./common.mjs";
+import { benchChunkSize, floatManifest, partyList, silentLogger } from "./common.mjs";
 
 tuneHeapGrowth(); // as `cohort aggregator` does: COHORT_HEAP_GROWING_PERCENT, else V8's own
 const config = JSON.parse(process.argv[2]);
@@ -14,7 +14,7 @@ try {
   const manifest = config.manifest ?? floatManifest(config.params);
   const initialModel = config.initial === "zeros" ? { manifest, bytes: new Uint8Array(manifestByteLength(manifest)) } : undefined;
   const aggregator = new Aggregator({
-    host: "127.0.0.1", port: 0, chunkSize: config.chunkSize ?? 1024 * 1024, algorithm: "fedavg", rounds: config.rounds ?? 1,
+    host: "127.0.0.1", port: 0, chunkSize: config.chunkSize ?? benchChunkSize(), algorithm: "fedavg", rounds: config.rounds ?? 1,
     numParties: config.numParties, percQuorum: 1, maxTimeoutMs: config.maxTimeoutMs ?? 600_000,
     local: { epochs: 1, batchSize: 32, validationSplit: 0 }, outputDir: config.outputDir, parties: partyList(config.numParties),
     stagingMemoryBytes: config.stagingMemoryBytes,
