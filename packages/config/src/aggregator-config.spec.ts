@@ -122,6 +122,24 @@ describe("parseAggregatorConfig", () => {
     );
   });
 
+  it("reads the peer limits a config sets, leaves the others to the aggregator, and checks them", () => {
+    const raw = ibmConfig();
+    const info = (raw.connection as { info: Record<string, unknown> }).info;
+    expect(parseAggregatorConfig(raw, "a.yml", "/x").connection.limits).toBeUndefined();
+    info.limits = { max_rejections: 0, upload_idle_ms: 120_000 };
+    expect(parseAggregatorConfig(raw, "a.yml", "/x").connection.limits).toEqual({ maxRejections: 0, uploadIdleMs: 120_000 });
+    info.limits = { rejection_window_ms: 30_000, rejection_cooldown_ms: 5_000 };
+    expect(parseAggregatorConfig(raw, "a.yml", "/x").connection.limits).toEqual({ rejectionWindowMs: 30_000, rejectionCooldownMs: 5_000 });
+    info.limits = { max_rejections: -1 };
+    expect(errorOf(() => parseAggregatorConfig(raw, "a.yml", "/x")).message).toBe(
+      "a.yml: connection.info.limits.max_rejections: got -1, expected an integer >= 0 (refused calls; 0 turns the limit off)",
+    );
+    info.limits = { upload_idle: 5000 };
+    expect(errorOf(() => parseAggregatorConfig(raw, "a.yml", "/x")).message).toBe(
+      'a.yml: connection.info.limits.upload_idle: unknown key (did you mean "upload_idle_ms"?)',
+    );
+  });
+
   it("reports an unknown key with the closest known key", () => {
     const raw = ibmConfig();
     (raw.hyperparams as { global: Record<string, unknown> }).global.rouns = 5;

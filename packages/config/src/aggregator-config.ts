@@ -28,13 +28,25 @@ export interface AllowedParty {
   token: string;
 }
 
+/** connection.info.limits, camel-cased: only the keys the config sets. */
+export interface PeerLimitOverrides {
+  uploadIdleMs?: number;
+  maxRejections?: number;
+  rejectionWindowMs?: number;
+  rejectionCooldownMs?: number;
+}
+
 /** The aggregator's config, validated, with defaults applied and paths absolute. */
 export interface AggregatorConfig {
   /** The config file (absolute when loaded from disk). */
   file: string;
   /** Absolute directory that relative paths in the config resolve against. */
   baseDir: string;
-  connection: { host: string; port: number; chunkSize: number; tls?: ServerTls; keepalive: { timeMs: number; timeoutMs: number; minPingIntervalMs: number } };
+  connection: {
+    host: string; port: number; chunkSize: number; tls?: ServerTls; keepalive: { timeMs: number; timeoutMs: number; minPingIntervalMs: number };
+    /** Peer limits the config overrides (connection.info.limits); absent keys keep the aggregator's defaults. */
+    limits?: PeerLimitOverrides;
+  };
   /** `ibmName` keeps the name as written (FedAvgFusionHandler) for the log; absent when defaulted. */
   fusion: { algorithm: FusionAlgorithm; ibmName?: string };
   rounds: number;
@@ -111,6 +123,7 @@ function build(raw: unknown, label: string, file: string, baseDir: string): Aggr
     connection: {
       host: info.ip, port: info.port, chunkSize: info.chunk_size, ...(tls === undefined ? {} : { tls }),
       keepalive: { timeMs: info.keepalive.time_ms, timeoutMs: info.keepalive.timeout_ms, minPingIntervalMs: info.keepalive.min_ping_interval_ms },
+      ...(info.limits === undefined ? {} : { limits: peerLimits(info.limits) }),
     },
     fusion:
       parsed.fusion === undefined
@@ -187,4 +200,14 @@ function ignoredKeys(parsed: RawAggregatorConfig): string[] {
   if (parsed.aggregator !== undefined) ignored.push("aggregator");
   if (parsed.protocol_handler !== undefined) ignored.push("protocol_handler");
   return ignored;
+}
+
+/** The limits a config sets, camel-cased, without the keys it leaves out. */
+function peerLimits(raw: { upload_idle_ms?: number; max_rejections?: number; rejection_window_ms?: number; rejection_cooldown_ms?: number }): PeerLimitOverrides {
+  const limits: PeerLimitOverrides = {};
+  if (raw.upload_idle_ms !== undefined) limits.uploadIdleMs = raw.upload_idle_ms;
+  if (raw.max_rejections !== undefined) limits.maxRejections = raw.max_rejections;
+  if (raw.rejection_window_ms !== undefined) limits.rejectionWindowMs = raw.rejection_window_ms;
+  if (raw.rejection_cooldown_ms !== undefined) limits.rejectionCooldownMs = raw.rejection_cooldown_ms;
+  return limits;
 }

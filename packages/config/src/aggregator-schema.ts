@@ -62,6 +62,15 @@ const connectionSchema = section({
       timeout_ms: integer(1000, undefined, "milliseconds").default(KEEPALIVE_DEFAULTS.timeoutMs),
       min_ping_interval_ms: integer(0, undefined, "milliseconds; at most the parties' keepalive.time_ms").default(KEEPALIVE_DEFAULTS.minPingIntervalMs),
     }).prefault({}),
+    // Limits on what peers control that a deployment may want to tune; the aggregator holds the
+    // defaults (services/aggregator/src/limits.ts, the README's limits table), so only keys
+    // written here override them.
+    limits: section({
+      upload_idle_ms: integer(1000, undefined, "milliseconds").optional(),
+      max_rejections: integer(0, undefined, "refused calls; 0 turns the limit off").optional(),
+      rejection_window_ms: integer(1000, undefined, "milliseconds").optional(),
+      rejection_cooldown_ms: integer(1000, undefined, "milliseconds").optional(),
+    }).optional(),
   }).prefault({}),
 });
 

@@ -6,5 +6,5 @@ export { Collector } from "./collector.js";
 export { weightedMetrics } from "./weighted-metrics.js";
 export { rejectionReason } from "./rejection-reason.js";
 export { type PhaseDeadlines, resolveDeadlines } from "./deadlines.js";
-export { type AggregatorLimits, DEFAULT_LIMITS, DEFAULT_SERVER_KEEPALIVE, type ServerKeepalive } from "./limits.js";
+export { type AggregatorLimits, DEFAULT_LIMITS, DEFAULT_SERVER_KEEPALIVE, type ServerKeepalive, resolveLimits } from "./limits.js";
 export { UploadWindows } from "./upload-window.js";

@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { aggregatorExitCode } from "./aggregator.js";
+import { DEFAULT_LIMITS, resolveLimits } from "@cohort/aggregator";
+import { parseAggregatorConfig } from "@cohort/config";
+import { aggregatorExitCode, aggregatorSettings } from "./aggregator.js";
 
 describe("aggregatorExitCode", () => {
   it.each<[{ rounds_completed: number; failed_round?: number }, number, number, string]>([
@@ -10,5 +12,21 @@ describe("aggregatorExitCode", () => {
     [{ rounds_completed: 2, failed_round: 3 }, 5, 1, "a round failed after others completed (a supervisor restarts and resumes)"],
   ])("%o of %i rounds: exit %i (%s)", (summary, rounds, code) => {
     expect(aggregatorExitCode(summary, rounds)).toBe(code);
+  });
+});
+
+describe("aggregatorSettings", () => {
+  const config = (info: Record<string, unknown>) =>
+    parseAggregatorConfig({ connection: { info }, hyperparams: { global: { num_parties: 2 } }, parties: [{ name: "a", token: "t".repeat(16) }, { name: "b", token: "u".repeat(16) }] }, "a.yml", "/x");
+
+  it("hands the YAML's peer limits to the aggregator, which keeps its defaults for the rest", () => {
+    const settings = aggregatorSettings(config({ limits: { max_rejections: 0, upload_idle_ms: 90_000 } }));
+    expect(settings.limits).toEqual({ maxRejections: 0, uploadIdleMs: 90_000 });
+    const limits = resolveLimits(settings.limits);
+    expect(limits).toMatchObject({ maxRejections: 0, uploadIdleMs: 90_000, rejectionWindowMs: DEFAULT_LIMITS.rejectionWindowMs });
+  });
+
+  it("sets no limits when the YAML has none", () => {
+    expect(aggregatorSettings(config({})).limits).toBeUndefined();
   });
 });

@@ -19,6 +19,7 @@ export function aggregatorSettings(config: AggregatorConfig): AggregatorSettings
     algorithm: config.fusion.algorithm, rounds: config.rounds, numParties: config.numParties, percQuorum: config.percQuorum,
     maxTimeoutMs: config.maxTimeoutMs, deadlines: config.deadlines, keepalive: config.connection.keepalive, terminationAccuracy: config.terminationAccuracy, evaluateEvery: config.evaluateEvery, local: config.local,
     outputDir: config.outputDir, parties: config.parties, tls: config.connection.tls, updateEncoding: config.updateEncoding,
+    ...(config.connection.limits === undefined ? {} : { limits: config.connection.limits }),
   };
 }
 
