@@ -1,7 +1,7 @@
 // upload_vs_tcp / download_vs_tcp: an aggregator in a child process and a party in this one,
 // over loopback gRPC with TLS off. The party side uses the party service's own uploadUpdate
 // (pack, CRC-32, chunks; the aggregator stages, checksums, checks finiteness and folds before it
-// answers) and downloadModel (chunks reassembled and digest-checked). Baseline: the same bytes
+// answers) and downloadModel (chunks reassembled and checksum-checked). Baseline: the same bytes
 // over a raw TCP socket between the same two processes (a child process sink/source).
 // The ceiling: the same bytes over bare grpc-js (raw-byte messages of the same chunk size, the
 // same receive windows, no per-chunk work) between the same two processes. Cohort cannot move
@@ -16,7 +16,6 @@ import { downloadModel, uploadUpdate } from "@cohort/party";
 import { manifestByteLength, unpackWeights } from "@cohort/tensors";
 import { benchChunkSize, floatManifest, mbps, median, now, partyList, rate, spawnAggregator, tempDir } from "./lib/common.mjs";
 import { LeanParty } from "./lib/lean-party.mjs";
-
 import { BARE_SERVICE } from "./lib/grpc-bare-service.mjs";
 
 const TCP_CHILD = fileURLToPath(new URL("./lib/tcp-child.mjs", import.meta.url));

@@ -203,7 +203,7 @@ function ignoredKeys(parsed: RawAggregatorConfig): string[] {
 }
 
 /** The limits a config sets, camel-cased, without the keys it leaves out. */
-function peerLimits(raw: { upload_idle_ms?: number; max_rejections?: number; rejection_window_ms?: number; rejection_cooldown_ms?: number }): PeerLimitOverrides {
+function peerLimits(raw: NonNullable<RawAggregatorConfig["connection"]["info"]["limits"]>): PeerLimitOverrides {
   const limits: PeerLimitOverrides = {};
   if (raw.upload_idle_ms !== undefined) limits.uploadIdleMs = raw.upload_idle_ms;
   if (raw.max_rejections !== undefined) limits.maxRejections = raw.max_rejections;

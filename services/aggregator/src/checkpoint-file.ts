@@ -15,6 +15,21 @@ export interface WeightsFile {
   crc32: number;
 }
 
+/** Both checksums of a weights file, fed the same slices once: what writing and verifying a checkpoint compute. */
+class WeightsDigests {
+  private readonly hash = createHash("sha256");
+  private readonly checksum = new Crc32();
+
+  update(slice: Uint8Array): void {
+    this.hash.update(slice);
+    this.checksum.update(slice);
+  }
+
+  result(): { sha256: string; crc32: number } {
+    return { sha256: this.hash.digest("hex"), crc32: this.checksum.value };
+  }
+}
+
 /** Where the time of a streamed write went: producing + hashing + writing the slices, then fsync + rename. */
 export interface WriteTimings {
   writeMs: number;
@@ -32,37 +47,33 @@ export async function writeWeightsFile(
   slices: Iterable<Uint8Array> | AsyncIterable<Uint8Array>,
   expectedSize?: number,
 ): Promise<WeightsFile & WriteTimings> {
-  const hash = createHash("sha256");
-  const checksum = new Crc32();
+  const digests = new WeightsDigests();
   async function* hashed() {
     for await (const slice of slices) {
-      hash.update(slice);
-      checksum.update(slice);
+      digests.update(slice);
       yield slice;
     }
   }
   const { size, writeMs, syncMs } = await atomicWriteSlices(path, hashed(), (written) => {
     if (expectedSize !== undefined && written !== expectedSize) throw new RangeError(`wrote ${written} bytes of weights, expected ${expectedSize}`);
   });
-  return { path, size, sha256: hash.digest("hex"), crc32: checksum.value, writeMs, syncMs };
+  return { path, size, ...digests.result(), writeMs, syncMs };
 }
 
 /** SHA-256, CRC-32 and size of a file, read in slices of `sliceBytes` (no whole copy in memory). */
 export async function hashFile(path: string, sliceBytes = 4 * 1024 * 1024): Promise<{ size: number; sha256: string; crc32: number }> {
   const file = await open(path, "r");
   try {
-    const hash = createHash("sha256");
-    const checksum = new Crc32();
+    const digests = new WeightsDigests();
     const buffer = new Uint8Array(sliceBytes);
     let size = 0;
     for (;;) {
       const { bytesRead } = await file.read(buffer, 0, buffer.byteLength, size);
       if (bytesRead === 0) break;
-      hash.update(buffer.subarray(0, bytesRead));
-      checksum.update(buffer.subarray(0, bytesRead));
+      digests.update(buffer.subarray(0, bytesRead));
       size += bytesRead;
     }
-    return { size, sha256: hash.digest("hex"), crc32: checksum.value };
+    return { size, ...digests.result() };
   } finally {
     await file.close();
   }
