@@ -35,7 +35,7 @@ describe("compileFromOptions", () => {
     });
 
   it("rejects unknown names, listing the known ones", () => {
-    expect(() => compileFromOptions(tinyCnn(), { optimizer: "lion", loss: "mse" })).toThrowError(/unknown optimizer "lion"; known: adam, sgd/);
+    expect(() => compileFromOptions(tinyCnn(), { optimizer: "lion", loss: "mse" })).toThrowError(/unknown optimizer "lion"; known: SGD, Adam, RMSprop/);
     expect(() => compileFromOptions(tinyCnn(), { optimizer: "adam", loss: "focal" })).toThrowError(/unknown loss "focal"/);
   });
 });

@@ -3,26 +3,24 @@
  * rate between rounds.
  */
 import { tf, type LayersModel } from "./tfjs.js";
+import { type KerasGeneration, kerasOptimizer } from "./optimizers/keras.js";
+import { kerasLossWithOptions } from "./keras/losses.js";
 
 export interface CompileOptions {
-  /** "adam", "sgd", "rmsprop", "adagrad", "adadelta", "adamax"; case and "optim."/"keras.optimizers." prefixes ignored. */
+  /** "adam", "adamw", "sgd", "rmsprop", "adagrad", "adadelta", "adamax"; case and "optim."/"keras.optimizers." prefixes ignored. */
   optimizer: string;
-  /** Learning rate; defaults to Keras' default for the optimizer. */
+  /** Learning rate; defaults to the Keras default for the optimizer (of the file's Keras generation). */
   lr?: number;
+  /** The saved optimizer's hyperparameters (Keras' `optimizer.get_config()` keys: rho, momentum, epsilon, ...). */
+  optimizerConfig?: Record<string, unknown>;
+  /** Whose defaults and rules apply; a Keras file's loader sets it from the file's keras_version. */
+  kerasGeneration?: KerasGeneration;
   /** Keras loss name, snake_case or camelCase (e.g. "categorical_crossentropy", "mse"). */
   loss: string;
+  /** The saved loss object's config: `from_logits` and `label_smoothing` are honoured. */
+  lossConfig?: Record<string, unknown>;
   metrics?: string[];
 }
-
-/** Keras' default learning rates, so that a config naming only the optimizer trains like Keras. */
-const OPTIMIZERS: Record<string, { lr: number; make: (lr: number) => tf.Optimizer }> = {
-  adam: { lr: 0.001, make: (lr) => tf.train.adam(lr) },
-  sgd: { lr: 0.01, make: (lr) => tf.train.sgd(lr) },
-  rmsprop: { lr: 0.001, make: (lr) => tf.train.rmsprop(lr) },
-  adagrad: { lr: 0.01, make: (lr) => tf.train.adagrad(lr) },
-  adadelta: { lr: 1.0, make: (lr) => tf.train.adadelta(lr) },
-  adamax: { lr: 0.002, make: (lr) => tf.train.adamax(lr) },
-};
 
 /** Keras name -> tfjs-layers loss identifier (tfjs 4.22 knows all of these as strings). */
 const LOSSES: Record<string, string> = {
@@ -72,17 +70,23 @@ function lookup(table: Record<string, string>, kind: string, name: string): stri
   return found;
 }
 
-export function makeOptimizer(name: string, lr?: number): tf.Optimizer {
-  const entry = OPTIMIZERS[normalise(name)];
-  if (!entry) throw new Error(`unknown optimizer "${name}"; known: ${Object.keys(OPTIMIZERS).join(", ")}`);
+/** Keras generation of models built from a Keras file, so spec compile options get that file's defaults. */
+const generationOf = new WeakMap<LayersModel, KerasGeneration>();
+export function setKerasGeneration(model: LayersModel, generation: KerasGeneration): void {
+  generationOf.set(model, generation);
+}
+
+/** A Keras optimizer with Keras' update rule and defaults (Keras 3's unless told otherwise). */
+export function makeOptimizer(name: string, lr?: number, options: Pick<CompileOptions, "optimizerConfig" | "kerasGeneration"> = {}): tf.Optimizer {
   if (lr !== undefined && !(lr > 0 && Number.isFinite(lr))) throw new RangeError(`learning rate must be a positive number, got ${lr}`);
-  return entry.make(lr ?? entry.lr);
+  return kerasOptimizer(name, { lr, config: options.optimizerConfig, generation: options.kerasGeneration });
 }
 
 export function compileFromOptions(model: LayersModel, options: CompileOptions): LayersModel {
-  const loss = lookup(LOSSES, "loss", options.loss);
+  const loss = kerasLossWithOptions(options.loss, options.lossConfig) ?? lookup(LOSSES, "loss", options.loss);
   const metrics = (options.metrics ?? []).map((m) => lookup(METRICS, "metric", m));
-  model.compile({ optimizer: makeOptimizer(options.optimizer, options.lr), loss, metrics });
+  const kerasGeneration = options.kerasGeneration ?? generationOf.get(model);
+  model.compile({ optimizer: makeOptimizer(options.optimizer, options.lr, { ...options, kerasGeneration }), loss, metrics });
   return model;
 }
 

@@ -3,7 +3,8 @@
  * compiles it from the training configuration the file carries (spec options may override it
  * later). Shared by the HDF5, Keras 3 and SavedModel loaders.
  */
-import { type CompileOptions, compileFromOptions, makeOptimizer } from "../compile.js";
+import { type CompileOptions, compileFromOptions, makeOptimizer, setKerasGeneration } from "../compile.js";
+import { kerasGeneration } from "../optimizers/keras.js";
 import { tf, tfl, type LayersModel } from "../tfjs.js";
 import { type ConvertContext, kerasToTfjsTopology } from "./config.js";
 import { KerasModelError } from "./errors.js";
@@ -18,6 +19,8 @@ export interface KerasModelParts {
   trainingConfig?: unknown;
   /** The spec brings its own compile options: the file's training config is not used. */
   ignoreTrainingConfig?: boolean;
+  /** The file's `keras_version`: picks Keras 2's or Keras 3's optimizer defaults and rules. */
+  kerasVersion?: string;
   /** Custom losses / metrics from custom_objects, by Keras name. */
   customFunctions?: Map<string, (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Tensor>;
 }
@@ -33,7 +36,7 @@ export function compileWithCustom(model: LayersModel, options: CompileOptions, c
   compileFromOptions(model, { ...options, loss: loss ? "mse" : options.loss, metrics: (options.metrics ?? []).filter((m) => !custom?.has(m)) });
   const compiled = model as unknown as { loss: unknown; metrics: unknown };
   model.compile({
-    optimizer: model.optimizer ?? makeOptimizer(options.optimizer, options.lr),
+    optimizer: model.optimizer ?? makeOptimizer(options.optimizer, options.lr, options),
     loss: loss ?? (compiled.loss as string),
     metrics: [...((compiled.metrics as unknown[] | undefined) ?? []), ...customMetrics.map((m) => custom!.get(m)!)] as never,
   });
@@ -48,6 +51,7 @@ export async function buildKerasModel(parts: KerasModelParts, ctx: ConvertContex
     throw new KerasModelError(ctx.file, `the Keras architecture cannot be built in TensorFlow.js (${(err as Error).message})`);
   }
   if (parts.weights) assignWeights(model, parts.weights, ctx.file);
+  setKerasGeneration(model, kerasGeneration(parts.kerasVersion));
   const options: CompileOptions | undefined = parts.ignoreTrainingConfig ? undefined : compileOptionsFromKeras(parts.trainingConfig);
   if (options) {
     try {

@@ -43,7 +43,7 @@ async function withH5<T>(file: string, what: string, use: (f: H5File) => T | Pro
 }
 
 export async function loadKerasH5(file: string, options: KerasLoadOptions = {}): Promise<LayersModel> {
-  const { modelConfig, trainingConfig, weights } = await withH5(file, "a Keras HDF5 model (model.save(...h5))", (f) => {
+  const { modelConfig, trainingConfig, weights, kerasVersion } = await withH5(file, "a Keras HDF5 model (model.save(...h5))", (f) => {
     const modelConfig = parseJson(file, "attribute model_config", stringAttr(f, "model_config"));
     if (modelConfig === undefined) {
       const hint = f.attrs.layer_names !== undefined ? "it holds weights only (save_weights layout): use model_architecture + model_weights" : "no model_config attribute";
@@ -51,9 +51,9 @@ export async function loadKerasH5(file: string, options: KerasLoadOptions = {}):
     }
     const group = f.get("model_weights");
     const weights: LayerWeights | undefined = group ? readKeras2Weights(group as Parameters<typeof readKeras2Weights>[0], file) : undefined;
-    return { modelConfig, trainingConfig: parseJson(file, "attribute training_config", stringAttr(f, "training_config")), weights };
+    return { modelConfig, trainingConfig: parseJson(file, "attribute training_config", stringAttr(f, "training_config")), weights, kerasVersion: stringAttr(f, "keras_version") };
   });
-  return buildKerasModel({ modelConfig, trainingConfig, weights, ignoreTrainingConfig: options.ignoreTrainingConfig, customFunctions: options.customFunctions }, ctxFor(file, options));
+  return buildKerasModel({ modelConfig, trainingConfig, weights, kerasVersion, ignoreTrainingConfig: options.ignoreTrainingConfig, customFunctions: options.customFunctions }, ctxFor(file, options));
 }
 
 /** Weights of a `save_weights` h5 (or the model_weights group of a full-model h5). */
@@ -77,5 +77,6 @@ export async function loadKerasArchitectureAndWeights(architectureFile: string, 
   const modelConfig = "model_config" in json ? json.model_config : json;
   const trainingConfig = "training_config" in json ? json.training_config : undefined;
   const weights = weightsFile ? await readKerasWeightsH5(weightsFile) : undefined;
-  return buildKerasModel({ modelConfig, trainingConfig, weights, ignoreTrainingConfig: options.ignoreTrainingConfig, customFunctions: options.customFunctions }, ctxFor(architectureFile, options));
+  const kerasVersion = typeof json.keras_version === "string" ? json.keras_version : undefined;
+  return buildKerasModel({ modelConfig, trainingConfig, weights, kerasVersion, ignoreTrainingConfig: options.ignoreTrainingConfig, customFunctions: options.customFunctions }, ctxFor(architectureFile, options));
 }

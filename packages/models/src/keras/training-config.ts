@@ -34,11 +34,13 @@ function flatMetrics(v: unknown): string[] {
 export function compileOptionsFromKeras(training: unknown): CompileOptions | undefined {
   if (!isObj(training)) return undefined;
   const opt = isObj(training.optimizer_config) ? training.optimizer_config : isObj(training.optimizer) ? training.optimizer : undefined;
-  const loss = nameOf(Array.isArray(training.loss) ? training.loss[0] : isObj(training.loss) && !("class_name" in training.loss) ? Object.values(training.loss)[0] : training.loss);
+  const lossValue = Array.isArray(training.loss) ? training.loss[0] : isObj(training.loss) && !("class_name" in training.loss) ? Object.values(training.loss)[0] : training.loss;
+  const loss = nameOf(lossValue);
+  const lossConfig = isObj(lossValue) && isObj(lossValue.config) ? lossValue.config : undefined;
   if (!opt || !loss) return undefined;
   const optName = String(opt.class_name ?? "").replace(/^Custom>/, "");
   const cfg = isObj(opt.config) ? opt.config : {};
   const lrValue = cfg.learning_rate ?? cfg.lr;
   const lr = typeof lrValue === "number" ? lrValue : undefined;
-  return { optimizer: optName, loss, metrics: flatMetrics(training.metrics), ...(lr !== undefined ? { lr } : {}) };
+  return { optimizer: optName, loss, metrics: flatMetrics(training.metrics), optimizerConfig: cfg, ...(lossConfig ? { lossConfig } : {}), ...(lr !== undefined ? { lr } : {}) };
 }

@@ -1,0 +1,184 @@
+/**
+ * Keras' optimizers, with the update rules and defaults of the Keras that wrote the file.
+ * Two generations differ:
+ * - `keras3`: Keras 3 (`keras/src/optimizers/*.py`); tf.keras 2.x (1.15 to 2.16) has the same
+ *   defaults (Adadelta lr 0.001, Adagrad initial accumulator 0.1) and, but for Adagrad's epsilon
+ *   in tf.keras <= 2.10, the same rules.
+ * - `keras2`: standalone Keras 2.0 to 2.3 (`keras_version` "2.2.4" without "-tf"): Adadelta
+ *   lr 1.0, Adagrad lr 0.01 from a zero accumulator, Adamax lr 0.002; RMSprop and Adagrad add
+ *   epsilon outside the square root; `decay` scales lr by 1 / (1 + decay * iterations).
+ * Keras 3 applies `weight_decay` decoupled (p -= p * wd * lr, before the step), and clips each
+ * gradient by `clipnorm` / `clipvalue` first.
+ */
+import { tf } from "../tfjs.js";
+import { decayed, RuleOptimizer, type StepInput, type StepOutput } from "./rule-optimizer.js";
+
+type T = tf.Tensor;
+export type KerasGeneration = "keras2" | "keras3";
+
+/** Standalone Keras before 2.4 is Keras 2; tf.keras ("-tf", 2.4+) and Keras 3 share Keras 3's defaults. */
+export function kerasGeneration(kerasVersion: string | undefined): KerasGeneration {
+  return kerasVersion && /^2\.[0-3]\.\d+$/.test(kerasVersion.trim()) ? "keras2" : "keras3";
+}
+
+interface Hyper { lr: number; beta_1: number; beta_2: number; epsilon: number; rho: number; momentum: number; nesterov: boolean; centered: boolean; amsgrad: boolean; initial_accumulator_value: number }
+
+interface Family {
+  cls: string;
+  /** Defaults per generation (lr and the rule's own keys). */
+  defaults: Record<KerasGeneration, Partial<Hyper>>;
+  slots: (h: Hyper) => Record<string, number>;
+  update: (h: Hyper, gen: KerasGeneration, input: StepInput) => StepOutput;
+}
+
+const ema = (old: T, x: T, rate: number): T => tf.add(tf.mul(old, rate), tf.mul(x, 1 - rate));
+
+const FAMILIES: Record<string, Family> = {
+  sgd: {
+    cls: "SGD",
+    defaults: { keras2: { lr: 0.01, momentum: 0, nesterov: false }, keras3: { lr: 0.01, momentum: 0, nesterov: false } },
+    slots: () => ({ momentum: 0 }),
+    update: (h, _g, { grad, param, slots, lr }) => {
+      if (!h.momentum) return { param: tf.sub(param, tf.mul(grad, lr)) };
+      const m = tf.sub(tf.mul(slots.momentum!, h.momentum), tf.mul(grad, lr));
+      const step = h.nesterov ? tf.sub(tf.mul(m, h.momentum), tf.mul(grad, lr)) : m;
+      return { param: tf.add(param, step), slots: { momentum: m } };
+    },
+  },
+  adam: {
+    cls: "Adam",
+    defaults: {
+      keras2: { lr: 0.001, beta_1: 0.9, beta_2: 0.999, epsilon: 1e-7, amsgrad: false },
+      keras3: { lr: 0.001, beta_1: 0.9, beta_2: 0.999, epsilon: 1e-7, amsgrad: false },
+    },
+    slots: (h) => ({ m: 0, v: 0, ...(h.amsgrad ? { v_hat: 0 } : {}) }),
+    update: (h, _g, { grad, param, slots, step, lr }) => {
+      // Epsilon is added to sqrt(v) before bias correction of v (PyTorch adds it after).
+      const alpha = (lr * Math.sqrt(1 - h.beta_2 ** step)) / (1 - h.beta_1 ** step);
+      const m = ema(slots.m!, grad, h.beta_1);
+      const v = ema(slots.v!, tf.square(grad), h.beta_2);
+      const vUsed = h.amsgrad ? tf.maximum(slots.v_hat!, v) : v;
+      return {
+        param: tf.sub(param, tf.div(tf.mul(m, alpha), tf.add(tf.sqrt(vUsed), h.epsilon))),
+        slots: { m, v, ...(h.amsgrad ? { v_hat: vUsed } : {}) },
+      };
+    },
+  },
+  rmsprop: {
+    cls: "RMSprop",
+    defaults: { keras2: { lr: 0.001, rho: 0.9, epsilon: 1e-7, momentum: 0, centered: false }, keras3: { lr: 0.001, rho: 0.9, epsilon: 1e-7, momentum: 0, centered: false } },
+    slots: (h) => ({ velocity: 0, ...(h.momentum ? { momentum: 0 } : {}), ...(h.centered ? { average_gradient: 0 } : {}) }),
+    update: (h, gen, { grad, param, slots, lr }) => {
+      const v = ema(slots.velocity!, tf.square(grad), h.rho);
+      const avg = h.centered ? ema(slots.average_gradient!, grad, h.rho) : undefined;
+      const meanSquare = avg ? tf.sub(v, tf.square(avg)) : v;
+      const denom = gen === "keras2" ? tf.add(tf.sqrt(meanSquare), h.epsilon) : tf.sqrt(tf.add(meanSquare, h.epsilon));
+      const increment = tf.div(tf.mul(grad, lr), denom);
+      const next: Record<string, T> = { velocity: v, ...(avg ? { average_gradient: avg } : {}) };
+      if (!h.momentum) return { param: tf.sub(param, increment), slots: next };
+      const mom = tf.add(tf.mul(slots.momentum!, h.momentum), increment);
+      return { param: tf.sub(param, mom), slots: { ...next, momentum: mom } };
+    },
+  },
+  adagrad: {
+    cls: "Adagrad",
+    defaults: { keras2: { lr: 0.01, epsilon: 1e-7, initial_accumulator_value: 0 }, keras3: { lr: 0.001, epsilon: 1e-7, initial_accumulator_value: 0.1 } },
+    slots: (h) => ({ accumulator: h.initial_accumulator_value }),
+    update: (h, gen, { grad, param, slots, lr }) => {
+      const acc = tf.add(slots.accumulator!, tf.square(grad));
+      const denom = gen === "keras2" ? tf.add(tf.sqrt(acc), h.epsilon) : tf.sqrt(tf.add(acc, h.epsilon));
+      return { param: tf.sub(param, tf.div(tf.mul(grad, lr), denom)), slots: { accumulator: acc } };
+    },
+  },
+  adadelta: {
+    cls: "Adadelta",
+    defaults: { keras2: { lr: 1.0, rho: 0.95, epsilon: 1e-7 }, keras3: { lr: 0.001, rho: 0.95, epsilon: 1e-7 } },
+    slots: () => ({ accumulated_grad: 0, accumulated_delta_var: 0 }),
+    update: (h, _g, { grad, param, slots, lr }) => {
+      const rms = (x: T) => tf.sqrt(tf.add(x, h.epsilon));
+      const acc = ema(slots.accumulated_grad!, tf.square(grad), h.rho);
+      const delta = tf.div(tf.mul(rms(slots.accumulated_delta_var!), grad), rms(acc));
+      const accDelta = ema(slots.accumulated_delta_var!, tf.square(delta), h.rho);
+      return { param: tf.sub(param, tf.mul(delta, lr)), slots: { accumulated_grad: acc, accumulated_delta_var: accDelta } };
+    },
+  },
+  adamax: {
+    cls: "Adamax",
+    defaults: { keras2: { lr: 0.002, beta_1: 0.9, beta_2: 0.999, epsilon: 1e-7 }, keras3: { lr: 0.001, beta_1: 0.9, beta_2: 0.999, epsilon: 1e-7 } },
+    slots: () => ({ m: 0, u: 0 }),
+    update: (h, _g, { grad, param, slots, step, lr }) => {
+      const m = ema(slots.m!, grad, h.beta_1);
+      const u = tf.maximum(tf.mul(slots.u!, h.beta_2), tf.abs(grad));
+      return { param: tf.sub(param, tf.div(tf.mul(m, lr / (1 - h.beta_1 ** step)), tf.add(u, h.epsilon))), slots: { m, u } };
+    },
+  },
+};
+// AdamW is Adam with a default weight decay (Keras 3: 0.004).
+const ADAMW_DECAY = 0.004;
+
+export const KERAS_OPTIMIZERS = [...Object.values(FAMILIES).map((f) => f.cls), "AdamW"];
+
+/** Keys a saved optimizer config may carry that change nothing here when unset or default. */
+const INERT = new Set(["name", "jit_compile", "is_legacy_optimizer", "ema_momentum", "ema_overwrite_frequency", "use_ema", "global_clipnorm",
+  "loss_scale_factor", "gradient_accumulation_steps", "mesh", "weight_decay", "decay", "clipnorm", "clipvalue", "learning_rate", "lr"]);
+
+/** "optim.Adam", "keras.optimizers.Adam", "adam", "Custom>Adam" -> "adam". */
+const familyKey = (name: string) => name.trim().toLowerCase().replace(/^custom>/, "").replace(/^(torch\.)?(optim\.)?(tf\.)?(keras\.)?(optimizers\.)?(legacy\.)?/, "").replace(/[_\s-]/g, "");
+
+export interface KerasOptimizerOptions {
+  generation?: KerasGeneration;
+  /** The saved optimizer config's `config` (Keras' own key names); unknown non-default keys are errors. */
+  config?: Record<string, unknown>;
+  /** Overrides the config's learning rate (compile_model_options.lr). */
+  lr?: number;
+}
+
+export function kerasOptimizer(name: string, options: KerasOptimizerOptions = {}): RuleOptimizer {
+  const key = familyKey(name);
+  const adamw = key === "adamw";
+  const family = FAMILIES[adamw ? "adam" : key];
+  if (!family) throw new Error(`unknown optimizer "${name}"; known: ${KERAS_OPTIMIZERS.join(", ")}`);
+  const gen = options.generation ?? "keras3";
+  const cls = adamw ? "AdamW" : family.cls;
+  const cfg = options.config ?? {};
+  const defaults = family.defaults[gen];
+  const h = { ...defaults } as Hyper;
+  const num = (k: string): number | undefined => {
+    const v = cfg[k];
+    if (v === undefined || v === null) return undefined;
+    if (typeof v === "number" && Number.isFinite(v)) return v;
+    if (typeof v === "boolean") return undefined;
+    throw new Error(`${cls} ${k} must be a number, got ${JSON.stringify(v)}${k.includes("learning") ? " (learning-rate schedules are not supported: set compile_model_options.lr)" : ""}`);
+  };
+  for (const [k, v] of Object.entries(cfg)) {
+    if (k in defaults) {
+      if (typeof (defaults as Record<string, unknown>)[k] === "boolean") (h as unknown as Record<string, unknown>)[k] = Boolean(v);
+      else (h as unknown as Record<string, unknown>)[k] = num(k) ?? (defaults as Record<string, unknown>)[k];
+    } else if (!INERT.has(k) && v !== null && v !== false && v !== 0) {
+      throw new Error(`${cls}: option "${k}" (${JSON.stringify(v)}) is not supported; supported: ${Object.keys(defaults).filter((d) => d !== "lr").join(", ")}, learning_rate, weight_decay, clipnorm, clipvalue, decay`);
+    }
+  }
+  for (const k of ["use_ema", "global_clipnorm", "gradient_accumulation_steps"]) {
+    if (cfg[k]) throw new Error(`${cls}: ${k} ${JSON.stringify(cfg[k])} is not supported`);
+  }
+  const lr = options.lr ?? num("learning_rate") ?? num("lr") ?? h.lr;
+  if (!(lr > 0)) throw new RangeError(`learning rate must be a positive number, got ${lr}`);
+  const weightDecay = num("weight_decay") ?? (adamw ? ADAMW_DECAY : 0);
+  const decay = num("decay") ?? 0;
+  const clipnorm = num("clipnorm");
+  const clipvalue = num("clipvalue");
+  return new RuleOptimizer({
+    name: `keras.optimizers.${cls} (${gen === "keras2" ? "Keras 2.0-2.3" : "Keras 3 / tf.keras"})`,
+    className: cls,
+    config: { ...h, weight_decay: weightDecay || null, clipnorm: clipnorm ?? null, clipvalue: clipvalue ?? null, ...(decay ? { decay } : {}) },
+    slots: family.slots(h),
+    update: (input) => {
+      let grad = input.grad;
+      if (clipnorm) grad = tf.mul(grad, tf.div(clipnorm, tf.maximum(tf.norm(grad), clipnorm)));
+      else if (clipvalue) grad = tf.clipByValue(grad, -clipvalue, clipvalue);
+      // Keras 2's time-based decay reads the iteration count before this step.
+      const stepLr = decay ? input.lr / (1 + decay * (input.step - 1)) : input.lr;
+      return family.update(h, gen, { ...input, grad, lr: stepLr, param: decayed(input.param, input.lr, weightDecay) });
+    },
+  }, lr);
+}

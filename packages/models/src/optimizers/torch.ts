@@ -1,0 +1,160 @@
+/**
+ * torch.optim's update rules and defaults (PyTorch 2.x, `foreach`/`fused` off, `maximize`
+ * false), written from the formulas in PyTorch's documentation of each class. Coupled weight
+ * decay (`weight_decay` adds wd * p to the gradient) everywhere except AdamW, which decays the
+ * parameter itself before the Adam step.
+ */
+import { tf } from "../tfjs.js";
+import { decayed, RuleOptimizer, type StepInput, type StepOutput, type UpdateRule } from "./rule-optimizer.js";
+
+type T = tf.Tensor;
+type Params = Record<string, number | boolean | number[]>;
+
+const coupled = (grad: T, param: T, wd: number): T => (wd ? tf.add(grad, tf.mul(param, wd)) : grad);
+/** a * (1 - w) + b * w, torch's `lerp_` form of an exponential moving average. */
+const lerp = (a: T, b: T, w: number): T => tf.add(a, tf.mul(tf.sub(b, a), w));
+
+interface Spec<P extends Params> {
+  /** torch's defaults for the constructor's keyword arguments (`lr` included). */
+  defaults: P;
+  slots: (p: P) => Record<string, number>;
+  update: (p: P, input: StepInput) => StepOutput;
+  /** Checks beyond the types (torch raises the same). */
+  check?: (p: P) => string | undefined;
+}
+
+const sgd: Spec<{ lr: number; momentum: number; dampening: number; weight_decay: number; nesterov: boolean }> = {
+  defaults: { lr: 1e-3, momentum: 0, dampening: 0, weight_decay: 0, nesterov: false },
+  slots: () => ({ momentum_buffer: 0 }),
+  check: (p) => (p.nesterov && (p.momentum <= 0 || p.dampening !== 0) ? "nesterov needs a momentum and zero dampening" : undefined),
+  update: (p, { grad, param, slots, step, lr }) => {
+    let g = coupled(grad, param, p.weight_decay);
+    if (!p.momentum) return { param: tf.sub(param, tf.mul(g, lr)) };
+    // The first step's buffer is the gradient itself (no dampening), as torch does.
+    const buf = step === 1 ? g : tf.add(tf.mul(slots.momentum_buffer!, p.momentum), tf.mul(g, 1 - p.dampening));
+    g = p.nesterov ? tf.add(g, tf.mul(buf, p.momentum)) : buf;
+    return { param: tf.sub(param, tf.mul(g, lr)), slots: { momentum_buffer: buf } };
+  },
+};
+
+type AdamParams = { lr: number; betas: number[]; eps: number; weight_decay: number; amsgrad: boolean };
+function adamStep(p: AdamParams, g: T, param: T, { slots, step, lr }: StepInput): StepOutput {
+  const [b1, b2] = p.betas as [number, number];
+  const m = lerp(slots.exp_avg!, g, 1 - b1);
+  const v = tf.add(tf.mul(slots.exp_avg_sq!, b2), tf.mul(tf.square(g), 1 - b2));
+  const vMax = p.amsgrad ? tf.maximum(slots.max_exp_avg_sq!, v) : v;
+  const denom = tf.add(tf.div(tf.sqrt(vMax), Math.sqrt(1 - b2 ** step)), p.eps);
+  const stepSize = lr / (1 - b1 ** step);
+  return {
+    param: tf.sub(param, tf.mul(tf.div(m, denom), stepSize)),
+    slots: { exp_avg: m, exp_avg_sq: v, ...(p.amsgrad ? { max_exp_avg_sq: vMax } : {}) },
+  };
+}
+const adamSlots = (p: AdamParams) => ({ exp_avg: 0, exp_avg_sq: 0, ...(p.amsgrad ? { max_exp_avg_sq: 0 } : {}) });
+const checkBetas = (p: AdamParams) => (p.betas.length !== 2 || p.betas.some((b) => !(b >= 0 && b < 1)) ? "betas must be two numbers in [0, 1)" : undefined);
+
+const adam: Spec<AdamParams> = {
+  defaults: { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weight_decay: 0, amsgrad: false },
+  slots: adamSlots,
+  check: checkBetas,
+  update: (p, input) => adamStep(p, coupled(input.grad, input.param, p.weight_decay), input.param, input),
+};
+
+const adamw: Spec<AdamParams> = {
+  defaults: { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weight_decay: 1e-2, amsgrad: false },
+  slots: adamSlots,
+  check: checkBetas,
+  update: (p, input) => adamStep(p, input.grad, decayed(input.param, input.lr, p.weight_decay), input),
+};
+
+const rmsprop: Spec<{ lr: number; alpha: number; eps: number; weight_decay: number; momentum: number; centered: boolean }> = {
+  defaults: { lr: 1e-2, alpha: 0.99, eps: 1e-8, weight_decay: 0, momentum: 0, centered: false },
+  slots: (p) => ({ square_avg: 0, ...(p.momentum ? { momentum_buffer: 0 } : {}), ...(p.centered ? { grad_avg: 0 } : {}) }),
+  update: (p, { grad, param, slots, lr }) => {
+    const g = coupled(grad, param, p.weight_decay);
+    const sq = tf.add(tf.mul(slots.square_avg!, p.alpha), tf.mul(tf.square(g), 1 - p.alpha));
+    const ga = p.centered ? lerp(slots.grad_avg!, g, 1 - p.alpha) : undefined;
+    // epsilon outside the square root (TF.js and Keras put it inside).
+    const avg = tf.add(tf.sqrt(ga ? tf.sub(sq, tf.square(ga)) : sq), p.eps);
+    const next: Record<string, T> = { square_avg: sq, ...(ga ? { grad_avg: ga } : {}) };
+    if (!p.momentum) return { param: tf.sub(param, tf.mul(tf.div(g, avg), lr)), slots: next };
+    const buf = tf.add(tf.mul(slots.momentum_buffer!, p.momentum), tf.div(g, avg));
+    return { param: tf.sub(param, tf.mul(buf, lr)), slots: { ...next, momentum_buffer: buf } };
+  },
+};
+
+const adagrad: Spec<{ lr: number; lr_decay: number; weight_decay: number; initial_accumulator_value: number; eps: number }> = {
+  defaults: { lr: 1e-2, lr_decay: 0, weight_decay: 0, initial_accumulator_value: 0, eps: 1e-10 },
+  slots: (p) => ({ sum: p.initial_accumulator_value }),
+  update: (p, { grad, param, slots, step, lr }) => {
+    const g = coupled(grad, param, p.weight_decay);
+    const clr = lr / (1 + (step - 1) * p.lr_decay);
+    const sum = tf.add(slots.sum!, tf.square(g));
+    return { param: tf.sub(param, tf.mul(tf.div(g, tf.add(tf.sqrt(sum), p.eps)), clr)), slots: { sum } };
+  },
+};
+
+const adadelta: Spec<{ lr: number; rho: number; eps: number; weight_decay: number }> = {
+  defaults: { lr: 1.0, rho: 0.9, eps: 1e-6, weight_decay: 0 },
+  slots: () => ({ square_avg: 0, acc_delta: 0 }),
+  update: (p, { grad, param, slots, lr }) => {
+    const g = coupled(grad, param, p.weight_decay);
+    // The *new* squared-gradient average divides: the first step is about sqrt(eps)/|g| * g, not g.
+    const sq = tf.add(tf.mul(slots.square_avg!, p.rho), tf.mul(tf.square(g), 1 - p.rho));
+    const delta = tf.mul(tf.div(tf.sqrt(tf.add(slots.acc_delta!, p.eps)), tf.sqrt(tf.add(sq, p.eps))), g);
+    const acc = tf.add(tf.mul(slots.acc_delta!, p.rho), tf.mul(tf.square(delta), 1 - p.rho));
+    return { param: tf.sub(param, tf.mul(delta, lr)), slots: { square_avg: sq, acc_delta: acc } };
+  },
+};
+
+const SPECS: Record<string, { cls: string; spec: Spec<never> }> = {
+  sgd: { cls: "SGD", spec: sgd as unknown as Spec<never> },
+  adam: { cls: "Adam", spec: adam as unknown as Spec<never> },
+  adamw: { cls: "AdamW", spec: adamw as unknown as Spec<never> },
+  rmsprop: { cls: "RMSprop", spec: rmsprop as unknown as Spec<never> },
+  adagrad: { cls: "Adagrad", spec: adagrad as unknown as Spec<never> },
+  adadelta: { cls: "Adadelta", spec: adadelta as unknown as Spec<never> },
+};
+
+export const TORCH_OPTIMIZERS = Object.values(SPECS).map((s) => `optim.${s.cls}`);
+
+/** torch's defaults for `optim.NAME`, e.g. `{lr: 1, rho: 0.9, eps: 1e-6, weight_decay: 0}` for Adadelta. */
+export function torchOptimizerDefaults(name: string): Params {
+  return { ...(entry(name).spec.defaults as Params) };
+}
+
+function entry(name: string) {
+  const found = SPECS[name.trim().replace(/^(torch\.)?(optim\.)?/, "").toLowerCase()];
+  if (!found) throw new Error(`unsupported optimizer "${name}"; supported: ${TORCH_OPTIMIZERS.join(", ")}`);
+  return found;
+}
+
+/**
+ * `optim.NAME` with torch's defaults overridden by `params` (torch's keyword arguments; unknown
+ * keys and wrong types are errors naming the key).
+ */
+export function torchOptimizer(name: string, params: Record<string, unknown> = {}): RuleOptimizer {
+  const { cls, spec } = entry(name);
+  const defaults = spec.defaults as Params;
+  const p: Params = { ...defaults };
+  for (const [k, v] of Object.entries(params)) {
+    if (v === undefined) continue;
+    if (!(k in defaults)) throw new Error(`optim.${cls} has no parameter "${k}"; it takes ${Object.keys(defaults).join(", ")}`);
+    const want = defaults[k];
+    const ok = Array.isArray(want) ? Array.isArray(v) && v.every((x) => typeof x === "number" && Number.isFinite(x))
+      : typeof want === "boolean" ? typeof v === "boolean" : typeof v === "number" && Number.isFinite(v) && v >= 0;
+    if (!ok) throw new Error(`optim.${cls} ${k} must be ${Array.isArray(want) ? "a list of numbers" : typeof want === "boolean" ? "true or false" : "a non-negative number"}, got ${JSON.stringify(v)}`);
+    p[k] = v as Params[string];
+  }
+  if (!((p.lr as number) > 0)) throw new RangeError(`optim.${cls} lr must be a positive number, got ${p.lr}`);
+  const problem = spec.check?.(p as never);
+  if (problem) throw new Error(`optim.${cls}: ${problem}`);
+  const rule: UpdateRule = {
+    name: `torch.optim.${cls}`,
+    className: cls,
+    config: { ...p },
+    slots: spec.slots(p as never),
+    update: (input) => spec.update(p as never, input),
+  };
+  return new RuleOptimizer(rule, p.lr as number);
+}
