@@ -7,11 +7,18 @@ import { DEMO_DEFAULTS, runDemo } from "./commands/demo.js";
 import { runPartyCommand } from "./commands/party.js";
 import { runReportCommand } from "./commands/report.js";
 import { MODEL_SPEC_HELP, runModelInspect, runModelPredict } from "./commands/model.js";
+import { runModelTrain } from "./commands/model-train.js";
 import { aggregatorModelHooks } from "./model-hooks.js";
 
 function positiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("expected a positive integer");
+  return n;
+}
+
+function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (!(n > 0 && Number.isFinite(n))) throw new InvalidArgumentError("expected a positive number");
   return n;
 }
 
@@ -99,6 +106,21 @@ modelCommand.command("predict")
   .option("--batch-size <n>", "rows per forward pass", positiveInt, 32)
   .addHelpText("after", `\n${MODEL_SPEC_HELP}`)
   .action(async (spec: string, options) => { process.exitCode = await runModelPredict(spec, options); });
+
+modelCommand.command("train")
+  .description("train locally, without a federation, as a party would; print each epoch's metrics and the test split's; export the model")
+  .argument("<spec>", "model file, spec file, model section or config file (see cohort model --help); needs its training keys")
+  .requiredOption("--data <file>", "IBM FL's .npz (x_train, y_train, x_test, y_test; integer images scaled by 1/255) or a .csv (label in the last column)")
+  .option("--epochs <n>", "epochs", positiveInt, 1)
+  .option("--batch-size <n>", "batch size", positiveInt, 32)
+  .option("--no-shuffle", "feed batches in file order (with a model without dropout: the same weights every run)")
+  .option("--lr <rate>", "learning rate, over the spec's", positiveNumber)
+  .option("--x-scale <factor>", "multiply the inputs by this (default: 1/255 for integer npz images, else 1)", positiveNumber)
+  .option("--out <dir>", "write the trained model there: model.json + weights.bin, model.onnx, and model.h5 / model.pt by source")
+  .option("--name <source>", "model source (model.name), e.g. KerasFLModel, PytorchFLModel, OnnxModel, TfjsModel")
+  .option("--backend <backend>", "TensorFlow.js backend: auto, tensorflow, wasm or cpu", backendChoice, "auto")
+  .addHelpText("after", `\n${MODEL_SPEC_HELP}`)
+  .action(async (spec: string, options) => { process.exitCode = await runModelTrain(spec, options); });
 
 try {
   await program.parseAsync();

@@ -21,7 +21,8 @@ export class TfjsLearner implements LocalLearner {
   private readonly test: { x: tf.Tensor; y: tf.Tensor } | undefined;
   private stopping = false;
 
-  constructor(private readonly model: LayersModel, dataset: Dataset, readonly backend: string, where: string, private readonly onBatch?: BatchProgress) {
+  /** `shuffle: false` feeds batches in the data's order (`cohort model train --no-shuffle`: reproducible runs). */
+  constructor(private readonly model: LayersModel, dataset: Dataset, readonly backend: string, where: string, private readonly onBatch?: BatchProgress, private readonly options: { shuffle?: boolean } = {}) {
     this.manifest = modelManifest(model);
     this.topology = JSON.stringify(model.toJSON(undefined, false));
     const inputShape = model.inputs[0].shape;
@@ -63,7 +64,7 @@ export class TfjsLearner implements LocalLearner {
         const callbacks = onBatch
           ? { onBatchEnd: (batch: number, logs?: Record<string, number>) => onBatch({ epoch: epoch + 1, epochs: settings.epochs, batch: batch + 1, batches, loss: logs?.loss }) }
           : undefined;
-        const history = await this.model.fit(x, y, { epochs: 1, batchSize: settings.batchSize, validationSplit: settings.validationSplit, shuffle: true, verbose: 0, callbacks });
+        const history = await this.model.fit(x, y, { epochs: 1, batchSize: settings.batchSize, validationSplit: settings.validationSplit, shuffle: this.options.shuffle ?? true, verbose: 0, callbacks });
         last = Object.fromEntries(Object.entries(history.history).map(([k, v]) => [metricName(k), Number(v[v.length - 1])]));
         seen = count;
         onEpoch?.(epoch + 1, last);
