@@ -166,11 +166,13 @@ export function kerasOptimizer(name: string, options: KerasOptimizerOptions = {}
   const weightDecay = num("weight_decay") ?? (adamw ? ADAMW_DECAY : 0);
   const decay = num("decay") ?? 0;
   const clipnorm = num("clipnorm");
+  // Keras 2 clipped by the norm of all gradients together; this seam sees one tensor at a time.
+  if (clipnorm && gen === "keras2") throw new Error(`${cls}: clipnorm of Keras 2 (the global norm of all gradients) is not supported; clipvalue is`);
   const clipvalue = num("clipvalue");
   return new RuleOptimizer({
     name: `keras.optimizers.${cls} (${gen === "keras2" ? "Keras 2.0-2.3" : "Keras 3 / tf.keras"})`,
     className: cls,
-    config: { ...h, weight_decay: weightDecay || null, clipnorm: clipnorm ?? null, clipvalue: clipvalue ?? null, ...(decay ? { decay } : {}) },
+    config: { ...Object.fromEntries(Object.entries(h).filter(([k]) => k !== "lr")), weight_decay: weightDecay || null, clipnorm: clipnorm ?? null, clipvalue: clipvalue ?? null, ...(decay ? { decay } : {}) },
     slots: family.slots(h),
     update: (input) => {
       let grad = input.grad;
