@@ -42,7 +42,7 @@ async function loadTrainingData(file: string, xScale: number | undefined): Promi
  * Grayscale images stored without a channel axis ([n, h, w]) get one where the model wants it:
  * first for NCHW models ([?, 1, h, w], PyTorch and ONNX), last otherwise. No data moves.
  */
-function fitChannelAxis(dataset: Dataset, inputShape: (number | null)[]): void {
+export function fitChannelAxis(dataset: Dataset, inputShape: (number | null)[]): void {
   if (inputShape.length !== 4 || dataset.train.xShape.length !== 3) return;
   const nchw = inputShape[1] === 1 && inputShape[3] !== 1;
   for (const split of [dataset.train, dataset.test]) {

@@ -29,6 +29,17 @@ describe("RuleOptimizer (the seam tfjs-layers trains through)", () => {
     expect(weight(model)).toBeCloseTo(0.67, 6);
   });
 
+  it("leaks no tensors: after the first step creates the state slots, each step leaves the count unchanged", async () => {
+    const model = scalarModel(1);
+    model.compile({ optimizer: torchOptimizer("optim.RMSprop", { momentum: 0.5, centered: true }), loss: "meanSquaredError" });
+    const x = tf.tensor2d([[1], [2]]);
+    const y = tf.tensor2d([[0], [1]]);
+    await model.trainOnBatch(x, y);
+    const count = tf.memory().numTensors;
+    for (let i = 0; i < 3; i++) await model.trainOnBatch(x, y);
+    expect(tf.memory().numTensors).toBe(count);
+  });
+
   it("names the framework's class, and saves and restores its state slots with the iteration count", async () => {
     const model = scalarModel(1);
     const optimizer = torchOptimizer("optim.Adam");
