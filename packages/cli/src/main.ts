@@ -84,7 +84,7 @@ function backendChoice(value: string): string {
 }
 
 const modelCommand = program.command("model")
-  .description("inspect a model or run it on an .npy batch, loaded as a party would load it")
+  .description("inspect a model, run it on an .npy batch, or train it locally, loaded as a party would load it")
   .addHelpText("after", `\n${MODEL_SPEC_HELP}`);
 
 modelCommand.command("inspect")

@@ -22,7 +22,8 @@ export const MODEL_SPEC_HELP = `SPEC is read by this rule, first match wins:
      FL guide) for the source named by --name, or else guessed from model_definition's
      extension (model_architecture means KerasFLModel).
 --name always overrides the model source. Relative paths resolve against the file they are in.
-Training keys (optimizer, loss_criterion, compile options) are optional here: only inference runs.`;
+inspect and predict run inference only: training keys (optimizer, loss_criterion, compile options)
+are optional there; train needs them.`;
 
 export interface ModelCommandOptions { name?: string; backend?: BackendPreference }
 
