@@ -12,7 +12,7 @@ export {
 export { loadModelFromModule, ModelModuleError, DEFAULT_EXPORTS, type ModelFactory, type ModelModuleContext } from "./module-source.js";
 export { modelManifest, getWeights, setWeights } from "./weights.js";
 export { evaluateModel } from "./evaluate.js";
-export { compileFromOptions, makeOptimizer, setLearningRate, getLearningRate, type CompileOptions } from "./compile.js";
+export { compileFromOptions, makeOptimizer, setLearningRate, getLearningRate, setKerasGeneration, type CompileOptions } from "./compile.js";
 export { createMnistCnn, createKerasMnistCnn, DEMO_LEARNING_RATE, type MnistCnnOptions } from "./mnist-cnn.js";
 // Written alongside this package by the lead (not by the models helper); exported for the CLI.
 export { loadModelFromSpec, knownModelSources, ModelSpecError, type ModelSpecSection } from "./model-spec.js";
@@ -28,7 +28,10 @@ export { loadTorchSequential, loadPytorchFromSpec, PYTORCH_SPEC_KEYS } from "./p
 export { saveTorchStateDict, torchStateDict } from "./pytorch/state-dict.js";
 export { loadTorchFile, type TorchTensor } from "./pytorch/torch-file.js";
 export { PickleError, PickleSecurityError } from "./pytorch/unpickler.js";
-export { torchOptimizer, torchLoss, TORCH_OPTIMIZERS, TORCH_LOSSES } from "./pytorch/training.js";
+export { torchOptimizer, torchOptimizerFromSpec, torchLoss, TORCH_OPTIMIZERS, TORCH_LOSSES } from "./pytorch/training.js";
+export { RuleOptimizer, type UpdateRule } from "./optimizers/rule-optimizer.js";
+export { kerasOptimizer, kerasGeneration, KERAS_OPTIMIZERS, type KerasGeneration } from "./optimizers/keras.js";
+export { torchOptimizerDefaults } from "./optimizers/torch.js";
 export { loadOnnxAsLayers, loadOnnxFromSpec, ONNX_SPEC_KEYS } from "./onnx/source.js";
 export { OnnxRuntimeModel } from "./onnx/ort.js";
 export { saveOnnx, modelToOnnx, OnnxExportError, ONNX_EXPORT_LAYERS, ONNX_EXPORT_OPSET } from "./onnx/export.js";
