@@ -13,6 +13,11 @@ afterAll(() => processes.killAll());
 const native = installedNativeBinding();
 const skipped = native ? "" : " (skipped: no tfjs-node binding is built here; `cohort backend install tensorflow` builds one)";
 
+// CI sets COHORT_EXPECT_TENSORFLOW=1 after building the binding: a missing one fails there.
+it.runIf(process.env.COHORT_EXPECT_TENSORFLOW === "1" && !native)("has a tfjs-node binding (COHORT_EXPECT_TENSORFLOW=1)", () => {
+  expect.fail("no @tensorflow/tfjs-node(-gpu) binding is built: run cohort backend install tensorflow");
+});
+
 describe.skipIf(!native)(`a federation whose parties train on the tensorflow backend${skipped}`, () => {
   it("picks it by default, logs it with the TensorFlow version at start-up and the samples/s of each round, and learns", async () => {
     const { dir, aggregatorArgs, partyArgs } = await writeTwoPartyFederation({ rounds: 2, maxExamples: 600 });

@@ -11,6 +11,7 @@ import path from "node:path";
 import "@tensorflow/tfjs-backend-cpu";
 import * as wasm from "@tensorflow/tfjs-backend-wasm";
 import { assertSingleTfjsCore, tf } from "./tfjs.js";
+import { registerNativeTrainingKernels } from "./native-kernels/register.js";
 import { registerWasmTrainingKernels } from "./wasm-kernels/register.js";
 
 export type BackendPreference = "tensorflow" | "wasm" | "cpu" | "auto";
@@ -105,6 +106,7 @@ async function tryNative(pkg: string): Promise<string | undefined> {
     return firstLine(err);
   }
   // Importing registers the "tensorflow" backend with a high priority; make it explicit.
+  registerNativeTrainingKernels();
   if (!(await tf.setBackend("tensorflow"))) return "installed but failed to initialise";
   await tf.ready();
   return undefined;

@@ -56,11 +56,30 @@ async function trainSteps(model: LayersModel, initial: tf.Tensor[], steps: numbe
   return { losses, weights };
 }
 
+// CI sets COHORT_EXPECT_TENSORFLOW=1 after building the binding: a missing one fails there.
+it.runIf(process.env.COHORT_EXPECT_TENSORFLOW === "1" && !native)("has a tfjs-node binding (COHORT_EXPECT_TENSORFLOW=1)", () => {
+  expect.fail("no @tensorflow/tfjs-node(-gpu) binding is built: run cohort backend install tensorflow");
+});
+
 describe.skipIf(!native)(`tensorflow backend${skipped}`, () => {
   it("is what auto picks, named with the TensorFlow version its binding loaded", async () => {
     const chosen = await selectBackend("auto");
     expect(chosen.name).toBe("tensorflow");
     expect(chosen.detail).toMatch(new RegExp(`^${native!.pkg.replace("/", "\\/")} \\(TensorFlow \\d+\\.\\d+\\.\\d+ C library`));
+  });
+
+  it("computes Step (Cohort's two-op kernel for alpha 0, the stock one otherwise) as the cpu backend does, NaN and infinities included", async () => {
+    await selectBackend("auto");
+    const values = [Number.NaN, -Infinity, -2.5, -0, 0, 1e-30, 3, Infinity];
+    const onNative = [0, 0.2].map((alpha) => Array.from(tf.step(tf.tensor1d(values), alpha).dataSync()));
+    try {
+      await tf.setBackend("cpu");
+      const onCpu = [0, 0.2].map((alpha) => Array.from(tf.step(tf.tensor1d(values), alpha).dataSync()));
+      expect(onNative).toEqual(onCpu);
+      expect(onNative[0]).toEqual([Number.NaN, 0, 0, 0, 0, 1, 1, 1]);
+    } finally {
+      await tf.setBackend("tensorflow");
+    }
   });
 
   it("trains as the pure-JS cpu backend does: same losses and weights after 4 Adam steps", async () => {
