@@ -82,6 +82,22 @@ describe.skipIf(!native)(`tensorflow backend${skipped}`, () => {
     }
   });
 
+  it("sums over the leading axes (Cohort's BiasAddGrad kernel) and over others (stock) as the cpu backend does", async () => {
+    await selectBackend("auto");
+    const x = batch(6, 7).x.subarray(0, 2 * 3 * 4 * 5);
+    const cases: Array<[number[], number | number[], boolean]> = [[[2, 3, 4, 5], [0, 1, 2], false], [[2, 3, 4, 5], [2, -4, 1], false], [[6, 20], 0, false], [[2, 3, 4, 5], [0, 1], false], [[2, 3, 4, 5], [0, 1, 2], true]];
+    const sums = () => cases.map(([shape, axis, keep]) => Array.from(tf.sum(tf.tensor(x, shape), axis, keep).dataSync()));
+    const onNative = sums();
+    try {
+      await tf.setBackend("cpu");
+      const onCpu = sums();
+      onNative.forEach((values, i) => values.forEach((v, j) => expect(v).toBeCloseTo(onCpu[i][j], 5)));
+      expect(onNative.map((v) => v.length)).toEqual([5, 5, 20, 20, 5]);
+    } finally {
+      await tf.setBackend("tensorflow");
+    }
+  });
+
   it("trains as the pure-JS cpu backend does: same losses and weights after 4 Adam steps", async () => {
     await selectBackend("auto");
     const onNative = cnn();

@@ -8,7 +8,7 @@ export interface OpAttr {
 }
 
 export interface NativeBackend {
-  binding: { TF_ATTR_TYPE: number; TF_FLOAT: number; TF_Version: string };
+  binding: { TF_ATTR_TYPE: number; TF_ATTR_STRING: number; TF_FLOAT: number; TF_Version: string };
   executeSingleOutput(name: string, opAttrs: OpAttr[], inputs: tf.TensorInfo[]): tf.Tensor;
 }
 

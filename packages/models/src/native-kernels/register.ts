@@ -5,6 +5,7 @@
  * calls are no-ops.
  */
 import { tf } from "../tfjs.js";
+import { biasGradSum } from "./bias-sum.js";
 import { twoOpStep } from "./step.js";
 
 const BACKEND = "tensorflow";
@@ -12,6 +13,7 @@ const BACKEND = "tensorflow";
 /** Wrapped: the stock kernel still serves the cases the replacement does not cover. */
 const WRAPPERS: Array<{ kernelName: string; wrap: (stock: tf.KernelFunc) => tf.KernelFunc }> = [
   { kernelName: tf.Step, wrap: twoOpStep },
+  { kernelName: tf.Sum, wrap: biasGradSum },
 ];
 
 let registered = false;
