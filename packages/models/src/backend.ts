@@ -42,8 +42,9 @@ async function choose(preferred: BackendPreference): Promise<SelectedBackend> {
   // tfjs prints a multi-line "install tfjs-node" banner to stderr in Node unless PROD is set; it
   // would break the one-JSON-event-per-line logs, and the backend choice is logged anyway.
   tf.env().set("PROD", true);
-  // TensorFlow's C library logs INFO lines (oneDNN, CPU features) to stderr on load; keep its
-  // warnings and errors. A value the user set wins.
+  // TensorFlow's C library logs INFO lines (CPU features, ...) to stderr on load; keep its
+  // warnings and errors (one oneDNN line is written before this setting is read). A value the
+  // user set wins.
   process.env.TF_CPP_MIN_LOG_LEVEL ??= "1";
   const skipped: string[] = [];
   if (preferred === "auto" || preferred === "tensorflow") {
