@@ -42,7 +42,7 @@ export async function runBackendInstall(options: BackendInstallOptions = {}): Pr
 function locateDefault(env: NodeJS.ProcessEnv, print: (line: string) => void): TensorflowLibrary {
   const looked: string[] = [];
   for (const python of [env.COHORT_PYTHON, "python3", "python"].filter((p): p is string => Boolean(p))) {
-    const probe = spawnSync(python, ["-c", "import importlib.util as u; s = u.find_spec('tensorflow'); print(s.submodule_search_locations[0] if s else '')"], { encoding: "utf8" });
+    const probe = spawnSync(python, ["-c", "import importlib.util as u; s = u.find_spec('tensorflow'); print(s.submodule_search_locations[0] if s else '')"], { encoding: "utf8", env });
     const dir = probe.status === 0 ? probe.stdout.trim() : "";
     looked.push(`${python}: ${probe.error ? "not found" : dir || "no tensorflow package"}`);
     if (!dir) continue;
