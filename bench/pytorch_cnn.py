@@ -1,6 +1,7 @@
-"""PyTorch baseline for train_vs_pytorch: the Keras MNIST CNN (the seed guide's model) trained
+"""PyTorch baseline for train_vs_torch: the Keras MNIST CNN (the seed guide's model) trained
 with Adam on batches of 64 MNIST-shaped inputs, timed over N steps after 3 warm-up steps.
-Usage: /usr/bin/python3 bench/pytorch_cnn.py [steps=20] [threads=all cores]. Prints one JSON line."""
+Usage: /work/venv/bin/python bench/pytorch_cnn.py [steps=20] [threads=all cores] (PyTorch 2.13
+from the local wheel index; Debian's 1.13 is several times slower). Prints one JSON line."""
 import json
 import os
 import sys

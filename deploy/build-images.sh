@@ -23,9 +23,9 @@
 #               bind-mounted read-only into the build stage (-v) and named by the Dockerfiles'
 #               build-stage ARG NODE_EXTRA_CA_CERTS, so npm ci trusts it; no image keeps it.
 #
-# party-gpu is skipped with a message: its runtime base is NVIDIA's CUDA 11.2 + cuDNN 8 image
-# (nvidia/cuda:11.2.2-cudnn8-runtime-ubuntu20.04), which only a registry provides, and its build
-# downloads the GPU libtensorflow. Pass CUDA_IMAGE=<a local CUDA 11.2 + cuDNN 8.1 image> to try.
+# party-gpu is skipped with a message: its base is TensorFlow's GPU image
+# (tensorflow/tensorflow:2.21.0-gpu), which only a registry provides. Pass TF_GPU_IMAGE=<a local
+# copy of it> to try (its build compiles tfjs-node-gpu's binding against that image's TensorFlow).
 set -euo pipefail
 # Paths given relative to where the script was called from.
 [ -z "${CONTEXT:-}" ] || CONTEXT=$(realpath "$CONTEXT")
@@ -59,13 +59,13 @@ for name in "${images[@]}"; do
     aggregator) args+=(--build-arg "BASE_IMAGE=$BASE") ;;
     party) args+=(--build-arg "BASE_IMAGE=$BASE" --build-arg "TFJS_NODE=$TFJS_NODE") ;;
     party-gpu)
-      if [ -z "${CUDA_IMAGE:-}" ]; then
-        say "skipping party-gpu: its base nvidia/cuda:11.2.2-cudnn8-runtime-ubuntu20.04 (CUDA 11.2, cuDNN 8.1 for"
-        say "  tfjs-node-gpu 4.22's libtensorflow 2.9.1) comes only from a registry, and its build downloads the GPU"
-        say "  libtensorflow from storage.googleapis.com; neither is reachable here. Set CUDA_IMAGE to a local CUDA image to try."
+      if [ -z "${TF_GPU_IMAGE:-}" ]; then
+        say "skipping party-gpu: its base tensorflow/tensorflow:2.21.0-gpu (TensorFlow's GPU image, whose C library"
+        say "  tfjs-node-gpu's binding is built against) comes only from a registry, not reachable here."
+        say "  Set TF_GPU_IMAGE to a local copy of it to try."
         continue
       fi
-      args+=(--build-arg "CUDA_IMAGE=$CUDA_IMAGE") ;;
+      args+=(--build-arg "TF_GPU_IMAGE=$TF_GPU_IMAGE") ;;
     *) die "unknown image '$name' (aggregator, party, party-gpu)" ;;
   esac
   image="localhost/cohort-$name:$TAG"

@@ -68,11 +68,15 @@ describe("deploy/", () => {
     for (const file of dockerfiles) {
       const text = readFileSync(file, "utf8");
       expect(text.match(/^FROM /gm)?.length, file).toBeGreaterThanOrEqual(2);
-      expect(text, file).toMatch(/^ARG (BASE|CUDA)_IMAGE=/m);
+      expect(text, file).toMatch(/^ARG (BASE|TF_GPU)_IMAGE=/m);
       expect(text, file).toMatch(/^USER 1000:1000$/m);
       expect(text, file).toMatch(/^HEALTHCHECK .*healthcheck\.mjs", "\/healthz"\]$/m);
     }
-    expect(readFileSync(join(DEPLOY, "docker/party-gpu.Dockerfile"), "utf8")).toMatch(/nvidia\/cuda:11\.2\.\d+-cudnn8-runtime/);
+    // A current TensorFlow GPU image, its C library under tfjs-node-gpu's binding (not libtensorflow 2.9.1 on CUDA 11.2).
+    const gpu = readFileSync(join(DEPLOY, "docker/party-gpu.Dockerfile"), "utf8");
+    expect(gpu).toMatch(/^ARG TF_GPU_IMAGE=tensorflow\/tensorflow:2\.(2\d|[3-9]\d)\.\d+-gpu$/m);
+    expect(gpu).toMatch(/^RUN node packages\/cli\/dist\/main\.js backend install tensorflow --gpu/m);
+    expect(gpu).not.toMatch(/cuda:11|tfjs-node-gpu@/);
   });
 
   it("compose: aggregator + 3 parties, hardened, mTLS certificates as secrets, health checks", () => {

@@ -2,6 +2,7 @@
 import { Command, InvalidArgumentError } from "commander";
 import { ConfigError } from "@cohort/config";
 import { runAggregatorCommand } from "./commands/aggregator.js";
+import { runBackendInstall } from "./commands/backend.js";
 import { runCertsCommand } from "./commands/certs.js";
 import { DEMO_DEFAULTS, runDemo } from "./commands/demo.js";
 import { runPartyCommand } from "./commands/party.js";
@@ -76,6 +77,19 @@ program.command("report")
   .option("--out <file>", "where to write the report (default <run-dir>/report.html)")
   .option("--svg", "also write each chart as an .svg file next to the report")
   .action(async (runDir: string, options) => { process.exitCode = await runReportCommand(runDir, options); });
+
+const backendCommand = program.command("backend")
+  .description("training backends: build the native TensorFlow one from a TensorFlow already on this machine");
+
+backendCommand.command("install")
+  .description("build @tensorflow/tfjs-node's binding against a TensorFlow C library that is present (no libtensorflow download)")
+  .argument("<backend>", "the backend to install: tensorflow", (value: string) => {
+    if (value !== "tensorflow") throw new InvalidArgumentError("only the tensorflow backend is built (wasm and cpu ship with Cohort)");
+    return value;
+  })
+  .option("--from <dir>", "a TensorFlow install: pip package (site-packages/tensorflow), venv, or extracted libtensorflow archive (default: python3's tensorflow, then /usr/local)")
+  .option("--gpu", "build @tensorflow/tfjs-node-gpu (default when an NVIDIA driver is loaded)")
+  .action(async (_backend: string, options) => { process.exitCode = await runBackendInstall(options); });
 
 const BACKEND_CHOICES = ["auto", "tensorflow", "wasm", "cpu"];
 function backendChoice(value: string): string {

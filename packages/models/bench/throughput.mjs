@@ -1,6 +1,6 @@
 // Training throughput of the MNIST CNNs on the selected backend, plus a per-kernel profile.
 // Usage: npm run build && node packages/models/bench/throughput.mjs [backend=wasm] [batches=20]
-// `trainingThroughput` is also used by the suite's bench/train.mjs (train_vs_pytorch).
+// `trainingThroughput` is also used by the suite's bench/train.mjs (train_vs_keras, train_vs_torch).
 import { pathToFileURL } from "node:url";
 import { selectBackend, tf, createKerasMnistCnn, createMnistCnn } from "../dist/index.js";
 import { loadMnist } from "./mnist-data.mjs";

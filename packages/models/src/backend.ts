@@ -5,11 +5,13 @@
  * skipped where that fails), so they are loaded with a dynamic import whose failure just means
  * "not installed".
  */
+import { existsSync, readdirSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import "@tensorflow/tfjs-backend-cpu";
 import * as wasm from "@tensorflow/tfjs-backend-wasm";
 import { assertSingleTfjsCore, tf } from "./tfjs.js";
+import { registerNativeTrainingKernels } from "./native-kernels/register.js";
 import { registerWasmTrainingKernels } from "./wasm-kernels/register.js";
 
 export type BackendPreference = "tensorflow" | "wasm" | "cpu" | "auto";
@@ -40,11 +42,15 @@ async function choose(preferred: BackendPreference): Promise<SelectedBackend> {
   // tfjs prints a multi-line "install tfjs-node" banner to stderr in Node unless PROD is set; it
   // would break the one-JSON-event-per-line logs, and the backend choice is logged anyway.
   tf.env().set("PROD", true);
+  // TensorFlow's C library logs INFO lines (CPU features, ...) to stderr on load; keep its
+  // warnings and errors (one oneDNN line is written before this setting is read). A value the
+  // user set wins.
+  process.env.TF_CPP_MIN_LOG_LEVEL ??= "1";
   const skipped: string[] = [];
   if (preferred === "auto" || preferred === "tensorflow") {
     for (const pkg of NATIVE_PACKAGES) {
       const why = await tryNative(pkg);
-      if (why === undefined) return { name: tf.getBackend(), detail: `${pkg} (libtensorflow)` };
+      if (why === undefined) return { name: tf.getBackend(), detail: withSkipped(`${pkg} (${nativeLibrary()})`, skipped) };
       skipped.push(`${pkg}: ${why}`);
     }
   }
@@ -63,6 +69,27 @@ async function choose(preferred: BackendPreference): Promise<SelectedBackend> {
   return { name: "cpu", detail: withSkipped("@tensorflow/tfjs-backend-cpu (pure JavaScript, slow)", skipped) };
 }
 
+/**
+ * The native package whose binding is built (by its own install or by `cohort backend install
+ * tensorflow`), without loading it; undefined when neither has one. For tests and diagnostics.
+ */
+export function installedNativeBinding(): { pkg: string; binding: string } | undefined {
+  const require = createRequire(import.meta.url);
+  for (const pkg of NATIVE_PACKAGES) {
+    let dir: string;
+    try {
+      dir = path.dirname(require.resolve(`${pkg}/package.json`));
+    } catch {
+      continue;
+    }
+    // node-pre-gyp's layout (package.json "binary"): lib/napi-v{N}/tfjs_binding.node.
+    const libDir = path.join(dir, "lib");
+    const found = existsSync(libDir) ? readdirSync(libDir).map((v) => path.join(libDir, v, "tfjs_binding.node")).find((f) => existsSync(f)) : undefined;
+    if (found) return { pkg, binding: found };
+  }
+  return undefined;
+}
+
 function withSkipped(detail: string, skipped: string[]): string {
   return skipped.length === 0 ? detail : `${detail}; skipped ${skipped.join("; ")}`;
 }
@@ -74,12 +101,24 @@ async function tryNative(pkg: string): Promise<string | undefined> {
     await import(pkg);
   } catch (err) {
     const code = (err as { code?: string }).code;
-    return code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND" ? "not installed" : firstLine(err);
+    if (code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND") return "not installed";
+    // npm installs both optional packages where scripts are off; only one gets a binding built.
+    if (/tfjs_binding\.node\) can not be found/.test(String(err))) return "installed without its native binding (cohort backend install tensorflow builds one)";
+    return firstLine(err);
   }
   // Importing registers the "tensorflow" backend with a high priority; make it explicit.
+  registerNativeTrainingKernels();
   if (!(await tf.setBackend("tensorflow"))) return "installed but failed to initialise";
   await tf.ready();
   return undefined;
+}
+
+/** "TensorFlow 2.21.0 C library": the version the binding loaded (TF_Version), whoever built it. */
+function nativeLibrary(): string {
+  const binding = (tf.backend() as unknown as { binding?: { TF_Version?: string; isUsingGpuDevice?: () => boolean } }).binding;
+  const version = binding?.TF_Version ?? "unknown version";
+  const gpu = binding?.isUsingGpuDevice?.() ? ", GPU" : "";
+  return `TensorFlow ${version} C library${gpu}`;
 }
 
 async function tryWasm(): Promise<string | undefined> {

@@ -4,7 +4,7 @@ export {
 } from "./tfjs.js";
 export { installChainedOps } from "./chained-ops.js";
 export { Conv2D as TrainableConv2D, atrousConv2d } from "./atrous-conv.js";
-export { selectBackend, type BackendPreference, type SelectedBackend } from "./backend.js";
+export { selectBackend, installedNativeBinding, type BackendPreference, type SelectedBackend } from "./backend.js";
 export { registerWasmTrainingKernels } from "./wasm-kernels/register.js";
 export {
   loadLayersModelFromFile, saveLayersModelToDir, fileLoadHandler, dirSaveHandler, ModelFileError, MODEL_FILE, WEIGHTS_FILE,

@@ -12,7 +12,9 @@ describe("PartyMetrics", () => {
     m.setJoined(true);
     m.uploaded(100, 0);
     m.downloaded(100);
-    m.trained(2, { loss: 0.5, accuracy: 0.8, bogus: Number.NaN });
+    m.setBackend("wasm");
+    m.setBackend("tensorflow");
+    m.trained(2, { loss: 0.5, accuracy: 0.8, bogus: Number.NaN }, 937.5);
     m.uploaded(100, 1);
     m.evaluated({ accuracy: 0.85 });
     m.updateRefused();
@@ -26,5 +28,8 @@ describe("PartyMetrics", () => {
     expect(text).not.toMatch(/metric="bogus"/);
     expect(value(text, 'cohort_party_eval_metric{metric="accuracy"}')).toBe(0.85);
     expect(value(text, "cohort_party_refused_updates_total")).toBe(1);
+    expect(value(text, 'cohort_party_backend_info{backend="tensorflow"}')).toBe(1);
+    expect(text).not.toMatch(/backend="wasm"/);
+    expect(value(text, "cohort_party_training_samples_per_second")).toBe(937.5);
   });
 });

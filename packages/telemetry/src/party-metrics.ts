@@ -18,6 +18,8 @@ export class PartyMetrics {
   private readonly localMetric: Gauge<"metric">;
   private readonly evalMetric: Gauge<"metric">;
   private readonly refused: Counter;
+  private readonly backendInfo: Gauge<"backend">;
+  private readonly samplesPerSecond: Gauge;
 
   /** `processMetrics` adds prom-client's process_* and nodejs_* metrics (CPU, memory, event loop lag) for a real service. */
   constructor(options: { processMetrics?: boolean } = {}) {
@@ -31,6 +33,8 @@ export class PartyMetrics {
     this.localMetric = new Gauge({ name: "cohort_party_local_metric", help: "Training metrics of the last local round (loss, accuracy, ...)", labelNames: ["metric"], registers });
     this.evalMetric = new Gauge({ name: "cohort_party_eval_metric", help: "This party's evaluation of the last global model on its held-out data", labelNames: ["metric"], registers });
     this.refused = new Counter({ name: "cohort_party_refused_updates_total", help: "Updates the aggregator refused", registers });
+    this.backendInfo = new Gauge({ name: "cohort_party_backend_info", help: "1 for the TensorFlow.js backend this party trains on (tensorflow, wasm or cpu)", labelNames: ["backend"], registers });
+    this.samplesPerSecond = new Gauge({ name: "cohort_party_training_samples_per_second", help: "Training samples per second of the last local round (all its epochs)", registers });
     this.roundsTrained.inc(0);
     this.joined.set(0);
   }
@@ -39,13 +43,20 @@ export class PartyMetrics {
     this.joined.set(joined ? 1 : 0);
   }
 
+  /** The backend chosen at start-up. */
+  setBackend(name: string): void {
+    this.backendInfo.reset();
+    this.backendInfo.set({ backend: name }, 1);
+  }
+
   downloaded(bytes: number): void {
     this.bytesDown.inc(bytes);
   }
 
   /** Local training of a round finished. */
-  trained(seconds: number, metrics: Record<string, number>): void {
+  trained(seconds: number, metrics: Record<string, number>, samplesPerSecond?: number): void {
     this.trainSeconds.observe(seconds);
+    if (samplesPerSecond !== undefined && Number.isFinite(samplesPerSecond)) this.samplesPerSecond.set(samplesPerSecond);
     for (const [metric, value] of Object.entries(metrics)) if (Number.isFinite(value)) this.localMetric.set({ metric }, value);
   }
 

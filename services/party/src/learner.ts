@@ -9,6 +9,8 @@ export interface TrainResult {
   numExamples: number;
   metrics: Record<string, number>;
   seconds: number;
+  /** Training samples processed per second of `seconds` (all epochs), when the learner counts them. */
+  samplesPerSecond?: number;
 }
 
 export interface EvaluateResult {

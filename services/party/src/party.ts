@@ -7,7 +7,7 @@ import {
   AUTHORIZATION_KEY, type Instruction, type JoinResponse, PARTY_KEY, SESSION_KEY, TRANSFER_CHANNEL_OPTIONS, federationClientConstructor, manifestToMessage,
 } from "@cohort/wire";
 import { type BackoffSettings, DEFAULT_BACKOFF, backoffDelay } from "./backoff.js";
-import type { LocalLearner, TrainSettings } from "./learner.js";
+import type { LocalLearner, TrainResult, TrainSettings } from "./learner.js";
 import { downloadModel, uploadUpdate } from "./transfer.js";
 
 export interface PartySettings {
@@ -214,7 +214,7 @@ export class Party {
     this.log.info({ round, phase: "train", epochs: settings.epochs, batch_size: settings.batchSize }, "local training started");
     const result = await this.learner.train(settings, (epoch, metrics) => this.log.info({ round, phase: "train", epoch, ...metrics }, "epoch done"));
     if (this.stopped) return; // left during training: nothing is uploaded
-    this.extras.metrics?.trained(result.seconds, result.metrics);
+    this.extras.metrics?.trained(result.seconds, result.metrics, result.samplesPerSecond);
     const started = Date.now();
     let bytes: number;
     this.log.info({ round, phase: "upload", examples: result.numExamples }, "upload started");
@@ -234,7 +234,7 @@ export class Party {
       return;
     }
     this.extras.metrics?.uploaded(bytes, round);
-    this.log.info({ round, phase: "upload", bytes, ms: Date.now() - started, train_seconds: result.seconds, ...result.metrics }, "update uploaded");
+    this.log.info({ round, phase: "upload", bytes, ms: Date.now() - started, train_seconds: result.seconds, ...samplesPerSecond(result), ...result.metrics }, "update uploaded");
   }
 
   private async evaluate(round: number): Promise<void> {
@@ -290,4 +290,9 @@ function sessionEncoding(session: JoinResponse): UpdateEncoding {
   const encoding = session.updateEncoding || "float32";
   if (!isUpdateEncoding(encoding)) throw new Error(`the aggregator asks for update encoding "${encoding}", which this party does not know (float32, float16, int8)`);
   return encoding;
+}
+
+/** The round's training speed as a log field, rounded (absent when the learner does not count samples). */
+function samplesPerSecond(result: TrainResult): { samples_per_second?: number } {
+  return result.samplesPerSecond === undefined ? {} : { samples_per_second: Math.round(result.samplesPerSecond) };
 }

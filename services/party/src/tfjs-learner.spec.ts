@@ -33,6 +33,7 @@ describe("TfjsLearner checks data against the model before the party joins", () 
     const before = learner.getWeights()[biasIndex].data.slice();
     const result = await learner.train({ epochs: 1, batchSize: 4, validationSplit: 0 });
     expect(result.numExamples).toBe(8);
+    expect(result.samplesPerSecond).toBeCloseTo(8 / result.seconds, 6);
     expect(Number.isFinite(result.metrics.loss)).toBe(true);
     expect(result.metrics.accuracy).toBeGreaterThanOrEqual(0);
     expect(learner.getWeights()[biasIndex].data).not.toEqual(before);
@@ -63,8 +64,10 @@ describe("TfjsLearner checks data against the model before the party joins", () 
 
   it("caps an epoch at steps_per_epoch batches", async () => {
     const learner = new TfjsLearner(createMnistCnn(), dataset(40, [28, 28, 1], Array.from({ length: 40 }, (_, i) => i % 10)), "wasm", "synthetic");
-    const result = await learner.train({ epochs: 1, batchSize: 4, stepsPerEpoch: 2, validationSplit: 0 });
+    const result = await learner.train({ epochs: 2, batchSize: 4, stepsPerEpoch: 2, validationSplit: 0.25 });
     expect(result.numExamples).toBe(8);
+    // Two epochs of 8 sampled examples, a quarter of each held out for validation: 12 trained.
+    expect(result.samplesPerSecond).toBeCloseTo(12 / result.seconds, 6);
   });
 
   it("one-hot encodes class ids for a categorical loss and keeps them for a sparse one", async () => {

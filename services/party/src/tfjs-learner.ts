@@ -55,6 +55,7 @@ export class TfjsLearner implements LocalLearner {
     if (settings.lr !== undefined) setLearningRate(this.model, settings.lr);
     let last: Record<string, number> = {};
     let seen = 0;
+    let trained = 0;
     for (let epoch = 0; epoch < settings.epochs && !this.stopping; epoch++) {
       // steps_per_epoch caps an epoch at that many batches of a fresh random sample.
       const { x, y, count } = this.epochSample(settings);
@@ -67,12 +68,14 @@ export class TfjsLearner implements LocalLearner {
         const history = await this.model.fit(x, y, { epochs: 1, batchSize: settings.batchSize, validationSplit: settings.validationSplit, shuffle: this.options.shuffle ?? true, verbose: 0, callbacks });
         last = Object.fromEntries(Object.entries(history.history).map(([k, v]) => [metricName(k), Number(v[v.length - 1])]));
         seen = count;
+        trained += Math.floor(count * (1 - (settings.validationSplit ?? 0)));
         onEpoch?.(epoch + 1, last);
       } finally {
         if (x !== this.train_.x) tf.dispose([x, y]);
       }
     }
-    return { numExamples: seen, metrics: last, seconds: (performance.now() - started) / 1000 };
+    const seconds = (performance.now() - started) / 1000;
+    return { numExamples: seen, metrics: last, seconds, samplesPerSecond: seconds > 0 ? trained / seconds : undefined };
   }
 
   /** Ends a fit in progress after its current batch (tfjs checks stopTraining between batches). */

@@ -46,6 +46,7 @@ export async function runPartyCommand(options: PartyCommandOptions): Promise<num
 async function runParty(config: PartyConfig, log: Logger, metrics: PartyMetrics | undefined, onReady: () => void, onBatch?: BatchProgress): Promise<number> {
   const backend = await selectBackend(config.backend);
   log.info({ phase: "backend", backend: backend.name, detail: backend.detail }, `training backend: ${backend.name}`);
+  metrics?.setBackend(backend.name);
   const started = Date.now();
   const dataset = await loadDataset({ name: config.data.name, info: config.data.info }, { baseDir: config.data.baseDir });
   const model = await loadModelFromSpec(config.model);

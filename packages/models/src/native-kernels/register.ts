@@ -1,0 +1,30 @@
+/**
+ * Registers Cohort's kernels for the tensorflow backend (tfjs-node): replacements for stock
+ * kernels that a profile of the seed CNN's training showed spending far more than the TensorFlow
+ * op they compute. Call once the backend is registered (importing tfjs-node does that); later
+ * calls are no-ops.
+ */
+import { tf } from "../tfjs.js";
+import { biasGradSum } from "./bias-sum.js";
+import { twoOpStep } from "./step.js";
+
+const BACKEND = "tensorflow";
+
+/** Wrapped: the stock kernel still serves the cases the replacement does not cover. */
+const WRAPPERS: Array<{ kernelName: string; wrap: (stock: tf.KernelFunc) => tf.KernelFunc }> = [
+  { kernelName: tf.Step, wrap: twoOpStep },
+  { kernelName: tf.Sum, wrap: biasGradSum },
+];
+
+let registered = false;
+
+export function registerNativeTrainingKernels(): void {
+  if (registered) return;
+  registered = true;
+  for (const { kernelName, wrap } of WRAPPERS) {
+    const stock = tf.getKernel(kernelName, BACKEND);
+    if (!stock) continue;
+    tf.unregisterKernel(kernelName, BACKEND);
+    tf.registerKernel({ ...stock, kernelFunc: wrap(stock.kernelFunc) });
+  }
+}
