@@ -101,7 +101,9 @@ def keras_model(folder):
         MaxPooling2D(pool_size=(2, 2)), Dropout(0.25), Flatten(), Dense(128, activation="relu"), Dropout(0.5),
         Dense(10, activation="softmax"),
     ])
-    model.compile(loss=keras.losses.categorical_crossentropy, optimizer=keras.optimizers.Adadelta(), metrics=["accuracy"])
+    # IBM FL's Keras backend is Keras 2.2.4 on TensorFlow 1.15, whose Adadelta() defaults to lr 1.0
+    # (Keras 2.3+ and 3 default to 0.001): written explicitly so the file says what IBM's says.
+    model.compile(loss=keras.losses.categorical_crossentropy, optimizer=keras.optimizers.Adadelta(learning_rate=1.0), metrics=["accuracy"])
     fname = os.path.join(folder, "compiled_keras.h5")
     os.makedirs(os.path.join(ROOT, folder), exist_ok=True)
     model.save(os.path.join(ROOT, fname))
