@@ -10,6 +10,13 @@ const manifest: Manifest = { tensors: [{ name: "w", dtype: "float32", shape: [16
 const cleanup: (() => void)[] = [];
 afterEach(() => { cleanup.splice(0).forEach((f) => f()); });
 
+/** A learner whose local training always throws. */
+class AlwaysFailing extends ArithmeticLearner {
+  override async train(): Promise<never> {
+    throw new Error("custom loss: labels must be one-hot");
+  }
+}
+
 /** A learner whose local training of round 1 throws, as a custom loss refusing integer labels would inside model.fit. */
 class FailingOnce extends ArithmeticLearner {
   private failed = false;
@@ -55,5 +62,21 @@ describe("a party whose local training fails", () => {
     expect(failing.lines.some((l) => l.msg === "training failure reported to the aggregator")).toBe(true);
     // Not mistaken for a lost link: no reconnect loop.
     expect(failing.lines.some((l) => l.phase === "reconnect")).toBe(false);
+  });
+
+  it("when the round cannot reach its quorum without that party, the run stops at once and says why", async () => {
+    const outputDir = await tempDir("cohort-run-");
+    const aggregator = new Aggregator({
+      host: "127.0.0.1", port: 0, chunkSize: 64 * 1024, algorithm: "fedavg", rounds: 2, numParties: 2, percQuorum: 1,
+      maxTimeoutMs: 20_000, local: { epochs: 1, batchSize: 32, validationSplit: 0 }, outputDir, parties: partyList(2),
+    }, testLogger("aggregator"));
+    const port = await aggregator.start();
+    cleanup.push(() => aggregator.forceClose());
+    startParties(port, [new ArithmeticLearner(manifest, 100, 1), new AlwaysFailing(manifest, 100, 2)], cleanup);
+    const started = Date.now();
+    const summary = await aggregator.run();
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(summary.failed_round).toBe(1);
+    expect(summary.stopped_because).toBe("round 1 failed: fewer than 2 updates (party1's local training failed: custom loss: labels must be one-hot)");
   });
 });

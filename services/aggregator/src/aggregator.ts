@@ -34,7 +34,11 @@ import { type UpdateMeta, roundMetrics } from "./round-metrics.js";
  * closes: parties told to train at once upload at once, and the first upload to arrive must not
  * take the memory budget that the receive buffers of all of them will need.
  */
-interface TrainingPhase { round: number; collector: Collector<UpdateMeta>; deadlines: RoundDeadlines; sum: WeightedSum; folds: Promise<void>; receiveHolds: Map<string, () => void> }
+interface TrainingPhase {
+  round: number; collector: Collector<UpdateMeta>; deadlines: RoundDeadlines; sum: WeightedSum; folds: Promise<void>; receiveHolds: Map<string, () => void>;
+  /** Parties whose local training failed this round, and why (they said so: ReportTrainingFailure). */
+  trainingFailures: Map<string, string>;
+}
 
 
 /**
@@ -237,6 +241,7 @@ export class Aggregator implements FederationState {
     const reason = failure.reason.slice(0, MAX_FAILURE_REASON_CHARS) || "no reason given";
     this.log.warn({ party, round: failure.round, phase: "train", reason }, `${party} dropped from round ${failure.round}: its local training failed: ${reason}`);
     this.metrics?.partyDropped("train");
+    phase.trainingFailures.set(party, reason);
     phase.collector.drop(party);
   }
 
@@ -345,7 +350,7 @@ export class Aggregator implements FederationState {
     const collector = new Collector<UpdateMeta>(round, participants, s.maxTimeoutMs);
     const deadlines: RoundDeadlines = new RoundDeadlines(round, participants, this.deadlines, s.maxTimeoutMs, (party, dropped): boolean => this.dropFromRound(collector, deadlines, party, dropped));
     const receiveHolds = new Map(participants.map((party) => [party, this.staging.hold(receiveBufferBytes(this.chunkSize))]));
-    const phase: TrainingPhase = { round, collector, deadlines, sum: this.roundSum(), folds: Promise.resolve(), receiveHolds };
+    const phase: TrainingPhase = { round, collector, deadlines, sum: this.roundSum(), folds: Promise.resolve(), receiveHolds, trainingFailures: new Map() };
     this.training = phase;
     const instruction: Instruction = {
       kind: "train",
@@ -366,7 +371,9 @@ export class Aggregator implements FederationState {
     if (updates.missing.length) this.log.warn({ round, phase: "train", missing: updates.missing, reason: updates.reason }, "round closed without some parties");
     if (updates.results.size < quorum || phase.sum.count === 0) {
       this.log.error({ round, phase: "train", updates: updates.results.size, quorum }, "quorum not reached");
-      return { failed: `fewer than ${quorum} updates`, resumable: false };
+      // Failed local training is the likely cause the user must fix: say it in the run's reason too.
+      const failures = [...phase.trainingFailures].map(([party, reason]) => `${party}'s local training failed: ${reason}`);
+      return { failed: `fewer than ${quorum} updates${failures.length ? ` (${failures.join("; ")})` : ""}`, resumable: false };
     }
     const damage = phase.sum.damaged;
     if (damage) {
