@@ -15,8 +15,8 @@ import { loadMnistDigits, mulberry32, shuffleInPlace, MNIST_PIXELS } from "@coho
 import { writeNpz } from "@cohort/tensors";
 
 const ROOT = dirname(new URL(import.meta.url).pathname);
-const PARTY = { train: 120, test: 60 };
-const AGGREGATOR = { train: 60, test: 300 };
+const PARTY = { train: 64, test: 40 };
+const AGGREGATOR = { train: 40, test: 200 };
 
 const digits = await loadMnistDigits();
 const order = shuffleInPlace(Int32Array.from({ length: digits.count }, (_, i) => i), mulberry32(14));
