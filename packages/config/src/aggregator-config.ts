@@ -124,6 +124,8 @@ function build(raw: unknown, label: string, file: string, baseDir: string, optio
   const paths: ResolvedPath[] = [];
 
   if (parsed.parties === undefined && !insecure) issues.add(["parties"], NO_ALLOW_LIST);
+  // --insecure admits any name: an allow-list in the file is not used (and said so in the log).
+  if (insecure && parsed.parties !== undefined) ignored.push("parties");
   const parties = insecure ? [] : allowedParties(parsed, issues);
   const global = parsed.hyperparams.global;
   const numParties = partyCount(global, issues);

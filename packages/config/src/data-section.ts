@@ -37,8 +37,8 @@ export function normalizeData(raw: RawDataSection, baseDir: string, issues: Issu
   const section: DataSection = { name: raw.name, info, baseDir };
   const written = raw.path;
   if (written === undefined) return section;
-  if (/\.py$/i.test(written)) {
-    issues.add([prefix, "path"], `got "${written}", a Python data handler (IBM FL's ${raw.name} class); ${PYTHON_HANDLER_HELP}`);
+  if (isPythonHandler(written)) {
+    addPythonHandlerIssue(written, raw.name, issues, prefix);
   } else if (JS_MODULE.test(written)) {
     const choice = resolvePathWithFallback(written, baseDir, cwd);
     resolved.push({ key: `${prefix}.path`, written, ...choice });
@@ -47,4 +47,13 @@ export function normalizeData(raw: RawDataSection, baseDir: string, issues: Issu
     ignored.push(`${prefix}.path`);
   }
   return section;
+}
+
+export function isPythonHandler(path: unknown): path is string {
+  return typeof path === "string" && /\.py$/i.test(path);
+}
+
+/** The error for IBM FL's Python data handler file, also raised on a document the schema refused. */
+export function addPythonHandlerIssue(written: string, name: unknown, issues: IssueList, prefix = "data"): void {
+  issues.add([prefix, "path"], `got "${written}", a Python data handler (IBM FL's ${typeof name === "string" ? name : "custom"} class); ${PYTHON_HANDLER_HELP}`);
 }

@@ -79,15 +79,15 @@ describe("IBM FL keys and errors", () => {
     expect(() => parseAggregatorConfig(raw, "a.yml", "/x", { insecure: true })).toThrow("connection.info.tls_config.enable: got true with --insecure");
   });
 
-  it("a party file reports a bad key, the missing name and the missing token together", () => {
-    const raw = { aggregator: { ip: "h" }, data: { name: "mnist" }, model: { name: "TfjsModel", spec: {} }, privacy: { metrics: true }, rouge: 1 };
+  it("a party file reports a bad key, the missing name, the missing token and a Python data handler together", () => {
+    const raw = { aggregator: { ip: "h" }, data: { name: "MyDataHandler", path: "custom_data_handler.py" }, model: { name: "TfjsModel", spec: {} }, privacy: { metrics: true }, rouge: 1 };
     let error: ConfigError | undefined;
     try {
       parsePartyConfig(raw, "p.yml", "/x");
     } catch (e) {
       error = e as ConfigError;
     }
-    expect(error?.issues.map((i) => i.path)).toEqual(["rouge", "party.name", "token"]);
+    expect(error?.issues.map((i) => i.path)).toEqual(["rouge", "party.name", "token", "data.path"]);
   });
 
   it("a Python data handler is an error that says how to write the JS module; a .mjs one is taken", () => {

@@ -10,7 +10,7 @@ import { partySchema, type Backend, type RawPartyConfig } from "./party-schema.j
 import { MIN_TOKEN_LENGTH, resolveToken } from "./token.js";
 import { validateCollecting } from "./validate.js";
 import { isPlainObject } from "./key-path.js";
-import { type DataSection, normalizeData } from "./data-section.js";
+import { type DataSection, addPythonHandlerIssue, isPythonHandler, normalizeData } from "./data-section.js";
 import type { ResolvedPath } from "./path-fallback.js";
 import { readYamlFile } from "./yaml-file.js";
 
@@ -39,7 +39,7 @@ export interface PartyConfig {
   token: string;
   aggregator: { host: string; port: number };
   tls?: ClientTls;
-  /** `info` goes to the data handler; its file keys are absolute (path fallback), others resolve against `baseDir`. */
+  /** `info` goes to the data handler; a file key found only under the working directory is made absolute, others resolve against `baseDir`. */
   data: DataSection;
   model: ModelSection;
   /** Local settings that win over the hyperparameters the aggregator sends. */
@@ -84,7 +84,7 @@ function build(raw: unknown, label: string, file: string, baseDir: string, optio
     // The schema's problems and the identity checks on the raw document, in one error.
     const issues = new IssueList();
     issues.issues.push(...validated.issues);
-    if (isPlainObject(raw)) identityIssues(raw, issues, insecure);
+    if (isPlainObject(raw)) rawIssues(raw, issues, insecure);
     issues.throwIfAny(label);
   }
   const parsed = (validated as { data: RawPartyConfig }).data;
@@ -150,6 +150,13 @@ function identityIssues(raw: Record<string, unknown>, issues: IssueList, insecur
   if (!hasToken(raw) && !flagged("token")) {
     issues.missing(["token"], `a token of at least ${MIN_TOKEN_LENGTH} characters (or token_env naming an environment variable that holds it)`);
   }
+}
+
+/** Checks on the raw document that need no valid schema, so they join the schema's problems. */
+function rawIssues(raw: Record<string, unknown>, issues: IssueList, insecure: boolean): void {
+  identityIssues(raw, issues, insecure);
+  const data = isPlainObject(raw.data) ? raw.data : undefined;
+  if (isPythonHandler(data?.path) && !issues.issues.some((issue) => issue.path === "data.path")) addPythonHandlerIssue(data.path, data.name, issues);
 }
 
 /** IBM FL has no party name key; Cohort accepts `party.name` or a top-level `name`. */
