@@ -25,7 +25,7 @@ import { type ReceivedUpdate, receiveBufferBytes } from "./upload-receiver.js";
 import { serverCredentials } from "./server-credentials.js";
 import { withTimeout } from "./timeout.js";
 import type { AggregatorSettings, GlobalEvaluator, InitialModel, ModelExporter } from "./settings.js";
-import { collectEvaluations } from "./evaluation-phase.js";
+import { collectEvaluations, evaluateOnOwnData } from "./evaluation-phase.js";
 import { type UpdateMeta, roundMetrics } from "./round-metrics.js";
 
 /**
@@ -396,7 +396,7 @@ export class Aggregator implements FederationState {
     this.metrics?.setPhase("evaluate");
     const evaluate = round % (s.evaluateEvery ?? 1) === 0 || round === s.rounds;
     // The aggregator's own evaluation runs while the parties evaluate theirs.
-    const ownEvaluation = evaluate ? this.evaluateOnOwnData(round) : Promise.resolve(undefined);
+    const ownEvaluation = evaluate && this.extras.evaluateGlobal ? evaluateOnOwnData(this.extras.evaluateGlobal, this.store, this.log, round) : Promise.resolve(undefined);
     const { reports, ms: evalMs } = await collectEvaluations(
       { registry: this.registry, log: this.log, metrics: this.metrics, abort: this.abort.signal, deadlineMs: this.deadlines.evaluateMs },
       round, evaluate ? this.registry.connected() : [], (collector) => { this.evaluation = collector; },
@@ -413,26 +413,6 @@ export class Aggregator implements FederationState {
     this.metrics?.roundCompleted(metrics);
     this.log.info({ round, phase: "round-done", parties: metrics.parties.length, examples: metrics.examples, train: metrics.train, eval: metrics.eval, ...(aggregatorEval ? { aggregator_eval: aggregatorEval } : {}), ms: metrics.ms.round, bytes_in: metrics.bytes_in, bytes_out: metrics.bytes_out }, `round ${round}/${s.rounds} done`);
     return metrics;
-  }
-
-  /**
-   * The round's global model evaluated on the aggregator's held-out data, or undefined (no
-   * evaluator, or it failed: a warning, never a failed round; the parties' evaluation stands).
-   */
-  private async evaluateOnOwnData(round: number): Promise<Record<string, number> | undefined> {
-    const evaluator = this.extras.evaluateGlobal;
-    const latest = this.store.latest;
-    if (!evaluator || !latest) return undefined;
-    const started = Date.now();
-    try {
-      const { examples, metrics } = await evaluator(round, this.store.manifest!, this.store.bytes(latest.round)!, this.store.topology);
-      const result = { examples, ...metrics };
-      this.log.info({ round, phase: "evaluate", evaluator: "aggregator", examples, ...metrics, ms: Date.now() - started }, "global model evaluated on the aggregator's data");
-      return result;
-    } catch (error) {
-      this.log.warn({ round, phase: "evaluate", evaluator: "aggregator", reason: (error as Error).message }, "the aggregator could not evaluate the global model on its data");
-      return undefined;
-    }
   }
 
   /** `party` missed a phase deadline (or is cooling down): the round stops waiting for it. False when it no longer waited. */
