@@ -69,6 +69,17 @@ describe("IBM FL keys and errors", () => {
       .toThrow("a.yml: hyperparams.global.parties: got 3 while num_parties is 2, expected the number of parties given once");
   });
 
+  it("an aggregator file with a bad key and no allow-list hears of both at once", () => {
+    let error: ConfigError | undefined;
+    try {
+      parseAggregatorConfig({ ...minimal({ num_parties: 2 }), metrics_recorders: {} }, "a.yml", "/x");
+    } catch (e) {
+      error = e as ConfigError;
+    }
+    expect(error?.issues.map((i) => i.path)).toEqual(["metrics_recorders", "parties"]);
+    expect(error?.issues[0]!.message).toBe('unknown key (did you mean "metrics_recorder"?)');
+  });
+
   it("two learning rates that differ are refused", () => {
     const raw = { hyperparams: { global: { num_parties: 1 }, local: { training: { lr: 1 }, optimizer: { lr: 0.1 } } } };
     expect(() => parseAggregatorConfig(raw, "a.yml", "/x", { insecure: true })).toThrow(/hyperparams\.local\.training\.lr: got 1 while hyperparams\.local\.optimizer\.lr is 0\.1/);
