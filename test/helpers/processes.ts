@@ -11,10 +11,12 @@ export class CohortProcess {
   readonly events: Record<string, unknown>[] = [];
   private waiters: { match: (e: Record<string, unknown>) => boolean; resolve: (e: Record<string, unknown>) => void }[] = [];
   readonly exited: Promise<number | null>;
+  /** Everything the process wrote on stderr (error messages, the live progress line is off when piped). */
+  stderr = "";
 
-  /** `env`: extra environment variables (e.g. `LOG_LEVEL: "debug"`). */
-  constructor(args: string[], env: Record<string, string> = {}) {
-    this.child = spawn(process.execPath, [CLI, ...args], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, LOG_LEVEL: "info", ...env } });
+  /** `env`: extra environment variables (e.g. `LOG_LEVEL: "debug"`); `cwd`: its working directory (default this process's). */
+  constructor(args: string[], env: Record<string, string> = {}, cwd?: string) {
+    this.child = spawn(process.execPath, [CLI, ...args], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, LOG_LEVEL: "info", ...env }, ...(cwd === undefined ? {} : { cwd }) });
     this.exited = new Promise((resolve) => this.child.once("exit", (code) => resolve(code)));
     createInterface({ input: this.child.stdout! }).on("line", (line) => {
       let event: Record<string, unknown>;
@@ -31,7 +33,7 @@ export class CohortProcess {
         }
       }
     });
-    this.child.stderr!.resume();
+    this.child.stderr!.on("data", (chunk: Buffer) => { this.stderr += chunk.toString(); });
   }
 
   /** Resolves with the first event (already seen or to come) that matches. */
@@ -54,8 +56,8 @@ export class CohortProcess {
 export class ProcessGroup {
   private readonly all: CohortProcess[] = [];
 
-  start(args: string[], env: Record<string, string> = {}): CohortProcess {
-    const p = new CohortProcess(args, env);
+  start(args: string[], env: Record<string, string> = {}, cwd?: string): CohortProcess {
+    const p = new CohortProcess(args, env, cwd);
     this.all.push(p);
     return p;
   }

@@ -40,6 +40,7 @@ program.command("aggregator")
   .option("--port <port>", "override connection.info.port", port)
   .option("--output-dir <dir>", "override output_dir")
   .option("--metrics-port <port>", "serve /metrics, /healthz, /readyz on this port (metrics.port; 0 picks one)", port)
+  .option("--insecure", "no TLS and no allow-list: any party name joins (IBM FL's configs name no parties; trusted networks only)")
   .option("--pretty", "human-readable logs instead of JSON lines")
   .action(async (options) => { process.exitCode = await runAggregatorCommand(options, aggregatorModelHooks()); });
 
@@ -48,6 +49,7 @@ program.command("party")
   .requiredOption("-c, --config <file>", "party YAML config")
   .option("--port <port>", "override aggregator.port", port)
   .option("--metrics-port <port>", "serve /metrics, /healthz, /readyz on this port (metrics.port; 0 picks one)", port)
+  .option("--insecure", "no TLS and no token, for an aggregator started with --insecure; the name defaults to the config file's base name")
   .option("--pretty", "human-readable logs instead of JSON lines")
   .action(async (options) => { process.exitCode = await runPartyCommand(options); });
 

@@ -4,6 +4,7 @@ import path from "node:path";
 import type { ModelSection } from "@cohort/config";
 import type { Logger } from "@cohort/telemetry";
 import type { ModelHooks } from "./commands/aggregator.js";
+import { globalEvaluator } from "./global-evaluation.js";
 import {
   type LayersModel, compareOnnxWithTfjs, detectKerasFormat, getWeights, loadLayersModelFromFile, loadModelFromSpec, saveKerasH5,
   saveOnnx, saveTorchStateDict, saveWeightsAsLayersModel, selectBackend, setWeights,
@@ -45,6 +46,7 @@ export function aggregatorModelHooks(options: AggregatorModelHooksOptions = {}):
       logger.info({ phase: "model", name: config.model.name, tensors: weights.length }, "initial global model loaded from the config");
       return { manifest: { tensors: weights.map(({ name, dtype, shape }) => ({ name, dtype, shape })) }, bytes: packWeights(weights), topology: JSON.stringify(model.toJSON(undefined, false)) };
     },
+    evaluateGlobal: (config, logger) => globalEvaluator(config, logger),
     async exportModel(dir, manifest, bytes, topology) {
       if (!topology) return [];
       await selectBackend("auto");

@@ -64,6 +64,8 @@ describe("parseAggregatorConfig", () => {
         { name: "party0", token: "token-of-party0" },
         { name: "party1", token: "token-of-party1" },
       ],
+      insecure: false,
+      paths: [],
       ignored: ["connection.name", "connection.path", "connection.sync", "fusion.path", "aggregator", "protocol_handler"],
     });
   });
@@ -152,7 +154,7 @@ describe("parseAggregatorConfig", () => {
   it("lists the known keys when no key is close", () => {
     const raw = { ...ibmConfig(), zzz: 1 };
     expect(errorOf(() => parseAggregatorConfig(raw, "a.yml", "/x")).message).toBe(
-      'a.yml: zzz: unknown key, expected one of "connection", "fusion", "hyperparams", "model", "output_dir", "metrics", "parties", "aggregator", "protocol_handler"',
+      'a.yml: zzz: unknown key, expected one of "connection", "fusion", "hyperparams", "model", "output_dir", "metrics", "parties", "data", "metrics_recorder", "aggregator", "protocol_handler"',
     );
   });
 
@@ -177,7 +179,7 @@ describe("parseAggregatorConfig", () => {
 
   it("reports a missing required key", () => {
     const error = errorOf(() => parseAggregatorConfig({ hyperparams: { global: {} }, parties: [{ name: "a", token: "12345678" }] }, "a.yml", "/x"));
-    expect(error.message).toBe("a.yml: hyperparams.global.num_parties: missing required key, expected an integer >= 1");
+    expect(error.message).toBe("a.yml: hyperparams.global.num_parties: missing required key, expected the number of parties to wait for, an integer >= 1 (IBM FL's older name parties is accepted too)");
   });
 
   it("rejects an unknown fusion algorithm, listing the accepted names", () => {

@@ -8,7 +8,10 @@ import { mergeOverrides } from "./merge.js";
 import type { MetricsEndpoint } from "./metrics-section.js";
 import { normalizeModel, type ModelSection } from "./model-section.js";
 import { resolveToken } from "./token.js";
-import { validate } from "./validate.js";
+import { validateCollecting } from "./validate.js";
+import { isPlainObject } from "./key-path.js";
+import { type DataSection, normalizeData } from "./data-section.js";
+import type { ResolvedPath } from "./path-fallback.js";
 import { readYamlFile } from "./yaml-file.js";
 
 export type FusionAlgorithm = "fedavg" | "iteravg";
@@ -66,7 +69,14 @@ export interface AggregatorConfig {
   model?: ModelSection;
   /** Absolute. */
   outputDir: string;
+  /** The allow-list; empty under --insecure, where any party name joins. */
   parties: AllowedParty[];
+  /** --insecure: no TLS and no allow-list (IBM FL's configs name no parties and no tokens). */
+  insecure: boolean;
+  /** Held-out data the aggregator evaluates each round's global model on (IBM FL's aggregator `data`). */
+  data?: DataSection;
+  /** Relative paths of the config and the folder each was resolved against. */
+  paths: ResolvedPath[];
   /** HTTP /metrics, /healthz, /readyz; absent = off. */
   metrics?: MetricsEndpoint;
   /** Key paths accepted only for IBM FL compatibility and ignored, for the caller's info log. */
@@ -75,30 +85,58 @@ export interface AggregatorConfig {
 
 const MS_PER_SECOND = 1000;
 
+export interface AggregatorLoadOptions {
+  /** `cohort aggregator --insecure`: plaintext and no allow-list; any party name joins. */
+  insecure?: boolean;
+  /** The working directory relative paths fall back to (default process.cwd()). */
+  cwd?: string;
+}
+
+/** What an aggregator config without `parties` is told, naming both ways out. */
+export const NO_ALLOW_LIST =
+  "missing required key, expected the allow-list of parties ([{name, token}] or [{name, token_env}]), " +
+  "or start with --insecure to run without TLS and without an allow-list (any party name joins; for trusted networks only)";
+
 /** Validates an in-memory aggregator config (tests, the demo); `file` names it in messages. */
-export function parseAggregatorConfig(raw: unknown, file: string, baseDir: string): AggregatorConfig {
-  return build(raw, file, file, resolve(baseDir));
+export function parseAggregatorConfig(raw: unknown, file: string, baseDir: string, options: AggregatorLoadOptions = {}): AggregatorConfig {
+  return build(raw, file, file, resolve(baseDir), options);
 }
 
 /** Loads, validates and normalizes an aggregator YAML file; `overrides` use the YAML key names. */
-export async function loadAggregatorConfig(file: string, overrides?: object): Promise<AggregatorConfig> {
+export async function loadAggregatorConfig(file: string, overrides?: object, options: AggregatorLoadOptions = {}): Promise<AggregatorConfig> {
   const absolute = resolve(file);
   const raw = mergeOverrides(await readYamlFile(absolute, file), overrides);
-  return build(raw, file, absolute, dirname(absolute));
+  return build(raw, file, absolute, dirname(absolute), options);
 }
 
-function build(raw: unknown, label: string, file: string, baseDir: string): AggregatorConfig {
-  const parsed = validate(aggregatorSchema, raw, label);
+function build(raw: unknown, label: string, file: string, baseDir: string, options: AggregatorLoadOptions): AggregatorConfig {
+  const insecure = options.insecure === true;
+  const validated = validateCollecting(aggregatorSchema, raw, label);
+  if (!validated.ok) {
+    const issues = new IssueList();
+    issues.issues.push(...validated.issues);
+    if (!insecure && isPlainObject(raw) && raw.parties === undefined) issues.add(["parties"], NO_ALLOW_LIST);
+    issues.throwIfAny(label);
+  }
+  const parsed = (validated as { data: RawAggregatorConfig }).data;
   const issues = new IssueList();
   const ignored = ignoredKeys(parsed);
+  const paths: ResolvedPath[] = [];
 
-  const parties = allowedParties(parsed, issues);
+  if (parsed.parties === undefined && !insecure) issues.add(["parties"], NO_ALLOW_LIST);
+  // --insecure admits any name: an allow-list in the file is not used (and said so in the log).
+  if (insecure && parsed.parties !== undefined) ignored.push("parties");
+  const parties = insecure ? [] : allowedParties(parsed, issues);
   const global = parsed.hyperparams.global;
-  if (global.num_parties > parsed.parties.length) {
+  const numParties = partyCount(global, issues);
+  if (!insecure && parsed.parties !== undefined && numParties !== undefined && numParties > parsed.parties.length) {
     issues.add(
-      ["hyperparams", "global", "num_parties"],
-      `got ${global.num_parties}, expected at most ${parsed.parties.length} (the number of entries in parties)`,
+      ["hyperparams", "global", global.num_parties !== undefined ? "num_parties" : "parties"],
+      `got ${numParties}, expected at most ${parsed.parties.length} (the number of entries in parties)`,
     );
+  }
+  if (insecure && parsed.connection.info.tls_config?.enable === true) {
+    issues.add(["connection", "info", "tls_config", "enable"], "got true with --insecure, expected TLS off (or leave --insecure out)");
   }
   // download, train and upload happen within a round's training phase, which max_timeout closes.
   for (const phase of ["download", "train", "upload"] as const) {
@@ -108,14 +146,19 @@ function build(raw: unknown, label: string, file: string, baseDir: string): Aggr
     }
   }
   const info = parsed.connection.info;
-  const tls = serverTls(info.tls_config, baseDir, issues);
-  const model = parsed.model === undefined ? undefined : normalizeModel(parsed.model, ["model"], baseDir, issues, ignored);
+  const tls = insecure ? undefined : serverTls(info.tls_config, baseDir, issues);
+  const model = parsed.model === undefined ? undefined : normalizeModel(parsed.model, ["model"], baseDir, issues, ignored, paths, options.cwd);
+  const data = parsed.data === undefined ? undefined : normalizeData(parsed.data, baseDir, issues, ignored, paths, "data", options.cwd);
+  const { training, optimizer } = parsed.hyperparams.local;
+  if (training.lr !== undefined && optimizer.lr !== undefined && training.lr !== optimizer.lr) {
+    issues.add(["hyperparams", "local", "training", "lr"], `got ${training.lr} while hyperparams.local.optimizer.lr is ${optimizer.lr}, expected the learning rate given once`);
+  }
   issues.throwIfAny(label);
 
-  const { training, optimizer } = parsed.hyperparams.local;
   const local: LocalHyperparams = { epochs: training.epochs, batchSize: training.batch_size, validationSplit: training.validation_split };
   if (training.steps_per_epoch !== undefined) local.stepsPerEpoch = training.steps_per_epoch;
-  if (optimizer.lr !== undefined) local.lr = optimizer.lr;
+  const lr = optimizer.lr ?? training.lr;
+  if (lr !== undefined) local.lr = lr;
 
   const config: AggregatorConfig = {
     file,
@@ -130,7 +173,7 @@ function build(raw: unknown, label: string, file: string, baseDir: string): Aggr
         ? { algorithm: "fedavg" }
         : { algorithm: FUSION_ALIASES[parsed.fusion.name.toLowerCase()]!, ibmName: parsed.fusion.name },
     rounds: global.rounds,
-    numParties: global.num_parties,
+    numParties: numParties!,
     percQuorum: global.perc_quorum,
     maxTimeoutMs: global.max_timeout * MS_PER_SECOND,
     deadlines: deadlinesMs(global.deadlines, global.max_timeout),
@@ -139,8 +182,11 @@ function build(raw: unknown, label: string, file: string, baseDir: string): Aggr
     local,
     outputDir: resolve(baseDir, parsed.output_dir),
     parties,
+    insecure,
+    paths,
     ignored,
   };
+  if (data !== undefined) config.data = data;
   if (global.termination_accuracy !== undefined) config.terminationAccuracy = global.termination_accuracy;
   if (model !== undefined) config.model = model;
   if (parsed.metrics !== undefined) config.metrics = { host: parsed.metrics.host, port: parsed.metrics.port };
@@ -152,10 +198,24 @@ function deadlinesMs(raw: RawAggregatorConfig["hyperparams"]["global"]["deadline
   return { downloadMs: ms.download!, trainMs: ms.train!, uploadMs: ms.upload!, evaluateMs: ms.evaluate! };
 }
 
+type RawGlobal = RawAggregatorConfig["hyperparams"]["global"];
+
+/** num_parties, or IBM FL's older name `parties`; one of them, and the same number when both are given. */
+function partyCount(global: RawGlobal, issues: IssueList): number | undefined {
+  const { num_parties: current, parties: older } = global;
+  if (current !== undefined && older !== undefined && current !== older) {
+    issues.add(["hyperparams", "global", "parties"], `got ${older} while num_parties is ${current}, expected the number of parties given once (parties is IBM FL's older name for num_parties)`);
+  }
+  const count = current ?? older;
+  if (count === undefined) issues.missing(["hyperparams", "global", "num_parties"], "the number of parties to wait for, an integer >= 1 (IBM FL's older name parties is accepted too)");
+  return count;
+}
+
+
 function allowedParties(parsed: RawAggregatorConfig, issues: IssueList): AllowedParty[] {
   const out: AllowedParty[] = [];
   const firstIndex = new Map<string, number>();
-  parsed.parties.forEach((entry, index) => {
+  (parsed.parties ?? []).forEach((entry, index) => {
     const earlier = firstIndex.get(entry.name);
     if (earlier !== undefined) {
       issues.add(["parties", index, "name"], `got "${entry.name}" again (also parties[${earlier}]), expected unique party names`);
@@ -199,6 +259,7 @@ function ignoredKeys(parsed: RawAggregatorConfig): string[] {
   if (parsed.fusion?.path !== undefined) ignored.push("fusion.path");
   if (parsed.aggregator !== undefined) ignored.push("aggregator");
   if (parsed.protocol_handler !== undefined) ignored.push("protocol_handler");
+  if (parsed.metrics_recorder !== undefined) ignored.push("metrics_recorder");
   return ignored;
 }
 

@@ -3,7 +3,7 @@ import { localKeys } from "./local-hyperparams.js";
 import { metricsSchema } from "./metrics-section.js";
 import { modelSchema } from "./model-section.js";
 import { MIN_TOKEN_LENGTH } from "./token.js";
-import { flag, ignoredKey, integer, number, oneOf, section, text } from "./schema-helpers.js";
+import { flag, ignoredKey, integer, mapping, number, oneOf, section, text } from "./schema-helpers.js";
 
 /**
  * The aggregator's YAML, under IBM FL's key names so that an IBM FL aggregator config ports
@@ -84,7 +84,9 @@ const fusionSchema = section({
 const hyperparamsSchema = section({
   global: section({
     rounds: integer(1).default(3),
-    num_parties: integer(1),
+    num_parties: integer(1).optional(),
+    // IBM FL's older name for num_parties (its docs and experiment templates still write it).
+    parties: integer(1, undefined, "the number of parties; IBM FL's older name for num_parties").optional(),
     perc_quorum: number({ min: 0, exclusiveMin: true, max: 1 }).default(1),
     max_timeout: number({ min: 0, exclusiveMin: true, unit: "seconds" }).default(600),
     deadlines: section({
@@ -104,6 +106,8 @@ const hyperparamsSchema = section({
       batch_size: localKeys.batch_size().default(32),
       steps_per_epoch: localKeys.steps_per_epoch().optional(),
       validation_split: localKeys.validation_split().default(0),
+      // IBM FL's generated configs put the learning rate here (PyTorch examples: lr: 1).
+      lr: localKeys.lr().optional(),
     }).prefault({}),
     optimizer: section({ lr: localKeys.lr().optional() }).prefault({}),
   }).prefault({}),
@@ -126,9 +130,19 @@ export const aggregatorSchema = section(
     model: modelSchema.optional(),
     output_dir: text("a directory path").default(DEFAULT_OUTPUT_DIR),
     metrics: metricsSchema.optional(),
+    // Required unless the aggregator runs with --insecure (checked in aggregator-config.ts, which knows).
     parties: z
       .array(partyEntrySchema, { error: "expected a list of allowed parties, each with name and token" })
-      .min(1, { error: "expected a list of at least one allowed party" }),
+      .min(1, { error: "expected a list of at least one allowed party" })
+      .optional(),
+    // Held-out data the aggregator evaluates each round's global model on (IBM FL's aggregator data handler).
+    data: section({
+      name: text("a data handler name such as MnistKerasDataHandler, npz or csv"),
+      path: text("IBM FL's handler module path, or a JS data handler module (.mjs/.js)").optional(),
+      info: mapping("a mapping of data handler settings").default({}),
+    }).optional(),
+    // IBM FL's metrics recorder: Cohort always writes metrics.jsonl and summary.json.
+    metrics_recorder: ignoredKey(),
     // IBM FL's aggregator and protocol handler classes: their roles are built into Cohort.
     aggregator: ignoredKey(),
     protocol_handler: ignoredKey(),

@@ -3,6 +3,8 @@ export {
   loadAggregatorConfig,
   parseAggregatorConfig,
   type AggregatorConfig,
+  type AggregatorLoadOptions,
+  NO_ALLOW_LIST,
   type AllowedParty,
   type FusionAlgorithm,
   type ServerTls,
@@ -12,6 +14,7 @@ export {
   parsePartyConfig,
   type ClientTls,
   type PartyConfig,
+  type PartyLoadOptions,
   type ReconnectPolicy,
 } from "./party-config.js";
 export { DEFAULT_CHUNK_BYTES, DEFAULT_PORT, MAX_CHUNK_BYTES, MIN_CHUNK_BYTES } from "./aggregator-schema.js";
@@ -21,3 +24,5 @@ export { parseModelSection, type ModelSection } from "./model-section.js";
 export { redact, REDACTED } from "./redact.js";
 export { DEFAULT_METRICS_HOST, type MetricsEndpoint } from "./metrics-section.js";
 export { closestKey } from "./suggest.js";
+export { type DataSection, PYTHON_HANDLER_HELP } from "./data-section.js";
+export { type PathBase, type ResolvedPath, resolvePathWithFallback } from "./path-fallback.js";

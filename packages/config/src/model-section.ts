@@ -1,4 +1,4 @@
-import { dirname, resolve } from "node:path";
+import { dirname, isAbsolute } from "node:path";
 import { z } from "zod";
 import { ConfigError } from "./config-error.js";
 import { IssueList } from "./issue-list.js";
@@ -6,6 +6,7 @@ import { isPlainObject, type PathSegment } from "./key-path.js";
 import { ignoredKey, mapping, section, text } from "./schema-helpers.js";
 import { validate } from "./validate.js";
 import { readYamlFileSync } from "./yaml-file.js";
+import { type ResolvedPath, SPEC_PATH_KEYS, resolvePathWithFallback, resolveSectionPaths } from "./path-fallback.js";
 
 /**
  * The `model` section shared by party and aggregator configs. Spec keys (model_definition,
@@ -47,6 +48,8 @@ export function normalizeModel(
   baseDir: string,
   issues: IssueList,
   ignored: string[],
+  resolved: ResolvedPath[] = [],
+  cwd?: string,
 ): ModelSection | undefined {
   if (raw.path !== undefined) ignored.push([...path, "path"].join("."));
   if (raw.spec !== undefined && raw.info !== undefined) {
@@ -59,9 +62,14 @@ export function normalizeModel(
     issues.missing([...path, "spec"], `${SPEC_EXPECTED} (IBM FL's model.info is accepted too)`);
     return undefined;
   }
-  if (typeof spec !== "string") return { name: raw.name, spec, specBaseDir: baseDir };
+  const keyPath = [...path, key].join(".");
+  const withPaths = (values: Record<string, unknown>, dir: string) =>
+    resolveSectionPaths(values, SPEC_PATH_KEYS, keyPath, dir, resolved, { withCustomObjects: true, cwd });
+  if (typeof spec !== "string") return { name: raw.name, spec: withPaths(spec, baseDir), specBaseDir: baseDir };
 
-  const specFile = resolve(baseDir, spec);
+  const choice = resolvePathWithFallback(spec, baseDir, cwd);
+  const specFile = choice.path;
+  if (!isAbsolute(spec)) resolved.push({ key: keyPath, written: spec, ...choice });
   let loaded: unknown;
   try {
     loaded = readYamlFileSync(specFile, specFile);
@@ -75,7 +83,7 @@ export function normalizeModel(
     issues.add([...path, key], `spec file ${specFile} holds ${Array.isArray(loaded) ? "a list" : String(loaded)}, expected a mapping of spec keys`);
     return undefined;
   }
-  return { name: raw.name, spec: loaded, specBaseDir: dirname(specFile), specFile };
+  return { name: raw.name, spec: withPaths(loaded, dirname(specFile)), specBaseDir: dirname(specFile), specFile };
 }
 
 /**

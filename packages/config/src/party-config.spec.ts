@@ -47,7 +47,12 @@ describe("parsePartyConfig", () => {
       backend: "auto",
       reconnect: { initialDelayMs: 500, maxDelayMs: 10_000, maxAttempts: 0 },
       keepalive: { timeMs: 30_000, timeoutMs: 10_000 },
-      ignored: ["connection", "protocol_handler", "data.path", "local_training.name", "local_training.path", "model.path"],
+      ignored: ["connection", "protocol_handler", "local_training.name", "local_training.path", "data.path", "model.path"],
+      paths: [
+        { key: "data.info.npz_file", written: "data/party0.npz", path: "/data/p0/data/party0.npz", against: "config folder" },
+        { key: "model.spec.model_definition", written: "model.h5", path: "/data/p0/model.h5", against: "config folder" },
+      ],
+      insecure: false,
     });
   });
 

@@ -43,8 +43,8 @@ export const partySchema = section(
     credentials: section({ token: tokenText().optional(), token_env: tokenEnvText().optional() }).optional(),
     data: section({
       name: text("a data handler name such as mnist, npz or csv"),
-      // IBM FL module path of the handler class.
-      path: ignoredKey(),
+      // IBM FL's module path of the handler class (ignored), or a JS data handler module (.mjs/.js).
+      path: text("IBM FL's handler module path, or a JS data handler module (.mjs/.js)").optional(),
       info: mapping("a mapping of data handler settings").default({}),
     }),
     model: modelSchema,
@@ -71,6 +71,10 @@ export const partySchema = section(
     }).prefault({}),
     connection: ignoredKey(),
     protocol_handler: ignoredKey(),
+    // IBM FL's privacy section (metrics: true lets the party report metrics): Cohort parties always report them.
+    privacy: ignoredKey(),
+    // IBM FL's metrics recorder: the aggregator writes metrics.jsonl.
+    metrics_recorder: ignoredKey(),
   },
   "a mapping of party config keys",
 );

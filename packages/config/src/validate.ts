@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import { ConfigError } from "./config-error.js";
+import { ConfigError, type ConfigIssue } from "./config-error.js";
 import { fromZodIssues } from "./zod-issues.js";
 
 /**
@@ -13,4 +13,17 @@ export function validate<S extends z.ZodType>(schema: S, raw: unknown, file: str
   const result = schema.safeParse(raw);
   if (result.success) return result.data;
   throw new ConfigError("CONFIG_INVALID", file, fromZodIssues(result.error.issues, raw, schema));
+}
+
+/**
+ * Like validate, but hands the schema's problems back instead of throwing, so that a caller can
+ * add the checks it makes on the raw document (a missing party name, token) and report
+ * everything in one error.
+ */
+export function validateCollecting<S extends z.ZodType>(schema: S, raw: unknown, file: string): { ok: true; data: z.output<S> } | { ok: false; issues: ConfigIssue[] } {
+  if (raw === undefined || raw === null) return { ok: false, issues: [{ path: "", message: "the document is empty, expected a mapping of config keys" }] };
+  const result = schema.safeParse(raw);
+  if (result.success) return { ok: true, data: result.data };
+  void file;
+  return { ok: false, issues: fromZodIssues(result.error.issues, raw, schema) };
 }

@@ -11,3 +11,4 @@ export { partitionByClass, type Partition, type PartitionOptions, type SplitKind
 export { type Random, mulberry32, randomInt } from "./prng.js";
 export { shuffleInPlace, normal, gamma, dirichlet } from "./sampling.js";
 export { toFloat32, toLabels } from "./arrays.js";
+export { loadDataModule, type DataModuleExport } from "./module-handler.js";

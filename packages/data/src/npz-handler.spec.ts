@@ -38,12 +38,14 @@ describe("npz handler", () => {
     expect(torch.test.xShape).toEqual([3, 1, 4, 4]);
     await expect(loadDataset({ name: "npz", info: { npz_file: "tiny_mnist.npz", layout: "NCHW" } }, ctx)).rejects.toThrow(/info\.layout must be one of nhwc, nchw/);
   });
-  it("scales and adds channels by default under IBM FL's MNIST handler names", async () => {
-    for (const name of ["MnistKerasDataHandler", "MnistTFDataHandler", "MnistPytorchDataHandler"]) {
+  it("scales and adds channels by default under IBM FL's MNIST handler names, where IBM's handlers put them", async () => {
+    for (const [name, shape] of [["MnistKerasDataHandler", [8, 4, 4, 1]], ["MnistTFDataHandler", [8, 4, 4, 1]], ["MnistPytorchDataHandler", [8, 1, 4, 4]]] as const) {
       const d = await loadDataset({ name, info: { npz_file: "tiny_mnist.npz" } }, ctx);
-      expect(d.train.xShape).toEqual([8, 4, 4, 1]);
+      expect(d.train.xShape).toEqual(shape);
       expect([...d.test.x]).toEqual(pixels(3, 7).map((v) => Math.fround(v / 255)));
     }
+    const channelsLast = await loadDataset({ name: "MnistPytorchDataHandler", info: { npz_file: "tiny_mnist.npz", layout: "nhwc" } }, ctx);
+    expect(channelsLast.train.xShape).toEqual([8, 4, 4, 1]);
   });
   it("keeps 2-D float one-hot labels as float32", async () => {
     const d = await loadDataset({ name: "npz", info: { npz_file: "onehot.npz" } }, ctx);

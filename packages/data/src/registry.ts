@@ -4,6 +4,7 @@ import { DataError } from "./errors.js";
 import { mnistHandler } from "./mnist-handler.js";
 import { loadNpz, npzHandler } from "./npz-handler.js";
 import { checkSplit } from "./validate.js";
+import { loadDataModule } from "./module-handler.js";
 
 /**
  * Handlers by name. IBM FL configs name a handler class (data.name: MnistKerasDataHandler); those
@@ -12,14 +13,18 @@ import { checkSplit } from "./validate.js";
 
 /**
  * IBM FL's MNIST handlers read an npz (info.npz_file) and scale pixels by 1/255, adding a channel
- * axis. Without npz_file, they fall back to the embedded digits. Channels stay last even for
- * the PyTorch alias unless info.layout is nchw, which a converted PyTorch model (NCHW in) needs.
+ * axis. Without npz_file, they fall back to the embedded digits. The channel axis goes where
+ * IBM's handler puts it: last for Keras and TF ([n, 28, 28, 1]), first for MnistPytorchDataHandler
+ * ([n, 1, 28, 28], what a PyTorch model takes); info.layout overrides it.
  */
-const ibmMnistHandler = (name: string): DataHandler => ({
+const ibmMnistHandler = (name: string, layout: "nhwc" | "nchw"): DataHandler => ({
   name,
-  load: (info, ctx) => info.npz_file !== undefined
-    ? loadNpz(info, ctx, name, { integerXScale: 1 / 255, channelAxisForImages: true })
-    : mnistHandler.load(info, ctx),
+  load: (info, ctx) => {
+    const withLayout = info.layout === undefined && info.shape !== "flat" ? { ...info, layout } : info;
+    return info.npz_file !== undefined
+      ? loadNpz(withLayout, ctx, name, { integerXScale: 1 / 255, channelAxisForImages: true })
+      : mnistHandler.load(withLayout, ctx);
+  },
 });
 
 const handlers = new Map<string, DataHandler>();
@@ -33,7 +38,9 @@ export function registerDataHandler(handler: DataHandler, ...aliasNames: string[
 registerDataHandler(npzHandler, "NpzDataHandler");
 registerDataHandler(csvHandler, "CsvDataHandler", "CSVDataHandler");
 registerDataHandler(mnistHandler);
-for (const name of ["MnistKerasDataHandler", "MnistTFDataHandler", "MnistPytorchDataHandler"]) registerDataHandler(ibmMnistHandler(name));
+registerDataHandler(ibmMnistHandler("MnistKerasDataHandler", "nhwc"));
+registerDataHandler(ibmMnistHandler("MnistTFDataHandler", "nhwc"));
+registerDataHandler(ibmMnistHandler("MnistPytorchDataHandler", "nchw"));
 
 export function knownDataHandlers(): string[] {
   return [...handlers.keys(), ...aliases.keys()].sort();
@@ -47,10 +54,14 @@ export function dataHandler(name: string): DataHandler {
   return handler;
 }
 
-/** Loads a party's data as its config's `data` section says, checking the result is consistent. */
-export async function loadDataset(spec: { name: string; info: Record<string, unknown> }, ctx: DataContext): Promise<Dataset> {
-  const handler = dataHandler(spec.name);
-  const dataset = await handler.load(spec.info ?? {}, ctx);
+/**
+ * Loads a party's data as its config's `data` section says, checking the result is consistent.
+ * With `module` (data.path: a .mjs/.js file), the user's JS data handler module provides them.
+ */
+export async function loadDataset(spec: { name: string; info: Record<string, unknown>; module?: string | undefined }, ctx: DataContext): Promise<Dataset> {
+  const dataset = spec.module !== undefined
+    ? await loadDataModule(spec.module, spec.name, spec.info ?? {}, ctx.baseDir)
+    : await dataHandler(spec.name).load(spec.info ?? {}, ctx);
   checkSplit(dataset.train, `data handler ${spec.name} (train)`);
   checkSplit(dataset.test, `data handler ${spec.name} (test)`);
   return dataset;

@@ -58,3 +58,6 @@ export interface UploadResponse { accepted: boolean; bytesReceived: number }
 
 export interface EvaluationReport { round: number; numExamples: number; metrics: Record<string, number> }
 export type EvaluationAck = Record<string, never>;
+/** A party's local training of `round` failed; `reason` is its error message. */
+export interface TrainingFailure { round: number; reason: string }
+export type TrainingFailureAck = Record<string, never>;

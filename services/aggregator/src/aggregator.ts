@@ -5,7 +5,7 @@ import { type StagedBytes, UpdateStaging, WeightedSum, defaultStagingBudget, fus
 import { type UpdateEncoding, diffManifests, fingerprint, manifestByteLength } from "@cohort/tensors";
 import type { AggregatorMetrics, Logger } from "@cohort/telemetry";
 import {
-  type EvaluationReport, type Instruction, type UpdateHeader, alreadyExists, failedPrecondition,
+  type EvaluationReport, type Instruction, type TrainingFailure, type UpdateHeader, alreadyExists, failedPrecondition,
   federationService, invalidArgument, permissionDenied,
 } from "@cohort/wire";
 import { PartyAuthenticator } from "./auth.js";
@@ -24,8 +24,8 @@ import type { FederationState } from "./state.js";
 import { type ReceivedUpdate, receiveBufferBytes } from "./upload-receiver.js";
 import { serverCredentials } from "./server-credentials.js";
 import { withTimeout } from "./timeout.js";
-import type { AggregatorSettings, InitialModel, ModelExporter } from "./settings.js";
-import { collectEvaluations } from "./evaluation-phase.js";
+import type { AggregatorSettings, GlobalEvaluator, InitialModel, ModelExporter } from "./settings.js";
+import { collectEvaluations, evaluateOnOwnData } from "./evaluation-phase.js";
 import { type UpdateMeta, roundMetrics } from "./round-metrics.js";
 
 /**
@@ -34,7 +34,11 @@ import { type UpdateMeta, roundMetrics } from "./round-metrics.js";
  * closes: parties told to train at once upload at once, and the first upload to arrive must not
  * take the memory budget that the receive buffers of all of them will need.
  */
-interface TrainingPhase { round: number; collector: Collector<UpdateMeta>; deadlines: RoundDeadlines; sum: WeightedSum; folds: Promise<void>; receiveHolds: Map<string, () => void> }
+interface TrainingPhase {
+  round: number; collector: Collector<UpdateMeta>; deadlines: RoundDeadlines; sum: WeightedSum; folds: Promise<void>; receiveHolds: Map<string, () => void>;
+  /** Parties whose local training failed this round, and why (they said so: ReportTrainingFailure). */
+  trainingFailures: Map<string, string>;
+}
 
 
 /**
@@ -66,11 +70,13 @@ export class Aggregator implements FederationState {
   private evaluation: Collector<EvaluationReport> | undefined;
   private round = 0;
   private resumedFrom: number | undefined;
+  /** The aggregator's latest evaluation on its own data (for summary.json). */
+  private lastAggregatorEval: Record<string, number> | undefined;
   /** One float64 accumulator for the whole run, reset each round (its pages are faulted in once). */
   private accumulator: WeightedSum | undefined;
 
-  constructor(readonly settings: AggregatorSettings, readonly log: Logger, private readonly extras: { initialModel?: InitialModel; exportModel?: ModelExporter; metrics?: AggregatorMetrics } = {}) {
-    this.auth = new PartyAuthenticator(settings.parties);
+  constructor(readonly settings: AggregatorSettings, readonly log: Logger, private readonly extras: { initialModel?: InitialModel; exportModel?: ModelExporter; metrics?: AggregatorMetrics; evaluateGlobal?: GlobalEvaluator } = {}) {
+    this.auth = new PartyAuthenticator(settings.parties, settings.insecure === true);
     this.chunkSize = settings.chunkSize;
     this.updateEncoding = settings.updateEncoding ?? "float32";
     this.limits = resolveLimits(settings.limits);
@@ -105,6 +111,7 @@ export class Aggregator implements FederationState {
     const address = `${this.settings.host.includes(":") ? `[${this.settings.host}]` : this.settings.host}:${this.settings.port}`;
     const credentials = await serverCredentials(this.settings.tls);
     if (!this.settings.tls) this.log.warn({ phase: "listen" }, "plaintext gRPC (tls_config not enabled): use only on loopback or a trusted network");
+    if (this.auth.open) this.log.warn({ phase: "listen", insecure: true }, "--insecure: no TLS and no allow-list, any party name joins: use only on a trusted network");
     const port = await new Promise<number>((resolve, reject) =>
       this.server.bindAsync(address, credentials, (error, bound) => (error ? reject(error) : resolve(bound))));
     this.health.setStatus("", "SERVING");
@@ -223,6 +230,21 @@ export class Aggregator implements FederationState {
     if (!evaluation.submit(party, report)) throw permissionDenied(`${party} was not asked to evaluate round ${report.round}`);
   }
 
+  /**
+   * A party's local training of the open round failed (its own error, e.g. a loss that refuses
+   * its labels): the round drops it with the reason at once instead of waiting for max_timeout.
+   */
+  acceptTrainingFailure(party: string, failure: TrainingFailure): void {
+    const phase = this.training;
+    if (!phase || phase.round !== failure.round || !phase.collector.isOpen) throw failedPrecondition(`round ${failure.round} is not in training (current round ${this.round})`);
+    if (!phase.collector.isExpected(party)) throw permissionDenied(`${party} is not a participant of round ${failure.round}`);
+    const reason = failure.reason.slice(0, MAX_FAILURE_REASON_CHARS) || "no reason given";
+    this.log.warn({ party, round: failure.round, phase: "train", reason }, `${party} dropped from round ${failure.round}: its local training failed: ${reason}`);
+    this.metrics?.partyDropped("train");
+    phase.trainingFailures.set(party, reason);
+    phase.collector.drop(party);
+  }
+
   /** Runs the federation to the end and writes the summary and the exported model. */
   async run(): Promise<RunSummary> {
     const started = Date.now();
@@ -240,6 +262,14 @@ export class Aggregator implements FederationState {
     this.metrics?.setPhase("waiting");
     this.log.info({ phase: "wait-parties", expected: s.numParties, quorum, timeout_ms: s.maxTimeoutMs }, "waiting for parties to join");
     const present = await this.registry.waitForConnected(s.numParties, s.maxTimeoutMs, this.abort.signal);
+    if (this.abort.signal.aborted) {
+      // A stop requested while waiting is not a failed start: no "only 0 of 2 parties joined".
+      const reason = "stopped by signal";
+      for (const party of this.registry.connected()) this.registry.send(party, { kind: "stop", stop: { reason } });
+      this.registry.closeAll();
+      this.log.warn({ phase: "stopped", round: completed, joined: present.length, expected: s.numParties }, `stopped by signal while waiting for parties (${present.length} of ${s.numParties} had joined)`);
+      return { rounds_completed: completed, final: { accuracy: lastAccuracy, loss: lastLoss }, parties: [], wall_seconds: (Date.now() - started) / 1000, stopped_because: reason, fusion: s.algorithm, exported: [] };
+    }
     if (present.length < quorum) throw new Error(`only ${present.length} of ${s.numParties} parties joined within ${s.maxTimeoutMs / 1000} s (quorum ${quorum}): ${present.join(", ") || "none"}`);
     await withTimeout(this.store.ready, s.maxTimeoutMs, "no initial weights arrived from the first party");
     if (this.resumedFrom === undefined && this.store.latest!.path === undefined) {
@@ -289,12 +319,14 @@ export class Aggregator implements FederationState {
     const summary: RunSummary = {
       rounds_completed: completed,
       final: { accuracy: lastAccuracy, loss: lastLoss },
-      parties: [...new Set(this.settings.parties.map((p) => p.name).filter((n) => this.registry.get(n)))],
+      // Allow-list order; under --insecure (no allow-list) the order of first join.
+      parties: this.auth.open ? this.registry.joined() : [...new Set(this.settings.parties.map((p) => p.name).filter((n) => this.registry.get(n)))],
       wall_seconds: (Date.now() - started) / 1000,
       stopped_because: stoppedBecause,
       ...failure,
       fusion: s.algorithm,
       exported,
+      ...(this.lastAggregatorEval ? { aggregator_eval: this.lastAggregatorEval } : {}),
     };
     await this.output.writeSummary(summary);
     this.metrics?.setPhase("done");
@@ -318,7 +350,7 @@ export class Aggregator implements FederationState {
     const collector = new Collector<UpdateMeta>(round, participants, s.maxTimeoutMs);
     const deadlines: RoundDeadlines = new RoundDeadlines(round, participants, this.deadlines, s.maxTimeoutMs, (party, dropped): boolean => this.dropFromRound(collector, deadlines, party, dropped));
     const receiveHolds = new Map(participants.map((party) => [party, this.staging.hold(receiveBufferBytes(this.chunkSize))]));
-    const phase: TrainingPhase = { round, collector, deadlines, sum: this.roundSum(), folds: Promise.resolve(), receiveHolds };
+    const phase: TrainingPhase = { round, collector, deadlines, sum: this.roundSum(), folds: Promise.resolve(), receiveHolds, trainingFailures: new Map() };
     this.training = phase;
     const instruction: Instruction = {
       kind: "train",
@@ -339,7 +371,9 @@ export class Aggregator implements FederationState {
     if (updates.missing.length) this.log.warn({ round, phase: "train", missing: updates.missing, reason: updates.reason }, "round closed without some parties");
     if (updates.results.size < quorum || phase.sum.count === 0) {
       this.log.error({ round, phase: "train", updates: updates.results.size, quorum }, "quorum not reached");
-      return { failed: `fewer than ${quorum} updates`, resumable: false };
+      // Failed local training is the likely cause the user must fix: say it in the run's reason too.
+      const failures = [...phase.trainingFailures].map(([party, reason]) => `${party}'s local training failed: ${reason}`);
+      return { failed: `fewer than ${quorum} updates${failures.length ? ` (${failures.join("; ")})` : ""}`, resumable: false };
     }
     const damage = phase.sum.damaged;
     if (damage) {
@@ -361,16 +395,23 @@ export class Aggregator implements FederationState {
 
     this.metrics?.setPhase("evaluate");
     const evaluate = round % (s.evaluateEvery ?? 1) === 0 || round === s.rounds;
+    // The aggregator's own evaluation runs while the parties evaluate theirs.
+    const ownEvaluation = evaluate && this.extras.evaluateGlobal ? evaluateOnOwnData(this.extras.evaluateGlobal, this.store, this.log, round) : Promise.resolve(undefined);
     const { reports, ms: evalMs } = await collectEvaluations(
       { registry: this.registry, log: this.log, metrics: this.metrics, abort: this.abort.signal, deadlineMs: this.deadlines.evaluateMs },
       round, evaluate ? this.registry.connected() : [], (collector) => { this.evaluation = collector; },
     );
+    const aggregatorEval = await ownEvaluation;
     const metrics = roundMetrics(round, updates, reports,
       { train: trainMs, fuse: fuseMs, checkpoint: checkpointMs, eval: evalMs, round: Date.now() - roundStart },
       { in: this.bytesIn - bytesIn, out: this.bytesOut - bytesOut });
+    if (aggregatorEval) {
+      metrics.aggregator_eval = aggregatorEval;
+      this.lastAggregatorEval = aggregatorEval;
+    }
     await this.output.appendMetrics(metrics);
     this.metrics?.roundCompleted(metrics);
-    this.log.info({ round, phase: "round-done", parties: metrics.parties.length, examples: metrics.examples, train: metrics.train, eval: metrics.eval, ms: metrics.ms.round, bytes_in: metrics.bytes_in, bytes_out: metrics.bytes_out }, `round ${round}/${s.rounds} done`);
+    this.log.info({ round, phase: "round-done", parties: metrics.parties.length, examples: metrics.examples, train: metrics.train, eval: metrics.eval, ...(aggregatorEval ? { aggregator_eval: aggregatorEval } : {}), ms: metrics.ms.round, bytes_in: metrics.bytes_in, bytes_out: metrics.bytes_out }, `round ${round}/${s.rounds} done`);
     return metrics;
   }
 
@@ -416,6 +457,9 @@ export class Aggregator implements FederationState {
     this.store.close();
   }
 }
+
+/** A party's training failure reason is logged, so it is cut to this length. */
+const MAX_FAILURE_REASON_CHARS = 1000;
 
 /** A staged update's bytes in order, one bounded slice at a time (each consumed before the next is read). */
 async function* stagedSlices(staged: StagedBytes, sliceBytes = 4 * 1024 * 1024): AsyncGenerator<Uint8Array> {

@@ -29,4 +29,14 @@ describe("PartyAuthenticator", () => {
       expect(code).toBe(grpc.status.UNAUTHENTICATED);
     }
   });
+
+  it("open (--insecure): any named party joins with or without a token; a call without a name is still refused", () => {
+    const open = new PartyAuthenticator([], true);
+    expect(open.authenticate(metadata("config_party0"))).toBe("config_party0");
+    expect(open.authenticate(metadata("anyone", "whatever"))).toBe("anyone");
+    expect(() => open.authenticate(metadata(undefined, "alpha-token-1"))).toThrow(/no party name/);
+    expect(() => open.authenticate(metadata("  "))).toThrow(/no party name/);
+    // Not open: the same calls are refused.
+    expect(() => auth.authenticate(metadata("config_party0"))).toThrow(/unknown party or wrong token/);
+  });
 });

@@ -1,7 +1,9 @@
 import type { AggregatorMetrics, Logger } from "@cohort/telemetry";
 import type { EvaluationReport } from "@cohort/wire";
 import { type Collected, Collector } from "./collector.js";
+import type { ModelStore } from "./model-store.js";
 import type { PartyRegistry } from "./registry.js";
+import type { GlobalEvaluator } from "./settings.js";
 
 /** What the evaluation phase of a round needs from the aggregator. */
 export interface EvaluationContext {
@@ -37,4 +39,23 @@ export async function collectEvaluations(
     context.metrics?.partyDropped("evaluate");
   }
   return { reports, ms };
+}
+
+/**
+ * The round's global model (the store's latest) evaluated on the aggregator's own held-out data,
+ * or undefined when there is none yet or the evaluator failed: a warning, never a failed round,
+ * since the parties' evaluation stands.
+ */
+export async function evaluateOnOwnData(evaluator: GlobalEvaluator, store: ModelStore, log: Logger, round: number): Promise<Record<string, number> | undefined> {
+  const latest = store.latest;
+  if (!latest || !store.manifest) return undefined;
+  const started = Date.now();
+  try {
+    const { examples, metrics } = await evaluator(round, store.manifest, store.bytes(latest.round)!, store.topology);
+    log.info({ round, phase: "evaluate", evaluator: "aggregator", examples, ...metrics, ms: Date.now() - started }, "global model evaluated on the aggregator's data");
+    return { examples, ...metrics };
+  } catch (error) {
+    log.warn({ round, phase: "evaluate", evaluator: "aggregator", reason: (error as Error).message }, "the aggregator could not evaluate the global model on its data");
+    return undefined;
+  }
 }

@@ -1,5 +1,5 @@
 export { Aggregator } from "./aggregator.js";
-export type { AggregatorSettings, InitialModel, ModelExporter } from "./settings.js";
+export type { AggregatorSettings, GlobalEvaluator, InitialModel, ModelExporter } from "./settings.js";
 export { type PartyRoundMetrics, type RoundMetrics, type RunSummary, RunOutput } from "./run-output.js";
 export { PartyAuthenticator } from "./auth.js";
 export { Collector } from "./collector.js";

@@ -39,6 +39,11 @@ export class PartyRegistry extends EventEmitter {
     return this.parties.get(name);
   }
 
+  /** Every party that joined at least once, in order of first join. */
+  joined(): string[] {
+    return [...this.parties.keys()];
+  }
+
   isCurrentSession(name: string, sessionId: string): boolean {
     return this.parties.get(name)?.sessionId === sessionId;
   }

@@ -17,6 +17,8 @@ export interface RoundMetrics {
   bytes_out: number;
   /** Each contributing party's own numbers: what it trained on, its local metrics, its evaluation of the new global model. */
   by_party?: Record<string, PartyRoundMetrics>;
+  /** The aggregator's own evaluation of the new global model on its held-out data (config `data`): `examples`, `accuracy`, `loss` when known. */
+  aggregator_eval?: Record<string, number>;
 }
 
 export interface PartyRoundMetrics {
@@ -36,6 +38,8 @@ export interface RunSummary {
   failed_round?: number;
   fusion: string;
   exported: string[];
+  /** The aggregator's last evaluation of the global model on its own held-out data, when the config has `data`. */
+  aggregator_eval?: Record<string, number>;
 }
 
 /**

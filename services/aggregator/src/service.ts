@@ -2,7 +2,7 @@ import * as grpc from "@grpc/grpc-js";
 import { diffManifests, fingerprint, manifestByteLength } from "@cohort/tensors";
 import {
   type DownloadRequest, type EvaluationAck, type EvaluationReport, type Instruction, type InstructionsRequest,
-  type JoinRequest, type JoinResponse, type ModelChunk, type UploadMessage, type UploadResponse,
+  type JoinRequest, type JoinResponse, type ModelChunk, type TrainingFailure, type TrainingFailureAck, type UploadMessage, type UploadResponse,
   FederationError, SESSION_KEY, failedPrecondition, invalidArgument, manifestFromMessage, notFound,
   permissionDenied, toServiceError,
 } from "@cohort/wire";
@@ -119,6 +119,7 @@ export function federationHandlers(state: FederationState): grpc.UntypedServiceI
       const record = state.registry.join(party, request.numTrainExamples, request.backend);
       const superseded = state.quota.supersede(party, record.sessionId);
       log.info({ party, phase: "join", examples: request.numTrainExamples, backend: request.backend, joins: record.joins, superseded_streams: superseded }, "party joined");
+      if (state.auth.open) log.warn({ party, phase: "join", insecure: true }, `${party} joined without credentials (--insecure: no allow-list)`);
       callback(null, {
         partyId: party, sessionId: record.sessionId, sendInitialWeights,
         currentRound: state.currentRound(), chunkSize: state.chunkSize, updateEncoding: state.updateEncoding,
@@ -260,8 +261,21 @@ export function federationHandlers(state: FederationState): grpc.UntypedServiceI
     }
   };
 
+  const trainingFailure: Handler<TrainingFailure, TrainingFailureAck> = (call, callback) => {
+    let party: string | undefined;
+    try {
+      party = sessionParty(call);
+      if (!state.acceptTrainingFailure) throw failedPrecondition("this aggregator does not take training failure reports");
+      state.acceptTrainingFailure(party, call.request);
+      callback(null, {});
+    } catch (error) {
+      callback(fail("ReportTrainingFailure", party, error, call));
+    }
+  };
+
   return {
     Join: join, Instructions: instructions, DownloadModel: download, UploadUpdate: upload, ReportEvaluation: report,
+    ReportTrainingFailure: trainingFailure,
   } as unknown as grpc.UntypedServiceImplementation;
 }
 

@@ -25,6 +25,8 @@ export interface AggregatorSettings {
   local: LocalHyperparams;
   outputDir: string;
   parties: { name: string; token: string }[];
+  /** --insecure: no allow-list, any party name joins (and a warning says so at start and on every join). */
+  insecure?: boolean;
   /** Shared memory budget for in-flight updates before they spill to disk (default: the model's size, clamped to [64 MiB, 256 MiB]). */
   stagingMemoryBytes?: number;
   /** TLS: the aggregator's certificate and key; with a CA, parties must present certificates it signed (mutual TLS). */
@@ -43,3 +45,10 @@ export interface InitialModel {
 
 /** Writes the final model in the formats the deployment wants; returns the files written. */
 export type ModelExporter = (dir: string, manifest: Manifest, bytes: Uint8Array, topology: string | undefined) => Promise<string[]>;
+
+/**
+ * Evaluates a round's global model on the aggregator's own held-out data (the config's `data`
+ * section, IBM FL's aggregator-side evaluation): the example count and metrics (accuracy, and
+ * loss when the aggregator knows the model's loss).
+ */
+export type GlobalEvaluator = (round: number, manifest: Manifest, bytes: Uint8Array, topology: string | undefined) => Promise<{ examples: number; metrics: Record<string, number> }>;

@@ -1,7 +1,7 @@
 import type { UpdateStaging } from "@cohort/fusion";
 import type { UpdateEncoding } from "@cohort/tensors";
 import type { AggregatorMetrics, Logger } from "@cohort/telemetry";
-import type { EvaluationReport, UpdateHeader } from "@cohort/wire";
+import type { TrainingFailure, EvaluationReport, UpdateHeader } from "@cohort/wire";
 import type { PartyAuthenticator } from "./auth.js";
 import type { BoundedTransfer } from "./deadlines.js";
 import type { IdentityPolicy } from "./identity.js";
@@ -56,4 +56,6 @@ export interface FederationState {
   /** Takes a complete, verified update (folds it, or stores initial weights). */
   acceptUpload(party: string, update: ReceivedUpdate): Promise<void>;
   acceptEvaluation(party: string, report: EvaluationReport): void;
+  /** `party`'s local training of a round failed: the round stops waiting for it. Optional (tests' fakes). */
+  acceptTrainingFailure?(party: string, failure: TrainingFailure): void;
 }

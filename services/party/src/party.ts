@@ -212,7 +212,18 @@ export class Party {
       lr: hyperparams.learningRate || undefined, ...this.settings.localOverrides,
     };
     this.log.info({ round, phase: "train", epochs: settings.epochs, batch_size: settings.batchSize }, "local training started");
-    const result = await this.learner.train(settings, (epoch, metrics) => this.log.info({ round, phase: "train", epoch, ...metrics }, "epoch done"));
+    let result: Awaited<ReturnType<LocalLearner["train"]>>;
+    try {
+      result = await this.learner.train(settings, (epoch, metrics) => this.log.info({ round, phase: "train", epoch, ...metrics }, "epoch done"));
+    } catch (error) {
+      if (this.stopped) return;
+      // The party's own failure (its loss, its data, its model), not the link's: rejoining would
+      // not help. Said to the aggregator, which drops this party from the round; it stays for the next.
+      const reason = (error as Error).message || String(error);
+      this.log.error({ round, phase: "train", reason, err: error }, `local training failed: ${reason}`);
+      await this.reportTrainingFailure(round, reason);
+      return;
+    }
     if (this.stopped) return; // left during training: nothing is uploaded
     this.extras.metrics?.trained(result.seconds, result.metrics, result.samplesPerSecond);
     const started = Date.now();
@@ -235,6 +246,18 @@ export class Party {
     }
     this.extras.metrics?.uploaded(bytes, round);
     this.log.info({ round, phase: "upload", bytes, ms: Date.now() - started, train_seconds: result.seconds, ...samplesPerSecond(result), ...result.metrics }, "update uploaded");
+  }
+
+  private async reportTrainingFailure(round: number, reason: string): Promise<void> {
+    try {
+      await new Promise<void>((resolve, reject) =>
+        this.client.ReportTrainingFailure({ round, reason: reason.slice(0, 1000) }, this.metadata(), { deadline: Date.now() + 30_000 }, (error: grpc.ServiceError | null) => (error ? reject(error) : resolve())));
+      this.log.info({ round, phase: "train" }, "training failure reported to the aggregator");
+    } catch (error) {
+      // An older aggregator (UNIMPLEMENTED) or a closed round: the round's deadline drops this party as before.
+      const e = error as grpc.ServiceError;
+      this.log.warn({ round, phase: "train", code: grpc.status[e.code], reason: e.details || e.message }, "the training failure could not be reported to the aggregator");
+    }
   }
 
   private async evaluate(round: number): Promise<void> {

@@ -1,5 +1,5 @@
 import { type AggregatorConfig, loadAggregatorConfig, redact } from "@cohort/config";
-import { Aggregator, type AggregatorSettings, type InitialModel, type ModelExporter, type RunSummary } from "@cohort/aggregator";
+import { Aggregator, type AggregatorSettings, type GlobalEvaluator, type InitialModel, type ModelExporter, type RunSummary } from "@cohort/aggregator";
 import { AggregatorMetrics, createLogger, type Logger } from "@cohort/telemetry";
 import { startOpsEndpoint } from "../ops-endpoint.js";
 import { onShutdownSignal } from "../signals.js";
@@ -11,6 +11,8 @@ export interface AggregatorCommandOptions {
   port?: number;
   outputDir?: string;
   metricsPort?: number;
+  /** No TLS and no allow-list (any party name joins). */
+  insecure?: boolean;
 }
 
 export function aggregatorSettings(config: AggregatorConfig): AggregatorSettings {
@@ -18,15 +20,25 @@ export function aggregatorSettings(config: AggregatorConfig): AggregatorSettings
     host: config.connection.host, port: config.connection.port, chunkSize: config.connection.chunkSize,
     algorithm: config.fusion.algorithm, rounds: config.rounds, numParties: config.numParties, percQuorum: config.percQuorum,
     maxTimeoutMs: config.maxTimeoutMs, deadlines: config.deadlines, keepalive: config.connection.keepalive, terminationAccuracy: config.terminationAccuracy, evaluateEvery: config.evaluateEvery, local: config.local,
-    outputDir: config.outputDir, parties: config.parties, tls: config.connection.tls, updateEncoding: config.updateEncoding,
+    outputDir: config.outputDir, parties: config.parties, insecure: config.insecure, tls: config.connection.tls, updateEncoding: config.updateEncoding,
     ...(config.connection.limits === undefined ? {} : { limits: config.connection.limits }),
   };
+}
+
+/** The IBM FL keys a config had that Cohort ignores, and where each relative path was found. */
+export function logConfigNotes(log: Logger, config: Pick<AggregatorConfig, "ignored" | "paths">): void {
+  for (const key of config.ignored) log.info({ phase: "config", key }, "IBM FL key accepted and ignored");
+  for (const { key, written, path, against } of config.paths) {
+    log.info({ phase: "config", key, written, path, resolved_against: against }, `${key}: ${written} resolved against the ${against}`);
+  }
 }
 
 /** Hooks that need TF.js (initial model from the config, export of the final model), loaded only when used. */
 export interface ModelHooks {
   initialModel?: (config: AggregatorConfig, log: Logger) => Promise<InitialModel | undefined>;
   exportModel?: ModelExporter;
+  /** Evaluation of each round's global model on the config's `data` (absent: none). */
+  evaluateGlobal?: (config: AggregatorConfig, log: Logger) => GlobalEvaluator | undefined;
 }
 
 /**
@@ -46,10 +58,10 @@ export async function runAggregatorCommand(options: AggregatorCommandOptions, ho
   if (options.port !== undefined) overrides.connection = { info: { port: options.port } };
   if (options.outputDir !== undefined) overrides.output_dir = options.outputDir;
   if (options.metricsPort !== undefined) overrides.metrics = { port: options.metricsPort };
-  const config = await loadAggregatorConfig(options.config, overrides);
+  const config = await loadAggregatorConfig(options.config, overrides, { insecure: options.insecure === true });
   const log = createLogger({ service: "aggregator", pretty: options.pretty });
   log.info({ phase: "config", file: config.file, config: redact(config) }, "configuration loaded");
-  for (const key of config.ignored) log.info({ phase: "config", key }, "IBM FL key accepted and ignored");
+  logConfigNotes(log, config);
   const metrics = config.metrics ? new AggregatorMetrics({ processMetrics: true }) : undefined;
   // Ready once gRPC listens with its state loaded (initial model, resumed checkpoint): start() does both.
   let notReady: string | undefined = "loading the model and the run's state";
@@ -57,7 +69,9 @@ export async function runAggregatorCommand(options: AggregatorCommandOptions, ho
   let aggregator: Aggregator;
   try {
     const initialModel = hooks.initialModel ? await hooks.initialModel(config, log) : undefined;
-    aggregator = new Aggregator(aggregatorSettings(config), log, { initialModel, exportModel: hooks.exportModel, metrics });
+    const evaluateGlobal = hooks.evaluateGlobal?.(config, log);
+    if (config.data && !evaluateGlobal) log.warn({ phase: "config", key: "data" }, "the aggregator's data section is not used: this build evaluates no global model itself");
+    aggregator = new Aggregator(aggregatorSettings(config), log, { initialModel, exportModel: hooks.exportModel, metrics, evaluateGlobal });
     await aggregator.start();
   } catch (error) {
     await ops?.close();

@@ -4,6 +4,7 @@ import { loadModelFromSpec, selectBackend } from "@cohort/models";
 import { type BatchProgress, Party, PartyRefusedError, TfjsLearner } from "@cohort/party";
 import { type Logger, PartyMetrics, ProgressLine, createLogger, progressBar } from "@cohort/telemetry";
 import { startOpsEndpoint } from "../ops-endpoint.js";
+import { logConfigNotes } from "./aggregator.js";
 import { onShutdownSignal } from "../signals.js";
 import { PARTY_HEAP_GROWING_PERCENT, tuneHeapGrowth } from "@cohort/wire";
 
@@ -12,6 +13,8 @@ export interface PartyCommandOptions {
   pretty?: boolean;
   port?: number;
   metricsPort?: number;
+  /** No TLS and no token, for an aggregator run with --insecure. */
+  insecure?: boolean;
 }
 
 /**
@@ -23,12 +26,13 @@ export async function runPartyCommand(options: PartyCommandOptions): Promise<num
   const overrides: Record<string, unknown> = {};
   if (options.port !== undefined) overrides.aggregator = { port: options.port };
   if (options.metricsPort !== undefined) overrides.metrics = { port: options.metricsPort };
-  const config = await loadPartyConfig(options.config, overrides);
+  const config = await loadPartyConfig(options.config, overrides, { insecure: options.insecure === true });
   // A live line for local training on stderr when it is a terminal; plain log lines otherwise.
   const progress = new ProgressLine(process.stderr);
   const log = createLogger({ service: "party", pretty: options.pretty, base: { party: config.name }, progress });
   log.info({ phase: "config", file: config.file, config: redact(config) }, "configuration loaded");
-  for (const key of config.ignored) log.info({ phase: "config", key }, "IBM FL key accepted and ignored");
+  logConfigNotes(log, config);
+  if (config.insecure) log.warn({ phase: "config", insecure: true, name: config.name }, `--insecure: no TLS and no token; joining as ${config.name}`);
 
   const metrics = config.metrics ? new PartyMetrics({ processMetrics: true }) : undefined;
   // Ready = data and model loaded and checked against each other. Joining is not required: a
@@ -48,7 +52,7 @@ async function runParty(config: PartyConfig, log: Logger, metrics: PartyMetrics 
   log.info({ phase: "backend", backend: backend.name, detail: backend.detail }, `training backend: ${backend.name}`);
   metrics?.setBackend(backend.name);
   const started = Date.now();
-  const dataset = await loadDataset({ name: config.data.name, info: config.data.info }, { baseDir: config.data.baseDir });
+  const dataset = await loadDataset(config.data, { baseDir: config.data.baseDir });
   const model = await loadModelFromSpec(config.model);
   const learner = new TfjsLearner(model, dataset, backend.name, `${config.file}: data`, onBatch);
   log.info({

@@ -74,6 +74,20 @@ describe("cohort report", () => {
     expect(await readFile(join(dir, "accuracy.svg"), "utf8")).toMatch(/^<\?xml[^]*<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
   });
 
+  it("shows the aggregator's own evaluation beside the parties' when the run had a data section", async () => {
+    const withOwn = (r: RoundMetrics, accuracy: number) => ({ ...r, aggregator_eval: { examples: 300, accuracy } });
+    const dir = await runDir([withOwn(round(1, 0.9, 0.3), 0.8133), withOwn(round(2, 0.93, 0.2), 0.8467)].map((r) => JSON.stringify(r)),
+      { ...summary, rounds_completed: 2, aggregator_eval: { examples: 300, accuracy: 0.8467 } });
+    const html = renderReport(await readRunData(dir));
+    expect(html).toContain("final accuracy (aggregator&#39;s data)");
+    expect(html).toContain("0.8467 on 300 examples");
+    expect(html).toContain("global (aggregator&#39;s data)");
+    expect(html).toContain("<td>0.8133</td>");
+    // A run without the section keeps the page as it was.
+    const plain = renderReport(await readRunData(await runDir([JSON.stringify(round(1, 0.9, 0.3))], summary)));
+    expect(plain).not.toContain("aggregator&#39;s");
+  });
+
   it("says what is wrong with a directory that is not a run", async () => {
     const dir = await tempDir("cohort-report-empty-");
     await expect(readRunData(dir)).rejects.toThrow(/no metrics\.jsonl or summary\.json here/);

@@ -18,9 +18,16 @@ export function reportCharts(data: RunData): Record<string, string> {
     parties.map((party) => metricSeries(party, (r) => { const p = r.by_party?.[party]; return p ? pick(p) : undefined; }));
   const roundNumbers = rounds.map((r) => r.round);
   const charts: Record<string, string> = {
-    accuracy: lineChart([metricSeries("global (held-out)", (r) => r.eval.accuracy), metricSeries("training (weighted)", (r) => r.train.accuracy)],
+    // The aggregator's own held-out data (its config's data section) only when the run had one.
+    accuracy: lineChart([
+      metricSeries("global (held-out)", (r) => r.eval.accuracy), metricSeries("training (weighted)", (r) => r.train.accuracy),
+      ...(rounds.some((r) => r.aggregator_eval) ? [metricSeries("global (aggregator's data)", (r) => r.aggregator_eval?.accuracy)] : []),
+    ],
       { title: "Accuracy per round", yLabel: "accuracy", format: fixed(3) }),
-    loss: lineChart([metricSeries("global (held-out)", (r) => r.eval.loss), metricSeries("training (weighted)", (r) => r.train.loss)],
+    loss: lineChart([
+      metricSeries("global (held-out)", (r) => r.eval.loss), metricSeries("training (weighted)", (r) => r.train.loss),
+      ...(rounds.some((r) => r.aggregator_eval?.loss !== undefined) ? [metricSeries("global (aggregator's data)", (r) => r.aggregator_eval?.loss)] : []),
+    ],
       { title: "Loss per round", yLabel: "loss", format: fixed(3) }),
     timings: stackedBarChart(roundNumbers, (["train", "fuse", "checkpoint", "eval"] as const).map((phase) => ({ name: phase, values: rounds.map((r) => (r.ms?.[phase] ?? 0) / 1000) })),
       { title: "Round timings by phase", yLabel: "seconds", format: seconds }),
@@ -34,6 +41,14 @@ export function reportCharts(data: RunData): Record<string, string> {
   return charts;
 }
 
+/** The aggregator's last evaluation on its own held-out data, as report facts (none when the run had no data section). */
+function aggregatorFacts(evaluation: Record<string, number> | undefined): [string, string][] {
+  if (!evaluation) return [];
+  const facts: [string, string][] = [["final accuracy (aggregator's data)", `${num(evaluation.accuracy, 4)} on ${evaluation.examples ?? "?"} examples`]];
+  if (evaluation.loss !== undefined) facts.push(["final loss (aggregator's data)", num(evaluation.loss, 4)]);
+  return facts;
+}
+
 /** A self-contained HTML page (inline CSS and SVG, no scripts, no external assets) about one run. */
 export function renderReport(data: RunData, generatedAt = new Date()): string {
   const charts = reportCharts(data);
@@ -44,6 +59,7 @@ export function renderReport(data: RunData, generatedAt = new Date()): string {
     ["rounds completed", String(summary?.rounds_completed ?? rounds.length)],
     ["final accuracy", num(summary?.final.accuracy ?? last?.eval.accuracy, 4)],
     ["final loss", num(summary?.final.loss ?? last?.eval.loss, 4)],
+    ...aggregatorFacts(summary?.aggregator_eval ?? last?.aggregator_eval),
     ["parties", (summary?.parties ?? [...new Set(rounds.flatMap((r) => r.parties))]).join(", ") || "n/a"],
     ["fusion", summary?.fusion ?? "n/a"],
     ["wall time", summary ? `${summary.wall_seconds.toFixed(1)} s` : "n/a (run unfinished)"],
@@ -77,9 +93,11 @@ function num(value: number | null | undefined, digits: number): string {
 }
 
 function roundTable(rounds: RoundMetrics[]): string {
-  const head = ["round", "parties", "missing", "examples", "accuracy", "loss", "train loss", "train s", "fuse ms", "checkpoint ms", "eval s", "round s", "in MiB", "out MiB"];
+  const ownData = rounds.some((r) => r.aggregator_eval);
+  const head = ["round", "parties", "missing", "examples", "accuracy", ...(ownData ? ["aggregator's accuracy"] : []), "loss", "train loss", "train s", "fuse ms", "checkpoint ms", "eval s", "round s", "in MiB", "out MiB"];
   const rows = rounds.map((r) => [
-    String(r.round), String(r.parties.length), r.missing.join(", ") || "–", String(r.examples), num(r.eval.accuracy, 4), num(r.eval.loss, 4), num(r.train.loss, 4),
+    String(r.round), String(r.parties.length), r.missing.join(", ") || "–", String(r.examples), num(r.eval.accuracy, 4),
+    ...(ownData ? [num(r.aggregator_eval?.accuracy, 4)] : []), num(r.eval.loss, 4), num(r.train.loss, 4),
     num(r.ms.train / 1000, 2), String(r.ms.fuse), String(r.ms.checkpoint), num(r.ms.eval / 1000, 2), num(r.ms.round / 1000, 2), num(r.bytes_in / MIB, 2), num(r.bytes_out / MIB, 2),
   ]);
   return table(head, rows);

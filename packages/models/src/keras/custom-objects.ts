@@ -26,6 +26,12 @@ export async function loadCustomObjects(entries: unknown, baseDir: string, where
     if (typeof e !== "object" || e === null || typeof e.key !== "string" || typeof e.path !== "string") {
       throw new KerasModelError(at, "expected {key: <Keras class or function name>, value: <export name>, path: <JS module>}");
     }
+    if (/\.py$/i.test(e.path)) {
+      // IBM FL imports the Python module; Cohort runs no Python and reads no code from model files.
+      throw new KerasModelError(at, `path "${e.path}" is a Python module: Cohort runs no Python. Write ${e.key} as a JS module ` +
+        `(e.g. ${e.path.replace(/\.py$/i, ".mjs")}) exporting "${typeof e.value === "string" && e.value !== "" ? e.value : e.key}": a tfjs layers.Layer subclass for a layer, ` +
+        "or a function (yTrue, yPred) => tf.Tensor for a loss or metric, and name that file in path");
+    }
     const exportName = typeof e.value === "string" && e.value !== "" ? e.value : e.key;
     const file = path.resolve(baseDir, e.path);
     let mod: Record<string, unknown>;
