@@ -49,7 +49,6 @@ async function runsAndLearns(folder: string): Promise<void> {
 }
 
 /** What blocks the learning tests on this branch, said where they are skipped (the lead un-skips after merging). */
-const NEEDS_OPTIMIZERS = "needs the optimizer work (branch optim: torch.optim's and Keras' Adadelta); with main's Adadelta IBM's Adadelta models stay near chance";
 const NEEDS_SAVEDMODEL_GRAPHS = "needs the SavedModel work (branch savedmodel, issue 13) for IBM's subclassed TF model, and a SavedModel with Keras 2's " +
   "training config: Keras 3 (the only Keras here) writes none, so even with that work the party stops with 'not compiled'";
 
@@ -99,7 +98,7 @@ describe("IBM FL's generated configs, unchanged, as separate processes", () => {
     expect(aggregator.stderr).toMatch(/config_agg\.yml: parties: missing required key, expected the allow-list of parties .* or start with --insecure/);
   }, 60_000);
 
-  it.skip(`iter_avg / keras runs to the end and learns (${NEEDS_OPTIMIZERS})`, () => runsAndLearns("examples/configs/iter_avg/keras"), 600_000);
-  it.skip(`fedavg / pytorch runs to the end and learns (${NEEDS_OPTIMIZERS})`, () => runsAndLearns("examples/configs/fedavg/pytorch"), 600_000);
+  it("iter_avg / keras runs to the end and learns", () => runsAndLearns("examples/configs/iter_avg/keras"), 600_000);
+  it("fedavg / pytorch runs to the end and learns", () => runsAndLearns("examples/configs/fedavg/pytorch"), 600_000);
   it.skip(`fedavg / tf runs to the end and learns (${NEEDS_SAVEDMODEL_GRAPHS})`, () => runsAndLearns("examples/configs/fedavg/tf"), 600_000);
 });
