@@ -7,6 +7,7 @@
 import { KerasModelError } from "./errors.js";
 import "./inference-layers.js";
 import "../atrous-conv.js";
+import "./gru-reset-after.js";
 import { tf } from "../tfjs.js";
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
@@ -80,6 +81,11 @@ function convertLayer(layer: Obj, ctx: ConvertContext, known: Set<string>): Obj 
     return { ...layer, class_name: "KerasInferenceIdentity", config: keep };
   }
   if (cls === "Resizing") return { ...layer, class_name: "KerasResizing", config: cfg };
+  if (cls === "Bidirectional" || cls === "TimeDistributed") return { ...layer, config: convertWrapper(layer, cfg, ctx, known) };
+  if (cls === "GRU" && cfg.reset_after === true) {
+    if (Number(cfg.dropout ?? 0) > 0 || Number(cfg.recurrent_dropout ?? 0) > 0) throw layerError(ctx, layer, "GRU with reset_after and dropout / recurrent_dropout is not supported");
+    return convertLayer({ ...layer, class_name: "KerasGRU", config: { ...cfg, reset_after: false } }, ctx, known);
+  }
   if (cls === "ReLU") {
     if (Number(cfg.negative_slope ?? 0) !== 0 || Number(cfg.threshold ?? 0) !== 0) throw layerError(ctx, layer, "ReLU with negative_slope or threshold is not supported (max_value is)");
     delete cfg.negative_slope;
@@ -110,6 +116,20 @@ function convertLayer(layer: Obj, ctx: ConvertContext, known: Set<string>): Obj 
       `if it is a custom layer, add it to the spec's custom_objects ({key: ${cls}, value: <export name>, path: <JS module>})`);
   }
   return { ...layer, config: cfg };
+}
+
+/** Bidirectional / TimeDistributed: the wrapped layer is converted like any other. */
+function convertWrapper(layer: Obj, cfg: Obj, ctx: ConvertContext, known: Set<string>): Obj {
+  if (!isObj(cfg.layer)) throw layerError(ctx, layer, "no wrapped layer config");
+  const out: Obj = { ...cfg, layer: convertLayer(cfg.layer, ctx, known) };
+  if (isObj(cfg.backward_layer)) {
+    // tfjs builds the backward layer from the forward one (go_backwards flipped); Keras stores it
+    // separately, and a user-given backward layer of another kind cannot be honoured.
+    const strip = (l: Obj) => JSON.stringify({ ...l, config: { ...(isObj(l.config) ? l.config : {}), name: null, go_backwards: null } });
+    if (strip(cfg.backward_layer) !== strip(cfg.layer)) throw layerError(ctx, layer, "a backward_layer that differs from the forward layer is not supported");
+    delete out.backward_layer;
+  }
+  return out;
 }
 
 function convertModelConfig(cls: string, cfg: Obj, ctx: ConvertContext, known: Set<string>): Obj {
