@@ -57,6 +57,16 @@ export interface ConvertContext {
   file: string;
   /** Class names the user registered through custom_objects. */
   custom: Set<string>;
+  /** Set from the config itself: Keras 3 writes `module` keys and DTypePolicy objects. */
+  keras3?: boolean;
+}
+
+/** Keras 3 configs carry `"module": "keras..."` and DTypePolicy objects; Keras 2 configs neither. */
+export function isKeras3Config(v: unknown): boolean {
+  if (Array.isArray(v)) return v.some(isKeras3Config);
+  if (!isObj(v)) return false;
+  if (v.class_name === "DTypePolicy" || (typeof v.module === "string" && v.module.startsWith("keras"))) return true;
+  return Object.values(v).some(isKeras3Config);
 }
 
 function layerError(ctx: ConvertContext, layer: Obj, problem: string): KerasModelError {
@@ -90,6 +100,13 @@ function convertLayer(layer: Obj, ctx: ConvertContext, known: Set<string>): Obj 
     if (Number(cfg.negative_slope ?? 0) !== 0 || Number(cfg.threshold ?? 0) !== 0) throw layerError(ctx, layer, "ReLU with negative_slope or threshold is not supported (max_value is)");
     delete cfg.negative_slope;
     delete cfg.threshold;
+  }
+  if (cls === "LayerNormalization" && cfg.rms_scaling === true) throw layerError(ctx, layer, "rms_scaling=true is not supported (TensorFlow.js' LayerNormalization has no RMS variant)");
+  delete cfg.rms_scaling;
+  if (ctx.keras3) {
+    // Keras 3's hard_sigmoid is relu6(x + 3) / 6 (slope 1/6); Keras 2's and TensorFlow.js' is clip(0.2 x + 0.5).
+    const hard = Object.entries(cfg).find(([k, v]) => k.endsWith("activation") && v === "hard_sigmoid");
+    if (hard) throw layerError(ctx, layer, `${hard[0]}="hard_sigmoid" of Keras 3 (slope 1/6) differs from TensorFlow.js' hard_sigmoid (slope 0.2); use "sigmoid"`);
   }
   if (cls === "BatchNormalization" && Array.isArray(cfg.axis)) {
     if (cfg.axis.length !== 1) throw layerError(ctx, layer, `multi-axis normalisation axis=[${cfg.axis}] is not supported`);
@@ -167,5 +184,6 @@ export function kerasToTfjsTopology(modelConfig: unknown, ctx: ConvertContext): 
   }
   const known = registered();
   for (const c of ctx.custom) known.add(c);
+  ctx = { ...ctx, keras3: ctx.keras3 ?? isKeras3Config(modelConfig) };
   return { class_name: root.class_name, config: convertModelConfig(root.class_name, config, ctx, known) };
 }
