@@ -3,9 +3,13 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { loadDataset } from "@cohort/data";
-import { loadModelFromSpec, selectBackend } from "@cohort/models";
+import type { AggregatorConfig, ModelSection } from "@cohort/config";
+import { loadKeras3, loadModelFromSpec, selectBackend, tf } from "@cohort/models";
 import { TfjsLearner } from "@cohort/party";
-import { runParties, startAggregator } from "./helpers/federation.js";
+import { readNpy } from "@cohort/tensors";
+import { aggregatorModelHooks } from "../packages/cli/src/model-hooks.js";
+import { runParties, startAggregator, testLogger } from "./helpers/federation.js";
+import { tempDir } from "./helpers/temp-dirs.js";
 
 /**
  * Keras 3 files of the committed corpus (test/corpus/keras) in a real federation: each is loaded
@@ -61,4 +65,25 @@ describe("Keras 3 corpus files train in a federation (MNIST shards, 3 parties, 2
     expect(first).toBeGreaterThan(0.12);
     expect(second).toBeGreaterThan(first);
   }, 120_000);
+});
+
+describe("a .keras source is exported back as a .keras archive", () => {
+  it("the aggregator's export hook writes model.keras with the global weights", async () => {
+    const e = entry("seq-bilstm");
+    const section: ModelSection = { name: "KerasFLModel", spec: e.spec, specBaseDir: path.join(corpusDir, e.name) };
+    const log = testLogger("aggregator");
+    const hooks = aggregatorModelHooks({ model: section, log });
+    const initial = (await hooks.initialModel!({ model: section } as AggregatorConfig, log))!;
+    const out = await tempDir("cohort-export-");
+    const files = await hooks.exportModel!(out, initial.manifest, initial.bytes, initial.topology);
+    expect(files.map((f) => path.basename(f))).toContain("model.keras");
+    // The global weights here are the file's own, so the archive must predict Keras' expected.npy.
+    const model = await loadKeras3(path.join(out, "model.keras"));
+    const npy = (name: string) => readNpy(new Uint8Array(readFileSync(path.join(section.specBaseDir, name))), name);
+    const input = npy("input.npy");
+    const expected = npy("expected.npy").data as Float32Array;
+    const got = (model.predict(tf.tensor(input.data as Float32Array, input.shape)) as tf.Tensor).dataSync();
+    const err = Math.max(...Array.from(got, (v, i) => Math.abs(v - expected[i]))) / Math.max(...Array.from(expected, Math.abs));
+    expect(err).toBeLessThanOrEqual(1e-5);
+  }, 60_000);
 });

@@ -2,10 +2,11 @@
  * Every model of the committed Keras corpus (test/corpus/keras, written by Keras 3.15 through
  * gen_keras_corpus.py) loads through loadModelFromSpec as a party config would load it,
  * predicts Keras' own output for the seeded input within 1e-5 of the largest output, exports
- * as a Keras HDF5 file that loads back and predicts the same, and trains with the compile
+ * as a Keras HDF5 file (and a `.keras` source also as a `.keras` archive) that loads back and
+ * predicts the same, and trains with the compile
  * settings it came with (its loss falls over a few batches).
  *
- * KERAS_CORPUS_EXPORT_DIR=dir keeps the exported h5 files there, for
+ * KERAS_CORPUS_EXPORT_DIR=dir keeps the exported h5 / .keras files there, for
  * test/corpus/keras/check_h5_export.py to load them with Keras itself.
  */
 import { copyFileSync, mkdirSync, readFileSync } from "node:fs";
@@ -17,6 +18,8 @@ import { tf, type LayersModel } from "../tfjs.js";
 import { readNpyFile, relativeError, repoRoot } from "./fixture-support.js";
 import { saveKerasH5 } from "./h5-export.js";
 import { loadKerasH5 } from "./h5-model.js";
+import { loadKeras3 } from "./keras3.js";
+import { saveKeras3Archive } from "./keras3-export.js";
 import { tempDirSync } from "../../../../test/helpers/temp-dirs.js";
 
 const TOLERANCE = 1e-5;
@@ -64,9 +67,19 @@ describe(`Keras ${corpus.keras_version} corpus predicts as Keras does (wasm back
       mkdirSync(process.env.KERAS_CORPUS_EXPORT_DIR, { recursive: true });
       copyFileSync(exported, path.join(process.env.KERAS_CORPUS_EXPORT_DIR, `${entry.name}.h5`));
     }
-    console.info(`${entry.name} (${entry.model}): max rel err ${err.toExponential(2)}, exported h5 ${exportErr.toExponential(2)}`);
+    // A .keras source is also written back as a .keras archive (its config, the model's weights).
+    const definition = String(entry.spec.model_definition ?? "");
+    let archiveErr = 0;
+    if (definition.endsWith(".keras")) {
+      const archive = path.join(path.dirname(exported), "model.keras");
+      await saveKeras3Archive(model, path.join(dir, definition), archive);
+      archiveErr = relativeError(await loadKeras3(archive), dir);
+      if (process.env.KERAS_CORPUS_EXPORT_DIR) copyFileSync(archive, path.join(process.env.KERAS_CORPUS_EXPORT_DIR, `${entry.name}.keras`));
+    }
+    console.info(`${entry.name} (${entry.model}): max rel err ${err.toExponential(2)}, exported h5 ${exportErr.toExponential(2)}${definition.endsWith(".keras") ? `, exported .keras ${archiveErr.toExponential(2)}` : ""}`);
     expect(err).toBeLessThanOrEqual(TOLERANCE);
     expect(exportErr).toBeLessThanOrEqual(TOLERANCE);
+    expect(archiveErr).toBeLessThanOrEqual(TOLERANCE);
     // Same file read another way (entry.dir): trained once, under its own name.
     if (entry.dir) return;
     const losses = await trainSteps(model, dir, entry.task === "tokens" ? 2 : 10);
