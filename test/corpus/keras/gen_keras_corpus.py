@@ -212,6 +212,20 @@ def sequence_models():
     save_all("seq-text-embedding", keras.Model(inp, out), tokens(), "text classifier: Embedding + Bidirectional(GRU) + LSTM, functional", task="tokens",
              fit=(train_x, (train_x[:, 0] > 25).astype(np.int32)))
 
+    # Padded token ids (0 = padding) with mask_zero: the mask flows through LSTM and TimeDistributed.
+    padded = tokens()
+    padded[:, 8:] = 0
+    padded[1, 5:] = 0
+    inp = keras.Input(shape=(12,))
+    e = layers.Embedding(50, 8, mask_zero=True)(inp)
+    h = layers.LSTM(8, return_sequences=True)(e)
+    h = layers.TimeDistributed(layers.Dense(4, activation="tanh"))(h)
+    out = layers.Dense(2, activation="softmax")(layers.LSTM(4)(h))
+    train_p = train_x.copy()
+    train_p[:, 9:] = 0
+    save_all("seq-text-masked", keras.Model(inp, out), padded, "text classifier with mask_zero padding: Embedding + LSTM + TimeDistributed(Dense) + LSTM", task="tokens",
+             fit=(train_p, (train_p[:, 0] > 25).astype(np.int32)))
+
 
 guide_models()
 keras3_models()

@@ -37,6 +37,26 @@ describe("Keras config conversion for sequence layers", () => {
     expect(() => convert(seq(layer))).toThrow(message);
   });
 
+  it("drops Keras 3's NotEqual mask op when only mask kwargs use it, keeps (and refuses) one used as an input", () => {
+    const t = (name: string) => ({ class_name: "__keras_tensor__", config: { keras_history: [name, 0, 0] } });
+    const functional = (useAsInput: boolean) => ({
+      class_name: "Functional",
+      config: {
+        name: "f",
+        layers: [
+          { class_name: "InputLayer", name: "in", config: { name: "in", batch_shape: [null, 4] }, inbound_nodes: [] },
+          { class_name: "Embedding", name: "emb", config: { name: "emb", input_dim: 9, output_dim: 2, mask_zero: true }, inbound_nodes: [{ args: [t("in")], kwargs: {} }] },
+          { class_name: "NotEqual", name: "not_equal", config: { name: "not_equal" }, inbound_nodes: [{ args: [t("in"), 0], kwargs: {} }] },
+          { class_name: "LSTM", name: "lstm", config: { name: "lstm", units: 2 }, inbound_nodes: [{ args: [useAsInput ? [t("emb"), t("not_equal")] : t("emb")], kwargs: { mask: t("not_equal") } }] },
+        ],
+        input_layers: ["in", 0, 0],
+        output_layers: ["lstm", 0, 0],
+      },
+    });
+    expect(layersOf(convert(functional(false))).map((l) => l.class_name)).toEqual(["InputLayer", "Embedding", "LSTM"]);
+    expect(() => convert(functional(true))).toThrow(/unknown layer class "NotEqual"/);
+  });
+
   it("keeps Keras 2's hard_sigmoid (the same function as TensorFlow.js')", () => {
     const layers = layersOf(convert(seq({ class_name: "LSTM", config: { name: "l", units: 2, recurrent_activation: "hard_sigmoid" } })));
     expect(layers[1].config.recurrent_activation).toBe("hard_sigmoid");

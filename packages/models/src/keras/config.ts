@@ -149,9 +149,36 @@ function convertWrapper(layer: Obj, cfg: Obj, ctx: ConvertContext, known: Set<st
   return out;
 }
 
+/** Names of the Keras tensors a Keras 3 node takes as positional args (not kwargs such as mask). */
+function argHistories(node: Json): string[] {
+  const names: string[] = [];
+  const visit = (a: Json) => {
+    if (Array.isArray(a)) a.forEach(visit);
+    else if (isObj(a) && a.class_name === "__keras_tensor__" && isObj(a.config) && Array.isArray(a.config.keras_history)) names.push(String(a.config.keras_history[0]));
+  };
+  if (isObj(node)) visit(node.args ?? []);
+  return names;
+}
+
+/**
+ * Keras 3 records an Embedding's `mask_zero` mask as an explicit `NotEqual(inputs, 0)` op whose
+ * output feeds later layers' `mask` kwargs. TF.js derives the same mask from the Embedding
+ * itself and the kwargs are not carried over, so such an op is dropped when nothing takes it
+ * as a positional input (then it is computation, and refused as an unknown class).
+ */
+function withoutMaskOps(layers: Json[]): Json[] {
+  const maskOps = new Set(layers.filter((l) => isObj(l) && l.class_name === "NotEqual" && isObj(l.config)).map((l) => String(((l as Obj).config as Obj).name)));
+  if (maskOps.size === 0) return layers;
+  for (const l of layers) {
+    if (!isObj(l) || !Array.isArray(l.inbound_nodes)) continue;
+    for (const node of l.inbound_nodes) for (const name of argHistories(node)) maskOps.delete(name);
+  }
+  return layers.filter((l) => !(isObj(l) && isObj(l.config) && maskOps.has(String(l.config.name))));
+}
+
 function convertModelConfig(cls: string, cfg: Obj, ctx: ConvertContext, known: Set<string>): Obj {
   // Keras < 2.2.3 stored a Sequential's config as the bare list of layers.
-  const layers = Array.isArray(cfg.layers) ? cfg.layers : [];
+  const layers = withoutMaskOps(Array.isArray(cfg.layers) ? cfg.layers : []);
   const converted = layers.map((l) => {
     if (!isObj(l)) throw new KerasModelError(ctx.file, `a layer entry of model "${String(cfg.name)}" is not an object`);
     return convertLayer(l, ctx, known);
