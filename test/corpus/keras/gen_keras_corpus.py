@@ -157,7 +157,7 @@ def keras3_models():
         f.write(model.to_json())
     model.save_weights(os.path.join(d, "model.weights.h5"))
     write_io(d, model, images())
-    add("k3-functional-resnet", {"model_definition": "model.keras"}, "functional, BN + residual Add, names conv2d_2.., .keras")
+    add("k3-functional-resnet", {"model_definition": "model.keras"}, "functional, BN + residual Add, suffixed layer names (conv2d_6, ...), .keras")
     add("k3-functional-resnet-h5", {"model_definition": "model.h5"}, "same, Keras 3 legacy h5 writer", dir="k3-functional-resnet")
     add("k3-functional-resnet-split", {"model_architecture": "model_architecture.json", "model_weights": "model.weights.h5", "compile_model_options": {"loss": "sparse_categorical_crossentropy", "optimizer": "adam", "metrics": ["accuracy"]}}, "same, to_json + .weights.h5", dir="k3-functional-resnet")
 
@@ -172,7 +172,7 @@ def keras3_models():
     model.save(os.path.join(d, "model.keras"))
     model.save(os.path.join(d, "model.h5"))
     write_io(d, model, images())
-    add("k3-sequential-nested", {"model_definition": "model.keras"}, "sequential, dense_6.. + nested functional, .keras")
+    add("k3-sequential-nested", {"model_definition": "model.keras"}, "sequential, suffixed layer names (dense_13, ...) + nested functional, .keras")
     add("k3-sequential-nested-h5", {"model_definition": "model.h5"}, "same, legacy h5", dir="k3-sequential-nested")
 
 

@@ -23,7 +23,7 @@ import { saveKeras3Archive } from "./keras3-export.js";
 import { tempDirSync } from "../../../../test/helpers/temp-dirs.js";
 
 const TOLERANCE = 1e-5;
-export const corpusDir = path.join(repoRoot, "test/corpus/keras");
+const corpusDir = path.join(repoRoot, "test/corpus/keras");
 interface Entry { name: string; dir?: string; spec: Record<string, unknown>; model: string; task: string }
 const corpus = JSON.parse(readFileSync(path.join(corpusDir, "corpus.json"), "utf8")) as { keras_version: string; models: Entry[] };
 
