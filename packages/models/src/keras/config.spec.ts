@@ -28,7 +28,6 @@ describe("Keras config conversion for sequence layers", () => {
   it.each([
     ["Keras 3 hard_sigmoid (another slope than TensorFlow.js')", { class_name: "LSTM", config: { name: "l", units: 2, recurrent_activation: "hard_sigmoid", dtype: K3_DTYPE } }, /hard_sigmoid.*slope 1\/6/],
     ["LayerNormalization rms_scaling", { class_name: "LayerNormalization", config: { name: "ln", axis: [-1], rms_scaling: true } }, /rms_scaling=true is not supported/],
-    ["GRU reset_after with dropout", { class_name: "GRU", config: { name: "g", units: 2, reset_after: true, dropout: 0.2 } }, /reset_after and dropout/],
     ["a Bidirectional whose backward layer differs", {
       class_name: "Bidirectional",
       config: { name: "bi", layer: { class_name: "LSTM", config: { name: "f", units: 2 } }, backward_layer: { class_name: "GRU", config: { name: "b", units: 2, go_backwards: true } } },

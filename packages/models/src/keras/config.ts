@@ -93,7 +93,6 @@ function convertLayer(layer: Obj, ctx: ConvertContext, known: Set<string>): Obj 
   if (cls === "Resizing") return { ...layer, class_name: "KerasResizing", config: cfg };
   if (cls === "Bidirectional" || cls === "TimeDistributed") return { ...layer, config: convertWrapper(layer, cfg, ctx, known) };
   if (cls === "GRU" && cfg.reset_after === true) {
-    if (Number(cfg.dropout ?? 0) > 0 || Number(cfg.recurrent_dropout ?? 0) > 0) throw layerError(ctx, layer, "GRU with reset_after and dropout / recurrent_dropout is not supported");
     return convertLayer({ ...layer, class_name: "KerasGRU", config: { ...cfg, reset_after: false } }, ctx, known);
   }
   if (cls === "ReLU") {

@@ -38,4 +38,29 @@ describe("KerasGRU (reset_after)", () => {
     expect(Math.abs(want[0] - stepByHand(x, [0, 0], k, r, [b[0], [0, 0, 0, 0, 0, 0]], units)[0])).toBeGreaterThan(1e-3);
     expect(layer.getConfig().resetAfter).toBe(true);
   });
+
+  it("trains with dropout and recurrent_dropout: masks only in training, none left behind between batches", async () => {
+    const make = (dropout: number) => {
+      const m = tfl.sequential({ layers: [new KerasGRU({ units: 3, dropout, recurrentDropout: dropout, inputShape: [4, 2] }) as unknown as tfl.layers.Layer, tfl.layers.dense({ units: 1 })] });
+      m.compile({ optimizer: "sgd", loss: "meanSquaredError" });
+      return m;
+    };
+    const withDropout = make(0.5);
+    const plain = make(0);
+    plain.setWeights(withDropout.getWeights());
+    const x = tf.randomNormal([8, 4, 2], 0, 1, "float32", 3);
+    const y = tf.randomNormal([8, 1], 0, 1, "float32", 4);
+    // Inference ignores dropout.
+    expect(Array.from((withDropout.predict(x) as tf.Tensor).dataSync())).toEqual(Array.from((plain.predict(x) as tf.Tensor).dataSync()));
+    // Training applies it: the same batch from the same weights takes another step than without dropout.
+    await withDropout.trainOnBatch(x, y);
+    await plain.trainOnBatch(x, y);
+    const kernel = (m: tfl.LayersModel) => Array.from(m.getWeights()[0].dataSync());
+    expect(kernel(withDropout)).not.toEqual(kernel(plain));
+    await withDropout.fit(x, y, { epochs: 1, batchSize: 4, verbose: 0 });
+    const before = tf.memory().numTensors;
+    const history = await withDropout.fit(x, y, { epochs: 2, batchSize: 4, verbose: 0 });
+    expect(history.history.loss.every((l) => Number.isFinite(l as number))).toBe(true);
+    expect(tf.memory().numTensors).toBeLessThanOrEqual(before + 2);
+  });
 });

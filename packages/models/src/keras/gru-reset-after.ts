@@ -21,6 +21,7 @@ interface CellLike {
   kernelRegularizer: unknown; recurrentRegularizer: unknown; biasRegularizer: unknown;
   kernelConstraint: unknown; recurrentConstraint: unknown; biasConstraint: unknown;
   dropout: number; recurrentDropout: number;
+  dropoutMask: tf.Tensor | tf.Tensor[] | null; recurrentDropoutMask: tf.Tensor | tf.Tensor[] | null;
   activation: { apply(x: tf.Tensor): tf.Tensor };
   recurrentActivation: { apply(x: tf.Tensor): tf.Tensor };
   built: boolean;
@@ -49,10 +50,23 @@ export class KerasGRUCell extends GRUCell {
     this.built = true;
   }
 
-  override call(inputs: tf.Tensor | tf.Tensor[], _kwargs: Kwargs): tf.Tensor[] {
+  override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs): tf.Tensor[] {
     return tf.tidy(() => {
-      const [x, hPrev] = inputs as tf.Tensor[];
-      // Dropout masks are not applied here: configs with dropout are refused on import (see config.ts).
+      let [x, hPrev] = inputs as tf.Tensor[];
+      if (kwargs.training === true) {
+        // One mask per sequence for the inputs and one for the state in the recurrent product
+        // (Keras' implementation=1; its default implementation=2 skips recurrent_dropout), drawn
+        // at the first step and kept: tfjs' GRU.call disposes them before the next sequence.
+        if (this.dropout > 0 && this.dropout < 1) {
+          this.dropoutMask ??= tf.keep(tf.dropout(tf.onesLike(x), this.dropout));
+          x = tf.mul(x, this.dropoutMask as tf.Tensor);
+        }
+        if (this.recurrentDropout > 0 && this.recurrentDropout < 1) {
+          this.recurrentDropoutMask ??= tf.keep(tf.dropout(tf.onesLike(hPrev), this.recurrentDropout));
+          hPrev = tf.mul(hPrev, this.recurrentDropoutMask as tf.Tensor);
+        }
+      }
+      const hState = (inputs as tf.Tensor[])[1];
       let matrixX = tf.matMul(x as tf.Tensor2D, this.kernel.read() as tf.Tensor2D);
       let matrixInner = tf.matMul(hPrev as tf.Tensor2D, this.recurrentKernel.read() as tf.Tensor2D);
       if (this.bias) {
@@ -65,7 +79,8 @@ export class KerasGRUCell extends GRUCell {
       const z = this.recurrentActivation.apply(tf.add(xz, rz));
       const r = this.recurrentActivation.apply(tf.add(xr, rr));
       const hh = this.activation.apply(tf.add(xh, tf.mul(r, rh)));
-      const h = tf.add(tf.mul(z, hPrev), tf.mul(tf.sub(1, z), hh));
+      // The carried state is the undropped one, as in Keras.
+      const h = tf.add(tf.mul(z, hState), tf.mul(tf.sub(1, z), hh));
       return [h, h];
     });
   }
