@@ -6,7 +6,7 @@ import type { Logger } from "@cohort/telemetry";
 import type { ModelHooks } from "./commands/aggregator.js";
 import { globalEvaluator } from "./global-evaluation.js";
 import {
-  type LayersModel, compareOnnxWithTfjs, detectKerasFormat, getWeights, loadLayersModelFromFile, loadModelFromSpec, saveKerasH5,
+  type LayersModel, compareOnnxWithTfjs, detectKerasFormat, getWeights, loadLayersModelFromFile, loadModelFromSpec, saveKeras3Archive, saveKerasH5,
   saveOnnx, saveTorchStateDict, saveWeightsAsLayersModel, selectBackend, setWeights,
 } from "@cohort/models";
 import { type WeightSet, packWeights, unpackWeights } from "@cohort/tensors";
@@ -29,7 +29,7 @@ export interface AggregatorModelHooksOptions {
  * TF.js-backed hooks of the aggregator: the initial model from its config's `model` section,
  * and the export of the final global model as TF.js layers (model.json + weights.bin, a failure
  * fails the export), ONNX (verified in onnxruntime-node), and the spec's source format (Keras
- * HDF5 -> model.h5, PyTorch -> model.pt state_dict). The extra formats are best effort: an
+ * HDF5 -> model.h5, Keras 3 .keras -> model.keras, PyTorch -> model.pt state_dict). The extra formats are best effort: an
  * unsupported layer or a mismatch is a warning and the file is left out, never a failed run.
  */
 export function aggregatorModelHooks(options: AggregatorModelHooksOptions = {}): ModelHooks {
@@ -88,14 +88,15 @@ async function exportOnnx(modelJson: string, file: string, log: Logger | undefin
   });
 }
 
-/** Which source format the section came from: "h5" (Keras HDF5 or architecture + h5 weights), "pt", or none. */
-export function sourceFormat(section: ModelSection): "h5" | "pt" | undefined {
+/** Which source format the section came from: "h5" (Keras HDF5 or architecture + h5 weights), "keras" (Keras 3 archive), "pt", or none. */
+export function sourceFormat(section: ModelSection): "h5" | "keras" | "pt" | undefined {
   if (section.name === "PytorchFLModel") return "pt";
   if (section.name !== "KerasFLModel" && section.name !== "TensorFlowFLModel") return undefined;
   const def = section.spec.model_definition;
   if (typeof def === "string") {
     const file = path.resolve(section.specBaseDir, def);
-    return existsSync(file) && detectKerasFormat(file) === "hdf5" ? "h5" : undefined;
+    const found = existsSync(file) ? detectKerasFormat(file) : undefined;
+    return found === "hdf5" ? "h5" : found === "keras3" ? "keras" : undefined;
   }
   return typeof section.spec.model_architecture === "string" ? "h5" : undefined;
 }
@@ -108,11 +109,12 @@ async function exportSourceFormat(section: ModelSection, dir: string, weights: W
   const format = (() => { try { return sourceFormat(section); } catch { return undefined; } })();
   if (!format) return undefined;
   const file = path.join(dir, `model.${format}`);
-  return bestEffort(file, format === "h5" ? "keras-h5" : "pytorch-state-dict", log, async () => {
+  return bestEffort(file, format === "h5" ? "keras-h5" : format === "keras" ? "keras3" : "pytorch-state-dict", log, async () => {
     const model: LayersModel = await loadModelFromSpec(section);
     try {
       setWeights(model, weights);
       if (format === "h5") await saveKerasH5(model, file);
+      else if (format === "keras") await saveKeras3Archive(model, path.resolve(section.specBaseDir, String(section.spec.model_definition)), file);
       else saveTorchStateDict(model, file, weights);
       log?.info({ phase: "export", format, file }, `final model exported in its source format (${format})`);
       return file;

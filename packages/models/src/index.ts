@@ -22,6 +22,7 @@ export { loadKerasH5, loadKerasArchitectureAndWeights, readKerasWeightsH5, type 
 export { loadKeras3 } from "./keras/keras3.js";
 export { loadKerasSavedModel } from "./savedmodel/keras-savedmodel.js";
 export { saveKerasH5, saveKerasWeightsH5, kerasModelJson } from "./keras/h5-export.js";
+export { saveKeras3Archive } from "./keras/keras3-export.js";
 export { KerasModelError } from "./keras/errors.js";
 export { KerasInferenceIdentity, KerasResizing } from "./keras/inference-layers.js";
 export { loadTorchSequential, loadPytorchFromSpec, PYTORCH_SPEC_KEYS } from "./pytorch/source.js";

@@ -1,7 +1,8 @@
 /**
  * The KerasFLModel and TensorFlowFLModel model sources (IBM FL's names): a spec with
  * `model_definition` (Keras HDF5 full model, Keras 3 `.keras`, or a tf.keras SavedModel
- * directory) or `model_architecture` (model.to_json()) + `model_weights` (save_weights h5),
+ * directory) or `model_architecture` (model.to_json()) + `model_weights` (save_weights h5, Keras 2
+ * layout or Keras 3 `.weights.h5`),
  * plus `custom_objects` and compile options. The format is taken from the file's content and
  * must agree with its extension, so a renamed file is reported instead of misread.
  */

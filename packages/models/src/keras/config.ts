@@ -7,6 +7,7 @@
 import { KerasModelError } from "./errors.js";
 import "./inference-layers.js";
 import "../atrous-conv.js";
+import "./gru-reset-after.js";
 import { tf } from "../tfjs.js";
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
@@ -56,6 +57,16 @@ export interface ConvertContext {
   file: string;
   /** Class names the user registered through custom_objects. */
   custom: Set<string>;
+  /** Set from the config itself: Keras 3 writes `module` keys and DTypePolicy objects. */
+  keras3?: boolean;
+}
+
+/** Keras 3 configs carry `"module": "keras..."` and DTypePolicy objects; Keras 2 configs neither. */
+export function isKeras3Config(v: unknown): boolean {
+  if (Array.isArray(v)) return v.some(isKeras3Config);
+  if (!isObj(v)) return false;
+  if (v.class_name === "DTypePolicy" || (typeof v.module === "string" && v.module.startsWith("keras"))) return true;
+  return Object.values(v).some(isKeras3Config);
 }
 
 function layerError(ctx: ConvertContext, layer: Obj, problem: string): KerasModelError {
@@ -80,10 +91,21 @@ function convertLayer(layer: Obj, ctx: ConvertContext, known: Set<string>): Obj 
     return { ...layer, class_name: "KerasInferenceIdentity", config: keep };
   }
   if (cls === "Resizing") return { ...layer, class_name: "KerasResizing", config: cfg };
+  if (cls === "Bidirectional" || cls === "TimeDistributed") return { ...layer, config: convertWrapper(layer, cfg, ctx, known) };
+  if (cls === "GRU" && cfg.reset_after === true) {
+    return convertLayer({ ...layer, class_name: "KerasGRU", config: { ...cfg, reset_after: false } }, ctx, known);
+  }
   if (cls === "ReLU") {
     if (Number(cfg.negative_slope ?? 0) !== 0 || Number(cfg.threshold ?? 0) !== 0) throw layerError(ctx, layer, "ReLU with negative_slope or threshold is not supported (max_value is)");
     delete cfg.negative_slope;
     delete cfg.threshold;
+  }
+  if (cls === "LayerNormalization" && cfg.rms_scaling === true) throw layerError(ctx, layer, "rms_scaling=true is not supported (TensorFlow.js' LayerNormalization has no RMS variant)");
+  delete cfg.rms_scaling;
+  if (ctx.keras3) {
+    // Keras 3's hard_sigmoid is relu6(x + 3) / 6 (slope 1/6); Keras 2's and TensorFlow.js' is clip(0.2 x + 0.5).
+    const hard = Object.entries(cfg).find(([k, v]) => k.endsWith("activation") && v === "hard_sigmoid");
+    if (hard) throw layerError(ctx, layer, `${hard[0]}="hard_sigmoid" of Keras 3 (slope 1/6) differs from TensorFlow.js' hard_sigmoid (slope 0.2); use "sigmoid"`);
   }
   if (cls === "BatchNormalization" && Array.isArray(cfg.axis)) {
     if (cfg.axis.length !== 1) throw layerError(ctx, layer, `multi-axis normalisation axis=[${cfg.axis}] is not supported`);
@@ -112,9 +134,50 @@ function convertLayer(layer: Obj, ctx: ConvertContext, known: Set<string>): Obj 
   return { ...layer, config: cfg };
 }
 
+/** Bidirectional / TimeDistributed: the wrapped layer is converted like any other. */
+function convertWrapper(layer: Obj, cfg: Obj, ctx: ConvertContext, known: Set<string>): Obj {
+  if (!isObj(cfg.layer)) throw layerError(ctx, layer, "no wrapped layer config");
+  const out: Obj = { ...cfg, layer: convertLayer(cfg.layer, ctx, known) };
+  if (isObj(cfg.backward_layer)) {
+    // tfjs builds the backward layer from the forward one (go_backwards flipped); Keras stores it
+    // separately, and a user-given backward layer of another kind cannot be honoured.
+    const strip = (l: Obj) => JSON.stringify({ ...l, config: { ...(isObj(l.config) ? l.config : {}), name: null, go_backwards: null } });
+    if (strip(cfg.backward_layer) !== strip(cfg.layer)) throw layerError(ctx, layer, "a backward_layer that differs from the forward layer is not supported");
+    delete out.backward_layer;
+  }
+  return out;
+}
+
+/** Names of the Keras tensors a Keras 3 node takes as positional args (not kwargs such as mask). */
+function argHistories(node: Json): string[] {
+  const names: string[] = [];
+  const visit = (a: Json) => {
+    if (Array.isArray(a)) a.forEach(visit);
+    else if (isObj(a) && a.class_name === "__keras_tensor__" && isObj(a.config) && Array.isArray(a.config.keras_history)) names.push(String(a.config.keras_history[0]));
+  };
+  if (isObj(node)) visit(node.args ?? []);
+  return names;
+}
+
+/**
+ * Keras 3 records an Embedding's `mask_zero` mask as an explicit `NotEqual(inputs, 0)` op whose
+ * output feeds later layers' `mask` kwargs. TF.js derives the same mask from the Embedding
+ * itself and the kwargs are not carried over, so such an op is dropped when nothing takes it
+ * as a positional input (then it is computation, and refused as an unknown class).
+ */
+function withoutMaskOps(layers: Json[]): Json[] {
+  const maskOps = new Set(layers.filter((l) => isObj(l) && l.class_name === "NotEqual" && isObj(l.config)).map((l) => String(((l as Obj).config as Obj).name)));
+  if (maskOps.size === 0) return layers;
+  for (const l of layers) {
+    if (!isObj(l) || !Array.isArray(l.inbound_nodes)) continue;
+    for (const node of l.inbound_nodes) for (const name of argHistories(node)) maskOps.delete(name);
+  }
+  return layers.filter((l) => !(isObj(l) && isObj(l.config) && maskOps.has(String(l.config.name))));
+}
+
 function convertModelConfig(cls: string, cfg: Obj, ctx: ConvertContext, known: Set<string>): Obj {
   // Keras < 2.2.3 stored a Sequential's config as the bare list of layers.
-  const layers = Array.isArray(cfg.layers) ? cfg.layers : [];
+  const layers = withoutMaskOps(Array.isArray(cfg.layers) ? cfg.layers : []);
   const converted = layers.map((l) => {
     if (!isObj(l)) throw new KerasModelError(ctx.file, `a layer entry of model "${String(cfg.name)}" is not an object`);
     return convertLayer(l, ctx, known);
@@ -147,5 +210,6 @@ export function kerasToTfjsTopology(modelConfig: unknown, ctx: ConvertContext): 
   }
   const known = registered();
   for (const c of ctx.custom) known.add(c);
+  ctx = { ...ctx, keras3: ctx.keras3 ?? isKeras3Config(modelConfig) };
   return { class_name: root.class_name, config: convertModelConfig(root.class_name, config, ctx, known) };
 }

@@ -30,10 +30,42 @@ function restoreKerasLayers(node: unknown, byName: Map<string, unknown>): unknow
       return { ...obj, class_name: layer.kerasClass, config: JSON.parse(Buffer.from(layer.kerasConfig, "base64").toString("utf8")) };
     }
   }
+  if (obj.class_name === "KerasGRU" && cfg) {
+    return { ...obj, class_name: "GRU", config: restoreKerasLayers({ ...cfg, reset_after: true }, byName) };
+  }
   if (obj.class_name === "KerasResizing" && cfg) {
     return { ...obj, class_name: "Resizing", config: { ...cfg, crop_to_aspect_ratio: cfg.crop_to_aspect_ratio ?? false } };
   }
   return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, restoreKerasLayers(v, byName)]));
+}
+
+const MODEL_CLASSES = new Set(["Sequential", "Functional", "Model"]);
+
+/**
+ * What Keras 3 needs beyond the Keras 2 layout tfjs writes: a nested model with one input or
+ * output names it as a bare [layer, node, tensor] (a list of one would hand the next layer a
+ * list), and a wrapper's inner layer carries `module` (Keras 3 deserialises it on its own).
+ * Keras 2 reads both.
+ */
+function keras3Compatible(node: unknown, nested: boolean): unknown {
+  if (Array.isArray(node)) return node.map((n) => keras3Compatible(n, nested));
+  if (typeof node !== "object" || node === null) return node;
+  const obj = node as Obj;
+  const cls = obj.class_name;
+  const isModel = typeof cls === "string" && MODEL_CLASSES.has(cls);
+  const out: Obj = {};
+  for (const [k, v] of Object.entries(obj)) out[k] = keras3Compatible(v, nested || isModel);
+  const cfg = out.config as Obj | undefined;
+  if (isModel && nested && cfg) {
+    for (const key of ["input_layers", "output_layers"]) {
+      const refs = cfg[key];
+      if (Array.isArray(refs) && refs.length === 1 && Array.isArray(refs[0])) cfg[key] = refs[0];
+    }
+  }
+  if ((cls === "Bidirectional" || cls === "TimeDistributed") && cfg && typeof cfg.layer === "object" && cfg.layer !== null) {
+    cfg.layer = { module: "keras.layers", ...(cfg.layer as Obj) };
+  }
+  return out;
 }
 
 const snake = (s: string) => s.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toLowerCase();
@@ -115,7 +147,7 @@ export async function saveKerasWeightsH5(model: LayersModel, file: string): Prom
 /** The Keras `model.to_json()` of the model (what model_architecture expects). */
 export function kerasModelJson(model: LayersModel): string {
   const byName = new Map<string, unknown>(leafLayers(model).map((l) => [l.name, l]));
-  const config = restoreKerasLayers(model.toJSON(undefined, false), byName) as Obj;
+  const config = keras3Compatible(restoreKerasLayers(model.toJSON(undefined, false), byName), false) as Obj;
   return JSON.stringify({ ...config, keras_version: KERAS_VERSION, backend: "tensorflow" });
 }
 

@@ -7,8 +7,9 @@ import type { LayersModel } from "../tfjs.js";
 import { buildKerasModel, type KerasModelParts } from "./build.js";
 import type { ConvertContext } from "./config.js";
 import { KerasModelError } from "./errors.js";
-import { type H5File, hdf5Reason, openH5, readKeras2Weights, stringAttr } from "./h5.js";
+import { type H5File, attr, hdf5Reason, openH5, readKeras2Weights, stringAttr } from "./h5.js";
 import type { LayerWeights } from "./weights-map.js";
+import { readKeras3Weights } from "./keras3-weights.js";
 
 export interface KerasLoadOptions {
   /** Layer classes registered through custom_objects. */
@@ -56,10 +57,17 @@ export async function loadKerasH5(file: string, options: KerasLoadOptions = {}):
   return buildKerasModel({ modelConfig, trainingConfig, weights, kerasVersion, ignoreTrainingConfig: options.ignoreTrainingConfig, customFunctions: options.customFunctions }, ctxFor(file, options));
 }
 
-/** Weights of a `save_weights` h5 (or the model_weights group of a full-model h5). */
-export async function readKerasWeightsH5(file: string): Promise<LayerWeights> {
+/**
+ * Weights of a `save_weights` h5: Keras 2's layout (attr layer_names, also the model_weights
+ * group of a full model) or Keras 3's `.weights.h5` (object paths, mapped through `modelConfig`).
+ */
+export async function readKerasWeightsH5(file: string, modelConfig?: unknown): Promise<LayerWeights> {
   return withH5(file, "Keras weights (model.save_weights(...h5))", (f) => {
     const group = f.get("model_weights");
+    if (!group && attr(f, "layer_names") === undefined && attr(f, "layer_names0") === undefined && f.get("layers")) {
+      if (modelConfig === undefined) throw new KerasModelError(file, "a Keras 3 weights file (.weights.h5) needs the model's architecture (model_architecture) to map its variables");
+      return readKeras3Weights(f, file, modelConfig);
+    }
     return readKeras2Weights((group ?? f) as Parameters<typeof readKeras2Weights>[0], file);
   });
 }
@@ -76,7 +84,7 @@ export async function loadKerasArchitectureAndWeights(architectureFile: string, 
   if (typeof json !== "object" || json === null) throw new KerasModelError(architectureFile, "expected a Keras model JSON object (model.to_json())");
   const modelConfig = "model_config" in json ? json.model_config : json;
   const trainingConfig = "training_config" in json ? json.training_config : undefined;
-  const weights = weightsFile ? await readKerasWeightsH5(weightsFile) : undefined;
+  const weights = weightsFile ? await readKerasWeightsH5(weightsFile, modelConfig) : undefined;
   const kerasVersion = typeof json.keras_version === "string" ? json.keras_version : undefined;
   return buildKerasModel({ modelConfig, trainingConfig, weights, kerasVersion, ignoreTrainingConfig: options.ignoreTrainingConfig, customFunctions: options.customFunctions }, ctxFor(architectureFile, options));
 }

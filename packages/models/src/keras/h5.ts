@@ -101,7 +101,7 @@ function asArray(v: unknown): unknown[] {
   return [];
 }
 
-function readFloat(ds: H5Dataset, file: string, path: string): StoredWeight {
+export function readFloat(ds: H5Dataset, file: string, path: string): StoredWeight {
   const shape = ds.shape ?? [];
   const value = ds.value;
   let data: Float32Array;
@@ -139,32 +139,10 @@ export function readKeras2Weights(root: H5Group | H5File, file: string): LayerWe
       const { layer, name } = splitWeightName(weightName);
       const key = layer || layerName;
       const list = out.get(key) ?? [];
-      list.push({ name, ...readFloat(ds, file, `${layerName}/${weightName}`) });
+      const path = [layerName, ...weightName.split("/").slice(0, -1)];
+      list.push({ name, path, ...readFloat(ds, file, `${layerName}/${weightName}`) });
       out.set(key, list);
     }
   }
-  return out;
-}
-
-/** Keras 3 `model.weights.h5`: `layers/<name>/vars/<i>`, nested models under `layers/<name>/layers/...`. */
-export function readKeras3Weights(root: H5File, file: string): LayerWeights {
-  const out: LayerWeights = new Map();
-  const walk = (group: H5Group | H5File, prefix: string) => {
-    for (const name of group.keys()) {
-      const layer = group.get(name);
-      if (!(layer instanceof h5wasm.Group)) continue;
-      const vars = layer.get("vars");
-      if (vars instanceof h5wasm.Group) {
-        const keys = vars.keys().filter((k) => /^\d+$/.test(k)).sort((a, b) => Number(a) - Number(b));
-        const list = keys.map((k) => readFloat(vars.get(k) as H5Dataset, file, `${prefix}${name}/vars/${k}`));
-        if (list.length) out.set(name, list);
-      }
-      const inner = layer.get("layers");
-      if (inner instanceof h5wasm.Group) walk(inner, `${prefix}${name}/layers/`);
-    }
-  };
-  const layers = root.get("layers");
-  if (!(layers instanceof h5wasm.Group)) throw new KerasModelError(file, `no "layers" group: not a Keras 3 model.weights.h5`);
-  walk(layers, "layers/");
   return out;
 }

@@ -10,7 +10,8 @@ import { unzipSync } from "fflate";
 import type { LayersModel } from "../tfjs.js";
 import { buildKerasModel } from "./build.js";
 import { KerasModelError } from "./errors.js";
-import { openH5, readKeras3Weights } from "./h5.js";
+import { openH5 } from "./h5.js";
+import { readKeras3Weights } from "./keras3-weights.js";
 import type { KerasLoadOptions } from "./h5-model.js";
 
 export async function loadKeras3(file: string, options: KerasLoadOptions = {}): Promise<LayersModel> {
@@ -37,7 +38,7 @@ export async function loadKeras3(file: string, options: KerasLoadOptions = {}): 
       await writeFile(h5, weightBytes, { mode: 0o600 });
       const f = await openH5(h5, `model.weights.h5 inside ${file}`);
       try {
-        weights = readKeras3Weights(f, `${file}:model.weights.h5`);
+        weights = readKeras3Weights(f, `${file}:model.weights.h5`, config);
       } finally {
         f.close();
       }

@@ -12,6 +12,11 @@ export interface StoredWeight {
   name?: string;
   shape: number[];
   data: Float32Array;
+  /**
+   * The groups the weight sits under in a Keras 2 layout file (`["bidirectional", "forward_lstm",
+   * "lstm_cell"]`): which of them is the model's layer is only known once the model is built.
+   */
+  path?: string[];
 }
 
 export type LayerWeights = Map<string, StoredWeight[]>;
@@ -33,12 +38,34 @@ export function splitWeightName(full: string): { layer: string; name: string } {
 const ALIASES: Record<string, string> = { depthwise_kernel: "kernel", pointwise_kernel: "kernel" };
 const shortName = (s: string) => s.replace(/:\d+$/, "").split("/").pop() ?? s;
 
+/**
+ * Re-keys weights by the model's own layer names: the last group on a weight's path that names a
+ * leaf layer. Keras 3's legacy h5 writer and tf.keras put an RNN's weights under its cell
+ * (`lstm/lstm_cell/kernel`) and a nested model's under `outer/inner_model/dense/kernel`, so the
+ * second-last segment is not always the layer. Weights without a path keep their key.
+ */
+export function regroupByLayer(stored: LayerWeights, layerNames: Set<string>): LayerWeights {
+  if (![...stored.values()].some((ws) => ws.some((w) => w.path))) return stored;
+  const out: LayerWeights = new Map();
+  for (const [key, ws] of stored) {
+    for (const w of ws) {
+      const owner = w.path ? [...w.path].reverse().find((p) => layerNames.has(p)) ?? key : key;
+      const list = out.get(owner) ?? [];
+      list.push(w);
+      out.set(owner, list);
+    }
+  }
+  return out;
+}
+
 /** Sets every weight of the model from `stored`; any missing, extra or misshapen weight is an error naming the layer. */
 export function assignWeights(model: LayersModel, stored: LayerWeights, file: string): void {
   const used = new Set<string>();
   const values: tf.Tensor[] = [];
   const vars: LayersModel["weights"] = [];
-  for (const layer of leafLayers(model)) {
+  const leaves = leafLayers(model);
+  stored = regroupByLayer(stored, new Set(leaves.map((l) => l.name)));
+  for (const layer of leaves) {
     const targets = layer.weights;
     if (targets.length === 0) continue;
     const found = stored.get(layer.name);
@@ -47,7 +74,8 @@ export function assignWeights(model: LayersModel, stored: LayerWeights, file: st
       throw new KerasModelError(file, `layer "${layer.name}" (${layer.getClassName()}) has ${targets.length} weights but the file stores ${found.length}`);
     }
     used.add(layer.name);
-    const byName = found.every((w) => w.name !== undefined);
+    // Names pick the weight only when they are unique: a Bidirectional holds two "kernel"s (forward first, as in tfjs).
+    const byName = found.every((w) => w.name !== undefined) && new Set(found.map((w) => w.name)).size === found.length;
     targets.forEach((target, k) => {
       const want = shortName(target.originalName);
       const source = byName ? found.find((w) => w.name === want || ALIASES[w.name!] === ALIASES[want] && ALIASES[want] !== undefined) ?? found[k] : found[k];

@@ -1,5 +1,5 @@
 /**
- * Registers Cohort's training kernels for the wasm backend: the conv gradients it lacks or runs
+ * Registers Cohort's training kernels for the wasm backend: the conv and gather gradients it lacks or runs
  * slowly, and faster versions of kernels that dominated a profile of MNIST CNN training. Call
  * before the wasm backend is initialised (kernel setup functions run at initialisation);
  * later calls are no-ops.
@@ -10,6 +10,7 @@ import { conv2DBackpropInput } from "./conv2d-backprop-input.js";
 import { untransposingMatMul } from "./mat-mul.js";
 import { maxPoolGrad } from "./max-pool-grad.js";
 import { leadingAxesSum } from "./sum.js";
+import { unsortedSegmentSum } from "./unsorted-segment-sum.js";
 
 const BACKEND = "wasm";
 
@@ -18,6 +19,7 @@ const REPLACEMENTS: Array<{ kernelName: string; kernelFunc: tf.KernelFunc }> = [
   { kernelName: tf.Conv2DBackpropInput, kernelFunc: conv2DBackpropInput as tf.KernelFunc },
   { kernelName: tf.Conv2DBackpropFilter, kernelFunc: conv2DBackpropFilter as tf.KernelFunc },
   { kernelName: tf.MaxPoolGrad, kernelFunc: maxPoolGrad as tf.KernelFunc },
+  { kernelName: tf.UnsortedSegmentSum, kernelFunc: unsortedSegmentSum as tf.KernelFunc },
 ];
 
 /** Wrapped: the stock kernel still does the work (and keeps its setup function). */
