@@ -9,7 +9,7 @@ import {
   federationService, invalidArgument, permissionDenied,
 } from "@cohort/wire";
 import { PartyAuthenticator } from "./auth.js";
-import { Collector } from "./collector.js";
+import { type Collected, Collector } from "./collector.js";
 import { type BoundedTransfer, type DropPhase, type PhaseDeadlines, RoundDeadlines, resolveDeadlines } from "./deadlines.js";
 import type { IdentityPolicy } from "./identity.js";
 import { type AggregatorLimits, resolveLimits, serverOptions } from "./limits.js";
@@ -17,7 +17,7 @@ import { ModelStore, slicesOf } from "./model-store.js";
 import { PartyRegistry } from "./registry.js";
 import { RejectionLimiter } from "./rejection-limiter.js";
 import { findResumePoint } from "./resume.js";
-import { type RoundMetrics, type RunSummary, RunOutput } from "./run-output.js";
+import { OutputDirError, type RoundMetrics, type RunSummary, RunOutput } from "./run-output.js";
 import { federationHandlers } from "./service.js";
 import { StreamQuota } from "./stream-guard.js";
 import type { FederationState } from "./state.js";
@@ -25,8 +25,9 @@ import { type ReceivedUpdate, receiveBufferBytes } from "./upload-receiver.js";
 import { serverCredentials } from "./server-credentials.js";
 import { withTimeout } from "./timeout.js";
 import type { AggregatorSettings, InitialModel, ModelExporter } from "./settings.js";
-import { collectEvaluations } from "./evaluation-phase.js";
+import { type EvaluationContext, collectEvaluations } from "./evaluation-phase.js";
 import { type UpdateMeta, roundMetrics } from "./round-metrics.js";
+import { recoverLostRounds } from "./lost-rounds.js";
 
 /**
  * `receiveHolds`: each participant's upload receive buffers, held against staging's memory budget
@@ -99,6 +100,7 @@ export class Aggregator implements FederationState {
 
   /** Binds the port (0 picks a free one) and starts serving; returns the bound port. */
   async start(): Promise<number> {
+    await this.output.checkWritable();
     await this.resume();
     this.server.addService(federationService(), federationHandlers(this));
     this.health.addToServer(this.server);
@@ -125,7 +127,7 @@ export class Aggregator implements FederationState {
   /** Picks up a run that a crash or a stop interrupted: global weights and round from the last good checkpoint. */
   private async resume(): Promise<void> {
     if (await this.output.hasSummary()) {
-      throw new Error(`${this.settings.outputDir} holds a finished run (summary.json): choose another output_dir, or move that run away`);
+      throw new OutputDirError(this.settings.outputDir, "holds a finished run (summary.json): choose another output_dir, or move that run away");
     }
     const point = await findResumePoint(this.settings.outputDir, this.log);
     if (!point) return;
@@ -233,9 +235,6 @@ export class Aggregator implements FederationState {
     let unfinished = false;
     let failedRound: number | undefined;
     let completed = this.resumedFrom ?? 0;
-    const previous = (await this.output.readMetrics()).filter((m) => m.eval.accuracy !== undefined).pop();
-    let lastAccuracy: number | null = previous?.eval.accuracy ?? null;
-    let lastLoss: number | null = previous?.eval.loss ?? null;
 
     this.metrics?.setPhase("waiting");
     this.log.info({ phase: "wait-parties", expected: s.numParties, quorum, timeout_ms: s.maxTimeoutMs }, "waiting for parties to join");
@@ -249,6 +248,12 @@ export class Aggregator implements FederationState {
       this.store.putFile(0, checkpoint);
     }
     if (this.store.topology) await this.output.writeTopology(this.store.topology);
+    if (this.resumedFrom !== undefined) {
+      await recoverLostRounds({ ...this.evaluationContext(), output: this.output, open: (collector) => { this.evaluation = collector; } }, this.resumedFrom);
+    }
+    const previous = (await this.output.readMetrics()).filter((m) => m.eval.accuracy !== undefined).pop();
+    let lastAccuracy: number | null = previous?.eval.accuracy ?? null;
+    let lastLoss: number | null = previous?.eval.loss ?? null;
 
     for (let round = completed + 1; round <= s.rounds && !this.abort.signal.aborted; round++) {
       const metrics = await this.runRound(round, quorum);
@@ -353,7 +358,9 @@ export class Aggregator implements FederationState {
     // The mean is written slice by slice into the checkpoint (hashed on the way), which the store
     // then serves downloads from: the packed global model is never in memory as a whole.
     // ms.fuse: mean + hash + write; ms.checkpoint: fsync, rename, .json and state.json.
-    const checkpoint = await this.output.writeCheckpointSlices(round, this.store.manifest!, phase.sum.resultSlices());
+    // The line but its evaluation goes into the checkpoint: a restart writes it if this process cannot.
+    const pending = roundMetrics(round, updates, NO_REPORTS, { train: trainMs, fuse: 0, checkpoint: 0, eval: 0, round: 0 }, { in: this.bytesIn - bytesIn, out: this.bytesOut - bytesOut });
+    const checkpoint = await this.output.writeCheckpointSlices(round, this.store.manifest!, phase.sum.resultSlices(), pending);
     this.metrics?.setPhase("checkpoint");
     this.store.putFile(round, checkpoint);
     const fuseMs = checkpoint.writeMs;
@@ -361,8 +368,7 @@ export class Aggregator implements FederationState {
 
     this.metrics?.setPhase("evaluate");
     const evaluate = round % (s.evaluateEvery ?? 1) === 0 || round === s.rounds;
-    const { reports, ms: evalMs } = await collectEvaluations(
-      { registry: this.registry, log: this.log, metrics: this.metrics, abort: this.abort.signal, deadlineMs: this.deadlines.evaluateMs },
+    const { reports, ms: evalMs } = await collectEvaluations(this.evaluationContext(),
       round, evaluate ? this.registry.connected() : [], (collector) => { this.evaluation = collector; },
     );
     const metrics = roundMetrics(round, updates, reports,
@@ -372,6 +378,10 @@ export class Aggregator implements FederationState {
     this.metrics?.roundCompleted(metrics);
     this.log.info({ round, phase: "round-done", parties: metrics.parties.length, examples: metrics.examples, train: metrics.train, eval: metrics.eval, ms: metrics.ms.round, bytes_in: metrics.bytes_in, bytes_out: metrics.bytes_out }, `round ${round}/${s.rounds} done`);
     return metrics;
+  }
+
+  private evaluationContext(): EvaluationContext {
+    return { registry: this.registry, log: this.log, metrics: this.metrics, abort: this.abort.signal, deadlineMs: this.deadlines.evaluateMs };
   }
 
   /** `party` missed a phase deadline (or is cooling down): the round stops waiting for it. False when it no longer waited. */
@@ -416,6 +426,8 @@ export class Aggregator implements FederationState {
     this.store.close();
   }
 }
+
+const NO_REPORTS: Collected<EvaluationReport> = { results: new Map(), missing: [], late: [], reason: "complete" };
 
 /** A staged update's bytes in order, one bounded slice at a time (each consumed before the next is read). */
 async function* stagedSlices(staged: StagedBytes, sliceBytes = 4 * 1024 * 1024): AsyncGenerator<Uint8Array> {
