@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-import { Command, InvalidArgumentError } from "commander";
-import { ConfigError } from "@cohort/config";
+import { Command, CommanderError, InvalidArgumentError } from "commander";
+import { EXIT_INPUT, exitCodeFor } from "./exit-codes.js";
 import { runAggregatorCommand } from "./commands/aggregator.js";
 import { runCertsCommand } from "./commands/certs.js";
 import { DEMO_DEFAULTS, runDemo } from "./commands/demo.js";
@@ -24,7 +24,10 @@ function port(value: string): number {
 const program = new Command()
   .name("cohort")
   .description("Federated learning over gRPC: one aggregator, one party per data holder.")
-  .showHelpAfterError();
+  .showHelpAfterError()
+  // Usage errors exit 2 like other input errors (commander's own default is 1, which the README
+  // reserves for failures a restart may repair); help and --version still exit 0.
+  .exitOverride();
 
 program.command("aggregator")
   .description("run the aggregator service")
@@ -32,6 +35,7 @@ program.command("aggregator")
   .option("--port <port>", "override connection.info.port", port)
   .option("--output-dir <dir>", "override output_dir")
   .option("--metrics-port <port>", "serve /metrics, /healthz, /readyz on this port (metrics.port; 0 picks one)", port)
+  .option("--allow-insecure-key-permissions", "load a TLS private key that other users may read (refused by default)")
   .option("--pretty", "human-readable logs instead of JSON lines")
   .action(async (options) => { process.exitCode = await runAggregatorCommand(options, aggregatorModelHooks()); });
 
@@ -40,6 +44,7 @@ program.command("party")
   .requiredOption("-c, --config <file>", "party YAML config")
   .option("--port <port>", "override aggregator.port", port)
   .option("--metrics-port <port>", "serve /metrics, /healthz, /readyz on this port (metrics.port; 0 picks one)", port)
+  .option("--allow-insecure-key-permissions", "load a TLS private key that other users may read (refused by default)")
   .option("--pretty", "human-readable logs instead of JSON lines")
   .action(async (options) => { process.exitCode = await runPartyCommand(options); });
 
@@ -103,11 +108,16 @@ modelCommand.command("predict")
 try {
   await program.parseAsync();
 } catch (error) {
-  // Config and input errors (they carry a code) are the user's to fix: the message says what
-  // and where. Anything else is reported the same way, with the stack at LOG_LEVEL=debug.
-  const isInputError = error instanceof ConfigError || (error instanceof Error && "code" in error);
-  const message = error instanceof Error ? error.message : String(error);
-  process.stderr.write(`cohort: ${message}\n`);
-  if (!isInputError && error instanceof Error && process.env.LOG_LEVEL === "debug") process.stderr.write(`${error.stack}\n`);
-  process.exitCode = isInputError ? 2 : 1;
+  if (error instanceof CommanderError) {
+    // Commander has printed the problem (and the help) already.
+    process.exitCode = error.exitCode === 0 ? 0 : EXIT_INPUT;
+  } else {
+    // The message says what and where (services have also logged it as a `fatal` event); the
+    // stack only at LOG_LEVEL=debug, for errors that are not the user's to fix.
+    const code = exitCodeFor(error);
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`cohort: ${message}\n`);
+    if (code !== EXIT_INPUT && error instanceof Error && process.env.LOG_LEVEL === "debug") process.stderr.write(`${error.stack}\n`);
+    process.exitCode = code;
+  }
 }

@@ -105,7 +105,7 @@ export class Aggregator implements FederationState {
     this.server.addService(federationService(), federationHandlers(this));
     this.health.addToServer(this.server);
     const address = `${this.settings.host.includes(":") ? `[${this.settings.host}]` : this.settings.host}:${this.settings.port}`;
-    const credentials = await serverCredentials(this.settings.tls);
+    const credentials = await serverCredentials(this.settings.tls, this.settings.allowInsecureKeyPermissions);
     if (!this.settings.tls) this.log.warn({ phase: "listen" }, "plaintext gRPC (tls_config not enabled): use only on loopback or a trusted network");
     const port = await new Promise<number>((resolve, reject) =>
       this.server.bindAsync(address, credentials, (error, bound) => (error ? reject(error) : resolve(bound))));

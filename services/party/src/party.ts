@@ -5,6 +5,7 @@ import { type UpdateEncoding, type WeightSet, encodeWeights, fingerprint, isUpda
 import type { Logger, PartyMetrics } from "@cohort/telemetry";
 import {
   AUTHORIZATION_KEY, type Instruction, type JoinResponse, PARTY_KEY, SESSION_KEY, TRANSFER_CHANNEL_OPTIONS, federationClientConstructor, manifestToMessage,
+  readPrivateKey,
 } from "@cohort/wire";
 import { type BackoffSettings, DEFAULT_BACKOFF, backoffDelay } from "./backoff.js";
 import type { LocalLearner, TrainSettings } from "./learner.js";
@@ -20,6 +21,8 @@ export interface PartySettings {
   localOverrides?: Partial<TrainSettings>;
   /** TLS to the aggregator: a CA to trust (else the system's), and a client certificate for mutual TLS. */
   tls?: { caFile?: string; certFile?: string; keyFile?: string };
+  /** Load a TLS key that other users may read (`--allow-insecure-key-permissions`); refused otherwise. */
+  allowInsecureKeyPermissions?: boolean;
   /** HTTP/2 keepalive towards the aggregator (DEFAULT_KEEPALIVE). */
   keepalive?: Partial<KeepaliveSettings>;
 }
@@ -42,11 +45,12 @@ type Client = grpc.Client & Record<string, (...args: unknown[]) => unknown>;
 /** Statuses after which rejoining cannot help: the party is misconfigured or not allowed. */
 const FATAL = new Set([grpc.status.UNAUTHENTICATED, grpc.status.PERMISSION_DENIED, grpc.status.INVALID_ARGUMENT, grpc.status.FAILED_PRECONDITION]);
 
-function channelCredentials(tls: PartySettings["tls"]): grpc.ChannelCredentials {
+function channelCredentials(tls: PartySettings["tls"], allowInsecureKey = false): grpc.ChannelCredentials {
   if (!tls) return grpc.credentials.createInsecure();
   const read = (file?: string) => (file ? readFileSync(file) : null);
+  const key = tls.keyFile ? readPrivateKey(tls.keyFile, allowInsecureKey) : null;
   // The server's certificate is checked against the host name dialled (its SAN must name it).
-  return grpc.credentials.createSsl(read(tls.caFile), read(tls.keyFile), read(tls.certFile));
+  return grpc.credentials.createSsl(read(tls.caFile), key, read(tls.certFile));
 }
 
 /** Statuses with which the aggregator refuses one update, not the party (DEADLINE_EXCEEDED: the upload missed its deadline). */
@@ -78,7 +82,7 @@ export class Party {
   constructor(readonly settings: PartySettings, readonly learner: LocalLearner, readonly log: Logger, private readonly extras: { metrics?: PartyMetrics } = {}) {
     const Client = federationClientConstructor();
     const keepalive = { ...DEFAULT_KEEPALIVE, ...settings.keepalive };
-    this.client = new Client(`${settings.host}:${settings.port}`, channelCredentials(settings.tls), {
+    this.client = new Client(`${settings.host}:${settings.port}`, channelCredentials(settings.tls, settings.allowInsecureKeyPermissions), {
       "grpc.keepalive_time_ms": keepalive.timeMs, "grpc.keepalive_timeout_ms": keepalive.timeoutMs, "grpc.keepalive_permit_without_calls": 1,
       // Wide receive window (downloads); an own connection even when several parties share a
       // process (tests, bench): the aggregator caps the streams of one connection.

@@ -4,6 +4,7 @@ import { AggregatorMetrics, createLogger, type Logger } from "@cohort/telemetry"
 import { startOpsEndpoint } from "../ops-endpoint.js";
 import { onShutdownSignal } from "../signals.js";
 import { tuneHeapGrowth } from "@cohort/wire";
+import { loadingInput, logFatal } from "../exit-codes.js";
 
 export interface AggregatorCommandOptions {
   config: string;
@@ -11,6 +12,8 @@ export interface AggregatorCommandOptions {
   port?: number;
   outputDir?: string;
   metricsPort?: number;
+  /** Load a TLS private key other users may read (--allow-insecure-key-permissions). */
+  allowInsecureKeyPermissions?: boolean;
 }
 
 export function aggregatorSettings(config: AggregatorConfig): AggregatorSettings {
@@ -48,6 +51,15 @@ export async function runAggregatorCommand(options: AggregatorCommandOptions, ho
   if (options.metricsPort !== undefined) overrides.metrics = { port: options.metricsPort };
   const config = await loadAggregatorConfig(options.config, overrides);
   const log = createLogger({ service: "aggregator", pretty: options.pretty });
+  try {
+    return await serve(config, log, hooks, options.allowInsecureKeyPermissions === true);
+  } catch (error) {
+    logFatal(log, error);
+    throw error;
+  }
+}
+
+async function serve(config: AggregatorConfig, log: Logger, hooks: ModelHooks, allowInsecureKeyPermissions: boolean): Promise<number> {
   log.info({ phase: "config", file: config.file, config: redact(config) }, "configuration loaded");
   for (const key of config.ignored) log.info({ phase: "config", key }, "IBM FL key accepted and ignored");
   const metrics = config.metrics ? new AggregatorMetrics({ processMetrics: true }) : undefined;
@@ -56,8 +68,8 @@ export async function runAggregatorCommand(options: AggregatorCommandOptions, ho
   const ops = await startOpsEndpoint(config.metrics, metrics, () => notReady, log);
   let aggregator: Aggregator;
   try {
-    const initialModel = hooks.initialModel ? await hooks.initialModel(config, log) : undefined;
-    aggregator = new Aggregator(aggregatorSettings(config), log, { initialModel, exportModel: hooks.exportModel, metrics });
+    const initialModel = hooks.initialModel ? await loadingInput(`${config.file}: model (${config.model?.name})`, () => hooks.initialModel!(config, log)) : undefined;
+    aggregator = new Aggregator({ ...aggregatorSettings(config), allowInsecureKeyPermissions }, log, { initialModel, exportModel: hooks.exportModel, metrics });
     await aggregator.start();
   } catch (error) {
     await ops?.close();

@@ -101,9 +101,17 @@ function asArray(v: unknown): unknown[] {
   return [];
 }
 
-function readFloat(ds: H5Dataset, file: string, path: string): StoredWeight {
-  const shape = ds.shape ?? [];
-  const value = ds.value;
+function readFloat(ds: H5Dataset | undefined, file: string, path: string): StoredWeight {
+  if (!(ds instanceof h5wasm.Dataset)) throw new KerasModelError(file, `dataset ${path}: missing, or not a dataset`);
+  let shape: number[];
+  let value: unknown;
+  try {
+    shape = ds.shape ?? [];
+    value = ds.value;
+  } catch (err) {
+    // libhdf5 reads a dataset's bytes only now: a damaged chunk fails here, and its path is what to report.
+    throw new KerasModelError(file, `dataset ${path} cannot be read, truncated or corrupt? (${hdf5Reason(err instanceof Error ? err.message : String(err))})`);
+  }
   let data: Float32Array;
   if (value instanceof Float32Array) data = value;
   else if (value instanceof Float64Array || value instanceof Float32Array) data = Float32Array.from(value);
@@ -156,7 +164,7 @@ export function readKeras3Weights(root: H5File, file: string): LayerWeights {
       const vars = layer.get("vars");
       if (vars instanceof h5wasm.Group) {
         const keys = vars.keys().filter((k) => /^\d+$/.test(k)).sort((a, b) => Number(a) - Number(b));
-        const list = keys.map((k) => readFloat(vars.get(k) as H5Dataset, file, `${prefix}${name}/vars/${k}`));
+        const list = keys.map((k) => readFloat(vars.get(k) as H5Dataset | undefined, file, `${prefix}${name}/vars/${k}`));
         if (list.length) out.set(name, list);
       }
       const inner = layer.get("layers");
