@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { afterAll, describe, expect, it } from "vitest";
 import { hasOpenssl, makeDevCerts } from "./helpers/dev-certs.js";
-import { freePort } from "./helpers/federation.js";
+import { freePort, startAggregator } from "./helpers/federation.js";
 import { CLI } from "./helpers/processes.js";
 import { tempDir } from "./helpers/temp-dirs.js";
 import { mountTmpfs, tmpfsSkipReason } from "./helpers/tmpfs.js";
@@ -51,12 +51,13 @@ async function aggregatorConfig(dir: string, extra: string[] = []): Promise<stri
   return file;
 }
 
-async function partyConfig(dir: string, model: string, extra: string[] = []): Promise<string> {
+/** A party config (MNIST shard, `model`); by default its aggregator is a closed port and it gives up after one retry. */
+async function partyConfig(dir: string, model: string, options: { aggregator?: string; reconnect?: string } = {}): Promise<string> {
   const file = join(dir, "p0.yml");
   await writeFile(file, [
-    "aggregator: {ip: 127.0.0.1, port: 1}", "party: {name: p0}", "token: token-p0-123",
+    `aggregator: ${options.aggregator ?? "{ip: 127.0.0.1, port: 1}"}`, "party: {name: p0}", "token: token-p0-123",
     "data: {name: mnist, info: {party_index: 0, num_parties: 2, max_examples: 100}}",
-    model, "reconnect: {initial_delay_ms: 50, max_delay_ms: 100, max_attempts: 1}", ...extra,
+    model, `reconnect: ${options.reconnect ?? "{initial_delay_ms: 50, max_delay_ms: 100, max_attempts: 1}"}`,
   ].join("\n"));
   return file;
 }
@@ -125,6 +126,25 @@ describe("exit code 2: an input to fix before a restart can help", () => {
     expect(refused.events.find((e) => e.phase === "fatal")).toMatchObject({ code: "KEY_PERMISSIONS", exit_code: 2 });
     const allowed = await cohort(["aggregator", "--config", config, "--allow-insecure-key-permissions"], { until: (e) => e.phase === "listen" });
     expect(allowed.events.some((e) => e.phase === "listen" && e.tls === "server")).toBe(true);
+  });
+});
+
+describe.skipIf(!hasOpenssl())("exit code 2: a certificate refused at the TLS handshake", () => {
+  it("party: no client certificate for an aggregator under mutual TLS: stops at once with the fix (it retried forever)", async () => {
+    const certs = makeDevCerts(["p0"]);
+    const { aggregator, port } = await startAggregator({ rounds: 1, numParties: 1, parties: [{ name: "p0", token: "token-p0-123" }], tls: { certFile: certs.server.cert, keyFile: certs.server.key, caFile: certs.ca } });
+    try {
+      const dir = await tempDir("cohort-exit-");
+      // max_attempts 0: it would retry forever, were the refusal not recognised.
+      const config = await partyConfig(dir, `model: {name: TfjsModuleModel, spec: {model_definition: ${join(process.cwd(), "examples/mnist-tfjs/model.mjs")}}}`,
+        { aggregator: `{ip: 127.0.0.1, port: ${port}, tls_config: {enable: true, ca: ${certs.ca}}}`, reconnect: "{initial_delay_ms: 50, max_delay_ms: 100, max_attempts: 0}" });
+      const { code, stderr, events } = await cohort(["party", "--config", config]);
+      expect(code).toBe(2);
+      expect(stderr).toContain("set aggregator.tls_config.cert and key");
+      expect(events.find((e) => e.phase === "tls")?.level).toBe(50);
+    } finally {
+      aggregator.forceClose();
+    }
   });
 });
 

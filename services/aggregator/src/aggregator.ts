@@ -24,6 +24,7 @@ import type { FederationState } from "./state.js";
 import { type ReceivedUpdate, receiveBufferBytes } from "./upload-receiver.js";
 import { serverCredentials } from "./server-credentials.js";
 import { withTimeout } from "./timeout.js";
+import { ConnectionGuard, callStartedInterceptor, listenersOf } from "./connection-guard.js";
 import type { AggregatorSettings, InitialModel, ModelExporter } from "./settings.js";
 import { type EvaluationContext, collectEvaluations } from "./evaluation-phase.js";
 import { type UpdateMeta, roundMetrics } from "./round-metrics.js";
@@ -61,6 +62,8 @@ export class Aggregator implements FederationState {
   bytesIn = 0;
   bytesOut = 0;
   private readonly server: grpc.Server;
+  /** Bounds connections that have not authenticated (deadlines, caps); logs failed TLS handshakes. */
+  readonly guard: ConnectionGuard;
   private readonly health = new HealthImplementation({ "": "NOT_SERVING", "cohort.v1.Federation": "NOT_SERVING" });
   private readonly abort = new AbortController();
   private training: TrainingPhase | undefined;
@@ -80,7 +83,8 @@ export class Aggregator implements FederationState {
     this.deadlines = resolveDeadlines(settings.maxTimeoutMs, settings.deadlines);
     this.identity = { mutualTls: settings.tls?.caFile !== undefined, mode: settings.tls?.identity ?? "token" };
     if (this.identity.mode === "certificate" && !this.identity.mutualTls) throw new Error("tls identity: certificate needs mutual TLS (a ca to verify client certificates)");
-    this.server = new grpc.Server(serverOptions(this.limits, settings.keepalive));
+    this.guard = new ConnectionGuard(this.limits, log, extras.metrics);
+    this.server = new grpc.Server({ ...serverOptions(this.limits, settings.keepalive), interceptors: [callStartedInterceptor(this.guard)] });
     this.output = new RunOutput(settings.outputDir);
     this.staging = new UpdateStaging({ dir: join(settings.outputDir, ".staging"), memoryBudgetBytes: settings.stagingMemoryBytes ?? defaultStagingBudget });
     const countConnected = () => this.metrics?.partiesConnected(this.registry.connected().length);
@@ -109,6 +113,7 @@ export class Aggregator implements FederationState {
     if (!this.settings.tls) this.log.warn({ phase: "listen" }, "plaintext gRPC (tls_config not enabled): use only on loopback or a trusted network");
     const port = await new Promise<number>((resolve, reject) =>
       this.server.bindAsync(address, credentials, (error, bound) => (error ? reject(error) : resolve(bound))));
+    this.guard.attach(listenersOf(this.server));
     this.health.setStatus("", "SERVING");
     this.health.setStatus("cohort.v1.Federation", "SERVING");
     this.log.info({ phase: "listen", host: this.settings.host, port, tls: this.settings.tls ? (this.settings.tls.caFile ? "mutual" : "server") : "off", fusion: this.settings.algorithm, parties: this.settings.numParties, rounds: this.settings.rounds }, "aggregator listening");
@@ -414,7 +419,13 @@ export class Aggregator implements FederationState {
     this.abort.abort();
   }
 
+  /** A call on the connection of `peer` (grpc-js' getPeer) authenticated as a party. */
+  connectionAuthenticated(peer: string): void {
+    this.guard.authenticated(peer);
+  }
+
   async close(): Promise<void> {
+    this.guard.stop();
     this.health.setStatus("", "NOT_SERVING");
     await new Promise<void>((resolve) => this.server.tryShutdown(() => resolve()));
     this.store.close();
@@ -422,6 +433,7 @@ export class Aggregator implements FederationState {
 
   /** Stops at once: cancels every call in flight (tests, fatal errors). */
   forceClose(): void {
+    this.guard.stop();
     this.server.forceShutdown();
     this.store.close();
   }

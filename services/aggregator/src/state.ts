@@ -56,4 +56,6 @@ export interface FederationState {
   /** Takes a complete, verified update (folds it, or stores initial weights). */
   acceptUpload(party: string, update: ReceivedUpdate): Promise<void>;
   acceptEvaluation(party: string, report: EvaluationReport): void;
+  /** A call authenticated on the connection of `peer` (grpc-js' getPeer): its connection is no longer bounded as unauthenticated. Optional (tests' fakes). */
+  connectionAuthenticated?(peer: string): void;
 }
