@@ -137,7 +137,7 @@ export class Aggregator implements FederationState {
     const point = await findResumePoint(this.settings.outputDir, this.log);
     if (!point) return;
     if (this.store.manifest && fingerprint(this.store.manifest) !== fingerprint(point.manifest)) {
-      throw new Error(`the checkpoints in ${this.settings.outputDir} are of another model than the config's: ${diffManifests(this.store.manifest, point.manifest).slice(0, 5).join("; ")}`);
+      throw new OutputDirError(this.settings.outputDir, `its checkpoints are of another model than the config's: ${diffManifests(this.store.manifest, point.manifest).slice(0, 5).join("; ")}`);
     }
     this.store.setManifest(point.manifest);
     this.store.topology ??= point.topology;
