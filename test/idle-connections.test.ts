@@ -21,6 +21,7 @@ import { tempDir } from "./helpers/temp-dirs.js";
 const FD_LIMIT = 256;
 const FLOOD = 300;
 const HANDSHAKE_MS = 1500;
+const IDLE_MS = 3000;
 
 function canRun(): string | undefined {
   try {
@@ -62,13 +63,15 @@ async function flood(port: number, count: number, from: string): Promise<{ opene
   return { opened, closedByServer: Promise.race([all, new Promise<number>((resolve) => setTimeout(() => resolve(sockets.filter((s) => s.destroyed || s.closed).length), 15_000))]) };
 }
 
-function healthCheck(port: number): Promise<string> {
+/** A gRPC health check; its client (and connection) is left open when `keep` collects it. */
+function healthCheck(port: number, keep?: grpc.Client[]): Promise<string> {
   const Client = grpc.makeGenericClientConstructor(healthService, "Health");
   const client = new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
   return new Promise((resolve) => {
     (client as unknown as { check: (req: object, opts: object, cb: (e: grpc.ServiceError | null, r?: { status: string }) => void) => void })
       .check({ service: "" }, { deadline: Date.now() + 5000 }, (error, reply) => {
-        client.close();
+        if (keep) keep.push(client);
+        else client.close();
         resolve(error ? `error ${grpc.status[error.code]}` : String(reply?.status));
       });
   });
@@ -79,7 +82,7 @@ describe.skipIf(skip !== undefined)(`a flood of idle connections${skip ? ` (skip
     const dir = await tempDir("cohort-flood-");
     const [port, metricsPort] = [await freePort(), await freePort()];
     await writeFile(join(dir, "aggregator.yml"), [
-      `connection: {info: {ip: 127.0.0.1, port: ${port}, limits: {handshake_timeout_ms: ${HANDSHAKE_MS}}}}`,
+      `connection: {info: {ip: 127.0.0.1, port: ${port}, limits: {handshake_timeout_ms: ${HANDSHAKE_MS}, unauthenticated_idle_ms: ${IDLE_MS}}}}`,
       "hyperparams: {global: {rounds: 1, num_parties: 1, max_timeout: 60}}",
       "parties: [{name: party0, token: token-of-party-0}]", "output_dir: run",
       `metrics: {port: ${metricsPort}}`,
@@ -99,22 +102,29 @@ describe.skipIf(skip !== undefined)(`a flood of idle connections${skip ? ` (skip
     // Under the flood: the aggregator holds far fewer descriptors than its limit, and answers.
     const fds = readdirSync(`/proc/${aggregator.pid}/fd`).length;
     expect(fds).toBeLessThan(FD_LIMIT / 2);
-    expect(await healthCheck(port)).toBe("SERVING");
+    // This health client keeps its connection: one call, never authenticated, so it is closed at the idle deadline, not the handshake one.
+    const kept: grpc.Client[] = [];
+    expect(await healthCheck(port, kept)).toBe("SERVING");
     const healthz = await fetch(`http://127.0.0.1:${metricsPort}/healthz`);
     expect(healthz.status).toBe(200);
 
     // A real party joins and runs the federation's round while the flood's survivors are held.
+    const learner = new ArithmeticLearner({ tensors: [{ name: "w", dtype: "float32", shape: [8] }] }, 10, 1);
+    learner.trainDelayMs = () => IDLE_MS + 3000; // the run (and /metrics) lasts until the checks below are done
     const party = new Party({ name: "party0", token: "token-of-party-0", host: "127.0.0.1", port, reconnect: { initialDelayMs: 100, maxDelayMs: 300, maxAttempts: 20 } },
-      new ArithmeticLearner({ tensors: [{ name: "w", dtype: "float32", shape: [8] }] }, 10, 1), testLogger("party0"));
+      learner, testLogger("party0"));
     const run = party.run();
 
     // Every flood connection is refused (past 32 per address) or closed at the handshake deadline.
     expect(await closedByServer).toBe(FLOOD);
+    await new Promise((resolve) => setTimeout(resolve, IDLE_MS + 500));
+    kept.forEach((c) => c.close());
     const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
     const count = (reason: string) => Number(new RegExp(`cohort_aggregator_closed_connections_total\\{reason="${reason}"\\} (\\d+)`).exec(metrics)?.[1] ?? 0);
     expect(count("per_address") + count("handshake_timeout")).toBe(opened);
     expect(count("per_address")).toBeGreaterThan(0);
     expect(count("handshake_timeout")).toBeGreaterThan(0);
+    expect(count("unauthenticated_idle")).toBe(1); // the health client's connection; the party's was never bounded
     expect(events.some((e) => e.phase === "connection" && e.reason === "per_address" && e.peer === "127.0.0.2")).toBe(true);
 
     await expect(run).resolves.toBe("all rounds completed");

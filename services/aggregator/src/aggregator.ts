@@ -24,7 +24,7 @@ import type { FederationState } from "./state.js";
 import { type ReceivedUpdate, receiveBufferBytes } from "./upload-receiver.js";
 import { serverCredentials } from "./server-credentials.js";
 import { withTimeout } from "./timeout.js";
-import { ConnectionGuard, callStartedInterceptor, listenersOf } from "./connection-guard.js";
+import { ConnectionGuard, listenersOf } from "./connection-guard.js";
 import type { AggregatorSettings, InitialModel, ModelExporter } from "./settings.js";
 import { type EvaluationContext, collectEvaluations } from "./evaluation-phase.js";
 import { type UpdateMeta, roundMetrics } from "./round-metrics.js";
@@ -84,7 +84,7 @@ export class Aggregator implements FederationState {
     this.identity = { mutualTls: settings.tls?.caFile !== undefined, mode: settings.tls?.identity ?? "token" };
     if (this.identity.mode === "certificate" && !this.identity.mutualTls) throw new Error("tls identity: certificate needs mutual TLS (a ca to verify client certificates)");
     this.guard = new ConnectionGuard(this.limits, log, extras.metrics);
-    this.server = new grpc.Server({ ...serverOptions(this.limits, settings.keepalive), interceptors: [callStartedInterceptor(this.guard)] });
+    this.server = new grpc.Server(serverOptions(this.limits, settings.keepalive));
     this.output = new RunOutput(settings.outputDir);
     this.staging = new UpdateStaging({ dir: join(settings.outputDir, ".staging"), memoryBudgetBytes: settings.stagingMemoryBytes ?? defaultStagingBudget });
     const countConnected = () => this.metrics?.partiesConnected(this.registry.connected().length);

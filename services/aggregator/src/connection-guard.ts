@@ -1,8 +1,8 @@
 import type { Server as NetServer, Socket } from "node:net";
-import type { Http2Session } from "node:http2";
+import type { Http2Session, ServerHttp2Stream } from "node:http2";
 import type { TLSSocket } from "node:tls";
 import type { AggregatorMetrics, Logger } from "@cohort/telemetry";
-import * as grpc from "@grpc/grpc-js";
+import type * as grpc from "@grpc/grpc-js";
 
 /** What a connection that has not yet carried an authenticated call may hold (see AggregatorLimits). */
 export interface ConnectionLimits {
@@ -58,6 +58,11 @@ export class ConnectionGuard {
         const tracked = this.pending.get(`${session.socket?.remoteAddress}:${session.socket?.remotePort}`);
         if (tracked) tracked.session = session;
       });
+      // Every call is an HTTP/2 stream: one event per call, nothing per message.
+      server.on("stream", (stream: ServerHttp2Stream) => {
+        const socket = stream.session?.socket;
+        if (socket) this.callStarted(`${socket.remoteAddress}:${socket.remotePort}`);
+      });
     }
   }
 
@@ -66,7 +71,7 @@ export class ConnectionGuard {
     return this.pending.size;
   }
 
-  /** A call arrived on the connection of `peer`: its handshake is done; it now has until the idle deadline to authenticate. */
+  /** A call (HTTP/2 stream) arrived on the connection of `peer`: its handshake is done; it now has until the idle deadline to authenticate. */
   callStarted(peer: string): void {
     const tracked = this.pending.get(peer);
     if (!tracked || tracked.calls++ > 0) return;
@@ -159,14 +164,6 @@ export class ConnectionGuard {
     state.count = 0;
     state.last = Date.now();
   }
-}
-
-/** A server interceptor that tells the guard a call started on its connection (every call: health checks too). */
-export function callStartedInterceptor(guard: ConnectionGuard): grpc.ServerInterceptor {
-  return (_method, call) => {
-    guard.callStarted(call.getPeer());
-    return new grpc.ServerInterceptingCall(call);
-  };
 }
 
 /**

@@ -93,7 +93,9 @@ export const DEFAULT_LIMITS: Readonly<AggregatorLimits> = Object.freeze({
   maxTrackedPeers: 10_000,
   handshakeTimeoutMs: 10_000,
   unauthenticatedIdleMs: 30_000,
-  maxUnauthenticatedPerAddress: 32,
+  // Half the total: one address cannot take every slot, and parties behind one NAT that all
+  // start at once (the 200-party bench) are not refused.
+  maxUnauthenticatedPerAddress: Math.max(8, Math.floor(defaultConnectionCap() / 2)),
   maxUnauthenticatedConnections: defaultConnectionCap(),
 });
 
