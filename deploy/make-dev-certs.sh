@@ -3,10 +3,13 @@
 # a throwaway CA, the aggregator's server certificate, a client certificate per party (mutual
 # TLS), and a random token per party. Writes deploy/secrets/ (git-ignored). For production use
 # your own CA; the file names are all that matters.
+# Usage: deploy/make-dev-certs.sh [DIR]   (default deploy/secrets)
+# Private keys are written 0600 (cohort refuses a key other users can read); run as root, the
+# script gives them to uid 1000, the containers' user, which reads them through the secrets mounts.
 set -euo pipefail
-cd "$(dirname "$0")"
-mkdir -p secrets && cd secrets
 umask 077
+out="${1:-$(dirname "$0")/secrets}"
+mkdir -p "$out" && cd "$out"
 ec() { openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "$@"; }
 ec -x509 -days 365 -subj /CN=cohort-dev-ca -keyout ca.key -out ca.pem
 issue() { # name, extensions
@@ -23,6 +26,12 @@ for i in 0 1 2; do
   issue "party$i" "extendedKeyUsage=clientAuth"
   echo "PARTY${i}_TOKEN=$(openssl rand -hex 24)" >> tokens.env
 done
-# The containers run as uid 1000 and read these through secrets mounts.
-chmod 644 ./*.pem ./*.key tokens.env
+# Certificates are public; keys and tokens stay the owner's. The containers run as uid 1000.
+chmod 644 ./*.pem
+chmod 600 ./*.key tokens.env
+if [ "$(id -u)" = 0 ]; then
+  chown 1000:1000 ./*.key tokens.env
+elif [ "$(id -u)" != 1000 ]; then
+  echo "note: the keys belong to uid $(id -u), mode 0600; the containers run as uid 1000: sudo chown 1000 $(pwd)/*.key" >&2
+fi
 echo "wrote $(pwd): ca.pem, aggregator.{pem,key}, party{0,1,2}.{pem,key}, tokens.env"

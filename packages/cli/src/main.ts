@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-import { Command, InvalidArgumentError } from "commander";
-import { ConfigError } from "@cohort/config";
+import { Command, CommanderError, InvalidArgumentError } from "commander";
+import { EXIT_INPUT, exitCodeFor } from "./exit-codes.js";
 import { runAggregatorCommand } from "./commands/aggregator.js";
 import { runBackendInstall } from "./commands/backend.js";
 import { runCertsCommand } from "./commands/certs.js";
@@ -32,7 +32,10 @@ function port(value: string): number {
 const program = new Command()
   .name("cohort")
   .description("Federated learning over gRPC: one aggregator, one party per data holder.")
-  .showHelpAfterError();
+  .showHelpAfterError()
+  // Usage errors exit 2 like other input errors (commander's own default is 1, which the README
+  // reserves for failures a restart may repair); help and --version still exit 0.
+  .exitOverride();
 
 program.command("aggregator")
   .description("run the aggregator service")
@@ -41,6 +44,8 @@ program.command("aggregator")
   .option("--output-dir <dir>", "override output_dir")
   .option("--metrics-port <port>", "serve /metrics, /healthz, /readyz on this port (metrics.port; 0 picks one)", port)
   .option("--insecure", "no TLS and no allow-list: any party name joins (IBM FL's configs name no parties; trusted networks only)")
+
+  .option("--allow-insecure-key-permissions", "load a TLS private key that other users may read (refused by default)")
   .option("--pretty", "human-readable logs instead of JSON lines")
   .action(async (options) => { process.exitCode = await runAggregatorCommand(options, aggregatorModelHooks()); });
 
@@ -50,6 +55,8 @@ program.command("party")
   .option("--port <port>", "override aggregator.port", port)
   .option("--metrics-port <port>", "serve /metrics, /healthz, /readyz on this port (metrics.port; 0 picks one)", port)
   .option("--insecure", "no TLS and no token, for an aggregator started with --insecure; the name defaults to the config file's base name")
+
+  .option("--allow-insecure-key-permissions", "load a TLS private key that other users may read (refused by default)")
   .option("--pretty", "human-readable logs instead of JSON lines")
   .action(async (options) => { process.exitCode = await runPartyCommand(options); });
 
@@ -141,11 +148,16 @@ modelCommand.command("train")
 try {
   await program.parseAsync();
 } catch (error) {
-  // Config and input errors (they carry a code) are the user's to fix: the message says what
-  // and where. Anything else is reported the same way, with the stack at LOG_LEVEL=debug.
-  const isInputError = error instanceof ConfigError || (error instanceof Error && "code" in error);
-  const message = error instanceof Error ? error.message : String(error);
-  process.stderr.write(`cohort: ${message}\n`);
-  if (!isInputError && error instanceof Error && process.env.LOG_LEVEL === "debug") process.stderr.write(`${error.stack}\n`);
-  process.exitCode = isInputError ? 2 : 1;
+  if (error instanceof CommanderError) {
+    // Commander has printed the problem (and the help) already.
+    process.exitCode = error.exitCode === 0 ? 0 : EXIT_INPUT;
+  } else {
+    // The message says what and where (services have also logged it as a `fatal` event); the
+    // stack only at LOG_LEVEL=debug, for errors that are not the user's to fix.
+    const code = exitCodeFor(error);
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`cohort: ${message}\n`);
+    if (code !== EXIT_INPUT && error instanceof Error && process.env.LOG_LEVEL === "debug") process.stderr.write(`${error.stack}\n`);
+    process.exitCode = code;
+  }
 }

@@ -41,7 +41,7 @@ export function aggregatorModelHooks(options: AggregatorModelHooksOptions = {}):
       log ??= logger;
       if (!config.model) return undefined;
       await selectBackend("auto");
-      const model = await loadModelFromSpec(config.model);
+      const model = await loadModelFromSpec({ ...config.model, configFile: config.file });
       const weights = getWeights(model);
       logger.info({ phase: "model", name: config.model.name, tensors: weights.length }, "initial global model loaded from the config");
       return { manifest: { tensors: weights.map(({ name, dtype, shape }) => ({ name, dtype, shape })) }, bytes: packWeights(weights), topology: JSON.stringify(model.toJSON(undefined, false)) };

@@ -132,6 +132,12 @@ describe("parseAggregatorConfig", () => {
     expect(parseAggregatorConfig(raw, "a.yml", "/x").connection.limits).toEqual({ maxRejections: 0, uploadIdleMs: 120_000 });
     info.limits = { rejection_window_ms: 30_000, rejection_cooldown_ms: 5_000 };
     expect(parseAggregatorConfig(raw, "a.yml", "/x").connection.limits).toEqual({ rejectionWindowMs: 30_000, rejectionCooldownMs: 5_000 });
+    info.limits = { handshake_timeout_ms: 2_000, unauthenticated_idle_ms: 5_000, max_unauthenticated_per_address: 8, max_unauthenticated_connections: 64 };
+    expect(parseAggregatorConfig(raw, "a.yml", "/x").connection.limits).toEqual({ handshakeTimeoutMs: 2_000, unauthenticatedIdleMs: 5_000, maxUnauthenticatedPerAddress: 8, maxUnauthenticatedConnections: 64 });
+    info.limits = { max_unauthenticated_per_address: 0 };
+    expect(errorOf(() => parseAggregatorConfig(raw, "a.yml", "/x")).message).toBe(
+      "a.yml: connection.info.limits.max_unauthenticated_per_address: got 0, expected an integer >= 1 (connections)",
+    );
     info.limits = { max_rejections: -1 };
     expect(errorOf(() => parseAggregatorConfig(raw, "a.yml", "/x")).message).toBe(
       "a.yml: connection.info.limits.max_rejections: got -1, expected an integer >= 0 (refused calls; 0 turns the limit off)",

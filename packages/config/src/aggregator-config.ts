@@ -37,6 +37,10 @@ export interface PeerLimitOverrides {
   maxRejections?: number;
   rejectionWindowMs?: number;
   rejectionCooldownMs?: number;
+  handshakeTimeoutMs?: number;
+  unauthenticatedIdleMs?: number;
+  maxUnauthenticatedPerAddress?: number;
+  maxUnauthenticatedConnections?: number;
 }
 
 /** The aggregator's config, validated, with defaults applied and paths absolute. */
@@ -270,5 +274,9 @@ function peerLimits(raw: NonNullable<RawAggregatorConfig["connection"]["info"]["
   if (raw.max_rejections !== undefined) limits.maxRejections = raw.max_rejections;
   if (raw.rejection_window_ms !== undefined) limits.rejectionWindowMs = raw.rejection_window_ms;
   if (raw.rejection_cooldown_ms !== undefined) limits.rejectionCooldownMs = raw.rejection_cooldown_ms;
+  if (raw.handshake_timeout_ms !== undefined) limits.handshakeTimeoutMs = raw.handshake_timeout_ms;
+  if (raw.unauthenticated_idle_ms !== undefined) limits.unauthenticatedIdleMs = raw.unauthenticated_idle_ms;
+  if (raw.max_unauthenticated_per_address !== undefined) limits.maxUnauthenticatedPerAddress = raw.max_unauthenticated_per_address;
+  if (raw.max_unauthenticated_connections !== undefined) limits.maxUnauthenticatedConnections = raw.max_unauthenticated_connections;
   return limits;
 }

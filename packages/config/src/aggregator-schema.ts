@@ -70,6 +70,10 @@ const connectionSchema = section({
       max_rejections: integer(0, undefined, "refused calls; 0 turns the limit off").optional(),
       rejection_window_ms: integer(1000, undefined, "milliseconds").optional(),
       rejection_cooldown_ms: integer(1000, undefined, "milliseconds").optional(),
+      handshake_timeout_ms: integer(100, undefined, "milliseconds").optional(),
+      unauthenticated_idle_ms: integer(100, undefined, "milliseconds").optional(),
+      max_unauthenticated_per_address: integer(1, undefined, "connections").optional(),
+      max_unauthenticated_connections: integer(1, undefined, "connections").optional(),
     }).optional(),
   }).prefault({}),
 });

@@ -1,4 +1,5 @@
 import { mkdir, open, rm, type FileHandle } from "node:fs/promises";
+import { withPath } from "@cohort/tensors";
 import { join } from "node:path";
 import { randomUUID } from "node:crypto";
 
@@ -77,9 +78,9 @@ export class UpdateStaging {
       this.reserved += totalBytes;
       return new MemoryWriter(totalBytes, () => { this.reserved -= totalBytes; }, this.allocator);
     }
-    await mkdir(this.options.dir, { recursive: true });
+    await withPath(this.options.dir, "create the folder", () => mkdir(this.options.dir, { recursive: true }));
     const path = join(this.options.dir, `update-${randomUUID()}.bin`);
-    return new FileWriter(path, totalBytes, await open(path, "w+"));
+    return new FileWriter(path, totalBytes, await withPath(path, "create", () => open(path, "w+")));
   }
 }
 
@@ -176,7 +177,7 @@ class FileWriter implements StagedWriter, StagedBytes {
 
   async write(data: Uint8Array): Promise<void> {
     if (this.written + data.byteLength > this.totalBytes) throw new RangeError("write past the staged size");
-    await this.file.write(data, 0, data.byteLength, this.written);
+    await withPath(this.path, "write", () => this.file.write(data, 0, data.byteLength, this.written));
     this.written += data.byteLength;
   }
 
@@ -187,7 +188,7 @@ class FileWriter implements StagedWriter, StagedBytes {
   async read(offset: number, length: number): Promise<Uint8Array> {
     // One reusable buffer per staged file: the fold consumes a slice before asking for the next.
     if (this.scratch.byteLength < length) this.scratch = new Uint8Array(length);
-    const { bytesRead } = await this.file.read(this.scratch, 0, length, offset);
+    const { bytesRead } = await withPath(this.path, "read", () => this.file.read(this.scratch, 0, length, offset));
     if (bytesRead !== length) throw new RangeError(`staged file ${this.path}: read ${bytesRead} of ${length} bytes`);
     return this.scratch.subarray(0, length);
   }

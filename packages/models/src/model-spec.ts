@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import path from "node:path";
 import type { CompileOptions } from "./compile.js";
 import { compileWithCustom } from "./keras/build.js";
@@ -14,6 +15,8 @@ export interface ModelSpecSection {
   spec: Record<string, unknown>;
   specBaseDir: string;
   specFile?: string;
+  /** The config file the section came from (for messages about an inline spec's keys). */
+  configFile?: string;
 }
 
 export class ModelSpecError extends Error {
@@ -69,7 +72,13 @@ export async function loadModelFromSpec(section: ModelSpecSection, load: { infer
   const resolveFile = (key: string) => {
     const value = section.spec[key];
     if (typeof value !== "string" || value === "") throw new ModelSpecError(`${where}: ${key}`, `expected a file path for ${section.name}`);
-    return path.resolve(section.specBaseDir, value);
+    const file = path.resolve(section.specBaseDir, value);
+    // Named by its key (model.spec.model_definition), not only its path: the key is what the user edits.
+    if (!existsSync(file)) {
+      const keyWhere = section.specFile ? `${section.specFile}: ${key}` : `${section.configFile ? `${section.configFile}: ` : ""}model.spec.${key}`;
+      throw new ModelSpecError(keyWhere, `file not found: ${file}${path.isAbsolute(value) ? "" : ` (relative paths resolve against ${section.specBaseDir})`}`);
+    }
+    return file;
   };
   // PyTorch-style sources compile inside load and need a loss; for inference any loss will do.
   const spec = load.inferenceOnly && source.keys.includes("loss_criterion") ? { loss_criterion: "nn.MSELoss", ...section.spec } : section.spec;

@@ -31,6 +31,7 @@ export class AggregatorMetrics {
   private readonly globalMetric: Gauge<"metric">;
   private readonly rejected: Counter<"reason">;
   private readonly dropped: Counter<"phase">;
+  private readonly connectionsClosed: Counter<"reason">;
 
   /** `processMetrics` adds prom-client's process_* and nodejs_* metrics (CPU, memory, event loop lag) for a real service. */
   constructor(options: { processMetrics?: boolean } = {}) {
@@ -46,6 +47,7 @@ export class AggregatorMetrics {
     this.phaseSeconds = new Histogram({ name: "cohort_aggregator_phase_duration_seconds", help: "Duration of each phase of a round (round = the whole round)", labelNames: ["phase"], buckets: PHASE_BUCKETS, registers });
     this.globalMetric = new Gauge({ name: "cohort_aggregator_global_metric", help: "Example-weighted evaluation of the last evaluated global model (accuracy, loss, ...)", labelNames: ["metric"], registers });
     this.rejected = new Counter({ name: "cohort_aggregator_rejected_updates_total", help: "Uploads refused, by reason code", labelNames: ["reason"], registers });
+    this.connectionsClosed = new Counter({ name: "cohort_aggregator_closed_connections_total", help: "Connections refused or closed before an authenticated call: per_address, total, handshake_timeout, unauthenticated_idle, tls_handshake", labelNames: ["reason"], registers });
     this.dropped = new Counter({ name: "cohort_aggregator_dropped_parties_total", help: "Parties dropped from a round's phase: a missed download, train, upload or evaluate deadline, or a cooldown", labelNames: ["phase"], registers });
     this.roundsCompleted.inc(0);
     this.currentRound.set(0);
@@ -81,6 +83,11 @@ export class AggregatorMetrics {
   }
 
   /** A party missed a phase deadline (`download`, `train`, `upload`, `evaluate`) or was dropped for a cooldown. */
+  /** A connection refused or closed before it carried an authenticated call (the connection guard). */
+  connectionClosed(reason: string): void {
+    this.connectionsClosed.inc({ reason });
+  }
+
   partyDropped(phase: string): void {
     this.dropped.inc({ phase });
   }

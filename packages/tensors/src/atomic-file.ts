@@ -1,5 +1,6 @@
 import { mkdir, open, rename, rm } from "node:fs/promises";
 import { dirname } from "node:path";
+import { withPath } from "./file-io-error.js";
 
 /**
  * Writes a file so that a crash leaves either the old content or the new one, never a torn
@@ -20,29 +21,29 @@ export async function atomicWriteSlices(
   check?: (size: number) => void,
 ): Promise<{ size: number; writeMs: number; syncMs: number }> {
   const started = Date.now();
-  await mkdir(dirname(path), { recursive: true });
+  await withPath(dirname(path), "create the folder", () => mkdir(dirname(path), { recursive: true }));
   const temporary = `${path}.tmp-${process.pid}-${Date.now()}`;
-  const file = await open(temporary, "w");
+  const file = await withPath(temporary, "create", () => open(temporary, "w"));
   let size = 0;
   let synced: number;
   try {
     for await (const slice of slices) {
       for (let done = 0; done < slice.byteLength;) {
-        const { bytesWritten } = await file.write(slice, done, slice.byteLength - done, size + done);
+        const { bytesWritten } = await withPath(temporary, "write", () => file.write(slice, done, slice.byteLength - done, size + done));
         done += bytesWritten;
       }
       size += slice.byteLength;
     }
     check?.(size);
     synced = Date.now();
-    await file.sync();
+    await withPath(temporary, "fsync", () => file.sync());
   } catch (error) {
     await file.close().catch(() => undefined);
     await rm(temporary, { force: true });
     throw error;
   }
-  await file.close();
-  await rename(temporary, path);
+  await withPath(temporary, "close", () => file.close());
+  await withPath(path, "rename a temporary file to", () => rename(temporary, path));
   await syncDirectory(dirname(path));
   return { size, writeMs: synced - started, syncMs: Date.now() - synced };
 }
@@ -63,11 +64,18 @@ async function syncDirectory(dir: string): Promise<void> {
 
 /** Appends one line and fsyncs, so a metrics line that was logged is also on disk. */
 export async function appendLine(path: string, line: string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const file = await open(path, "a");
+  await withPath(dirname(path), "create the folder", () => mkdir(dirname(path), { recursive: true }));
+  const file = await withPath(path, "open for appending", () => open(path, "a"));
   try {
-    await file.write(line.endsWith("\n") ? line : `${line}\n`);
-    await file.sync();
+    const before = (await file.stat()).size;
+    try {
+      await withPath(path, "append to", () => file.write(line.endsWith("\n") ? line : `${line}\n`));
+      await withPath(path, "fsync", () => file.sync());
+    } catch (error) {
+      // A full disk can take part of the line: cut it off, so the file stays whole lines.
+      await file.truncate(before).catch(() => undefined);
+      throw error;
+    }
   } finally {
     await file.close();
   }

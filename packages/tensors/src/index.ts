@@ -6,5 +6,6 @@ export { packWeights, unpackWeights, tensorOffsets } from "./packing.js";
 export { type NpyArray, type NpyErrorCode, NpyError, readNpy, writeNpy } from "./npy.js";
 export { type NpzErrorCode, type NpzReadOptions, type NpzWriteOptions, type NpzEntryInfo, NpzError, readNpz, writeNpz, listNpz } from "./npz.js";
 export { atomicWriteFile, atomicWriteSlices, appendLine } from "./atomic-file.js";
+export { FileIOError, isSystemError, withPath } from "./file-io-error.js";
 export { float16ToNumber, numberToFloat16, float16ArrayToFloat32, float32ArrayToFloat16 } from "./float16.js";
 export { UPDATE_ENCODINGS, type UpdateEncoding, isUpdateEncoding, encodedTensorByteLength, encodedByteLength, encodeFloat32Tensor, encodeWeights, decodeFloat32Tensor } from "./update-codec.js";

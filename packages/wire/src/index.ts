@@ -13,3 +13,4 @@ export { manifestToMessage, manifestFromMessage } from "./manifest-message.js";
 export { FLOW_CONTROL_WINDOW_BYTES, TRANSFER_CHANNEL_OPTIONS } from "./flow-control.js";
 export { type BaseReader, UpdateDecoder } from "./update-decoder.js";
 export { HEAP_GROWING_ENV, PARTY_HEAP_GROWING_PERCENT, tuneHeapGrowth } from "./heap-growth.js";
+export { ALLOW_INSECURE_KEY_FLAG, KeyPermissionsError, readPrivateKey } from "./private-key.js";

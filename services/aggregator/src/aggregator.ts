@@ -9,7 +9,7 @@ import {
   federationService, invalidArgument, permissionDenied,
 } from "@cohort/wire";
 import { PartyAuthenticator } from "./auth.js";
-import { Collector } from "./collector.js";
+import { type Collected, Collector } from "./collector.js";
 import { type BoundedTransfer, type DropPhase, type PhaseDeadlines, RoundDeadlines, resolveDeadlines } from "./deadlines.js";
 import type { IdentityPolicy } from "./identity.js";
 import { type AggregatorLimits, resolveLimits, serverOptions } from "./limits.js";
@@ -17,16 +17,18 @@ import { ModelStore, slicesOf } from "./model-store.js";
 import { PartyRegistry } from "./registry.js";
 import { RejectionLimiter } from "./rejection-limiter.js";
 import { findResumePoint } from "./resume.js";
-import { type RoundMetrics, type RunSummary, RunOutput } from "./run-output.js";
+import { OutputDirError, type RoundMetrics, type RunSummary, RunOutput } from "./run-output.js";
 import { federationHandlers } from "./service.js";
 import { StreamQuota } from "./stream-guard.js";
 import type { FederationState } from "./state.js";
 import { type ReceivedUpdate, receiveBufferBytes } from "./upload-receiver.js";
 import { serverCredentials } from "./server-credentials.js";
 import { withTimeout } from "./timeout.js";
+import { ConnectionGuard, listenersOf } from "./connection-guard.js";
 import type { AggregatorSettings, GlobalEvaluator, InitialModel, ModelExporter } from "./settings.js";
-import { collectEvaluations, evaluateOnOwnData } from "./evaluation-phase.js";
+import { type EvaluationContext, collectEvaluations, evaluateOnOwnData } from "./evaluation-phase.js";
 import { type UpdateMeta, roundMetrics } from "./round-metrics.js";
+import { recoverLostRounds } from "./lost-rounds.js";
 
 /**
  * `receiveHolds`: each participant's upload receive buffers, held against staging's memory budget
@@ -64,6 +66,8 @@ export class Aggregator implements FederationState {
   bytesIn = 0;
   bytesOut = 0;
   private readonly server: grpc.Server;
+  /** Bounds connections that have not authenticated (deadlines, caps); logs failed TLS handshakes. */
+  readonly guard: ConnectionGuard;
   private readonly health = new HealthImplementation({ "": "NOT_SERVING", "cohort.v1.Federation": "NOT_SERVING" });
   private readonly abort = new AbortController();
   private training: TrainingPhase | undefined;
@@ -85,6 +89,7 @@ export class Aggregator implements FederationState {
     this.deadlines = resolveDeadlines(settings.maxTimeoutMs, settings.deadlines);
     this.identity = { mutualTls: settings.tls?.caFile !== undefined, mode: settings.tls?.identity ?? "token" };
     if (this.identity.mode === "certificate" && !this.identity.mutualTls) throw new Error("tls identity: certificate needs mutual TLS (a ca to verify client certificates)");
+    this.guard = new ConnectionGuard(this.limits, log, extras.metrics);
     this.server = new grpc.Server(serverOptions(this.limits, settings.keepalive));
     this.output = new RunOutput(settings.outputDir);
     this.staging = new UpdateStaging({ dir: join(settings.outputDir, ".staging"), memoryBudgetBytes: settings.stagingMemoryBytes ?? defaultStagingBudget });
@@ -105,15 +110,17 @@ export class Aggregator implements FederationState {
 
   /** Binds the port (0 picks a free one) and starts serving; returns the bound port. */
   async start(): Promise<number> {
+    await this.output.checkWritable();
     await this.resume();
     this.server.addService(federationService(), federationHandlers(this));
     this.health.addToServer(this.server);
     const address = `${this.settings.host.includes(":") ? `[${this.settings.host}]` : this.settings.host}:${this.settings.port}`;
-    const credentials = await serverCredentials(this.settings.tls);
+    const credentials = await serverCredentials(this.settings.tls, this.settings.allowInsecureKeyPermissions);
     if (!this.settings.tls) this.log.warn({ phase: "listen" }, "plaintext gRPC (tls_config not enabled): use only on loopback or a trusted network");
     if (this.auth.open) this.log.warn({ phase: "listen", insecure: true }, "--insecure: no TLS and no allow-list, any party name joins: use only on a trusted network");
     const port = await new Promise<number>((resolve, reject) =>
       this.server.bindAsync(address, credentials, (error, bound) => (error ? reject(error) : resolve(bound))));
+    this.guard.attach(listenersOf(this.server));
     this.health.setStatus("", "SERVING");
     this.health.setStatus("cohort.v1.Federation", "SERVING");
     this.log.info({ phase: "listen", host: this.settings.host, port, tls: this.settings.tls ? (this.settings.tls.caFile ? "mutual" : "server") : "off", fusion: this.settings.algorithm, parties: this.settings.numParties, rounds: this.settings.rounds }, "aggregator listening");
@@ -132,12 +139,12 @@ export class Aggregator implements FederationState {
   /** Picks up a run that a crash or a stop interrupted: global weights and round from the last good checkpoint. */
   private async resume(): Promise<void> {
     if (await this.output.hasSummary()) {
-      throw new Error(`${this.settings.outputDir} holds a finished run (summary.json): choose another output_dir, or move that run away`);
+      throw new OutputDirError(this.settings.outputDir, "holds a finished run (summary.json): choose another output_dir, or move that run away");
     }
     const point = await findResumePoint(this.settings.outputDir, this.log);
     if (!point) return;
     if (this.store.manifest && fingerprint(this.store.manifest) !== fingerprint(point.manifest)) {
-      throw new Error(`the checkpoints in ${this.settings.outputDir} are of another model than the config's: ${diffManifests(this.store.manifest, point.manifest).slice(0, 5).join("; ")}`);
+      throw new OutputDirError(this.settings.outputDir, `its checkpoints are of another model than the config's: ${diffManifests(this.store.manifest, point.manifest).slice(0, 5).join("; ")}`);
     }
     this.store.setManifest(point.manifest);
     this.store.topology ??= point.topology;
@@ -255,9 +262,6 @@ export class Aggregator implements FederationState {
     let unfinished = false;
     let failedRound: number | undefined;
     let completed = this.resumedFrom ?? 0;
-    const previous = (await this.output.readMetrics()).filter((m) => m.eval.accuracy !== undefined).pop();
-    let lastAccuracy: number | null = previous?.eval.accuracy ?? null;
-    let lastLoss: number | null = previous?.eval.loss ?? null;
 
     this.metrics?.setPhase("waiting");
     this.log.info({ phase: "wait-parties", expected: s.numParties, quorum, timeout_ms: s.maxTimeoutMs }, "waiting for parties to join");
@@ -268,7 +272,8 @@ export class Aggregator implements FederationState {
       for (const party of this.registry.connected()) this.registry.send(party, { kind: "stop", stop: { reason } });
       this.registry.closeAll();
       this.log.warn({ phase: "stopped", round: completed, joined: present.length, expected: s.numParties }, `stopped by signal while waiting for parties (${present.length} of ${s.numParties} had joined)`);
-      return { rounds_completed: completed, final: { accuracy: lastAccuracy, loss: lastLoss }, parties: [], wall_seconds: (Date.now() - started) / 1000, stopped_because: reason, fusion: s.algorithm, exported: [] };
+      const before = (await this.output.readMetrics()).filter((m) => m.eval.accuracy !== undefined).pop();
+      return { rounds_completed: completed, final: { accuracy: before?.eval.accuracy ?? null, loss: before?.eval.loss ?? null }, parties: [], wall_seconds: (Date.now() - started) / 1000, stopped_because: reason, fusion: s.algorithm, exported: [] };
     }
     if (present.length < quorum) throw new Error(`only ${present.length} of ${s.numParties} parties joined within ${s.maxTimeoutMs / 1000} s (quorum ${quorum}): ${present.join(", ") || "none"}`);
     await withTimeout(this.store.ready, s.maxTimeoutMs, "no initial weights arrived from the first party");
@@ -279,6 +284,12 @@ export class Aggregator implements FederationState {
       this.store.putFile(0, checkpoint);
     }
     if (this.store.topology) await this.output.writeTopology(this.store.topology);
+    if (this.resumedFrom !== undefined) {
+      await recoverLostRounds({ ...this.evaluationContext(), output: this.output, open: (collector) => { this.evaluation = collector; } }, this.resumedFrom);
+    }
+    const previous = (await this.output.readMetrics()).filter((m) => m.eval.accuracy !== undefined).pop();
+    let lastAccuracy: number | null = previous?.eval.accuracy ?? null;
+    let lastLoss: number | null = previous?.eval.loss ?? null;
 
     for (let round = completed + 1; round <= s.rounds && !this.abort.signal.aborted; round++) {
       const metrics = await this.runRound(round, quorum);
@@ -387,7 +398,9 @@ export class Aggregator implements FederationState {
     // The mean is written slice by slice into the checkpoint (hashed on the way), which the store
     // then serves downloads from: the packed global model is never in memory as a whole.
     // ms.fuse: mean + hash + write; ms.checkpoint: fsync, rename, .json and state.json.
-    const checkpoint = await this.output.writeCheckpointSlices(round, this.store.manifest!, phase.sum.resultSlices());
+    // The line but its evaluation goes into the checkpoint: a restart writes it if this process cannot.
+    const pending = roundMetrics(round, updates, NO_REPORTS, { train: trainMs, fuse: 0, checkpoint: 0, eval: 0, round: 0 }, { in: this.bytesIn - bytesIn, out: this.bytesOut - bytesOut });
+    const checkpoint = await this.output.writeCheckpointSlices(round, this.store.manifest!, phase.sum.resultSlices(), pending);
     this.metrics?.setPhase("checkpoint");
     this.store.putFile(round, checkpoint);
     const fuseMs = checkpoint.writeMs;
@@ -397,8 +410,7 @@ export class Aggregator implements FederationState {
     const evaluate = round % (s.evaluateEvery ?? 1) === 0 || round === s.rounds;
     // The aggregator's own evaluation runs while the parties evaluate theirs.
     const ownEvaluation = evaluate && this.extras.evaluateGlobal ? evaluateOnOwnData(this.extras.evaluateGlobal, this.store, this.log, round) : Promise.resolve(undefined);
-    const { reports, ms: evalMs } = await collectEvaluations(
-      { registry: this.registry, log: this.log, metrics: this.metrics, abort: this.abort.signal, deadlineMs: this.deadlines.evaluateMs },
+    const { reports, ms: evalMs } = await collectEvaluations(this.evaluationContext(),
       round, evaluate ? this.registry.connected() : [], (collector) => { this.evaluation = collector; },
     );
     const aggregatorEval = await ownEvaluation;
@@ -413,6 +425,10 @@ export class Aggregator implements FederationState {
     this.metrics?.roundCompleted(metrics);
     this.log.info({ round, phase: "round-done", parties: metrics.parties.length, examples: metrics.examples, train: metrics.train, eval: metrics.eval, ...(aggregatorEval ? { aggregator_eval: aggregatorEval } : {}), ms: metrics.ms.round, bytes_in: metrics.bytes_in, bytes_out: metrics.bytes_out }, `round ${round}/${s.rounds} done`);
     return metrics;
+  }
+
+  private evaluationContext(): EvaluationContext {
+    return { registry: this.registry, log: this.log, metrics: this.metrics, abort: this.abort.signal, deadlineMs: this.deadlines.evaluateMs };
   }
 
   /** `party` missed a phase deadline (or is cooling down): the round stops waiting for it. False when it no longer waited. */
@@ -445,7 +461,13 @@ export class Aggregator implements FederationState {
     this.abort.abort();
   }
 
+  /** A call on the connection of `peer` (grpc-js' getPeer) authenticated as a party. */
+  connectionAuthenticated(peer: string): void {
+    this.guard.authenticated(peer);
+  }
+
   async close(): Promise<void> {
+    this.guard.stop();
     this.health.setStatus("", "NOT_SERVING");
     await new Promise<void>((resolve) => this.server.tryShutdown(() => resolve()));
     this.store.close();
@@ -453,6 +475,7 @@ export class Aggregator implements FederationState {
 
   /** Stops at once: cancels every call in flight (tests, fatal errors). */
   forceClose(): void {
+    this.guard.stop();
     this.server.forceShutdown();
     this.store.close();
   }
@@ -460,6 +483,8 @@ export class Aggregator implements FederationState {
 
 /** A party's training failure reason is logged, so it is cut to this length. */
 const MAX_FAILURE_REASON_CHARS = 1000;
+
+const NO_REPORTS: Collected<EvaluationReport> = { results: new Map(), missing: [], late: [], reason: "complete" };
 
 /** A staged update's bytes in order, one bounded slice at a time (each consumed before the next is read). */
 async function* stagedSlices(staged: StagedBytes, sliceBytes = 4 * 1024 * 1024): AsyncGenerator<Uint8Array> {

@@ -1,6 +1,7 @@
 export { Aggregator } from "./aggregator.js";
 export type { AggregatorSettings, GlobalEvaluator, InitialModel, ModelExporter } from "./settings.js";
-export { type PartyRoundMetrics, type RoundMetrics, type RunSummary, RunOutput } from "./run-output.js";
+export { OutputDirError, type PartyRoundMetrics, type PendingRoundMetrics, type RoundMetrics, type RunSummary, RunOutput } from "./run-output.js";
+export { RECOVERED_EVALUATED, RECOVERED_NOT_EVALUATED } from "./lost-rounds.js";
 export { PartyAuthenticator } from "./auth.js";
 export { Collector } from "./collector.js";
 export { weightedMetrics } from "./weighted-metrics.js";

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import * as grpc from "@grpc/grpc-js";
 
 /**
@@ -40,6 +41,35 @@ export interface AggregatorLimits {
   rejectionCooldownMs: number;
   /** Peers remembered by the junk limit; past it the least recently refused is forgotten. */
   maxTrackedPeers: number;
+  /**
+   * Connections that have not carried an authenticated call (connection-guard.ts): a deadline
+   * for the first call (TCP + TLS handshake + HTTP/2 preface), one for the first authenticated
+   * call, and caps per address (more refused) and in all (the oldest closed to make room).
+   */
+  handshakeTimeoutMs: number;
+  unauthenticatedIdleMs: number;
+  maxUnauthenticatedPerAddress: number;
+  maxUnauthenticatedConnections: number;
+}
+
+/**
+ * The default cap on unauthenticated connections: a quarter of the process's file-descriptor
+ * limit (RLIMIT_NOFILE, from /proc/self/limits), between 16 and 1024, so that a flood of idle
+ * connections never takes the descriptors that parties, staging files and health checks need.
+ */
+export function defaultConnectionCap(limitsText?: string): number {
+  let text = limitsText;
+  if (text === undefined) {
+    try {
+      text = readFileSync("/proc/self/limits", "utf8");
+    } catch {
+      return 256;
+    }
+  }
+  const soft = /^Max open files\s+(\d+|unlimited)/m.exec(text)?.[1];
+  if (soft === undefined) return 256;
+  if (soft === "unlimited") return 1024;
+  return Math.min(1024, Math.max(16, Math.floor(Number(soft) / 4)));
 }
 
 export const DEFAULT_LIMITS: Readonly<AggregatorLimits> = Object.freeze({
@@ -61,6 +91,12 @@ export const DEFAULT_LIMITS: Readonly<AggregatorLimits> = Object.freeze({
   rejectionWindowMs: 60_000,
   rejectionCooldownMs: 60_000,
   maxTrackedPeers: 10_000,
+  handshakeTimeoutMs: 10_000,
+  unauthenticatedIdleMs: 30_000,
+  // Half the total: one address cannot take every slot, and parties behind one NAT that all
+  // start at once (the 200-party bench) are not refused.
+  maxUnauthenticatedPerAddress: Math.max(8, Math.floor(defaultConnectionCap() / 2)),
+  maxUnauthenticatedConnections: defaultConnectionCap(),
 });
 
 /** The defaults with a deployment's (or a test's) overrides. */

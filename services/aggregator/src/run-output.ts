@@ -1,8 +1,8 @@
-import { readFile } from "node:fs/promises";
-import { join } from "node:path";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import { type Manifest, manifestByteLength } from "@cohort/tensors";
 import { type WeightsFile, type WriteTimings, writeWeightsFile } from "./checkpoint-file.js";
-import { appendLine, atomicWriteFile } from "@cohort/tensors";
+import { FileIOError, appendLine, atomicWriteFile, isSystemError } from "@cohort/tensors";
 
 /** One line of metrics.jsonl. */
 export interface RoundMetrics {
@@ -19,7 +19,46 @@ export interface RoundMetrics {
   by_party?: Record<string, PartyRoundMetrics>;
   /** The aggregator's own evaluation of the new global model on its held-out data (config `data`): `examples`, `accuracy`, `loss` when known. */
   aggregator_eval?: Record<string, number>;
+
+  /**
+   * Set on a line written after a restart for a round whose checkpoint was written but whose line
+   * was not (the aggregator died, or its disk filled, between the two): how its `eval` was obtained.
+   */
+  recovered?: string;
 }
+
+/** What a round's checkpoint records of its line before the evaluation: everything but `eval` (and the later timings). */
+export type PendingRoundMetrics = Omit<RoundMetrics, "eval" | "recovered">;
+
+/**
+ * An output_dir the aggregator cannot use (read-only, not a folder, not permitted, or holding a
+ * finished run): a setting to change, so exit code 2, found before any party joins.
+ */
+export class OutputDirError extends Error {
+  override readonly name = "OutputDirError";
+  readonly code = "OUTPUT_DIR";
+  readonly exitCode = 2;
+  constructor(readonly path: string, problem: string, cause?: unknown) {
+    super(`output_dir ${path}: ${problem}`, cause === undefined ? undefined : { cause });
+  }
+}
+
+/**
+ * mkdir -p whose error is the real one: Node's recursive mkdir reports ENOENT when a parent
+ * cannot be created on a read-only file system; creating each missing level in turn gives EROFS.
+ */
+async function makeFolders(dir: string): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT" || dirname(dir) === dir) throw error;
+    await makeFolders(dirname(dir));
+    await mkdir(dir).catch((e: NodeJS.ErrnoException) => { if (e.code !== "EEXIST") throw e; });
+  }
+}
+
+/** Codes of a disk that may work again once freed or repaired (a restart resumes): not a setting to change. */
+const TRANSIENT_DISK_CODES = new Set(["ENOSPC", "EDQUOT", "EIO", "EMFILE", "ENFILE", "ENOMEM"]);
 
 export interface PartyRoundMetrics {
   examples: number;
@@ -50,6 +89,25 @@ export interface RunSummary {
 export class RunOutput {
   constructor(readonly dir: string) {}
 
+  /**
+   * Creates the folder and writes and removes a small probe file in it, so that a read-only or
+   * unwritable output_dir stops the aggregator at start, naming the path, instead of after the
+   * parties joined and trained. A full disk is reported as what it is (a FileIOError, exit 1).
+   */
+  async checkWritable(): Promise<void> {
+    const probe = join(this.dir, `.write-check-${process.pid}`);
+    try {
+      await makeFolders(this.dir);
+      await writeFile(probe, "cohort checks that output_dir is writable\n");
+      await rm(probe, { force: true });
+    } catch (error) {
+      await rm(probe, { force: true }).catch(() => undefined);
+      const code = (error as NodeJS.ErrnoException).code ?? "";
+      if (isSystemError(error) && TRANSIENT_DISK_CODES.has(code)) throw new FileIOError(this.dir, "write in output_dir", error);
+      throw new OutputDirError(this.dir, `not writable (${code || (error as Error).message}): choose another output_dir (or --output-dir), or make this one writable by the aggregator's user`, error);
+    }
+  }
+
   checkpointPath(round: number): string {
     return join(this.dir, "checkpoints", `round-${String(round).padStart(4, "0")}.bin`);
   }
@@ -66,16 +124,17 @@ export class RunOutput {
    * its .json and state.json. The weights never need to be in memory as a whole; the returned
    * file is what the aggregator serves downloads from.
    */
-  async writeCheckpointSlices(round: number, manifest: Manifest, slices: Iterable<Uint8Array> | AsyncIterable<Uint8Array>): Promise<WeightsFile & WriteTimings> {
+  async writeCheckpointSlices(round: number, manifest: Manifest, slices: Iterable<Uint8Array> | AsyncIterable<Uint8Array>, pending?: PendingRoundMetrics): Promise<WeightsFile & WriteTimings> {
     const written = await writeWeightsFile(this.checkpointPath(round), slices, manifestByteLength(manifest));
     const metaStarted = Date.now();
-    await this.writeCheckpointMeta(round, manifest, written);
+    await this.writeCheckpointMeta(round, manifest, written, pending);
     return { ...written, syncMs: written.syncMs + Date.now() - metaStarted };
   }
 
-  private async writeCheckpointMeta(round: number, manifest: Manifest, file: Pick<WeightsFile, "path" | "size" | "sha256">): Promise<void> {
+  /** `pending`: the round's metrics line but its evaluation, kept so a restart can still write the line (see recoverLostRounds). */
+  private async writeCheckpointMeta(round: number, manifest: Manifest, file: Pick<WeightsFile, "path" | "size" | "sha256">, pending?: PendingRoundMetrics): Promise<void> {
     const { path, size, sha256 } = file;
-    await atomicWriteFile(path.replace(/\.bin$/, ".json"), JSON.stringify({ round, sha256, bytes: size, manifest }, null, 1));
+    await atomicWriteFile(path.replace(/\.bin$/, ".json"), JSON.stringify({ round, sha256, bytes: size, manifest, ...(pending ? { metrics: pending } : {}) }, null, 1));
     await atomicWriteFile(join(this.dir, "state.json"), JSON.stringify({ round, checkpoint: path, sha256, updated: new Date().toISOString() }, null, 1));
   }
 
@@ -96,8 +155,26 @@ export class RunOutput {
     await atomicWriteFile(join(this.dir, "summary.json"), JSON.stringify(summary, null, 2));
   }
 
+  /** The lines of metrics.jsonl; a line that is not JSON (a torn write on another file system) is left out. */
   async readMetrics(): Promise<RoundMetrics[]> {
     const text = await readFile(join(this.dir, "metrics.jsonl"), "utf8").catch(() => "");
-    return text.split("\n").filter(Boolean).map((line) => JSON.parse(line) as RoundMetrics);
+    return text.split("\n").filter(Boolean).flatMap((line) => {
+      try {
+        return [JSON.parse(line) as RoundMetrics];
+      } catch {
+        return [];
+      }
+    });
+  }
+
+  /** The metrics a round's checkpoint recorded before its evaluation (undefined for checkpoints written before they did). */
+  async readPendingMetrics(round: number): Promise<PendingRoundMetrics | undefined> {
+    const text = await readFile(this.checkpointPath(round).replace(/\.bin$/, ".json"), "utf8").catch(() => undefined);
+    if (text === undefined) return undefined;
+    try {
+      return (JSON.parse(text) as { metrics?: PendingRoundMetrics }).metrics;
+    } catch {
+      return undefined;
+    }
   }
 }

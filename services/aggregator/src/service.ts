@@ -68,6 +68,7 @@ export function federationHandlers(state: FederationState): grpc.UntypedServiceI
       throw error;
     }
     state.rejections.check(partyKey(party), party);
+    state.connectionAuthenticated?.(call.getPeer());
     return party;
   };
 

@@ -31,6 +31,8 @@ export interface AggregatorSettings {
   stagingMemoryBytes?: number;
   /** TLS: the aggregator's certificate and key; with a CA, parties must present certificates it signed (mutual TLS). */
   tls?: { certFile: string; keyFile: string; caFile?: string; identity?: IdentityMode };
+  /** Load a TLS key that other users may read (`--allow-insecure-key-permissions`); refused otherwise. */
+  allowInsecureKeyPermissions?: boolean;
   /** Overrides of the limits on what peers control (limits.ts has the defaults). */
   limits?: Partial<AggregatorLimits>;
   /** HTTP/2 keepalive of the parties' connections and the ping policy (limits.ts has the defaults). */

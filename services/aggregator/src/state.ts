@@ -58,4 +58,7 @@ export interface FederationState {
   acceptEvaluation(party: string, report: EvaluationReport): void;
   /** `party`'s local training of a round failed: the round stops waiting for it. Optional (tests' fakes). */
   acceptTrainingFailure?(party: string, failure: TrainingFailure): void;
+
+  /** A call authenticated on the connection of `peer` (grpc-js' getPeer): its connection is no longer bounded as unauthenticated. Optional (tests' fakes). */
+  connectionAuthenticated?(peer: string): void;
 }

@@ -5,10 +5,12 @@ import { type UpdateEncoding, type WeightSet, encodeWeights, fingerprint, isUpda
 import type { Logger, PartyMetrics } from "@cohort/telemetry";
 import {
   AUTHORIZATION_KEY, type Instruction, type JoinResponse, PARTY_KEY, SESSION_KEY, TRANSFER_CHANNEL_OPTIONS, federationClientConstructor, manifestToMessage,
+  readPrivateKey,
 } from "@cohort/wire";
 import { type BackoffSettings, DEFAULT_BACKOFF, backoffDelay } from "./backoff.js";
 import type { LocalLearner, TrainResult, TrainSettings } from "./learner.js";
 import { downloadModel, uploadUpdate } from "./transfer.js";
+import { type TlsDial, diagnoseTls } from "./tls-diagnosis.js";
 
 export interface PartySettings {
   name: string;
@@ -20,6 +22,8 @@ export interface PartySettings {
   localOverrides?: Partial<TrainSettings>;
   /** TLS to the aggregator: a CA to trust (else the system's), and a client certificate for mutual TLS. */
   tls?: { caFile?: string; certFile?: string; keyFile?: string };
+  /** Load a TLS key that other users may read (`--allow-insecure-key-permissions`); refused otherwise. */
+  allowInsecureKeyPermissions?: boolean;
   /** HTTP/2 keepalive towards the aggregator (DEFAULT_KEEPALIVE). */
   keepalive?: Partial<KeepaliveSettings>;
 }
@@ -42,11 +46,18 @@ type Client = grpc.Client & Record<string, (...args: unknown[]) => unknown>;
 /** Statuses after which rejoining cannot help: the party is misconfigured or not allowed. */
 const FATAL = new Set([grpc.status.UNAUTHENTICATED, grpc.status.PERMISSION_DENIED, grpc.status.INVALID_ARGUMENT, grpc.status.FAILED_PRECONDITION]);
 
-function channelCredentials(tls: PartySettings["tls"]): grpc.ChannelCredentials {
-  if (!tls) return grpc.credentials.createInsecure();
+/** The TLS files' bytes (the key refused when others may read it), or undefined for plaintext. */
+function tlsFiles(settings: PartySettings): TlsDial | undefined {
+  const tls = settings.tls;
+  if (!tls) return undefined;
   const read = (file?: string) => (file ? readFileSync(file) : null);
+  const key = tls.keyFile ? readPrivateKey(tls.keyFile, settings.allowInsecureKeyPermissions) : null;
+  return { host: settings.host, port: settings.port, ca: read(tls.caFile), cert: read(tls.certFile), key };
+}
+
+function channelCredentials(dial: TlsDial | undefined): grpc.ChannelCredentials {
   // The server's certificate is checked against the host name dialled (its SAN must name it).
-  return grpc.credentials.createSsl(read(tls.caFile), read(tls.keyFile), read(tls.certFile));
+  return dial ? grpc.credentials.createSsl(dial.ca, dial.key, dial.cert) : grpc.credentials.createInsecure();
 }
 
 /** Statuses with which the aggregator refuses one update, not the party (DEADLINE_EXCEEDED: the upload missed its deadline). */
@@ -69,6 +80,7 @@ export class PartyRefusedError extends Error {
 export class Party {
   private readonly client: Client;
   private readonly backoff: BackoffSettings;
+  private readonly tls: TlsDial | undefined;
   private session: JoinResponse | undefined;
   private cachedGlobal: { round: number; weights: WeightSet } | undefined;
   private stopped = false;
@@ -76,9 +88,10 @@ export class Party {
 
   /** `extras.metrics`: Prometheus metrics, when the deployment exports them. */
   constructor(readonly settings: PartySettings, readonly learner: LocalLearner, readonly log: Logger, private readonly extras: { metrics?: PartyMetrics } = {}) {
+    this.tls = tlsFiles(settings);
     const Client = federationClientConstructor();
     const keepalive = { ...DEFAULT_KEEPALIVE, ...settings.keepalive };
-    this.client = new Client(`${settings.host}:${settings.port}`, channelCredentials(settings.tls), {
+    this.client = new Client(`${settings.host}:${settings.port}`, channelCredentials(this.tls), {
       "grpc.keepalive_time_ms": keepalive.timeMs, "grpc.keepalive_timeout_ms": keepalive.timeoutMs, "grpc.keepalive_permit_without_calls": 1,
       // Wide receive window (downloads); an own connection even when several parties share a
       // process (tests, bench): the aggregator caps the streams of one connection.
@@ -100,6 +113,12 @@ export class Party {
         const code = (error as grpc.ServiceError).code;
         if (FATAL.has(code)) throw new PartyRefusedError(code, (error as grpc.ServiceError).details || (error as Error).message);
         if (this.stopped) break;
+        // Retrying cannot help when a certificate was refused at the handshake (either side).
+        const refusal = code === grpc.status.UNAVAILABLE && this.tls ? await diagnoseTls(this.tls) : undefined;
+        if (refusal) {
+          this.log.error({ phase: "tls", reason: refusal.reason, fix: refusal.fix }, "TLS handshake with the aggregator refused: stopping");
+          throw refusal;
+        }
         attempt++;
         if (this.backoff.maxAttempts > 0 && attempt > this.backoff.maxAttempts) throw error;
         const delay = backoffDelay(attempt, this.backoff);

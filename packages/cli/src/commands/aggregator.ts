@@ -4,6 +4,7 @@ import { AggregatorMetrics, createLogger, type Logger } from "@cohort/telemetry"
 import { startOpsEndpoint } from "../ops-endpoint.js";
 import { onShutdownSignal } from "../signals.js";
 import { tuneHeapGrowth } from "@cohort/wire";
+import { loadingInput, logFatal } from "../exit-codes.js";
 
 export interface AggregatorCommandOptions {
   config: string;
@@ -13,6 +14,9 @@ export interface AggregatorCommandOptions {
   metricsPort?: number;
   /** No TLS and no allow-list (any party name joins). */
   insecure?: boolean;
+
+  /** Load a TLS private key other users may read (--allow-insecure-key-permissions). */
+  allowInsecureKeyPermissions?: boolean;
 }
 
 export function aggregatorSettings(config: AggregatorConfig): AggregatorSettings {
@@ -60,6 +64,15 @@ export async function runAggregatorCommand(options: AggregatorCommandOptions, ho
   if (options.metricsPort !== undefined) overrides.metrics = { port: options.metricsPort };
   const config = await loadAggregatorConfig(options.config, overrides, { insecure: options.insecure === true });
   const log = createLogger({ service: "aggregator", pretty: options.pretty });
+  try {
+    return await serve(config, log, hooks, options.allowInsecureKeyPermissions === true);
+  } catch (error) {
+    logFatal(log, error);
+    throw error;
+  }
+}
+
+async function serve(config: AggregatorConfig, log: Logger, hooks: ModelHooks, allowInsecureKeyPermissions: boolean): Promise<number> {
   log.info({ phase: "config", file: config.file, config: redact(config) }, "configuration loaded");
   logConfigNotes(log, config);
   const metrics = config.metrics ? new AggregatorMetrics({ processMetrics: true }) : undefined;
@@ -68,10 +81,10 @@ export async function runAggregatorCommand(options: AggregatorCommandOptions, ho
   const ops = await startOpsEndpoint(config.metrics, metrics, () => notReady, log);
   let aggregator: Aggregator;
   try {
-    const initialModel = hooks.initialModel ? await hooks.initialModel(config, log) : undefined;
+    const initialModel = hooks.initialModel ? await loadingInput(`${config.file}: model (${config.model?.name})`, () => hooks.initialModel!(config, log)) : undefined;
     const evaluateGlobal = hooks.evaluateGlobal?.(config, log);
     if (config.data && !evaluateGlobal) log.warn({ phase: "config", key: "data" }, "the aggregator's data section is not used: this build evaluates no global model itself");
-    aggregator = new Aggregator(aggregatorSettings(config), log, { initialModel, exportModel: hooks.exportModel, metrics, evaluateGlobal });
+    aggregator = new Aggregator({ ...aggregatorSettings(config), allowInsecureKeyPermissions }, log, { initialModel, exportModel: hooks.exportModel, metrics, evaluateGlobal });
     await aggregator.start();
   } catch (error) {
     await ops?.close();

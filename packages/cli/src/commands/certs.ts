@@ -66,10 +66,15 @@ export async function runCertsCommand(options: CertsOptions): Promise<number> {
   mkdirSync(join(out, "parties"), { recursive: true });
 
   const ssl = (...args: string[]) => {
+    // openssl 1.1 creates -keyout files under the umask (0644 with the usual 022): with 077 no
+    // key is ever readable by others, not even between its creation and the chmod below.
+    const umask = process.umask(0o077);
     try {
       execFileSync("openssl", args, { cwd: out, stdio: ["ignore", "pipe", "pipe"] });
     } catch (error) {
       throw new CertsError(`openssl ${args[0]} failed: ${String((error as { stderr?: Buffer }).stderr ?? error).trim()}`);
+    } finally {
+      process.umask(umask);
     }
   };
   const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];

@@ -8,6 +8,7 @@ import path from "node:path";
 import { load as parseYaml } from "js-yaml";
 import { type ModelSection, parseModelSection } from "@cohort/config";
 import { type BackendPreference, type LayersModel, detectKerasFormat, loadModelFromSpec, modelManifest, selectBackend, tf } from "@cohort/models";
+import { loadingInput } from "../exit-codes.js";
 import { atomicWriteFile, fingerprint, readNpy, writeNpy } from "@cohort/tensors";
 
 /** Shown by `cohort model --help`: how SPEC is read. */
@@ -65,7 +66,7 @@ export function resolveModelSpec(spec: string, name?: string): ModelSection {
 async function loadForInference(spec: string, options: ModelCommandOptions): Promise<{ section: ModelSection; model: LayersModel; backend: string }> {
   const backend = await selectBackend(options.backend ?? "auto");
   const section = resolveModelSpec(spec, options.name);
-  const model = await loadModelFromSpec(section, { inferenceOnly: true });
+  const model = await loadingInput(`${spec}: model (${section.name})`, () => loadModelFromSpec(section, { inferenceOnly: true }));
   return { section, model, backend: backend.name };
 }
 

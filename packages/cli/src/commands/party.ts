@@ -7,6 +7,7 @@ import { startOpsEndpoint } from "../ops-endpoint.js";
 import { logConfigNotes } from "./aggregator.js";
 import { onShutdownSignal } from "../signals.js";
 import { PARTY_HEAP_GROWING_PERCENT, tuneHeapGrowth } from "@cohort/wire";
+import { loadingInput, logFatal } from "../exit-codes.js";
 
 export interface PartyCommandOptions {
   config: string;
@@ -15,6 +16,9 @@ export interface PartyCommandOptions {
   metricsPort?: number;
   /** No TLS and no token, for an aggregator run with --insecure. */
   insecure?: boolean;
+
+  /** Load a TLS private key other users may read (--allow-insecure-key-permissions). */
+  allowInsecureKeyPermissions?: boolean;
 }
 
 /**
@@ -40,21 +44,24 @@ export async function runPartyCommand(options: PartyCommandOptions): Promise<num
   let notReady: string | undefined = "loading data and model";
   const ops = await startOpsEndpoint(config.metrics, metrics, () => notReady, log);
   try {
-    return await runParty(config, log, metrics, () => { notReady = undefined; }, progress.enabled ? trainingProgress(progress) : undefined);
+    return await runParty({ ...config, allowInsecureKeyPermissions: options.allowInsecureKeyPermissions === true }, log, metrics, () => { notReady = undefined; }, progress.enabled ? trainingProgress(progress) : undefined);
+  } catch (error) {
+    logFatal(log, error);
+    throw error;
   } finally {
     progress.end();
     await ops?.close();
   }
 }
 
-async function runParty(config: PartyConfig, log: Logger, metrics: PartyMetrics | undefined, onReady: () => void, onBatch?: BatchProgress): Promise<number> {
+async function runParty(config: PartyConfig & { allowInsecureKeyPermissions: boolean }, log: Logger, metrics: PartyMetrics | undefined, onReady: () => void, onBatch?: BatchProgress): Promise<number> {
   const backend = await selectBackend(config.backend);
   log.info({ phase: "backend", backend: backend.name, detail: backend.detail }, `training backend: ${backend.name}`);
   metrics?.setBackend(backend.name);
   const started = Date.now();
-  const dataset = await loadDataset(config.data, { baseDir: config.data.baseDir });
-  const model = await loadModelFromSpec(config.model);
-  const learner = new TfjsLearner(model, dataset, backend.name, `${config.file}: data`, onBatch);
+  const dataset = await loadingInput(`${config.file}: data (${config.data.name})`, () => loadDataset(config.data, { baseDir: config.data.baseDir }));
+  const model = await loadingInput(`${config.file}: model (${config.model.name})`, () => loadModelFromSpec({ ...config.model, configFile: config.file }));
+  const learner = await loadingInput(`${config.file}: data and model`, () => new TfjsLearner(model, dataset, backend.name, `${config.file}: data`, onBatch));
   log.info({
     phase: "ready", ms: Date.now() - started, data: dataset.description, train_examples: learner.numTrainExamples,
     test_examples: dataset.test.xShape[0], tensors: learner.manifest.tensors.length,
@@ -64,6 +71,7 @@ async function runParty(config: PartyConfig, log: Logger, metrics: PartyMetrics 
   const party = new Party({
     name: config.name, token: config.token, host: config.aggregator.host, port: config.aggregator.port,
     reconnect: config.reconnect, keepalive: config.keepalive, localOverrides: config.localOverrides, tls: config.tls,
+    allowInsecureKeyPermissions: config.allowInsecureKeyPermissions,
   }, learner, log, { metrics });
   if (!config.tls) log.warn({ phase: "connect" }, "plaintext gRPC to the aggregator (tls_config not enabled): use only on loopback or a trusted network");
   const release = onShutdownSignal((signal) => {

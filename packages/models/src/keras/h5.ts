@@ -101,9 +101,17 @@ function asArray(v: unknown): unknown[] {
   return [];
 }
 
-export function readFloat(ds: H5Dataset, file: string, path: string): StoredWeight {
-  const shape = ds.shape ?? [];
-  const value = ds.value;
+export function readFloat(ds: H5Dataset | undefined, file: string, path: string): StoredWeight {
+  if (!(ds instanceof h5wasm.Dataset)) throw new KerasModelError(file, `dataset ${path}: missing, or not a dataset`);
+  let shape: number[];
+  let value: unknown;
+  try {
+    shape = ds.shape ?? [];
+    value = ds.value;
+  } catch (err) {
+    // libhdf5 reads a dataset's bytes only now: a damaged chunk fails here, and its path is what to report.
+    throw new KerasModelError(file, `dataset ${path} cannot be read, truncated or corrupt? (${hdf5Reason(err instanceof Error ? err.message : String(err))})`);
+  }
   let data: Float32Array;
   if (value instanceof Float32Array) data = value;
   else if (value instanceof Float64Array || value instanceof Float32Array) data = Float32Array.from(value);

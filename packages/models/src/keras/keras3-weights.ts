@@ -38,7 +38,7 @@ export function readKeras3VarGroups(root: H5File, file: string): Map<string, Sto
       const where = prefix ? `${prefix}/${name}` : name;
       if (name === "vars") {
         const keys = child.keys().filter((k) => /^\d+$/.test(k)).sort((a, b) => Number(a) - Number(b));
-        out.set(prefix, keys.map((k) => readFloat(child.get(k) as H5Dataset, file, `${where}/${k}`)));
+        out.set(prefix, keys.map((k) => readFloat(child.get(k) as H5Dataset | undefined, file, `${where}/${k}`)));
       } else {
         walk(child, where);
       }
