@@ -3,3 +3,4 @@ export { type LocalLearner, type TrainSettings, type TrainResult, type EvaluateR
 export { type BackoffSettings, DEFAULT_BACKOFF, backoffDelay } from "./backoff.js";
 export { downloadModel, uploadUpdate } from "./transfer.js";
 export { type BatchProgress, TfjsLearner } from "./tfjs-learner.js";
+export { loadModelForData } from "./model-for-data.js";
