@@ -49,7 +49,7 @@ async function runParty(config: PartyConfig, log: Logger, metrics: PartyMetrics 
   const started = Date.now();
   const dataset = await loadDataset({ name: config.data.name, info: config.data.info }, { baseDir: config.data.baseDir });
   // An nn.Sequential carries no input shape: the data's, per example, is the one it must take.
-  const model = await loadModelForData(config.model, dataset, `${config.file}: data (${config.data.name})`);
+  const model = await loadModelForData(config.model, dataset, `${config.file}: data ${config.data.name}`);
   const shapeOrigin = inputShapeOrigin(model);
   const learner = new TfjsLearner(model, dataset, backend.name, `${config.file}: data`, onBatch);
   log.info({
