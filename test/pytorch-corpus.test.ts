@@ -101,7 +101,7 @@ describe("the PyTorch corpus: load, predict, train in a federation, export back 
       );
       cleanup.push(() => aggregator.forceClose());
       const started = performance.now();
-      const { lines } = await runParties(aggregator, port, outputDir, learners, cleanup);
+      const { lines, summary } = await runParties(aggregator, port, outputDir, learners, cleanup);
       const accuracy = lines.map((l) => l.eval.accuracy as number);
       console.log(`corpus pytorch/${name} (${backend}): predict max rel error ${predictError.toExponential(2)}; eval accuracy untrained ${before.toFixed(4)}, by round ${accuracy.map((a) => a.toFixed(4)).join(", ")} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
       expect(lines).toHaveLength(run.rounds);
@@ -111,6 +111,7 @@ describe("the PyTorch corpus: load, predict, train in a federation, export back 
 
       // 3. model.pt: the original module's state_dict keys, and the final model's values.
       const exported = path.join(outputDir, "model", "model.pt");
+      expect(summary.exported).toEqual(["model.json", "weights.bin", "model.onnx", "model.pt"].map((f) => path.join(outputDir, "model", f)));
       const stateDict = loadTorchFile(new Uint8Array(readFileSync(exported)), exported) as Map<string, unknown>;
       const original = (await import("@cohort/models")).torchStateDict(loadTorchSequential(path.join(section.specBaseDir, section.spec.model_definition as string), { hint: { shape: x.shape.slice(1), from: "input.npy" } }));
       expect([...stateDict.keys()]).toEqual(original.map((e) => e.key));
