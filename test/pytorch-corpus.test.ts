@@ -14,11 +14,14 @@ import { fileURLToPath } from "node:url";
 import { load as parseYaml } from "js-yaml";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type Dataset, loadDataset } from "@cohort/data";
-import { type ModelSpecSection, loadLayersModelFromFile, loadModelFromSpec, loadTorchFile, loadTorchSequential, selectBackend, tf } from "@cohort/models";
+import {
+  type ModelSpecSection, loadLayersModelFromFile, loadModelFromSpec, loadTorchFile, loadTorchSequential, selectBackend, tf, torchStateDict,
+} from "@cohort/models";
 import { TfjsLearner, loadModelForData } from "@cohort/party";
-import { readNpy, writeNpz } from "@cohort/tensors";
+import { writeNpz } from "@cohort/tensors";
+import { npy, relError } from "../packages/models/src/pytorch/fixture-check.js";
 import { aggregatorModelHooks } from "../packages/cli/src/model-hooks.js";
-import { runParties, startAggregator, testLogger } from "./helpers/federation.js";
+import { partyList, runParties, startAggregator, testLogger } from "./helpers/federation.js";
 import { tempDir } from "./helpers/temp-dirs.js";
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -40,12 +43,6 @@ const cleanup: (() => void)[] = [];
 let backend = "";
 beforeAll(async () => { backend = (await selectBackend("auto")).name; });
 afterEach(() => { cleanup.splice(0).forEach((f) => f()); });
-
-function npy(file: string): tf.Tensor {
-  const a = readNpy(new Uint8Array(readFileSync(file)), file);
-  return tf.tensor(Float32Array.from(a.data as ArrayLike<number>), a.shape, "float32");
-}
-const relError = (actual: tf.Tensor, expected: tf.Tensor) => tf.tidy(() => tf.max(tf.abs(tf.sub(actual, expected))).dataSync()[0]! / tf.max(tf.abs(expected)).dataSync()[0]!);
 
 async function sectionOf(name: string): Promise<ModelSpecSection> {
   const dir = path.join(corpus, name);
@@ -81,7 +78,7 @@ describe("the PyTorch corpus: load, predict, train in a federation, export back 
       // 1. The shape of input.npy, as `cohort model predict` takes it.
       const x = npy(path.join(section.specBaseDir, "input.npy"));
       const probe = await loadModelFromSpec(section, { inferenceOnly: true, inputShape: { shape: x.shape.slice(1), from: "input.npy" } });
-      const predictError = relError(probe.predict(x) as tf.Tensor, npy(path.join(section.specBaseDir, "expected.npy")));
+      const predictError = tf.tidy(() => relError(probe.predict(x) as tf.Tensor, npy(path.join(section.specBaseDir, "expected.npy"))));
       probe.dispose();
       expect(predictError).toBeLessThanOrEqual(TOLERANCE);
 
@@ -96,7 +93,7 @@ describe("the PyTorch corpus: load, predict, train in a federation, export back 
       const hooks = aggregatorModelHooks({ model: section, log: testLogger("aggregator") });
       const { aggregator, port, outputDir } = await startAggregator(
         // A round of the guide's model takes 15-25 s on a busy 2-core machine: beyond the helper's 20 s default.
-        { rounds: run.rounds, numParties: PARTIES, maxTimeoutMs: 150_000, parties: [0, 1].map((i) => ({ name: `party${i}`, token: `token-of-party-${i}` })), local: { epochs: 1, batchSize: run.batchSize ?? 32, validationSplit: 0 } },
+        { rounds: run.rounds, numParties: PARTIES, maxTimeoutMs: 150_000, parties: partyList(PARTIES), local: { epochs: 1, batchSize: run.batchSize ?? 32, validationSplit: 0 } },
         { exportModel: hooks.exportModel },
       );
       cleanup.push(() => aggregator.forceClose());
@@ -113,11 +110,12 @@ describe("the PyTorch corpus: load, predict, train in a federation, export back 
       const exported = path.join(outputDir, "model", "model.pt");
       expect(summary.exported).toEqual(["model.json", "weights.bin", "model.onnx", "model.pt"].map((f) => path.join(outputDir, "model", f)));
       const stateDict = loadTorchFile(new Uint8Array(readFileSync(exported)), exported) as Map<string, unknown>;
-      const original = (await import("@cohort/models")).torchStateDict(loadTorchSequential(path.join(section.specBaseDir, section.spec.model_definition as string), { hint: { shape: x.shape.slice(1), from: "input.npy" } }));
-      expect([...stateDict.keys()]).toEqual(original.map((e) => e.key));
-      const back = loadTorchSequential(path.join(section.specBaseDir, section.spec.model_definition as string), { hint: { shape: x.shape.slice(1), from: "input.npy" }, stateDict });
+      const ptFile = path.join(section.specBaseDir, section.spec.model_definition as string);
+      const hint = { shape: x.shape.slice(1), from: "input.npy" };
+      expect([...stateDict.keys()]).toEqual(torchStateDict(loadTorchSequential(ptFile, { hint })).map((e) => e.key));
+      const back = loadTorchSequential(ptFile, { hint, stateDict });
       const final = await loadLayersModelFromFile(path.join(outputDir, "model", "model.json"));
-      const exportError = relError(back.predict(x) as tf.Tensor, final.predict(x) as tf.Tensor);
+      const exportError = tf.tidy(() => relError(back.predict(x) as tf.Tensor, final.predict(x) as tf.Tensor));
       console.log(`corpus pytorch/${name}: model.pt read back vs final model.json, max rel error ${exportError.toExponential(2)}`);
       expect(exportError).toBeLessThanOrEqual(TOLERANCE);
       back.dispose();
