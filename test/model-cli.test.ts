@@ -32,7 +32,10 @@ const sharedFixtures: Fixture[] = existsSync(shared)
   ? readdirSync(shared).filter((k) => k !== "tools" && !k.endsWith(".md")).flatMap((kind) => readdirSync(path.join(shared, kind)).map((n) => ({ label: `${kind}/${n}`, dir: path.join(shared, kind, n), spec: specOf(path.join(shared, kind, n)) })))
   : [];
 const ownFixtures: Fixture[] = readdirSync(generated).filter((n) => existsSync(path.join(generated, n, "spec.yml"))).map((n) => ({ label: `generated pytorch/${n}`, dir: path.join(generated, n), spec: path.join(generated, n, "spec.yml") }));
-const fixtures = [...sharedFixtures, ...ownFixtures].filter((f) => existsSync(path.join(f.dir, "expected.npy")));
+// The PyTorch corpus' specs give no input_shape: predict takes --input's.
+const corpus = path.join(repoRoot, "test/corpus/pytorch");
+const corpusFixtures: Fixture[] = readdirSync(corpus).filter((n) => existsSync(path.join(corpus, n, "spec.yml"))).map((n) => ({ label: `corpus pytorch/${n}`, dir: path.join(corpus, n), spec: path.join(corpus, n, "spec.yml") }));
+const fixtures = [...sharedFixtures, ...ownFixtures, ...corpusFixtures].filter((f) => existsSync(path.join(f.dir, "expected.npy")));
 
 const out = mkdtempSync(path.join(tmpdir(), "cohort-model-cli-"));
 const results = new Map<string, { error?: string; stdout?: string }>();
@@ -88,6 +91,17 @@ describe("cohort model inspect", () => {
     expect(info.parameters.total).toBe(8 * 25 + 8 + 16 * 8 * 25 + 16 + 256 * 10 + 10);
     expect(info.manifest.length).toBe(6);
     expect(info.fingerprint).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it("a PyTorch file whose layers fit several input shapes: an error listing them without --input-shape, the given shape with it", async () => {
+    const spec = path.join(corpus, "conv32", "spec.yml");
+    const err = await run(process.execPath, [cli, "model", "inspect", spec, "--backend", "cpu"], { cwd: repoRoot }).catch((e: { stderr: string; code: number }) => e);
+    expect((err as { code: number }).code).toBe(2);
+    expect((err as { stderr: string }).stderr).toMatch(/conv32\/model\.pt: the input shape is ambiguous: the layers fit \[1, 30, 30\], \[1, 31, 31\], \[1, 32, 32\], \[1, 33, 33\]; set input_shape in the model spec/);
+    const { stdout } = await run(process.execPath, [cli, "model", "inspect", spec, "--backend", "cpu", "--input-shape", "1,32,32", "--json"], { cwd: repoRoot });
+    const info = JSON.parse(stdout);
+    expect(info.input).toEqual([[null, 1, 32, 32]]);
+    expect(info.input_shape_from).toBe("--input-shape");
   });
 
   it("reads the model section of a party config, and names a bad key with the file", async () => {

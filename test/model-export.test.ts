@@ -60,6 +60,13 @@ describe("the final model is exported as TF.js, ONNX and the source format", () 
     for (const key of ["0.weight", "0.bias", "3.weight", "7.weight", "7.bias"]) expect(pt).toContain(key);
   });
 
+  it("the aggregator's own PyTorch model has no data: an ambiguous input shape is an error that says to give input_shape", async () => {
+    const section: ModelSection = { name: "PytorchFLModel", spec: { model_definition: "model.pt", loss_criterion: "nn.NLLLoss" }, specBaseDir: resolve("test/corpus/pytorch/conv32") };
+    await expect(initialOf(section)).rejects.toThrow(/aggregator's model: .*conv32\/model\.pt: the input shape is ambiguous: the layers fit \[1, 30, 30\], \[1, 31, 31\], \[1, 32, 32\], \[1, 33, 33\]; .*\(the aggregator has no data to take the input shape from: give input_shape in its model spec/);
+    const initial = await initialOf({ ...section, spec: { ...section.spec, input_shape: [1, 32, 32] } });
+    expect(JSON.parse(initial.topology!).config.layers[0].config.batch_input_shape).toEqual([null, 1, 32, 32]);
+  });
+
   const keras = resolve("../shared/fixtures/keras/keras224-mnist-cnn");
   it.skipIf(!existsSync(keras))(`a Keras HDF5 spec also gets model.h5${existsSync(keras) ? "" : ` (skipped: ${keras} is absent)`}`, async () => {
     const section: ModelSection = { name: "KerasFLModel", spec: { model_definition: "model.h5" }, specBaseDir: keras };

@@ -79,6 +79,10 @@ export interface TwoPartyOptions {
   chunkSize?: number;
   /** `hyperparams.global.evaluate_every` (default 1). */
   evaluateEvery?: number;
+  /** The parties' `model` section as YAML flow (default: TfjsModuleModel of `model`). */
+  modelSection?: string;
+  /** Extra `data.info` keys as YAML flow pairs, e.g. `layout: nchw`. */
+  dataInfo?: string;
 }
 
 /**
@@ -100,8 +104,8 @@ export async function writeTwoPartyFederation(options: TwoPartyOptions): Promise
   for (const i of [0, 1]) {
     await writeFile(join(dir, `p${i}.yml`), [
       `aggregator: {ip: 127.0.0.1, port: ${port}}`, `party: {name: p${i}}`, `token: token-p${i}-123`,
-      `data: {name: mnist, info: {party_index: ${i}, num_parties: 2, max_examples: ${options.maxExamples}}}`,
-      `model: {name: TfjsModuleModel, spec: {model_definition: ${model}}}`,
+      `data: {name: mnist, info: {party_index: ${i}, num_parties: 2, max_examples: ${options.maxExamples}${options.dataInfo ? `, ${options.dataInfo}` : ""}}}`,
+      `model: ${options.modelSection ?? `{name: TfjsModuleModel, spec: {model_definition: ${model}}}`}`,
       "reconnect: {initial_delay_ms: 100, max_delay_ms: 500}",
     ].join("\n"));
   }

@@ -116,6 +116,7 @@ modelCommand.command("inspect")
   .option("--name <source>", "model source (model.name), e.g. KerasFLModel, PytorchFLModel, OnnxModel, TfjsModel")
   .option("--backend <backend>", "TensorFlow.js backend: auto, tensorflow, wasm or cpu", backendChoice, "auto")
   .option("--json", "print JSON instead of text")
+  .option("--input-shape <dims>", "per-example input shape, e.g. 1,28,28, for a model file that has none (a PyTorch nn.Sequential) when its spec gives no input_shape")
   .addHelpText("after", `\n${MODEL_SPEC_HELP}`)
   .action(async (spec: string, options) => { process.exitCode = await runModelInspect(spec, options); });
 

@@ -6,7 +6,7 @@ import type { Logger } from "@cohort/telemetry";
 import type { ModelHooks } from "./commands/aggregator.js";
 import { globalEvaluator } from "./global-evaluation.js";
 import {
-  type LayersModel, compareOnnxWithTfjs, detectKerasFormat, getWeights, loadLayersModelFromFile, loadModelFromSpec, saveKeras3Archive, saveKerasH5,
+  type LayersModel, type ShapeHint, compareOnnxWithTfjs, detectKerasFormat, getWeights, loadLayersModelFromFile, loadModelFromSpec, saveKeras3Archive, saveKerasH5,
   saveOnnx, saveTorchStateDict, saveWeightsAsLayersModel, selectBackend, setWeights,
 } from "@cohort/models";
 import { type WeightSet, packWeights, unpackWeights } from "@cohort/tensors";
@@ -41,7 +41,16 @@ export function aggregatorModelHooks(options: AggregatorModelHooksOptions = {}):
       log ??= logger;
       if (!config.model) return undefined;
       await selectBackend("auto");
-      const model = await loadModelFromSpec({ ...config.model, configFile: config.file });
+      let model: LayersModel;
+      try {
+        model = await loadModelFromSpec({ ...config.model, configFile: config.file });
+      } catch (error) {
+        // The aggregator holds no data: a model file without an input shape needs it in the spec.
+        if (error instanceof Error && /input shape/.test(error.message)) {
+          throw new Error(`aggregator's model: ${error.message} (the aggregator has no data to take the input shape from: give input_shape in its model spec, or leave its model out and let the first party's model start the federation)`);
+        }
+        throw error;
+      }
       const weights = getWeights(model);
       logger.info({ phase: "model", name: config.model.name, tensors: weights.length }, "initial global model loaded from the config");
       return { manifest: { tensors: weights.map(({ name, dtype, shape }) => ({ name, dtype, shape })) }, bytes: packWeights(weights), topology: JSON.stringify(model.toJSON(undefined, false)) };
@@ -53,7 +62,7 @@ export function aggregatorModelHooks(options: AggregatorModelHooksOptions = {}):
       const weights = unpackWeights(manifest, bytes);
       const files = await saveWeightsAsLayersModel(dir, topology, weights);
       const onnx = await exportOnnx(files[0]!, path.join(dir, "model.onnx"), log);
-      const source = section ? await exportSourceFormat(section, dir, weights, log) : undefined;
+      const source = section ? await exportSourceFormat(section, dir, weights, log, topologyInputShape(topology)) : undefined;
       return [...files, ...(onnx ? [onnx] : []), ...(source ? [source] : [])];
     },
   };
@@ -88,6 +97,21 @@ async function exportOnnx(modelJson: string, file: string, log: Logger | undefin
   });
 }
 
+/**
+ * The per-example input shape of the model the parties trained, from the TF.js topology they sent
+ * (its input layer's batch_input_shape): the shape to rebuild the source model with for export.
+ */
+export function topologyInputShape(topology: string): ShapeHint | undefined {
+  try {
+    const layers = (JSON.parse(topology) as { config?: { layers?: { class_name?: string; config?: { batch_input_shape?: unknown } }[] } }).config?.layers ?? [];
+    const shape = layers.find((l) => l.class_name === "InputLayer")?.config?.batch_input_shape;
+    if (!Array.isArray(shape) || !shape.slice(1).every((d) => Number.isInteger(d) && d > 0)) return undefined;
+    return { shape: shape.slice(1) as number[], from: "the parties' model topology" };
+  } catch {
+    return undefined;
+  }
+}
+
 /** Which source format the section came from: "h5" (Keras HDF5 or architecture + h5 weights), "keras" (Keras 3 archive), "pt", or none. */
 export function sourceFormat(section: ModelSection): "h5" | "keras" | "pt" | undefined {
   if (section.name === "PytorchFLModel") return "pt";
@@ -105,12 +129,12 @@ export function sourceFormat(section: ModelSection): "h5" | "keras" | "pt" | und
  * The spec's model rebuilt from its own files (so the writer sees its Keras classes and training
  * config, or PyTorch's state_dict keys) with the final weights, written in that format.
  */
-async function exportSourceFormat(section: ModelSection, dir: string, weights: WeightSet, log: Logger | undefined): Promise<string | undefined> {
+async function exportSourceFormat(section: ModelSection, dir: string, weights: WeightSet, log: Logger | undefined, inputShape?: ShapeHint): Promise<string | undefined> {
   const format = (() => { try { return sourceFormat(section); } catch { return undefined; } })();
   if (!format) return undefined;
   const file = path.join(dir, `model.${format}`);
   return bestEffort(file, format === "h5" ? "keras-h5" : format === "keras" ? "keras3" : "pytorch-state-dict", log, async () => {
-    const model: LayersModel = await loadModelFromSpec(section);
+    const model: LayersModel = await loadModelFromSpec(section, { inputShape });
     try {
       setWeights(model, weights);
       if (format === "h5") await saveKerasH5(model, file);

@@ -15,7 +15,7 @@ export { evaluateModel } from "./evaluate.js";
 export { compileFromOptions, makeOptimizer, setLearningRate, getLearningRate, setKerasGeneration, type CompileOptions } from "./compile.js";
 export { createMnistCnn, createKerasMnistCnn, DEMO_LEARNING_RATE, type MnistCnnOptions } from "./mnist-cnn.js";
 // Written alongside this package by the lead (not by the models helper); exported for the CLI.
-export { loadModelFromSpec, knownModelSources, ModelSpecError, type ModelSpecSection } from "./model-spec.js";
+export { loadModelFromSpec, knownModelSources, ModelSpecError, type ModelSpecSection, type ModelHints } from "./model-spec.js";
 export { saveWeightsAsLayersModel } from "./layers-export.js";
 export { loadKerasFromSpec, loadKerasModel, detectKerasFormat, KERAS_SPEC_KEYS, type KerasFormat } from "./keras-source.js";
 export { loadKerasH5, loadKerasArchitectureAndWeights, readKerasWeightsH5, type KerasLoadOptions } from "./keras/h5-model.js";
@@ -25,7 +25,8 @@ export { saveKerasH5, saveKerasWeightsH5, kerasModelJson } from "./keras/h5-expo
 export { saveKeras3Archive } from "./keras/keras3-export.js";
 export { KerasModelError } from "./keras/errors.js";
 export { KerasInferenceIdentity, KerasResizing } from "./keras/inference-layers.js";
-export { loadTorchSequential, loadPytorchFromSpec, PYTORCH_SPEC_KEYS } from "./pytorch/source.js";
+export { loadTorchSequential, loadPytorchFromSpec, inputShapeOrigin, PYTORCH_SPEC_KEYS, type TorchLoadOptions } from "./pytorch/source.js";
+export { InputShapeError, type ShapeHint, type ShapeOrigin } from "./pytorch/input-shape.js";
 export { saveTorchStateDict, torchStateDict } from "./pytorch/state-dict.js";
 export { loadTorchFile, type TorchTensor } from "./pytorch/torch-file.js";
 export { PickleError, PickleSecurityError } from "./pytorch/unpickler.js";

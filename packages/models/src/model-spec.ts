@@ -7,6 +7,7 @@ import { loadModelFromModule } from "./module-source.js";
 import { KERAS_SPEC_KEYS, customFunctions, loadKerasFromSpec } from "./keras-source.js";
 import { PYTORCH_SPEC_KEYS, loadPytorchFromSpec } from "./pytorch/source.js";
 import { ONNX_SPEC_KEYS, loadOnnxFromSpec } from "./onnx/source.js";
+import type { ShapeHint } from "./pytorch/input-shape.js";
 import type { LayersModel } from "./tfjs.js";
 
 /** A config's `model` section, as @cohort/config normalises it. */
@@ -30,7 +31,17 @@ export class ModelSpecError extends Error {
 interface ModelSource {
   /** Spec keys this source reads (IBM FL's names). */
   keys: readonly string[];
-  load(spec: Record<string, unknown>, resolveFile: (key: string) => string, baseDir: string, where: string): Promise<LayersModel>;
+  load(spec: Record<string, unknown>, resolveFile: (key: string) => string, baseDir: string, where: string, hints: ModelHints): Promise<LayersModel>;
+}
+
+/**
+ * What the caller knows about the model's use, for formats whose files leave it open. Models
+ * never read data themselves: the party passes its data's shape, `cohort model predict` its
+ * input file's, and so on. Only PyTorch reads it today (an nn.Sequential has no input shape).
+ */
+export interface ModelHints {
+  /** Per-example input shape and where it came from (`party.yml: data (x per example)`). */
+  inputShape?: ShapeHint;
 }
 
 /**
@@ -50,7 +61,7 @@ const SOURCES: Record<string, ModelSource> = {
   },
   KerasFLModel: { keys: KERAS_SPEC_KEYS, load: loadKerasFromSpec },
   TensorFlowFLModel: { keys: KERAS_SPEC_KEYS, load: loadKerasFromSpec },
-  PytorchFLModel: { keys: PYTORCH_SPEC_KEYS, load: loadPytorchFromSpec },
+  PytorchFLModel: { keys: PYTORCH_SPEC_KEYS, load: (spec, file, _dir, _where, hints) => loadPytorchFromSpec(spec, file, hints) },
   OnnxModel: { keys: ONNX_SPEC_KEYS, load: loadOnnxFromSpec },
 };
 
@@ -61,9 +72,10 @@ export function knownModelSources(): string[] {
 /**
  * Builds the trainable, compiled model a config's `model` section describes. With
  * `inferenceOnly` (the CLI's `cohort model inspect/predict`) training settings may be absent:
- * a model that comes without them is returned uncompiled.
+ * a model that comes without them is returned uncompiled. `inputShape` is the shape hint (see
+ * ModelHints); the spec's own `input_shape` wins over it.
  */
-export async function loadModelFromSpec(section: ModelSpecSection, load: { inferenceOnly?: boolean } = {}): Promise<LayersModel> {
+export async function loadModelFromSpec(section: ModelSpecSection, load: { inferenceOnly?: boolean } & ModelHints = {}): Promise<LayersModel> {
   const where = section.specFile ?? "model.spec";
   const source = SOURCES[section.name];
   if (!source) throw new ModelSpecError("model.name", `unknown model source "${section.name}"; supported: ${knownModelSources().join(", ")}`);
@@ -82,7 +94,7 @@ export async function loadModelFromSpec(section: ModelSpecSection, load: { infer
   };
   // PyTorch-style sources compile inside load and need a loss; for inference any loss will do.
   const spec = load.inferenceOnly && source.keys.includes("loss_criterion") ? { loss_criterion: "nn.MSELoss", ...section.spec } : section.spec;
-  const model = await source.load(spec, resolveFile, section.specBaseDir, where);
+  const model = await source.load(spec, resolveFile, section.specBaseDir, where, { inputShape: load.inputShape });
   const options = (section.spec.compile_model_options ?? section.spec.compiled_options) as Partial<CompileOptions> | undefined;
   if (options) {
     if (typeof options.loss !== "string" || typeof options.optimizer !== "string") {

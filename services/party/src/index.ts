@@ -4,3 +4,5 @@ export { type BackoffSettings, DEFAULT_BACKOFF, backoffDelay } from "./backoff.j
 export { downloadModel, uploadUpdate } from "./transfer.js";
 export { type BatchProgress, TfjsLearner } from "./tfjs-learner.js";
 export { PartyTlsError, certificateRefusal, diagnoseTls } from "./tls-diagnosis.js";
+
+export { loadModelForData } from "./model-for-data.js";

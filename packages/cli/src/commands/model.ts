@@ -7,7 +7,9 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { load as parseYaml } from "js-yaml";
 import { type ModelSection, parseModelSection } from "@cohort/config";
-import { type BackendPreference, type LayersModel, detectKerasFormat, loadModelFromSpec, modelManifest, selectBackend, tf } from "@cohort/models";
+import {
+  type BackendPreference, type LayersModel, type ShapeHint, detectKerasFormat, inputShapeOrigin, loadModelFromSpec, modelManifest, selectBackend, tf,
+} from "@cohort/models";
 import { loadingInput } from "../exit-codes.js";
 import { atomicWriteFile, fingerprint, readNpy, writeNpy } from "@cohort/tensors";
 
@@ -24,7 +26,10 @@ export const MODEL_SPEC_HELP = `SPEC is read by this rule, first match wins:
      extension (model_architecture means KerasFLModel).
 --name always overrides the model source. Relative paths resolve against the file they are in.
 inspect and predict run inference only: training keys (optimizer, loss_criterion, compile options)
-are optional there; train needs them.`;
+are optional there; train needs them.
+
+A PyTorch nn.Sequential holds no input shape: without input_shape in its spec, predict takes the
+shape of --input and inspect that of --input-shape; else the layers must admit only one.`;
 
 export interface ModelCommandOptions { name?: string; backend?: BackendPreference }
 
@@ -63,11 +68,20 @@ export function resolveModelSpec(spec: string, name?: string): ModelSection {
   return parseModelSection({ name: guessed, spec: path.basename(file) }, spec, path.dirname(file)).model;
 }
 
-async function loadForInference(spec: string, options: ModelCommandOptions): Promise<{ section: ModelSection; model: LayersModel; backend: string }> {
+async function loadForInference(spec: string, options: ModelCommandOptions, inputShape?: ShapeHint): Promise<{ section: ModelSection; model: LayersModel; backend: string }> {
   const backend = await selectBackend(options.backend ?? "auto");
   const section = resolveModelSpec(spec, options.name);
-  const model = await loadingInput(`${spec}: model (${section.name})`, () => loadModelFromSpec(section, { inferenceOnly: true }));
+  const model = await loadingInput(`${spec}: model (${section.name})`, () => loadModelFromSpec(section, { inferenceOnly: true, inputShape }));
   return { section, model, backend: backend.name };
+}
+
+/** `--input-shape 1,28,28` (per example, no batch axis) -> [1, 28, 28]. */
+export function parseInputShape(value: string): number[] {
+  const dims = value.replace(/^\[|\]$/g, "").split(/[\s,x]+/).filter((d) => d !== "").map(Number);
+  if (dims.length === 0 || !dims.every((d) => Number.isInteger(d) && d > 0)) {
+    throw new ModelCommandError(`--input-shape: expected positive integers per example, without the batch axis (e.g. 1,28,28), got "${value}"`);
+  }
+  return dims;
 }
 
 /** The file format behind a source, for inspect (Keras sources read several, told apart by content). */
@@ -81,8 +95,10 @@ function formatOf(source: string, file: string | undefined): string {
 const shapeText = (s: unknown) => `[${(s as (number | null)[]).map((d) => d ?? "?").join(", ")}]`;
 
 /** `cohort model inspect SPEC`: source, layers, parameter counts, manifest and fingerprint. */
-export async function runModelInspect(spec: string, options: ModelCommandOptions & { json?: boolean }, print = (l: string) => process.stdout.write(`${l}\n`)): Promise<number> {
-  const { section, model, backend } = await loadForInference(spec, options);
+export async function runModelInspect(spec: string, options: ModelCommandOptions & { json?: boolean; inputShape?: string }, print = (l: string) => process.stdout.write(`${l}\n`)): Promise<number> {
+  const hint = options.inputShape === undefined ? undefined : { shape: parseInputShape(options.inputShape), from: "--input-shape" };
+  const { section, model, backend } = await loadForInference(spec, options, hint);
+  const origin = inputShapeOrigin(model);
   const manifest = modelManifest(model);
   const count = (ws: { shape: number[] }[]) => ws.reduce((a, w) => a + w.shape.reduce((x, y) => x * y, 1), 0);
   const trainable = count(model.trainableWeights.map((w) => ({ shape: [...w.shape] as number[] })));
@@ -92,7 +108,8 @@ export async function runModelInspect(spec: string, options: ModelCommandOptions
   const file = typeof definition === "string" ? path.resolve(section.specBaseDir, definition) : undefined;
   const info = {
     source: section.name, format: formatOf(section.name, file), file, spec_file: section.specFile,
-    backend, input: model.inputs.map((t) => t.shape), output: model.outputs.map((t) => t.shape),
+    backend, input: model.inputs.map((t) => t.shape), ...(origin ? { input_shape_from: origin === "hint" ? "--input-shape" : origin } : {}),
+    output: model.outputs.map((t) => t.shape),
     parameters: { total, trainable, non_trainable: total - trainable }, layers, manifest: manifest.tensors, fingerprint: fingerprint(manifest),
   };
   model.dispose();
@@ -100,7 +117,7 @@ export async function runModelInspect(spec: string, options: ModelCommandOptions
   print(`source       ${info.source}${info.file ? ` (${info.file})` : ""}`);
   print(`format       ${info.format}`);
   if (info.spec_file) print(`spec file    ${info.spec_file}`);
-  print(`input        ${info.input.map(shapeText).join(", ")}`);
+  print(`input        ${info.input.map(shapeText).join(", ")}${info.input_shape_from ? ` (from ${info.input_shape_from === "spec" ? "the spec's input_shape" : info.input_shape_from})` : ""}`);
   print(`output       ${info.output.map(shapeText).join(", ")}`);
   print(`parameters   ${total} (${trainable} trainable, ${total - trainable} non-trainable)`);
   print(`fingerprint  ${info.fingerprint}`);
@@ -113,8 +130,9 @@ export async function runModelInspect(spec: string, options: ModelCommandOptions
 
 /** `cohort model predict SPEC --input x.npy --output y.npy`: batch inference, float32 .npy out. */
 export async function runModelPredict(spec: string, options: ModelCommandOptions & { input: string; output: string; batchSize?: number }, print = (l: string) => process.stdout.write(`${l}\n`)): Promise<number> {
-  const { model, backend } = await loadForInference(spec, options);
   const x = readNpy(new Uint8Array(await readFile(options.input)), options.input);
+  // The input file's shape is the model's when the model file does not fix one (PyTorch).
+  const { model, backend } = await loadForInference(spec, options, { shape: x.shape.slice(1), from: options.input });
   const want = model.inputs[0]!.shape;
   if (x.shape.length !== want.length || want.some((d, i) => i > 0 && d !== null && d !== x.shape[i])) {
     throw new ModelCommandError(`${options.input}: shape [${x.shape.join(", ")}] does not fit the model's input ${shapeText(want)} (first axis: batch)`);

@@ -1,7 +1,7 @@
 import { type PartyConfig, loadPartyConfig, redact } from "@cohort/config";
 import { loadDataset } from "@cohort/data";
-import { loadModelFromSpec, selectBackend } from "@cohort/models";
-import { type BatchProgress, Party, PartyRefusedError, TfjsLearner } from "@cohort/party";
+import { inputShapeOrigin, selectBackend } from "@cohort/models";
+import { type BatchProgress, Party, PartyRefusedError, TfjsLearner, loadModelForData } from "@cohort/party";
 import { type Logger, PartyMetrics, ProgressLine, createLogger, progressBar } from "@cohort/telemetry";
 import { startOpsEndpoint } from "../ops-endpoint.js";
 import { logConfigNotes } from "./aggregator.js";
@@ -60,11 +60,14 @@ async function runParty(config: PartyConfig & { allowInsecureKeyPermissions: boo
   metrics?.setBackend(backend.name);
   const started = Date.now();
   const dataset = await loadingInput(`${config.file}: data (${config.data.name})`, () => loadDataset(config.data, { baseDir: config.data.baseDir }));
-  const model = await loadingInput(`${config.file}: model (${config.model.name})`, () => loadModelFromSpec({ ...config.model, configFile: config.file }));
+  // An nn.Sequential carries no input shape: the data's, per example, is the one it must take.
+  const model = await loadingInput(`${config.file}: model (${config.model.name})`, () => loadModelForData({ ...config.model, configFile: config.file }, dataset, `${config.file}: data ${config.data.name}`));
+  const shapeOrigin = inputShapeOrigin(model);
   const learner = await loadingInput(`${config.file}: data and model`, () => new TfjsLearner(model, dataset, backend.name, `${config.file}: data`, onBatch));
   log.info({
     phase: "ready", ms: Date.now() - started, data: dataset.description, train_examples: learner.numTrainExamples,
     test_examples: dataset.test.xShape[0], tensors: learner.manifest.tensors.length,
+    input_shape: model.inputs[0]?.shape.slice(1), ...(shapeOrigin ? { input_shape_from: shapeOrigin === "hint" ? "data" : shapeOrigin } : {}),
   }, "data and model loaded");
   onReady();
 

@@ -19,7 +19,7 @@ export const ONNX_EXPORT_LAYERS = [
   "Dense", "Conv2D", "DepthwiseConv2D", "SeparableConv2D", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D",
   "BatchNormalization", "Flatten", "Reshape", "Permute", "ZeroPadding2D", "Cropping2D", "UpSampling2D", "Rescaling", "Add", "Multiply",
   "Average", "Maximum", "Minimum", "Concatenate", "Activation", "ReLU", "LeakyReLU", "ELU", "Softmax", "Dropout", "SpatialDropout1D",
-  "GaussianNoise", "GaussianDropout", "AlphaDropout", "LogSoftmax", "Clip", "TorchELU", "KerasInferenceIdentity", "KerasResizing",
+  "GaussianNoise", "GaussianDropout", "AlphaDropout", "LogSoftmax", "Clip", "TorchELU", "TorchGeluTanh", "KerasInferenceIdentity", "KerasResizing",
   "nested Sequential/Model (functional graphs with branches and shared layers)",
 ];
 /** Keras merge layers -> ONNX ops (Sum, Mean, Max and Min take any number of inputs; Mul is chained). */
@@ -341,6 +341,7 @@ function emitLayer(b: Builder, layer: Layer, xs: Value[], outShape: Shape): Valu
     case "ReLU": return out(typeof cfg.maxValue === "number" ? b.clip(v, 0, cfg.maxValue) : b.unary(v, "Relu"));
     case "LeakyReLU": return out(b.unary(v, "LeakyRelu", { alpha: { float: cfg.alpha as number } }));
     case "ELU": case "TorchELU": return out(b.unary(v, "Elu", { alpha: { float: (cfg.alpha as number | undefined) ?? 1 } }));
+    case "TorchGeluTanh": return out(b.activation(v, "gelu_new", layer.name));
     case "Softmax": case "LogSoftmax": {
       const axes = Array.isArray(cfg.axis) ? (cfg.axis as number[]) : [(cfg.axis as number | undefined) ?? -1];
       if (axes.length !== 1) throw new OnnxExportError(`${b.where}: layer ${layer.name} (${cls}): only one axis can be exported`);

@@ -10,6 +10,8 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 export const repoRoot = path.resolve(here, "../../../..");
 export const sharedFixtures = path.resolve(repoRoot, "../shared/fixtures");
 export const ownFixtures = path.resolve(here, "../../test-fixtures");
+/** test/corpus/pytorch: models as users save them, from gen_pytorch_corpus.py (torch 2.13). */
+export const torchCorpus = path.join(repoRoot, "test/corpus/pytorch");
 
 export function sharedFixture(rel: string) {
   const dir = path.join(sharedFixtures, rel);

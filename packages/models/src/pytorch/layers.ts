@@ -4,6 +4,8 @@
  * - LogSoftmax (nn.LogSoftmax, ONNX LogSoftmax): tfjs has the op but no layer or activation.
  * - Clip (ONNX Clip with bounds other than relu/relu6).
  * - TorchELU (nn.ELU with alpha != 1: tfjs' ELU layer only implements alpha = 1).
+ * - TorchGeluTanh (nn.GELU(approximate="tanh")): tfjs' "gelu_new" activation computes it, but a
+ *   model using it does not survive toJSON -> modelFromJSON (the name comes back as "geluNew").
  */
 import { tf, tfl } from "../tfjs.js";
 
@@ -65,6 +67,16 @@ export class TorchELU extends tfl.layers.Layer {
   }
 }
 
+export class TorchGeluTanh extends tfl.layers.Layer {
+  static readonly className = "TorchGeluTanh";
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    const x = one(inputs);
+    // 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), as torch's tanh approximation.
+    return tf.tidy(() => tf.mul(tf.mul(0.5, x), tf.add(1, tf.tanh(tf.mul(Math.sqrt(2 / Math.PI), tf.add(x, tf.mul(0.044715, tf.pow(x, 3))))))));
+  }
+}
+
 tf.serialization.registerClass(LogSoftmax);
+tf.serialization.registerClass(TorchGeluTanh);
 tf.serialization.registerClass(Clip);
 tf.serialization.registerClass(TorchELU);

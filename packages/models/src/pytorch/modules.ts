@@ -4,22 +4,24 @@
  * a leading Permute turns NCHW into NHWC, conv kernels are transposed OIHW -> HWIO, and before
  * Flatten (or at the output) a Permute restores NCHW order so Linear weights apply unchanged.
  *
- * Planning works on shapes only (no tfjs objects), so the input height/width of a convnet can
- * be inferred by trying sizes until the first Linear after Flatten gets its `in_features`.
+ * Planning works on shapes only (no tfjs objects), so input-shape.ts can try shapes cheaply to
+ * find those the layers admit.
  */
 import { PyObject } from "./unpickler.js";
 import { isTorchTensor, type TorchTensor } from "./torch-file.js";
 import { tf, tfl } from "../tfjs.js";
-import { Clip, LogSoftmax, TorchELU } from "./layers.js";
+import { Clip, LogSoftmax, TorchELU, TorchGeluTanh } from "./layers.js";
 import { conv2d } from "../atrous-conv.js";
 
+/** A module (or input shape) the converter cannot take: the user's to change, so it carries a code. */
 export class TorchModuleError extends Error {
   override name = "TorchModuleError";
+  readonly code: string = "PYTORCH_MODULE";
 }
 
 export const SUPPORTED_MODULES = [
-  "Conv2d (groups 1, or depthwise: groups = in_channels)", "Linear", "ReLU", "ReLU6", "LeakyReLU", "ELU", "Tanh", "Sigmoid", "Softmax", "LogSoftmax", "MaxPool2d",
-  "AvgPool2d", "AdaptiveAvgPool2d(1)", "BatchNorm1d", "BatchNorm2d", "Dropout", "Dropout2d", "Flatten", "Identity", "Sequential",
+  "Conv2d (groups 1, or depthwise: groups = in_channels)", "Linear", "ReLU", "ReLU6", "LeakyReLU", "ELU", "GELU", "Tanh", "Sigmoid", "Softmax", "LogSoftmax", "MaxPool2d",
+  "AvgPool2d", "AdaptiveAvgPool2d (1, or a size dividing the input)", "BatchNorm1d", "BatchNorm2d", "Dropout", "Dropout2d", "Flatten", "Identity", "Sequential",
 ];
 
 /** Per-sample shape in PyTorch terms: [C, H, W] (held as NHWC inside) or [features]. */
@@ -182,12 +184,23 @@ export function plan(modules: [string, PyObject][], input: Shape): { steps: Step
         break;
       }
       case "AdaptiveAvgPool2d": {
+        if (!spatial()) throw new TorchModuleError(`${where}: needs a [C,H,W] input, got [${shape}]`);
+        const [c, h, w] = shape as [number, number | null, number | null];
         const size = attr("output_size");
-        if (!spatial() || !(size === 1 || (Array.isArray(size) && size.every((s) => s === 1)))) throw new TorchModuleError(`${where}: only output_size 1 on [C,H,W] is supported`);
-        const c = shape[0]!;
-        // Global pooling drops H and W; PyTorch keeps them as 1x1.
-        steps.push({ make: () => tfl.layers.globalAveragePooling2d({}) }, { make: () => tfl.layers.reshape({ targetShape: [1, 1, c] }) });
-        shape = [c, 1, 1];
+        // None in output_size keeps that side.
+        const [oh, ow] = Array.isArray(size) ? [size[0] ?? h, size[1] ?? w] : [size, size];
+        if (oh === 1 && ow === 1) {
+          // Global pooling drops H and W; PyTorch keeps them as 1x1.
+          steps.push({ make: () => tfl.layers.globalAveragePooling2d({}) }, { make: () => tfl.layers.reshape({ targetShape: [1, 1, c] }) });
+          shape = [c, 1, 1];
+          break;
+        }
+        // Where the output size divides the input, PyTorch's adaptive windows are plain k x k blocks.
+        if (typeof oh !== "number" || typeof ow !== "number" || h === null || w === null || h % oh !== 0 || w % ow !== 0) {
+          throw new TorchModuleError(`${where}: output_size ${JSON.stringify(size)} is supported only as 1 or where it divides the input size (here [${shape.join(", ")}])`);
+        }
+        steps.push({ make: () => tfl.layers.averagePooling2d({ poolSize: [h / oh, w / ow], strides: [h / oh, w / ow], padding: "valid" }) });
+        shape = [c, oh, ow];
         break;
       }
       case "Flatten": {
@@ -200,6 +213,13 @@ export function plan(modules: [string, PyObject][], input: Shape): { steps: Step
       case "ReLU": case "ReLU6": case "Tanh": case "Sigmoid":
         steps.push({ make: () => tfl.layers.activation({ activation: ({ ReLU: "relu", ReLU6: "relu6", Tanh: "tanh", Sigmoid: "sigmoid" } as const)[type] }) });
         break;
+      case "GELU": {
+        // PyTorch's default is the exact x * Phi(x) (tfjs "gelu", via erf); approximate="tanh" has its own layer.
+        const approximate = attr("approximate") ?? "none";
+        if (approximate !== "none" && approximate !== "tanh") throw new TorchModuleError(`${where}: approximate=${String(approximate)} is not supported (none or tanh)`);
+        steps.push({ make: () => (approximate === "tanh" ? (new TorchGeluTanh({}) as unknown as Layer) : tfl.layers.activation({ activation: "gelu" })) });
+        break;
+      }
       case "LeakyReLU":
         steps.push({ make: () => tfl.layers.leakyReLU({ alpha: (attr("negative_slope") as number) ?? 0.01 }) });
         break;
@@ -235,24 +255,6 @@ export function plan(modules: [string, PyObject][], input: Shape): { steps: Step
   if (shape.some((d) => d !== null && d < 1)) throw new TorchModuleError(`input too small: output shape [${shape}]`);
   if (spatial()) toNchw();
   return { steps, output: shape };
-}
-
-/** The per-sample input shape: the given one, or inferred from the first weighted module. */
-export function inferInputShape(modules: [string, PyObject][]): Shape {
-  const first = modules.find(([, m]) => /\.(Conv2d|Linear|BatchNorm[12]d)$/.test(m.cls));
-  if (!first) throw new TorchModuleError("cannot infer the input shape (no Conv2d, Linear or BatchNorm first); set input_shape in the spec");
-  const [key, m] = first;
-  const w = param(m, m.cls.endsWith("Conv2d") ? "weight" : m.cls.endsWith("Linear") ? "weight" : "running_mean", `module ${key}`)!;
-  if (!m.cls.endsWith("Conv2d")) return [m.cls.endsWith("Linear") ? w.shape[1]! : w.shape[0]!];
-  // A Linear after Flatten fixes C*H*W: take the smallest square image that gives it.
-  // Without a size-dependent layer (e.g. AdaptiveAvgPool2d before Linear) any image size works.
-  try { plan(modules, [w.shape[1]!, null, null]); return [w.shape[1]!, null, null]; } catch { /* the size matters */ }
-  // Strided layers map several sizes to the same output (28 and 29 before a 2x2 pool): prefer even.
-  const fits = (n: number) => { try { plan(modules, [w.shape[1]!, n, n]); return true; } catch { return false; } };
-  for (const parity of [0, 1]) {
-    for (let n = 2 - parity; n <= 2048; n += 2) if (fits(n)) return [w.shape[1]!, n, n];
-  }
-  throw new TorchModuleError("cannot infer the input image size; set input_shape: [C, H, W] in the spec");
 }
 
 /** Builds the tfjs model; `torchKeys` tells which layer holds which state_dict prefix. */

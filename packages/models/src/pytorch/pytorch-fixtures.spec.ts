@@ -8,7 +8,7 @@ import { npy, ownFixtures, relError, sharedFixture } from "./fixture-check.js";
 
 const TOLERANCE = 1e-5;
 
-/** Generated fixtures name their input shape in spec.yml; the shared ones rely on inference. */
+/** Generated fixtures name their input shape in spec.yml; the shared ones take input.npy's, as `cohort model predict` does. */
 function inputShape(dir: string): number[] | undefined {
   const spec = path.join(dir, "spec.yml");
   const m = existsSync(spec) ? /^input_shape: \[(.*)\]$/m.exec(readFileSync(spec, "utf8")) : null;
@@ -16,8 +16,9 @@ function inputShape(dir: string): number[] | undefined {
 }
 
 function check(dir: string): number {
-  const model = loadTorchSequential(path.join(dir, "model.pt"), { inputShape: inputShape(dir) });
-  return tf.tidy(() => relError(model.predict(npy(path.join(dir, "input.npy"))) as tf.Tensor, npy(path.join(dir, "expected.npy"))));
+  const x = npy(path.join(dir, "input.npy"));
+  const model = loadTorchSequential(path.join(dir, "model.pt"), { inputShape: inputShape(dir), hint: { shape: x.shape.slice(1), from: "input.npy" } });
+  return tf.tidy(() => relError(model.predict(x) as tf.Tensor, npy(path.join(dir, "expected.npy"))));
 }
 
 describe("PyTorch fixtures predict like PyTorch (cpu backend)", () => {

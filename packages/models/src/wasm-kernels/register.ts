@@ -7,6 +7,7 @@
 import { tf } from "../tfjs.js";
 import { conv2DBackpropFilter } from "./conv2d-backprop-filter.js";
 import { conv2DBackpropInput } from "./conv2d-backprop-input.js";
+import { depthwiseBackpropFilter, depthwiseBackpropInput } from "./depthwise-backprop.js";
 import { untransposingMatMul } from "./mat-mul.js";
 import { maxPoolGrad } from "./max-pool-grad.js";
 import { leadingAxesSum } from "./sum.js";
@@ -20,6 +21,9 @@ const REPLACEMENTS: Array<{ kernelName: string; kernelFunc: tf.KernelFunc }> = [
   { kernelName: tf.Conv2DBackpropFilter, kernelFunc: conv2DBackpropFilter as tf.KernelFunc },
   { kernelName: tf.MaxPoolGrad, kernelFunc: maxPoolGrad as tf.KernelFunc },
   { kernelName: tf.UnsortedSegmentSum, kernelFunc: unsortedSegmentSum as tf.KernelFunc },
+
+  { kernelName: tf.DepthwiseConv2dNativeBackpropInput, kernelFunc: depthwiseBackpropInput as tf.KernelFunc },
+  { kernelName: tf.DepthwiseConv2dNativeBackpropFilter, kernelFunc: depthwiseBackpropFilter as tf.KernelFunc },
 ];
 
 /** Wrapped: the stock kernel still does the work (and keeps its setup function). */
