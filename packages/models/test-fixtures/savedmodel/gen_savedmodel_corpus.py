@@ -148,7 +148,7 @@ def keras3_export():
     r = keras.layers.BatchNormalization(name="res_bn")(r)
     h = keras.layers.Add()([h, r])
     h = keras.layers.MaxPooling2D(2)(h)
-    h = keras.layers.GlobalAveragePooling2D()(h)
+    h = keras.layers.Flatten()(h)
     out = keras.layers.Dense(10, activation="softmax", name="head")(h)
     model = keras.Model(inp, out, name="bn_cnn")
     # Non-trivial moving statistics, as a trained model has them.
