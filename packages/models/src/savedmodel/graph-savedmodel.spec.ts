@@ -60,7 +60,7 @@ describe("a SavedModel without a Keras config through a model spec", () => {
     const weights = getWeights(model);
     const twin = await loadModelFromSpec(section);
     setWeights(twin, weights.map((w) => ({ ...w, data: Float32Array.from(w.data as Float32Array, (v) => v * 0.5) })));
-    expect(Array.from(getWeights(twin)[1]!.data)).toEqual(Array.from(weights[1]!.data as Float32Array, (v) => Math.fround(v * 0.5)));
+    expect(Array.from(getWeights(twin)[1]!.data as Float32Array)).toEqual(Array.from(weights[1]!.data as Float32Array, (v) => Math.fround(v * 0.5)));
   });
 
   it("keeps non-trainable variables (batch norm statistics) out of training but in the manifest", async () => {
