@@ -17,7 +17,7 @@ import { buildKerasModel, compileWithCustom } from "../keras/build.js";
 import { compileOptionsFromKeras } from "../keras/training-config.js";
 import { KerasModelError } from "../keras/errors.js";
 import type { KerasLoadOptions } from "../keras/h5-model.js";
-import { type LayerWeights, splitWeightName } from "../keras/weights-map.js";
+import { type LayerWeights, type StoredWeight, leafLayers, splitWeightName } from "../keras/weights-map.js";
 import { readBundle } from "./bundle.js";
 import { first, protoFields, text } from "./proto.js";
 import type { MetaGraph } from "./graph-proto.js";
@@ -69,21 +69,46 @@ function checkpointNames(graph: Uint8Array): Map<string, string> {
   return names;
 }
 
-function readWeights(dir: string): LayerWeights {
+/** The layer weights of a Keras SavedModel, each with the checkpoint key it came from. */
+function readWeightsWithKeys(dir: string): Map<string, Array<StoredWeight & { key: string }>> {
   const prefix = path.join(dir, "variables", "variables");
   const bundle = readBundle(prefix);
   const graph = bundle.get("_CHECKPOINTABLE_OBJECT_GRAPH")?.strings?.[0];
   if (!graph) throw new KerasModelError(`${prefix}.index`, "no _CHECKPOINTABLE_OBJECT_GRAPH entry: not a TF2 object-based checkpoint");
   const names = checkpointNames(graph);
-  const out: LayerWeights = new Map();
+  const out = new Map<string, Array<StoredWeight & { key: string }>>();
   for (const [key, tensor] of bundle) {
     if (!tensor.float32 || key.startsWith("optimizer/") || key.startsWith("keras_api/") || key.includes(".OPTIMIZER_SLOT")) continue;
     const full = names.get(key);
     if (!full || !full.includes("/")) continue;
     const { layer, name } = splitWeightName(full);
     const list = out.get(layer) ?? [];
-    list.push({ name, shape: tensor.shape, data: tensor.float32 });
+    list.push({ name, shape: tensor.shape, data: tensor.float32, key });
     out.set(layer, list);
+  }
+  return out;
+}
+
+function readWeights(dir: string): LayerWeights {
+  return readWeightsWithKeys(dir);
+}
+
+/**
+ * Checkpoint key -> current values of a model built from the Keras SavedModel at `dir`: the
+ * inverse of assignWeights (same layer names, weights matched by name, else by order).
+ */
+export function kerasSavedModelValues(model: LayersModel, dir: string): Map<string, Float32Array> {
+  const stored = readWeightsWithKeys(dir);
+  const out = new Map<string, Float32Array>();
+  for (const layer of leafLayers(model)) {
+    if (layer.weights.length === 0) continue;
+    const found = stored.get(layer.name);
+    if (!found || found.length !== layer.weights.length) throw new KerasModelError(dir, `layer "${layer.name}" has ${layer.weights.length} weights, the SavedModel ${found?.length ?? 0}`);
+    layer.weights.forEach((w, k) => {
+      const want = w.originalName.replace(/:\d+$/, "").split("/").pop();
+      const source = found.find((f) => f.name === want) ?? found[k]!;
+      out.set(source.key, Float32Array.from(w.read().dataSync()));
+    });
   }
   return out;
 }

@@ -1,8 +1,7 @@
 /**
- * Exports an interpreted SavedModel (a model with a SavedModelGraph layer) back as a SavedModel
+ * Exports a model loaded from a SavedModel (interpreted graph or Keras config) back as a SavedModel
  * directory: the source's saved_model.pb (and keras_metadata.pb, assets) copied as they are, and a
- * new variables bundle holding the model's current variable values under the source's checkpoint
- * keys. `tf.saved_model.load` then serves the trained model with the source's own graph.
+ * new variables bundle holding the model's current weights under the source's checkpoint keys. `tf.saved_model.load` then serves the trained model with the source's own graph.
  */
 import { copyFile, mkdir, readdir, rm } from "node:fs/promises";
 import { existsSync } from "node:fs";
@@ -11,6 +10,7 @@ import type { LayersModel } from "../tfjs.js";
 import { rewriteBundle } from "./bundle-writer.js";
 import { SavedModelGraph } from "./graph-layer.js";
 import { checkpointKeysById, describeGraphSavedModel } from "./graph-savedmodel.js";
+import { kerasSavedModelValues } from "./keras-savedmodel.js";
 
 function sameValues(a: Float32Array | undefined, b: Float32Array | undefined): boolean {
   return !!a && !!b && a.length === b.length && a.every((v, i) => Object.is(v, b[i]));
@@ -21,10 +21,18 @@ export function savedModelGraphLayer(model: LayersModel): SavedModelGraph | unde
   return model.layers.find((l): l is SavedModelGraph => l instanceof SavedModelGraph);
 }
 
-/** Writes `model`'s variables into a copy of the SavedModel at `sourceDir`; returns `outDir`. */
-export async function saveGraphSavedModel(model: LayersModel, sourceDir: string, outDir: string): Promise<string> {
-  const layer = savedModelGraphLayer(model);
-  if (!layer) throw new Error(`model "${model.name}" was not loaded from a SavedModel graph; nothing to write into ${sourceDir}`);
+/**
+ * Writes `model`'s weights into a copy of the SavedModel at `sourceDir` it was loaded from: an
+ * interpreted graph's variables, or a Keras SavedModel's layer weights. Returns `outDir`.
+ */
+export async function saveSavedModel(model: LayersModel, sourceDir: string, outDir: string): Promise<string> {
+  const replace = savedModelGraphLayer(model) ? graphValues(model, sourceDir) : kerasSavedModelValues(model, sourceDir);
+  await copySavedModel(sourceDir, outDir, replace);
+  return outDir;
+}
+
+function graphValues(model: LayersModel, sourceDir: string): Map<string, Float32Array> {
+  const layer = savedModelGraphLayer(model)!;
   const info = describeGraphSavedModel(sourceDir);
   const values = layer.variableValues().map((t) => Float32Array.from(t.dataSync()));
   if (values.length !== info.variables.length) throw new Error(`${sourceDir}: the model has ${values.length} variables, the SavedModel ${info.variables.length}`);
@@ -40,6 +48,10 @@ export async function saveGraphSavedModel(model: LayersModel, sourceDir: string,
     const twin = info.variables[k];
     if (twin && sameValues(info.bundle.get(key)?.float32, info.bundle.get(twin.checkpointKey)?.float32)) replace.set(key, values[k]!);
   });
+  return replace;
+}
+
+async function copySavedModel(sourceDir: string, outDir: string, replace: Map<string, Float32Array>): Promise<void> {
   await rm(outDir, { recursive: true, force: true });
   await mkdir(path.join(outDir, "variables"), { recursive: true });
   for (const file of ["saved_model.pb", "keras_metadata.pb"]) {
@@ -51,5 +63,4 @@ export async function saveGraphSavedModel(model: LayersModel, sourceDir: string,
     for (const f of await readdir(assets, { withFileTypes: true })) if (f.isFile()) await copyFile(path.join(assets, f.name), path.join(outDir, "assets", f.name));
   }
   await rewriteBundle(path.join(sourceDir, "variables", "variables"), path.join(outDir, "variables", "variables"), replace);
-  return outDir;
 }
