@@ -6,7 +6,7 @@ import type { Logger } from "@cohort/telemetry";
 import type { ModelHooks } from "./commands/aggregator.js";
 import {
   type LayersModel, compareOnnxWithTfjs, detectKerasFormat, getWeights, loadLayersModelFromFile, loadModelFromSpec, saveKerasH5,
-  saveOnnx, saveTorchStateDict, saveWeightsAsLayersModel, selectBackend, setWeights,
+  saveOnnx, saveSavedModel, saveTorchStateDict, saveWeightsAsLayersModel, selectBackend, setWeights,
 } from "@cohort/models";
 import { type WeightSet, packWeights, unpackWeights } from "@cohort/tensors";
 
@@ -28,7 +28,8 @@ export interface AggregatorModelHooksOptions {
  * TF.js-backed hooks of the aggregator: the initial model from its config's `model` section,
  * and the export of the final global model as TF.js layers (model.json + weights.bin, a failure
  * fails the export), ONNX (verified in onnxruntime-node), and the spec's source format (Keras
- * HDF5 -> model.h5, PyTorch -> model.pt state_dict). The extra formats are best effort: an
+ * HDF5 -> model.h5, PyTorch -> model.pt state_dict, SavedModel -> saved_model/ with the trained
+ * variables). The extra formats are best effort: an
  * unsupported layer or a mismatch is a warning and the file is left out, never a failed run.
  */
 export function aggregatorModelHooks(options: AggregatorModelHooksOptions = {}): ModelHooks {
@@ -63,7 +64,7 @@ async function bestEffort(file: string, format: string, log: Logger | undefined,
     return await fn();
   } catch (error) {
     log?.warn({ phase: "export", format, file, reason: (error as Error).message }, `final model not exported as ${format}`);
-    await rm(file, { force: true });
+    await rm(file, { force: true, recursive: true });
     return undefined;
   }
 }
@@ -86,14 +87,15 @@ async function exportOnnx(modelJson: string, file: string, log: Logger | undefin
   });
 }
 
-/** Which source format the section came from: "h5" (Keras HDF5 or architecture + h5 weights), "pt", or none. */
-export function sourceFormat(section: ModelSection): "h5" | "pt" | undefined {
+/** Which source format the section came from: "h5" (Keras HDF5 or architecture + h5 weights), "pt", "savedmodel" (a SavedModel directory), or none. */
+export function sourceFormat(section: ModelSection): "h5" | "pt" | "savedmodel" | undefined {
   if (section.name === "PytorchFLModel") return "pt";
   if (section.name !== "KerasFLModel" && section.name !== "TensorFlowFLModel") return undefined;
   const def = section.spec.model_definition;
   if (typeof def === "string") {
     const file = path.resolve(section.specBaseDir, def);
-    return existsSync(file) && detectKerasFormat(file) === "hdf5" ? "h5" : undefined;
+    const format = existsSync(file) ? detectKerasFormat(file) : undefined;
+    return format === "hdf5" ? "h5" : format === "savedmodel" ? "savedmodel" : undefined;
   }
   return typeof section.spec.model_architecture === "string" ? "h5" : undefined;
 }
@@ -105,12 +107,14 @@ export function sourceFormat(section: ModelSection): "h5" | "pt" | undefined {
 async function exportSourceFormat(section: ModelSection, dir: string, weights: WeightSet, log: Logger | undefined): Promise<string | undefined> {
   const format = (() => { try { return sourceFormat(section); } catch { return undefined; } })();
   if (!format) return undefined;
-  const file = path.join(dir, `model.${format}`);
-  return bestEffort(file, format === "h5" ? "keras-h5" : "pytorch-state-dict", log, async () => {
+  const file = path.join(dir, format === "savedmodel" ? "saved_model" : `model.${format}`);
+  const label = { h5: "keras-h5", pt: "pytorch-state-dict", savedmodel: "savedmodel" }[format];
+  return bestEffort(file, label, log, async () => {
     const model: LayersModel = await loadModelFromSpec(section);
     try {
       setWeights(model, weights);
       if (format === "h5") await saveKerasH5(model, file);
+      else if (format === "savedmodel") await saveSavedModel(model, path.resolve(section.specBaseDir, section.spec.model_definition as string), file);
       else saveTorchStateDict(model, file, weights);
       log?.info({ phase: "export", format, file }, `final model exported in its source format (${format})`);
       return file;

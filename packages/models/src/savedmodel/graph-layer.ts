@@ -84,9 +84,14 @@ export class SavedModelGraph extends tfl.layers.Layer {
     return this.model.execute(feed, this.args.graph.output) as tf.Tensor;
   }
 
+  /**
+   * The graph, variables and output shape travel as one hex string: tfjs-layers snake-cases every
+   * string of a config on saving (op names, variable names), and hex has nothing to change.
+   */
   override getConfig(): tf.serialization.ConfigDict {
     const graph = { ...this.args.graph, consts: this.args.graph.consts.map((c) => ({ ...c, values: Array.from(c.values) })) };
-    return { ...super.getConfig(), graph, variables: this.args.variables, outputShape: this.args.outputShape } as unknown as tf.serialization.ConfigDict;
+    const payload = JSON.stringify({ graph, variables: this.args.variables, outputShape: this.args.outputShape });
+    return { ...super.getConfig(), savedModelGraph: Buffer.from(payload, "utf8").toString("hex") };
   }
 
   override dispose(): ReturnType<InstanceType<typeof tfl.layers.Layer>["dispose"]> {
@@ -95,8 +100,10 @@ export class SavedModelGraph extends tfl.layers.Layer {
   }
 
   static override fromConfig<T extends tf.serialization.Serializable>(cls: tf.serialization.SerializableConstructor<T>, config: tf.serialization.ConfigDict): T {
-    const c = config as unknown as SavedModelGraphArgs & { batchInputShape?: Array<number | null> };
-    return new cls({ ...c, inputShape: c.batchInputShape?.slice(1) }) as T;
+    const c = config as { savedModelGraph?: unknown; name?: string; batchInputShape?: Array<number | null> };
+    if (typeof c.savedModelGraph !== "string" || !/^(?:[0-9a-f]{2})*$/.test(c.savedModelGraph)) throw new GraphInterpretError(`layer ${c.name ?? "?"}`, "SavedModelGraph config has no hex-encoded savedModelGraph");
+    const parsed = JSON.parse(Buffer.from(c.savedModelGraph, "hex").toString("utf8")) as Pick<SavedModelGraphArgs, "graph" | "variables" | "outputShape">;
+    return new cls({ ...parsed, name: c.name, inputShape: c.batchInputShape?.slice(1) }) as T;
   }
 }
 tf.serialization.registerClass(SavedModelGraph);
