@@ -43,13 +43,18 @@ async function federate(section: ModelSpecSection, maxExamples: number): Promise
 }
 
 describe("SavedModels without a Keras config train in a federation (MNIST shards, 3 parties, 2 rounds)", () => {
-  for (const name of ["tf-module", "keras3-export"]) {
-    it(`${name} (TensorFlowFLModel, compile_model_options adam + categorical_crossentropy)`, async () => {
+  /** The interpreted ones carry no training config; the TF 2.4-layout one trains with its own (Adam, categorical_crossentropy). */
+  const adam = { compile_model_options: { optimizer: "adam", lr: 0.01, loss: "categorical_crossentropy", metrics: ["accuracy"] } };
+  const compileOptions: Record<string, object> = { "tf-module": adam, "keras3-export": adam, "tf24-layout-mlp": {} };
+  for (const name of Object.keys(compileOptions)) {
+    it(`${name} (TensorFlowFLModel${name === "tf24-layout-mlp" ? ", its saved training_config" : ", compile_model_options adam + categorical_crossentropy"})`, async () => {
       expect(existsSync(path.join(corpus, name, "saved_model.pb"))).toBe(true);
-      const section = { name: "TensorFlowFLModel", spec: { model_definition: name, compile_model_options: { optimizer: "adam", lr: 0.01, loss: "categorical_crossentropy", metrics: ["accuracy"] } }, specBaseDir: corpus };
+      const section = { name: "TensorFlowFLModel", spec: { model_definition: name, ...compileOptions[name] }, specBaseDir: corpus };
       const { accuracies: [first, second], outputDir, exported } = await federate(section, 300);
       expect(second).toBeGreaterThan(first!);
-      expect(second).toBeGreaterThan(0.5);
+      // Measured (2 cores, wasm): tf-module 0.76-0.83 then 0.85-0.87, keras3-export 0.68-0.72 then
+      // 0.81-0.85; the MLP at its saved Adam lr 0.001 is slower: 0.22 then 0.46. Chance is 0.1.
+      expect(second).toBeGreaterThan(name === "tf24-layout-mlp" ? 0.3 : 0.5);
       // The final model comes out as TF.js layers (the graph travels in model.json) and as a
       // SavedModel with the trained variables; both predict the same.
       const savedModel = path.join(outputDir, "model", "saved_model");

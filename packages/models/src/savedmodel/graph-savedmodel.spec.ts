@@ -7,6 +7,7 @@ import { tf } from "../tfjs.js";
 import { loadModelFromSpec } from "../model-spec.js";
 import { getWeights, modelManifest, setWeights } from "../weights.js";
 import { loadGraphSavedModel } from "./graph-savedmodel.js";
+import { loadKerasSavedModel } from "./keras-savedmodel.js";
 
 const TOLERANCE = 1e-5;
 const corpus = path.join(repoRoot, "packages/models/test-fixtures/savedmodel");
@@ -18,16 +19,16 @@ describe("SavedModels without a Keras config predict like TensorFlow (cpu backen
   it("the corpus is there", () => expect(names.length).toBeGreaterThanOrEqual(3));
 
   for (const name of names) {
-    it(name, () => {
-      const model = loadGraphSavedModel(path.join(corpus, name));
+    it(name, async () => {
+      const model = await loadKerasSavedModel(path.join(corpus, name));
       const err = relativeError(model, path.join(corpus, name));
       console.log(`savedmodel/${name}: ${model.weights.map((w) => w.name).join(", ")}; max rel error ${err.toExponential(2)}`);
       expect(err).toBeLessThanOrEqual(TOLERANCE);
     });
 
-    it(`${name}: one SGD step through the graph moves the outputs as TensorFlow's step does`, () => {
+    it(`${name}: one SGD step moves the outputs as TensorFlow's step does`, async () => {
       const dir = path.join(corpus, name);
-      const model = loadGraphSavedModel(dir);
+      const model = await loadKerasSavedModel(dir);
       const x = readNpyFile(path.join(dir, "input.npy"));
       const probe = readNpyFile(path.join(dir, "sgd_probe.npy"));
       const before = model.predict(x) as tf.Tensor;
@@ -44,6 +45,19 @@ describe("SavedModels without a Keras config predict like TensorFlow (cpu backen
       expect(err).toBeLessThanOrEqual(1e-4);
     });
   }
+});
+
+describe("a TF 2.1-2.4 layout SavedModel (Keras config in the object graph, no keras_metadata.pb)", () => {
+  beforeAll(async () => { await selectBackend("cpu"); });
+
+  it("is rebuilt from that config as Keras layers, compiled from its training_config", async () => {
+    const dir = path.join(corpus, "tf24-layout-mlp");
+    expect(existsSync(path.join(dir, "keras_metadata.pb"))).toBe(false);
+    const model = await loadKerasSavedModel(dir);
+    expect(model.layers.map((l) => l.getClassName())).toEqual(["InputLayer", "Flatten", "Dense", "Dense"]);
+    expect(model.optimizer).toBeDefined();
+    expect(relativeError(model, dir)).toBeLessThanOrEqual(TOLERANCE);
+  });
 });
 
 describe("a SavedModel without a Keras config through a model spec", () => {

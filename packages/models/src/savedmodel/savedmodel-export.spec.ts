@@ -46,7 +46,7 @@ describe("interpreted SavedModels export back as SavedModels", () => {
   for (const name of names) {
     it(`${name}: changed weights are written under the SavedModel's checkpoint keys and read back identically`, async () => {
       const src = path.join(corpus, name);
-      const model = loadGraphSavedModel(src);
+      const model = await loadKerasSavedModel(src);
       const changed = getWeights(model).map((w) => ({ ...w, data: Float32Array.from(w.data as Float32Array, (v, i) => v * 0.75 + (i % 7) * 1e-3) }));
       setWeights(model, changed);
       // SAVEDMODEL_EXPORT_DIR keeps the exports, for verify_export.py (TensorFlow's own loader).
@@ -55,7 +55,7 @@ describe("interpreted SavedModels export back as SavedModels", () => {
       await saveSavedModel(model, src, out);
       if (keep) keepForTensorFlow(src, out, model);
       expect(readFileSync(path.join(out, "saved_model.pb"))).toEqual(readFileSync(path.join(src, "saved_model.pb")));
-      const back = loadGraphSavedModel(out);
+      const back = await loadKerasSavedModel(out);
       expect(getWeights(back)).toEqual(changed);
       const x = readNpyFile(path.join(src, "input.npy"));
       const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(back.predict(x) as tf.Tensor, model.predict(x) as tf.Tensor))).dataSync()[0]!);

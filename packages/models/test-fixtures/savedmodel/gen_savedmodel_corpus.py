@@ -7,6 +7,7 @@ Every expected.npy is computed by TensorFlow itself from the directory as writte
 SavedModel is loaded back with tf.saved_model.load and its serving_default signature is called
 on input.npy (and checked against the in-memory model's own output).
 """
+import json
 import os
 import shutil
 import sys
@@ -167,6 +168,70 @@ def keras3_export():
     finish("keras3-export", x, y)
 
 
+def tf24_layout():
+    """TF 2.1-2.4 wrote no keras_metadata.pb: the Keras config sat in saved_model.pb's object
+    graph (SavedUserObject.metadata of the root). Neither TF <= 2.4 nor tf_keras is installable
+    here, so this file is SYNTHETIC in that one respect: a tf.Module laid out as tf.keras 2.4 lays
+    out a Sequential (children layer_with_weights-N holding kernel/bias variables named
+    dense/kernel, dense_1/kernel, ...) is saved by tf.saved_model.save, then this generator writes
+    a tf.keras 2.4-style root metadata JSON (Sequential: InputLayer, Flatten, Dense relu, Dense
+    softmax, with a training_config) into the root node's user_object. The variables, graph and
+    expected.npy are TensorFlow's own."""
+    rng = np.random.default_rng(5)
+
+    class Dense(tf.Module):
+        def __init__(self, name, n_in, n_out):
+            super().__init__(name=name)
+            self.kernel = tf.Variable(rng.normal(0, 0.05, (n_in, n_out)).astype(np.float32), name=f"{name}/kernel")
+            self.bias = tf.Variable(rng.normal(0, 0.01, n_out).astype(np.float32), name=f"{name}/bias")
+
+    class Sequential(tf.Module):
+        def __init__(self):
+            super().__init__(name="sequential")
+            setattr(self, "layer_with_weights-0", Dense("dense", 784, 32))
+            setattr(self, "layer_with_weights-1", Dense("dense_1", 32, 10))
+
+        @tf.function(input_signature=[tf.TensorSpec([None, 28, 28, 1], tf.float32, name="flatten_input")])
+        def __call__(self, x):
+            l0, l1 = getattr(self, "layer_with_weights-0"), getattr(self, "layer_with_weights-1")
+            h = tf.nn.relu(tf.matmul(tf.reshape(x, [-1, 784]), l0.kernel) + l0.bias)
+            return tf.nn.softmax(tf.matmul(h, l1.kernel) + l1.bias)
+
+    def dense_config(name, units, activation):
+        return {"class_name": "Dense", "config": {
+            "name": name, "trainable": True, "dtype": "float32", "units": units, "activation": activation, "use_bias": True,
+            "kernel_initializer": {"class_name": "GlorotUniform", "config": {"seed": None}}, "bias_initializer": {"class_name": "Zeros", "config": {}},
+            "kernel_regularizer": None, "bias_regularizer": None, "activity_regularizer": None, "kernel_constraint": None, "bias_constraint": None}}
+
+    metadata = {
+        "class_name": "Sequential", "name": "sequential", "trainable": True, "expects_training_arg": True, "dtype": "float32",
+        "batch_input_shape": None, "must_restore_from_config": False,
+        "config": {"name": "sequential", "layers": [
+            {"class_name": "InputLayer", "config": {"batch_input_shape": [None, 28, 28, 1], "dtype": "float32", "sparse": False, "ragged": False, "name": "flatten_input"}},
+            {"class_name": "Flatten", "config": {"name": "flatten", "trainable": True, "dtype": "float32", "data_format": "channels_last"}},
+            dense_config("dense", 32, "relu"), dense_config("dense_1", 10, "softmax")]},
+        "build_input_shape": {"class_name": "TensorShape", "items": [None, 28, 28, 1]}, "is_graph_network": True,
+        "keras_version": "2.4.0", "backend": "tensorflow",
+        "training_config": {"loss": "categorical_crossentropy", "metrics": ["accuracy"], "weighted_metrics": None, "loss_weights": None, "sample_weight_mode": None,
+                            "optimizer_config": {"class_name": "Adam", "config": {"name": "Adam", "learning_rate": 0.001, "decay": 0.0, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-07, "amsgrad": False}}},
+    }
+    m = Sequential()
+    x = seeded_input((4, 28, 28, 1))
+    y = m(x)
+    d = fresh("tf24-layout-mlp")
+    tf.saved_model.save(m, d, signatures={"serving_default": m.__call__})
+    from tensorflow.core.protobuf import saved_model_pb2
+    sm = saved_model_pb2.SavedModel()
+    with open(os.path.join(d, "saved_model.pb"), "rb") as f:
+        sm.ParseFromString(f.read())
+    root = sm.meta_graphs[0].object_graph_def.nodes[0]
+    root.user_object.identifier = "_tf_keras_sequential"
+    root.user_object.metadata = json.dumps(metadata)
+    with open(os.path.join(d, "saved_model.pb"), "wb") as f:
+        f.write(sm.SerializeToString())
+    finish("tf24-layout-mlp", x, y)
+
+
 def unsupported_op():
     """Refused on purpose: its serving function uses Lgamma, which is not in Cohort's op allow-list."""
 
@@ -194,4 +259,5 @@ if __name__ == "__main__":
     guide_subclassed()
     tf_module()
     keras3_export()
+    tf24_layout()
     unsupported_op()
