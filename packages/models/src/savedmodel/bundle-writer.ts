@@ -10,18 +10,13 @@ import { readFileSync } from "node:fs";
 import { atomicWriteFile } from "@cohort/tensors";
 import { BundleError } from "./bundle.js";
 import { crc32c, maskCrc } from "./crc32c.js";
-import { first, protoFields } from "./proto.js";
+import { encodeVarint, first, protoFields } from "./proto.js";
 import { readTable } from "./table.js";
 import { writeTable } from "./table-writer.js";
 
 const DT_FLOAT = 1;
 
-function varint(n: number): number[] {
-  const out: number[] = [];
-  while (n >= 0x80) { out.push((n % 0x80) | 0x80); n = Math.floor(n / 0x80); }
-  out.push(n);
-  return out;
-}
+const varint = encodeVarint;
 const field = (n: number, wire: number) => varint(n * 8 + wire);
 const bytesField = (n: number, b: Uint8Array) => [...field(n, 2), ...varint(b.length), ...b];
 

@@ -28,6 +28,14 @@ export function readVarint(buf: Uint8Array, pos: number): [number, number] {
 
 const EMPTY = new Uint8Array(0);
 
+/** A non-negative integer as a protobuf varint (the writers' counterpart of readVarint). */
+export function encodeVarint(n: number): number[] {
+  const out: number[] = [];
+  while (n >= 0x80) { out.push((n % 0x80) | 0x80); n = Math.floor(n / 0x80); }
+  out.push(n);
+  return out;
+}
+
 export function protoFields(buf: Uint8Array): ProtoField[] {
   const out: ProtoField[] = [];
   let pos = 0;

@@ -5,16 +5,12 @@
  * Readers (TensorFlow's and table.ts) accept any block size, so one block is enough.
  */
 import { crc32c, maskCrc } from "./crc32c.js";
+import { encodeVarint } from "./proto.js";
 
 const TABLE_MAGIC = [0x57, 0xfb, 0x80, 0x8b, 0x24, 0x75, 0x47, 0xdb];
 const FOOTER_BYTES = 48;
 
-function varint(n: number): number[] {
-  const out: number[] = [];
-  while (n >= 0x80) { out.push((n % 0x80) | 0x80); n = Math.floor(n / 0x80); }
-  out.push(n);
-  return out;
-}
+const varint = encodeVarint;
 
 const u32 = (n: number): number[] => [n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, (n >>> 24) & 0xff];
 
