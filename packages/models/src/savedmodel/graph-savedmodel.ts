@@ -11,7 +11,7 @@ import path from "node:path";
 import { tf, tfl, type LayersModel } from "../tfjs.js";
 import { KerasModelError } from "../keras/errors.js";
 import { type BundleTensor, readBundle } from "./bundle.js";
-import { type MetaGraph, type SavedObject, readMetaGraph } from "./graph-proto.js";
+import { DT, type MetaGraph, type SavedObject, readMetaGraph } from "./graph-proto.js";
 import { type GraphVariable, SavedModelGraph } from "./graph-layer.js";
 import { inlineSignatureFunction } from "./inline.js";
 import { first, protoFields, text } from "./proto.js";
@@ -109,6 +109,7 @@ export function loadGraphSavedModel(dir: string, graph?: MetaGraph, name = "save
   const sig = info.graph.signatures.get(info.signature)!;
   const inputs = [...sig.inputs.values()];
   if (inputs.length !== 1) throw new KerasModelError(where, `signature ${info.signature} has ${inputs.length} inputs; only single-input models are supported`);
+  if (inputs[0]!.dtype !== DT.FLOAT) throw new KerasModelError(where, `signature ${info.signature}'s input has dtype ${inputs[0]!.dtype}; only float32 inputs are supported`);
   const inShape = inputs[0]!.shape;
   if (!inShape || inShape.length < 2 || inShape.slice(1).some((d) => d < 0)) {
     throw new KerasModelError(where, `signature ${info.signature}'s input has shape [${inShape ?? "unknown"}]; every dimension but the batch must be known`);

@@ -11,8 +11,6 @@ import { tempDirSync } from "../../../../test/helpers/temp-dirs.js";
 import { readBundle } from "./bundle.js";
 import { loadGraphSavedModel } from "./graph-savedmodel.js";
 import { saveSavedModel } from "./savedmodel-export.js";
-import { readTable } from "./table.js";
-import { writeTable } from "./table-writer.js";
 
 const writeNpy = (file: string, t: tf.Tensor) => writeFileSync(file, encodeNpy({ dtype: "float32", shape: t.shape, data: t.dataSync() as Float32Array } as Parameters<typeof encodeNpy>[0]));
 /** input.npy and Cohort's output beside an export, for verify_export.py. */
@@ -26,12 +24,6 @@ const names = readdirSync(corpus).filter((n) => existsSync(path.join(corpus, n, 
 
 describe("interpreted SavedModels export back as SavedModels", () => {
   beforeAll(async () => { await selectBackend("cpu"); });
-
-  it("a written table reads back entry for entry (sorted keys, CRC32C-checked blocks)", () => {
-    const entries = new Map([["b", Uint8Array.of(2)], ["", Uint8Array.of(0)], ["a/long/key", new Uint8Array(300).fill(7)]]);
-    const plain = (m: Iterable<[string, Uint8Array]>) => [...m].map(([k, v]) => [k, Array.from(v)]);
-    expect(plain(readTable(writeTable(entries)))).toEqual(plain([...entries].sort((x, y) => (x[0] < y[0] ? -1 : 1))));
-  });
 
   it("rewriting a corpus bundle unchanged gives back every tensor, the object graph included", async () => {
     const out = tempDirSync("cohort-savedmodel-");
