@@ -3,7 +3,7 @@ import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { AggregatorConfig, ModelSection } from "@cohort/config";
-import { compareOnnxWithTfjs, loadLayersModelFromFile, tfl } from "@cohort/models";
+import { compareOnnxWithTfjs, getWeights, loadKerasSavedModel, loadLayersModelFromFile, tfl } from "@cohort/models";
 import { aggregatorModelHooks } from "../packages/cli/src/model-hooks.js";
 import { partyList, runParties, startAggregator, testLogger } from "./helpers/federation.js";
 import { mnistLearners } from "./helpers/mnist-learners.js";
@@ -77,15 +77,17 @@ describe("the final model is exported as TF.js, ONNX and the source format", () 
   });
 
   const openmv = resolve("../shared/fixtures/savedmodel/openmv-cnn");
-  it.skipIf(!existsSync(openmv))(`a SavedModel with Resizing, DepthwiseConv2D and nested models (openmv MobileNet) gets a verified model.onnx${existsSync(openmv) ? "" : ` (skipped: ${openmv} is absent)`}`, async () => {
+  it.skipIf(!existsSync(openmv))(`a SavedModel with Resizing, DepthwiseConv2D and nested models (openmv MobileNet) gets a verified model.onnx and saved_model/${existsSync(openmv) ? "" : ` (skipped: ${openmv} is absent)`}`, async () => {
     const section: ModelSection = { name: "TensorFlowFLModel", spec: { model_definition: ".", compile_model_options: { optimizer: "adam", loss: "categorical_crossentropy" } }, specBaseDir: openmv };
     const initial = await initialOf(section);
     const out = await tempDir("cohort-export-");
     const { log, warnings } = recordingLogger();
     const files = await aggregatorModelHooks({ model: section, log }).exportModel!(out, initial.manifest, initial.bytes, initial.topology);
     expect(warnings).toEqual([]);
-    expect(files.map((f) => f.slice(out.length + 1))).toEqual(["model.json", "weights.bin", "model.onnx"]);
+    expect(files.map((f) => f.slice(out.length + 1))).toEqual(["model.json", "weights.bin", "model.onnx", "saved_model"]);
     const model = await loadLayersModelFromFile(join(out, "model.json"));
+    // The SavedModel export holds the same weights as model.json, under the source's checkpoint keys.
+    expect(getWeights(await loadKerasSavedModel(join(out, "saved_model")))).toEqual(getWeights(model));
     const check = await compareOnnxWithTfjs(model, join(out, "model.onnx"), { unknownSize: 40 });
     console.log(`openmv SavedModel: model.onnx vs model.json max rel error ${check.maxRelError.toExponential(2)}`);
     expect(check.maxRelError).toBeLessThanOrEqual(1e-5);

@@ -7,7 +7,7 @@ import type { ModelHooks } from "./commands/aggregator.js";
 import { globalEvaluator } from "./global-evaluation.js";
 import {
   type LayersModel, type ShapeHint, compareOnnxWithTfjs, detectKerasFormat, getWeights, loadLayersModelFromFile, loadModelFromSpec, saveKeras3Archive, saveKerasH5,
-  saveOnnx, saveTorchStateDict, saveWeightsAsLayersModel, selectBackend, setWeights,
+  saveOnnx, saveSavedModel, saveTorchStateDict, saveWeightsAsLayersModel, selectBackend, setWeights,
 } from "@cohort/models";
 import { type WeightSet, packWeights, unpackWeights } from "@cohort/tensors";
 
@@ -29,7 +29,8 @@ export interface AggregatorModelHooksOptions {
  * TF.js-backed hooks of the aggregator: the initial model from its config's `model` section,
  * and the export of the final global model as TF.js layers (model.json + weights.bin, a failure
  * fails the export), ONNX (verified in onnxruntime-node), and the spec's source format (Keras
- * HDF5 -> model.h5, Keras 3 .keras -> model.keras, PyTorch -> model.pt state_dict). The extra formats are best effort: an
+ * HDF5 -> model.h5, Keras 3 .keras -> model.keras, PyTorch -> model.pt state_dict, SavedModel -> saved_model/
+ * with the trained variables). The extra formats are best effort: an
  * unsupported layer or a mismatch is a warning and the file is left out, never a failed run.
  */
 export function aggregatorModelHooks(options: AggregatorModelHooksOptions = {}): ModelHooks {
@@ -74,7 +75,7 @@ async function bestEffort(file: string, format: string, log: Logger | undefined,
     return await fn();
   } catch (error) {
     log?.warn({ phase: "export", format, file, reason: (error as Error).message }, `final model not exported as ${format}`);
-    await rm(file, { force: true });
+    await rm(file, { force: true, recursive: true });
     return undefined;
   }
 }
@@ -112,15 +113,15 @@ export function topologyInputShape(topology: string): ShapeHint | undefined {
   }
 }
 
-/** Which source format the section came from: "h5" (Keras HDF5 or architecture + h5 weights), "keras" (Keras 3 archive), "pt", or none. */
-export function sourceFormat(section: ModelSection): "h5" | "keras" | "pt" | undefined {
+/** Which source format the section came from: "h5" (Keras HDF5 or architecture + h5 weights), "keras" (Keras 3 archive), "pt", "savedmodel" (a SavedModel directory), or none. */
+export function sourceFormat(section: ModelSection): "h5" | "keras" | "pt" | "savedmodel" | undefined {
   if (section.name === "PytorchFLModel") return "pt";
   if (section.name !== "KerasFLModel" && section.name !== "TensorFlowFLModel") return undefined;
   const def = section.spec.model_definition;
   if (typeof def === "string") {
     const file = path.resolve(section.specBaseDir, def);
     const found = existsSync(file) ? detectKerasFormat(file) : undefined;
-    return found === "hdf5" ? "h5" : found === "keras3" ? "keras" : undefined;
+    return found === "hdf5" ? "h5" : found === "keras3" ? "keras" : found === "savedmodel" ? "savedmodel" : undefined;
   }
   return typeof section.spec.model_architecture === "string" ? "h5" : undefined;
 }
@@ -132,13 +133,15 @@ export function sourceFormat(section: ModelSection): "h5" | "keras" | "pt" | und
 async function exportSourceFormat(section: ModelSection, dir: string, weights: WeightSet, log: Logger | undefined, inputShape?: ShapeHint): Promise<string | undefined> {
   const format = (() => { try { return sourceFormat(section); } catch { return undefined; } })();
   if (!format) return undefined;
-  const file = path.join(dir, `model.${format}`);
-  return bestEffort(file, format === "h5" ? "keras-h5" : format === "keras" ? "keras3" : "pytorch-state-dict", log, async () => {
+  const file = path.join(dir, format === "savedmodel" ? "saved_model" : `model.${format}`);
+  const label = { h5: "keras-h5", keras: "keras3", pt: "pytorch-state-dict", savedmodel: "savedmodel" }[format];
+  return bestEffort(file, label, log, async () => {
     const model: LayersModel = await loadModelFromSpec(section, { inputShape });
     try {
       setWeights(model, weights);
       if (format === "h5") await saveKerasH5(model, file);
       else if (format === "keras") await saveKeras3Archive(model, path.resolve(section.specBaseDir, String(section.spec.model_definition)), file);
+      else if (format === "savedmodel") await saveSavedModel(model, path.resolve(section.specBaseDir, String(section.spec.model_definition)), file);
       else saveTorchStateDict(model, file, weights);
       log?.info({ phase: "export", format, file }, `final model exported in its source format (${format})`);
       return file;

@@ -21,6 +21,10 @@ export { loadKerasFromSpec, loadKerasModel, detectKerasFormat, KERAS_SPEC_KEYS, 
 export { loadKerasH5, loadKerasArchitectureAndWeights, readKerasWeightsH5, type KerasLoadOptions } from "./keras/h5-model.js";
 export { loadKeras3 } from "./keras/keras3.js";
 export { loadKerasSavedModel } from "./savedmodel/keras-savedmodel.js";
+export { loadGraphSavedModel } from "./savedmodel/graph-savedmodel.js";
+export { SavedModelGraph } from "./savedmodel/graph-layer.js";
+export { OP_ALLOW_LIST } from "./savedmodel/inline.js";
+export { saveSavedModel } from "./savedmodel/savedmodel-export.js";
 export { saveKerasH5, saveKerasWeightsH5, kerasModelJson } from "./keras/h5-export.js";
 export { saveKeras3Archive } from "./keras/keras3-export.js";
 export { KerasModelError } from "./keras/errors.js";

@@ -1,6 +1,8 @@
 import type { WeightSet } from "@cohort/tensors";
 import { saveLayersModelToDir } from "./model-files.js";
 import { tfl } from "./tfjs.js";
+// Registers SavedModelGraph, so the topology of an interpreted SavedModel deserialises.
+import "./savedmodel/graph-layer.js";
 import { setWeights } from "./weights.js";
 
 /**

@@ -11,6 +11,8 @@ import { atomicWriteFile } from "@cohort/tensors";
 import { tf, tfl, type LayersModel } from "./tfjs.js";
 // Registers the Conv2D that trains with dilation (model.json files name it "Conv2D").
 import "./atrous-conv.js";
+// Registers SavedModelGraph (interpreted SavedModels are saved as model.json with it).
+import "./savedmodel/graph-layer.js";
 
 export const WEIGHTS_FILE = "weights.bin";
 export const MODEL_FILE = "model.json";

@@ -9,7 +9,9 @@
  * "005.Dense/bias": the layer's position in `model.layers`, its class, and the last segment of
  * the variable's original name (prefixed by its position within the layer if that segment
  * repeats in the layer). The order is `model.weights` (trainable, then non-trainable), which is
- * what `model.getWeights()` and `model.setWeights()` use.
+ * what `model.getWeights()` and `model.setWeights()` use. A layer with `stableWeightNames()`
+ * (an interpreted SavedModel graph) gives its weights' last part itself, e.g.
+ * "001.SavedModelGraph/conv1/_kernel".
  */
 import { type DType, type Manifest, type NamedTensor, type WeightSet, diffManifests, manifestOf } from "@cohort/tensors";
 import { tf, type LayersModel } from "./tfjs.js";
@@ -21,6 +23,13 @@ function stableNames(model: LayersModel): Map<number, string> {
   const names = new Map<number, string>();
   model.layers.forEach((layer, index) => {
     const weights = layer.weights;
+    // A layer that wraps a foreign graph (SavedModelGraph) names its weights itself: the
+    // SavedModel's variable names, which are stable across processes too.
+    const own = (layer as { stableWeightNames?: () => string[] }).stableWeightNames?.();
+    if (own) {
+      weights.forEach((w, k) => names.set(w.id, `${String(index).padStart(3, "0")}.${layer.getClassName()}/${own[k]}`));
+      return;
+    }
     const last = weights.map((w) => w.originalName.split("/").pop() ?? w.originalName);
     weights.forEach((w, k) => {
       const repeated = last.filter((s) => s === last[k]).length > 1;

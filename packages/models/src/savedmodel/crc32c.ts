@@ -19,3 +19,8 @@ export function unmaskCrc(masked: number): number {
   const rot = (masked - 0xa282ead8) >>> 0;
   return ((rot >>> 17) | (rot << 15)) >>> 0;
 }
+
+/** The inverse of unmaskCrc: how TensorFlow stores a CRC32C next to the data it covers. */
+export function maskCrc(crc: number): number {
+  return (((crc >>> 15) | (crc << 17)) + 0xa282ead8) >>> 0;
+}

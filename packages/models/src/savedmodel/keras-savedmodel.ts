@@ -6,43 +6,53 @@
  * 2.12, `variables/7/...` in 2.8), so they are matched to layers through the object graph
  * stored in `_CHECKPOINTABLE_OBJECT_GRAPH`, whose SerializedTensor {name=1, full_name=2,
  * checkpoint_key=3} gives each variable's Keras name, e.g. `conv1_bn/moving_mean`.
- * The graph in saved_model.pb is never used: nothing from the directory is executed.
+ * TF 2.1-2.4 wrote no keras_metadata.pb: their root metadata sits in saved_model.pb's object
+ * graph. A SavedModel without a Keras config is interpreted instead (graph-savedmodel.ts): its
+ * graph's ops, from an allow-list, run as TF.js ops; nothing from the directory runs as code.
  */
 import { existsSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import type { LayersModel } from "../tfjs.js";
-import { buildKerasModel } from "../keras/build.js";
+import { buildKerasModel, compileWithCustom } from "../keras/build.js";
+import { compileOptionsFromKeras } from "../keras/training-config.js";
 import { KerasModelError } from "../keras/errors.js";
 import type { KerasLoadOptions } from "../keras/h5-model.js";
-import { type LayerWeights, splitWeightName } from "../keras/weights-map.js";
+import { type LayerWeights, type StoredWeight, leafLayers, splitWeightName } from "../keras/weights-map.js";
 import { readBundle } from "./bundle.js";
 import { first, protoFields, text } from "./proto.js";
+import type { MetaGraph } from "./graph-proto.js";
+import { loadGraphSavedModel, readSavedModelProto } from "./graph-savedmodel.js";
 
-const NO_KERAS_CONFIG =
-  "a SavedModel without a Keras config (e.g. a subclassed tf.keras.Model, or one written by tf.saved_model.save) cannot be rebuilt " +
-  "without running its graph, which Cohort does not do. Rebuild it as a Sequential or Functional model and save it with " +
-  'model.save("model.h5", save_format="h5"), or export model.to_json() and model.save_weights("weights.h5") and use ' +
-  "model_architecture + model_weights";
-
-function rootMetadata(dir: string): Record<string, unknown> {
+/**
+ * The root object's Keras metadata: from keras_metadata.pb (TF 2.5+), else from saved_model.pb's
+ * object graph, where TF 2.1-2.4 kept it (SavedUserObject.metadata of node 0). Undefined when
+ * the file has none, or only a subclassed model's (no config to rebuild layers from).
+ */
+function rootMetadata(dir: string, graph: () => MetaGraph): { root?: Record<string, unknown>; training?: unknown } {
   const file = path.join(dir, "keras_metadata.pb");
-  if (!existsSync(file)) throw new KerasModelError(dir, `no keras_metadata.pb: ${NO_KERAS_CONFIG}`);
-  let root: Record<string, unknown> | undefined;
-  try {
-    for (const node of protoFields(readFileSync(file))) {
-      if (node.field !== 1) continue;
-      const f = protoFields(node.bytes);
-      if (text(first(f, 3)?.bytes) !== "root") continue;
-      root = JSON.parse(text(first(f, 5)?.bytes) || "{}") as Record<string, unknown>;
+  let json: string | undefined;
+  if (existsSync(file)) {
+    try {
+      for (const node of protoFields(readFileSync(file))) {
+        if (node.field !== 1) continue;
+        const f = protoFields(node.bytes);
+        if (text(first(f, 3)?.bytes) === "root") json = text(first(f, 5)?.bytes);
+      }
+    } catch (err) {
+      throw new KerasModelError(file, `corrupt keras_metadata.pb (${(err as Error).message})`);
     }
+  } else {
+    json = graph().objects[0]?.metadata || undefined;
+  }
+  if (!json) return {};
+  let root: Record<string, unknown>;
+  try {
+    root = JSON.parse(json) as Record<string, unknown>;
   } catch (err) {
-    throw new KerasModelError(file, `corrupt keras_metadata.pb (${(err as Error).message})`);
+    throw new KerasModelError(existsSync(file) ? file : path.join(dir, "saved_model.pb"), `the root object's Keras metadata is not JSON (${(err as Error).message})`);
   }
-  if (!root) throw new KerasModelError(file, `no root object in keras_metadata.pb: ${NO_KERAS_CONFIG}`);
-  if (typeof root.config !== "object" || root.config === null || root.is_graph_network === false) {
-    throw new KerasModelError(file, `the model (class ${String(root.class_name)}) is subclassed: ${NO_KERAS_CONFIG}`);
-  }
-  return root;
+  if (typeof root.config !== "object" || root.config === null || root.is_graph_network === false) return { training: root.training_config };
+  return { root, training: root.training_config };
 }
 
 /** checkpoint key -> Keras variable full name, from the TrackableObjectGraph. */
@@ -59,21 +69,46 @@ function checkpointNames(graph: Uint8Array): Map<string, string> {
   return names;
 }
 
-function readWeights(dir: string): LayerWeights {
+/** The layer weights of a Keras SavedModel, each with the checkpoint key it came from. */
+function readWeightsWithKeys(dir: string): Map<string, Array<StoredWeight & { key: string }>> {
   const prefix = path.join(dir, "variables", "variables");
   const bundle = readBundle(prefix);
   const graph = bundle.get("_CHECKPOINTABLE_OBJECT_GRAPH")?.strings?.[0];
   if (!graph) throw new KerasModelError(`${prefix}.index`, "no _CHECKPOINTABLE_OBJECT_GRAPH entry: not a TF2 object-based checkpoint");
   const names = checkpointNames(graph);
-  const out: LayerWeights = new Map();
+  const out = new Map<string, Array<StoredWeight & { key: string }>>();
   for (const [key, tensor] of bundle) {
     if (!tensor.float32 || key.startsWith("optimizer/") || key.startsWith("keras_api/") || key.includes(".OPTIMIZER_SLOT")) continue;
     const full = names.get(key);
     if (!full || !full.includes("/")) continue;
     const { layer, name } = splitWeightName(full);
     const list = out.get(layer) ?? [];
-    list.push({ name, shape: tensor.shape, data: tensor.float32 });
+    list.push({ name, shape: tensor.shape, data: tensor.float32, key });
     out.set(layer, list);
+  }
+  return out;
+}
+
+function readWeights(dir: string): LayerWeights {
+  return readWeightsWithKeys(dir);
+}
+
+/**
+ * Checkpoint key -> current values of a model built from the Keras SavedModel at `dir`: the
+ * inverse of assignWeights (same layer names, weights matched by name, else by order).
+ */
+export function kerasSavedModelValues(model: LayersModel, dir: string): Map<string, Float32Array> {
+  const stored = readWeightsWithKeys(dir);
+  const out = new Map<string, Float32Array>();
+  for (const layer of leafLayers(model)) {
+    if (layer.weights.length === 0) continue;
+    const found = stored.get(layer.name);
+    if (!found || found.length !== layer.weights.length) throw new KerasModelError(dir, `layer "${layer.name}" has ${layer.weights.length} weights, the SavedModel ${found?.length ?? 0}`);
+    layer.weights.forEach((w, k) => {
+      const want = w.originalName.replace(/:\d+$/, "").split("/").pop();
+      const source = found.find((f) => f.name === want) ?? found[k]!;
+      out.set(source.key, Float32Array.from(w.read().dataSync()));
+    });
   }
   return out;
 }
@@ -86,12 +121,25 @@ export function isSavedModelDir(dir: string): boolean {
   }
 }
 
+/**
+ * A SavedModel directory as a trainable TF.js model: rebuilt from its Keras config where it has
+ * one, else by interpreting its serving signature's graph (graph-savedmodel.ts), compiled from
+ * a subclassed model's saved training config when there is one.
+ */
 export async function loadKerasSavedModel(dir: string, options: KerasLoadOptions = {}): Promise<LayersModel> {
   if (!isSavedModelDir(dir)) throw new KerasModelError(dir, "not a directory: a TensorFlow SavedModel is a directory with saved_model.pb and variables/");
-  if (!existsSync(path.join(dir, "saved_model.pb")) && !existsSync(path.join(dir, "saved_model.pbtxt"))) {
-    throw new KerasModelError(dir, "no saved_model.pb: not a TensorFlow SavedModel directory");
+  if (!existsSync(path.join(dir, "saved_model.pb"))) {
+    throw new KerasModelError(dir, existsSync(path.join(dir, "saved_model.pbtxt")) ? "saved_model.pbtxt (text format) is not supported; save the binary saved_model.pb" : "no saved_model.pb: not a TensorFlow SavedModel directory");
   }
-  const root = rootMetadata(dir);
+  let graph: MetaGraph | undefined;
+  const readGraph = () => (graph ??= readSavedModelProto(dir));
+  const { root, training } = rootMetadata(dir, readGraph);
+  if (!root) {
+    const model = loadGraphSavedModel(dir, readGraph());
+    const compile = options.ignoreTrainingConfig ? undefined : compileOptionsFromKeras(training);
+    if (compile) compileWithCustom(model, compile, options.customFunctions);
+    return model;
+  }
   let weights: LayerWeights;
   try {
     weights = readWeights(dir);

@@ -28,6 +28,14 @@ export function readVarint(buf: Uint8Array, pos: number): [number, number] {
 
 const EMPTY = new Uint8Array(0);
 
+/** A non-negative integer as a protobuf varint (the writers' counterpart of readVarint). */
+export function encodeVarint(n: number): number[] {
+  const out: number[] = [];
+  while (n >= 0x80) { out.push((n % 0x80) | 0x80); n = Math.floor(n / 0x80); }
+  out.push(n);
+  return out;
+}
+
 export function protoFields(buf: Uint8Array): ProtoField[] {
   const out: ProtoField[] = [];
   let pos = 0;
@@ -60,3 +68,40 @@ export function protoFields(buf: Uint8Array): ProtoField[] {
 /** First field with that number, if any. */
 export const first = (fields: ProtoField[], n: number): ProtoField | undefined => fields.find((f) => f.field === n);
 export const text = (b: Uint8Array | undefined): string => (b ? Buffer.from(b).toString("utf8") : "");
+
+/** All fields with that number. */
+export const all = (fields: ProtoField[], n: number): ProtoField[] => fields.filter((f) => f.field === n);
+
+/** A repeated varint field, packed (wire 2) or one value per field. */
+export function varints(fields: ProtoField[], n: number): number[] {
+  const out: number[] = [];
+  for (const f of fields) {
+    if (f.field !== n) continue;
+    if (f.wire === 0) { out.push(f.int); continue; }
+    for (let pos = 0; pos < f.bytes.length;) {
+      const [v, next] = readVarint(f.bytes, pos);
+      out.push(v);
+      pos = next;
+    }
+  }
+  return out;
+}
+
+/** A repeated float field (wire 5), packed or not. */
+export function floats(fields: ProtoField[], n: number): number[] {
+  const out: number[] = [];
+  for (const f of fields) {
+    if (f.field !== n) continue;
+    const view = new DataView(f.bytes.buffer, f.bytes.byteOffset, f.bytes.length);
+    for (let pos = 0; pos + 4 <= f.bytes.length; pos += 4) out.push(view.getFloat32(pos, true));
+  }
+  return out;
+}
+
+/** A map<string, V> field: the entries' key (1) and value (2) bytes. */
+export function mapEntries(fields: ProtoField[], n: number): Array<[string, Uint8Array]> {
+  return all(fields, n).map((e) => {
+    const kv = protoFields(e.bytes);
+    return [text(first(kv, 1)?.bytes), first(kv, 2)?.bytes ?? EMPTY];
+  });
+}
