@@ -5,6 +5,7 @@ export {
   type AggregatorConfig,
   type AllowedParty,
   type FusionAlgorithm,
+  type FusionSection,
   type ServerTls,
 } from "./aggregator-config.js";
 export {

@@ -31,6 +31,8 @@ export class AggregatorMetrics {
   private readonly globalMetric: Gauge<"metric">;
   private readonly rejected: Counter<"reason">;
   private readonly dropped: Counter<"phase">;
+  private readonly refusedReports: Counter<"reason">;
+  private readonly clipped: Counter;
 
   /** `processMetrics` adds prom-client's process_* and nodejs_* metrics (CPU, memory, event loop lag) for a real service. */
   constructor(options: { processMetrics?: boolean } = {}) {
@@ -47,6 +49,8 @@ export class AggregatorMetrics {
     this.globalMetric = new Gauge({ name: "cohort_aggregator_global_metric", help: "Example-weighted evaluation of the last evaluated global model (accuracy, loss, ...)", labelNames: ["metric"], registers });
     this.rejected = new Counter({ name: "cohort_aggregator_rejected_updates_total", help: "Uploads refused, by reason code", labelNames: ["reason"], registers });
     this.dropped = new Counter({ name: "cohort_aggregator_dropped_parties_total", help: "Parties dropped from a round's phase: a missed download, train, upload or evaluate deadline, or a cooldown", labelNames: ["phase"], registers });
+    this.refusedReports = new Counter({ name: "cohort_aggregator_refused_reports_total", help: "Evaluation reports refused by the bounds (examples over the declared, metrics out of range), by reason code", labelNames: ["reason"], registers });
+    this.clipped = new Counter({ name: "cohort_aggregator_clipped_updates_total", help: "Updates scaled down to fusion.max_update_norm", registers });
     this.roundsCompleted.inc(0);
     this.currentRound.set(0);
     this.connected.set(0);
@@ -78,6 +82,16 @@ export class AggregatorMetrics {
   /** `reason` is a short code (checksum_mismatch, round_closed, ...), never free text: label values must stay few. */
   updateRejected(reason: string): void {
     this.rejected.inc({ reason });
+  }
+
+  /** An evaluation report broke a bound; `reason` is a short code (examples_over_declared, metric_out_of_range). */
+  reportRefused(reason: string): void {
+    this.refusedReports.inc({ reason });
+  }
+
+  /** An update was scaled down to max_update_norm. */
+  updateClipped(): void {
+    this.clipped.inc();
   }
 
   /** A party missed a phase deadline (`download`, `train`, `upload`, `evaluate`) or was dropped for a cooldown. */
