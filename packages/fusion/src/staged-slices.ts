@@ -3,7 +3,11 @@ import { FOLD_SLICE_BYTES } from "./accumulator.js";
 import { type SlicePlanEntry, decodeInto, slicePlan, sliceElementsFor } from "./numeric-slices.js";
 import type { StagedUpdate } from "./strategy.js";
 
-/** One slice of every staged update, coordinate-major: `values[j * n + u]` is element j of update u. */
+/**
+ * One slice of every staged update: coordinate-major (`values[j * n + u]` is element j of update
+ * u: each coordinate's n values side by side, to sort) or update-major (`values[u * elements + j]`:
+ * each update's slice contiguous, for distances between updates).
+ */
 export interface CoordinateSlice { entry: SlicePlanEntry; n: number; values: Float64Array }
 
 /**
@@ -12,7 +16,9 @@ export interface CoordinateSlice { entry: SlicePlanEntry; n: number; values: Flo
  * buffers of about `budgetBytes` in all, plus each spilled file's read buffer, whatever the number
  * of updates and the model's size; the buffers are reused from slice to slice.
  */
-export async function* coordinateSlices(manifest: Manifest, updates: readonly StagedUpdate[], budgetBytes = FOLD_SLICE_BYTES): AsyncGenerator<CoordinateSlice> {
+export async function* coordinateSlices(
+  manifest: Manifest, updates: readonly StagedUpdate[], budgetBytes = FOLD_SLICE_BYTES, layout: "coordinate" | "update" = "coordinate",
+): AsyncGenerator<CoordinateSlice> {
   const n = updates.length;
   if (n === 0) throw new RangeError("no staged update to aggregate");
   const sliceElements = sliceElementsFor(n, budgetBytes);
@@ -22,6 +28,10 @@ export async function* coordinateSlices(manifest: Manifest, updates: readonly St
     for (let u = 0; u < n; u++) {
       // One read at a time: a spilled file's read buffer is reused by its next read.
       const bytes = await updates[u].staged.read(entry.offset, entry.bytes);
+      if (layout === "update") {
+        decodeInto(entry.dtype, bytes, values, u * entry.elements);
+        continue;
+      }
       decodeInto(entry.dtype, bytes, row);
       for (let j = 0; j < entry.elements; j++) values[j * n + u] = row[j];
     }

@@ -35,16 +35,12 @@ export class KrumStrategy implements FusionStrategy {
   async distances(input: RoundInput): Promise<Float64Array> {
     const n = input.updates.length;
     const d = new Float64Array(n * n);
-    for await (const { entry, values } of coordinateSlices(input.manifest, input.updates, input.sliceBytes)) {
-      for (let j = 0; j < entry.elements; j++) {
-        const at = j * n;
-        for (let u = 0; u < n; u++) {
-          const x = values[at + u];
-          for (let k = u + 1; k < n; k++) {
-            const diff = x - values[at + k];
-            d[u * n + k] += diff * diff;
-          }
-        }
+    for await (const { entry, values } of coordinateSlices(input.manifest, input.updates, input.sliceBytes, "update")) {
+      // Update-major: each pair's distance over the slice is one tight loop over two contiguous rows.
+      const m = entry.elements;
+      for (let u = 0; u < n; u++) {
+        const a = values.subarray(u * m, (u + 1) * m);
+        for (let k = u + 1; k < n; k++) d[u * n + k] += squaredDistance(a, values.subarray(k * m, (k + 1) * m));
       }
     }
     for (let u = 0; u < n; u++) for (let k = u + 1; k < n; k++) d[k * n + u] = d[u * n + k];
@@ -84,4 +80,20 @@ export class KrumStrategy implements FusionStrategy {
       yield encodeInto(entry.dtype, out.subarray(0, entry.elements), bytes);
     }
   }
+}
+
+/** Sum of (a[j] - b[j])^2 over equal-length rows, four partial sums (fewer dependent additions). */
+function squaredDistance(a: Float64Array, b: Float64Array): number {
+  const n = a.length;
+  let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  let j = 0;
+  for (; j + 4 <= n; j += 4) {
+    const d0 = a[j] - b[j], d1 = a[j + 1] - b[j + 1], d2 = a[j + 2] - b[j + 2], d3 = a[j + 3] - b[j + 3];
+    s0 += d0 * d0; s1 += d1 * d1; s2 += d2 * d2; s3 += d3 * d3;
+  }
+  for (; j < n; j++) {
+    const d = a[j] - b[j];
+    s0 += d * d;
+  }
+  return s0 + s1 + s2 + s3;
 }
