@@ -37,11 +37,11 @@ class Liar extends ArithmeticLearner {
   }
 }
 
-async function federation(liar: Liar, overrides: Partial<AggregatorSettings>) {
+async function federation(liar: Liar, overrides: Partial<AggregatorSettings>, honest: ArithmeticLearner[] = [new Honest(1, 0.81), new Honest(2, 0.84)]) {
   const metrics = new AggregatorMetrics();
   const { aggregator, port, outputDir } = await startAggregator({ numParties: 3, percQuorum: 0.66, rounds: 3, parties: partyList(3), maxTimeoutMs: 10_000, ...overrides }, { metrics });
   cleanup.push(() => aggregator.forceClose());
-  const learners = [new Honest(1, 0.81), new Honest(2, 0.84), liar];
+  const learners = [...honest, liar];
   const run = aggregator.run();
   const parties = learners.map((learner, i) => {
     const p = new Party({ name: `party${i}`, token: `token-of-party-${i}`, host: "127.0.0.1", port, reconnect: { initialDelayMs: 50, maxDelayMs: 200, maxAttempts: 3 } }, learner, testLogger(`party${i}`));
@@ -67,6 +67,22 @@ describe("a party that follows the protocol but lies cannot break the model", ()
     expect(ends[2]).toBeInstanceOf(PartyRefusedError);
     expect((ends[2] as Error).message).toMatch(/num_examples 9007199254740991 exceeds the 10 evaluation examples declared at join/);
     expect(scrape).toMatch(/cohort_aggregator_refused_reports_total\{reason="examples_over_declared"\} 1/);
+  }, 60_000);
+
+  it("one party's accuracy 1.0 cannot end the run when the others have nothing to evaluate on (quorum 2)", async () => {
+    const blind = (offset: number) => Object.assign(new Honest(offset, 0.5), { evaluate: async () => ({ numExamples: 0, metrics: {} }) });
+    const { summary, lines } = await federation(new Liar(0, 100, 10), { terminationAccuracy: 0.99, rounds: 2 }, [blind(1), blind(2)]);
+    expect(lines[0].eval.accuracy).toBe(1);
+    expect(lines[0].eval_parties).toBe(1);
+    expect(summary.rounds_completed).toBe(2);
+    expect(summary.stopped_because).toBe("all rounds completed");
+  }, 60_000);
+
+  it("termination_accuracy still ends the run once quorum parties' evaluation reaches it", async () => {
+    const { summary, lines } = await federation(new Liar(0, 100, 10), { terminationAccuracy: 0.8, rounds: 3 });
+    expect(lines[0].eval.accuracy).toBeCloseTo((0.81 + 0.84 + 1) / 3, 10);
+    expect(summary.rounds_completed).toBe(1);
+    expect(summary.stopped_because).toBe("termination accuracy 0.8 reached");
   }, 60_000);
 
   it("an update of 1e30 in every weight claiming 10^12 examples is refused; the honest parties' round goes on", async () => {

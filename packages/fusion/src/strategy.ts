@@ -24,7 +24,7 @@ export interface FusionStrategy {
   weightOf(update: { numExamples: number }): number;
   /**
    * The round's new global model, packed in manifest order, as consecutive slices (each valid
-   * until the next is asked for). Resolves the round's `report` when done.
+   * until the next is asked for); fills the round's `report` on the way.
    */
   aggregate(round: RoundInput): AsyncGenerator<Uint8Array, void, undefined>;
 }

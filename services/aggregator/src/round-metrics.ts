@@ -21,7 +21,7 @@ export function roundMetrics(
     train: weightedMetrics(contributions.map(([, u]) => u)),
     // Capped at the median count: no party outweighs a typical one by claiming more examples.
     eval: cappedEvaluation(reports.results.values()),
-    eval_parties: reports.results.size,
+    eval_parties: [...reports.results.values()].filter((r) => r.numExamples > 0).length,
     ms,
     bytes_in: bytes.in,
     bytes_out: bytes.out,

@@ -12,7 +12,7 @@ export interface RoundMetrics {
   examples: number;
   train: Record<string, number>;
   eval: Record<string, number>;
-  /** Parties whose evaluation reports make `eval` (termination_accuracy needs at least quorum of them). */
+  /** Parties whose evaluation reports (of at least one example) make `eval`; termination_accuracy needs at least quorum of them. */
   eval_parties?: number;
   /** What the fusion strategy decided (Krum's chosen parties, updates clipped or refused, ...). */
   fusion?: Record<string, unknown>;
