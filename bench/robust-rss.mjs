@@ -1,6 +1,6 @@
 // robust_rss_mb_<algorithm>_n32: peak resident memory (VmHWM) of an aggregator in a child process
-// running a robust strategy (coordinate median, Krum) over 32 parties' updates of a 10M-parameter
-// model (full: 100M), and robust_fuse_s_<algorithm>_n32, the round's ms.fuse (reading the same
+// running a robust strategy (coordinate median, Krum) over 32 parties' updates of a 4M-parameter
+// model (full: 10M; every update is kept, so 32 x the model goes to disk), and robust_fuse_s_<algorithm>_n32, the round's ms.fuse (reading the same
 // slice of all 32 staged updates, sorting or accumulating distances, writing the checkpoint).
 // The staged strategies keep every update until the round closes: memory holds the staging
 // budget (the rest spills to disk) and slices of n x 16k values; no float64 sums. Target: the
@@ -16,7 +16,7 @@ import { LeanParty, uploadPacked } from "./lib/lean-party.mjs";
 const ALGORITHMS = [["median", "coordinate-median", undefined], ["krum", "krum", { byzantine: 1 }]];
 
 export async function robustRss({ full }) {
-  const params = full ? 100_000_000 : 10_000_000;
+  const params = full ? 10_000_000 : 4_000_000;
   const manifest = floatManifest(params);
   const total = manifestByteLength(manifest);
   const modelMb = total / 1e6;

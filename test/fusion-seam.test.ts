@@ -1,8 +1,10 @@
+import { access } from "node:fs/promises";
+import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { TrainSettings } from "@cohort/party";
 import type { Manifest } from "@cohort/tensors";
 import { ArithmeticLearner } from "./helpers/arithmetic-learner.js";
-import { partyList, runParties, startAggregator } from "./helpers/federation.js";
+import { partyList, runParties, startAggregator, startParties } from "./helpers/federation.js";
 
 /** Strategies through the real round over loopback gRPC: what reaches the parties, and what comes back. */
 const manifest: Manifest = { tensors: [{ name: "w", dtype: "float32", shape: [64] }] };
@@ -36,5 +38,16 @@ describe("the fusion seam in a federation", () => {
     expect(lines[0].eval.probe).toBeCloseTo(1.5, 5);
     expect(lines[1].eval.probe).toBeCloseTo(4.35, 5);
     expect(learners[0].seen[0].proximalMu).toBeUndefined();
+  }, 60_000);
+
+  it("a server step that leaves float32's range fails the round: no checkpoint of a non-finite model", async () => {
+    const { aggregator, port, outputDir } = await startAggregator({ algorithm: "fedavgm", fusionParams: { eta: 3e38, momentum: 0 }, numParties: 2, parties: partyList(2), rounds: 2 });
+    cleanup.push(() => aggregator.forceClose());
+    const run = aggregator.run();
+    const parties = startParties(port, [new Recording(manifest, 100, 1), new Recording(manifest, 100, 2)], cleanup);
+    const [summary] = await Promise.all([run, ...parties]);
+    expect(summary.rounds_completed).toBe(0);
+    expect(summary.stopped_because).toBe("round 1 failed: the fused model's tensor w holds Infinity");
+    await expect(access(join(outputDir, "checkpoints", "round-0001.bin"))).rejects.toThrow(/ENOENT/);
   }, 60_000);
 });
