@@ -27,7 +27,7 @@ import { withTimeout } from "./timeout.js";
 import type { AggregatorSettings, InitialModel, ModelExporter } from "./settings.js";
 import { collectEvaluations } from "./evaluation-phase.js";
 import { type UpdateMeta, roundMetrics } from "./round-metrics.js";
-import { examplesViolation, metricViolation } from "./report-bounds.js";
+import { evaluationViolation, examplesViolation, metricViolation } from "./report-bounds.js";
 import { NonFiniteModel, finiteSlices } from "./finite-slices.js";
 
 /**
@@ -245,15 +245,12 @@ export class Aggregator implements FederationState {
     const evaluation = this.evaluation;
     if (!evaluation || evaluation.round !== report.round || !evaluation.isOpen) throw failedPrecondition(`evaluation of round ${report.round} is not open`);
     if (!Number.isSafeInteger(report.numExamples) || report.numExamples < 0) throw invalidArgument("num_examples must be a non-negative integer");
-    const record = this.registry.get(party);
-    // A party that predates num_test_examples (0) is bounded by its training data's size.
-    const declared = record?.numTestExamples || record?.numTrainExamples || 0;
-    const violation = examplesViolation(report.numExamples, declared, record?.numTestExamples ? "evaluation" : "training") ?? metricViolation(report.metrics);
+    const violation = evaluationViolation(this.registry.get(party), report);
     if (violation) {
-      this.log.warn({ party, round: report.round, phase: "evaluate", reason: violation }, `evaluation report of ${party} refused: ${violation}`);
-      this.metrics?.reportRefused(violation.startsWith("num_examples") ? "examples_over_declared" : "metric_out_of_range");
+      this.log.warn({ party, round: report.round, phase: "evaluate", reason: violation.reason }, `evaluation report of ${party} refused: ${violation.reason}`);
+      this.metrics?.reportRefused(violation.code);
       evaluation.drop(party);
-      throw invalidArgument(`evaluation report refused: ${violation}`);
+      throw invalidArgument(`evaluation report refused: ${violation.reason}`);
     }
     if (!evaluation.submit(party, report)) throw permissionDenied(`${party} was not asked to evaluate round ${report.round}`);
   }

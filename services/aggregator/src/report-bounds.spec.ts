@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { cappedEvaluation, examplesViolation, metricViolation } from "./report-bounds.js";
+import { cappedEvaluation, evaluationViolation, examplesViolation, metricViolation } from "./report-bounds.js";
 
 describe("report bounds", () => {
   it("accepts metrics in their ranges and names the first one out of range", () => {
@@ -14,6 +14,15 @@ describe("report bounds", () => {
   it("bounds num_examples by what the party declared at join", () => {
     expect(examplesViolation(100, 100, "training")).toBeUndefined();
     expect(examplesViolation(101, 100, "training")).toBe("num_examples 101 exceeds the 100 training examples declared at join");
+  });
+
+  it("bounds an evaluation report by the declared test size, else (an older party) the training size", () => {
+    expect(evaluationViolation({ numTrainExamples: 100, numTestExamples: 20 }, { numExamples: 21, metrics: {} })).toEqual({
+      reason: "num_examples 21 exceeds the 20 evaluation examples declared at join", code: "examples_over_declared",
+    });
+    expect(evaluationViolation({ numTrainExamples: 100, numTestExamples: 0 }, { numExamples: 100, metrics: { accuracy: 0.5 } })).toBeUndefined();
+    expect(evaluationViolation({ numTrainExamples: 100, numTestExamples: 0 }, { numExamples: 50, metrics: { accuracy: 2 } })?.code).toBe("metric_out_of_range");
+    expect(evaluationViolation(undefined, { numExamples: 1, metrics: {} })?.code).toBe("examples_over_declared");
   });
 
   it("caps each party's evaluation weight at the median count", () => {

@@ -25,6 +25,20 @@ export function examplesViolation(numExamples: number, declared: number, what: s
 }
 
 /**
+ * Why an evaluation report breaks the bounds, with its metric label, or undefined. A party that
+ * predates num_test_examples (0) is bounded by its training data's size.
+ */
+export function evaluationViolation(
+  declared: { numTrainExamples: number; numTestExamples: number } | undefined, report: { numExamples: number; metrics: Record<string, number> },
+): { reason: string; code: "examples_over_declared" | "metric_out_of_range" } | undefined {
+  const bound = declared?.numTestExamples || declared?.numTrainExamples || 0;
+  const examples = examplesViolation(report.numExamples, bound, declared?.numTestExamples ? "evaluation" : "training");
+  if (examples) return { reason: examples, code: "examples_over_declared" };
+  const metric = metricViolation(report.metrics);
+  return metric ? { reason: metric, code: "metric_out_of_range" } : undefined;
+}
+
+/**
  * The example-weighted mean of each evaluation metric with every party's count capped at the
  * median count of the reporting parties: one party that claims far more examples than the others
  * weighs as much as a typical party, not more.
