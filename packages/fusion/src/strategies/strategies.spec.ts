@@ -2,7 +2,8 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import type { Manifest } from "@cohort/tensors";
 import { WeightedSum } from "../accumulator.js";
-import type { StagedBytes } from "../staging.js";
+import { type StagedBytes, UpdateStaging } from "../staging.js";
+import { tempDir } from "../../../../test/helpers/temp-dirs.js";
 import type { FusionStrategy, RoundInput } from "../strategy.js";
 import { type FusionSettings, createStrategy } from "./index.js";
 
@@ -91,6 +92,30 @@ describe("fusion strategies against numpy's float64 references", () => {
       }
     });
   }
+});
+
+describe("staged strategies over updates spilled to disk", () => {
+  it("read the same bytes from staged files as from memory (median, trimmed mean, multi-Krum)", async () => {
+    const c = cases[0];
+    const manifest = manifestOf(c);
+    const staging = new UpdateStaging({ dir: await tempDir("strategy-spill-"), memoryBudgetBytes: 0 });
+    const updates = [];
+    for (const [i, values] of c.rounds[0].updates.entries()) {
+      const writer = await staging.begin(4 * values.length);
+      await writer.write(new Uint8Array(Float32Array.from(values).buffer));
+      updates.push({ party: `party${i}`, staged: await writer.commit(), numExamples: c.rounds[0].weights[i] });
+    }
+    try {
+      for (const [key, settings] of [ROBUST[2], ROBUST[3], ROBUST[5]]) {
+        const input: RoundInput = { round: 1, manifest, previous: staged(c.previous), updates, report: {}, sliceBytes: 64 * 8 * updates.length };
+        const parts: number[] = [];
+        for await (const slice of createStrategy(settings).aggregate(input)) parts.push(...new Float32Array(slice.slice().buffer));
+        expectClose(Float32Array.from(parts), c.expected[key], `${key} from disk`);
+      }
+    } finally {
+      await Promise.all(updates.map((u) => u.staged.release()));
+    }
+  });
 });
 
 describe("strategy parameters", () => {
