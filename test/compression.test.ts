@@ -26,8 +26,8 @@ describe("compressed updates (hyperparams.global.compression)", () => {
     const initial = aggregator.initialWeightsFrom === "party0" ? 0.5 : 0;
     const lines = await readRoundLines(outputDir);
     // Each round adds the example-weighted mean offset, 3.1, to the base each party started from.
-    expect(lines[0].eval.accuracy).toBeCloseTo(initial + 3.1, 5);
-    expect(lines[1].eval.accuracy).toBeCloseTo(initial + 6.2, 5);
+    expect(lines[0].eval.probe).toBeCloseTo(initial + 3.1, 5);
+    expect(lines[1].eval.probe).toBeCloseTo(initial + 6.2, 5);
     // Bytes in per round: three updates in the encoding (float16 2 bytes, int8 1 byte + a 4-byte scale per tensor).
     expect(lines[1].bytes_in).toBe(3 * encodedByteLength(manifest, encoding));
     expect(lines[1].bytes_in).toBeLessThan(3 * 30100 * 4 / (encoding === "float16" ? 1.99 : 3.99));

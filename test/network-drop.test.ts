@@ -25,7 +25,7 @@ function throughProxy(proxyPort: number, settings: Partial<PartySettings> = {}, 
 
 /**
  * Nothing double counted: each round's parties are unique, its examples theirs, and the global
- * model (every party reports it as its accuracy) moved by exactly the contributors' mean offset.
+ * model (every party reports it as its probe metric) moved by exactly the contributors' mean offset.
  */
 function expectEachRoundCountedOnce(lines: Required<RoundMetrics>[]): void {
   let global = 0;
@@ -35,7 +35,7 @@ function expectEachRoundCountedOnce(lines: Required<RoundMetrics>[]): void {
     expect(l.examples).toBe(ids.reduce((n, i) => n + EXAMPLES[i], 0));
     expect(l.examples).toBe(l.parties.reduce((n, p) => n + l.by_party[p].examples, 0));
     global += ids.reduce((n, i) => n + EXAMPLES[i] * OFFSETS[i], 0) / l.examples;
-    expect(l.eval.accuracy).toBeCloseTo(global, 4);
+    expect(l.eval.probe).toBeCloseTo(global, 4);
   }
 }
 

@@ -34,14 +34,14 @@ describe("federation protocol over loopback gRPC", () => {
     const initial = aggregator.initialWeightsFrom === "party0" ? 0.5 : 0;
     const lines = await readRoundLines(outputDir);
     expect(lines).toHaveLength(2);
-    expect(lines[1].eval.accuracy).toBeCloseTo(initial + 3.1 * 2, 5);
+    expect(lines[1].eval.probe).toBeCloseTo(initial + 3.1 * 2, 5);
     expect(lines[0].parties.sort()).toEqual(["party0", "party1", "party2"]);
     expect(lines[0].examples).toBe(1000);
     expect(lines[0].bytes_in).toBe(3 * 30100 * 4);
     const checkpoint = new Float32Array((await readFile(join(outputDir, "checkpoints", "round-0002.bin"))).buffer.slice(0));
     expect(checkpoint[12345]).toBeCloseTo(initial + 3.1 * 2, 5);
     expect(summary.rounds_completed).toBe(2);
-    expect(summary.final.accuracy).toBeCloseTo(initial + 6.2, 5);
+    expect(summary.final.loss).toBe(0);
     const saved = JSON.parse(await readFile(join(outputDir, "summary.json"), "utf8"));
     expect(saved.rounds_completed).toBe(2);
   });

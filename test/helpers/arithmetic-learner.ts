@@ -8,6 +8,8 @@ import type { LocalLearner, TrainSettings } from "@cohort/party";
  */
 export class ArithmeticLearner implements LocalLearner {
   readonly backend = "arithmetic";
+  /** Evaluation reports count 10 examples, declared at join (the aggregator bounds reports by it). */
+  readonly numTestExamples = 10;
   private weights: WeightSet;
   trainedRounds = 0;
   /** Called after local training, before the upload (lets a test kill the party mid-upload). */
@@ -41,6 +43,7 @@ export class ArithmeticLearner implements LocalLearner {
   }
 
   async evaluate() {
-    return { numExamples: 10, metrics: { accuracy: this.weights[0].data[0] as number, loss: 0 } };
+    // `probe` (a metric without a range) is the global model's first weight, so a test can read the aggregate in metrics.jsonl.
+    return { numExamples: this.numTestExamples, metrics: { probe: this.weights[0].data[0] as number, loss: 0 } };
   }
 }

@@ -189,10 +189,33 @@ describe("parseAggregatorConfig", () => {
   });
 
   it("rejects an unknown fusion algorithm, listing the accepted names", () => {
-    const raw = { ...ibmConfig(), fusion: { name: "FedProx" } };
-    expect(errorOf(() => parseAggregatorConfig(raw, "a.yml", "/x")).message).toBe(
-      'a.yml: fusion.name: got "FedProx", expected one of "FedAvg", "FedAvgFusionHandler", "IterAvg", "IterAvgFusionHandler"',
+    const raw = { ...ibmConfig(), fusion: { name: "FedMagic" } };
+    expect(errorOf(() => parseAggregatorConfig(raw, "a.yml", "/x")).message).toMatch(
+      /^a\.yml: fusion\.name: got "FedMagic", expected one of "fedavg", "iteravg", "fedprox", "coordinate-median", "trimmed-mean", "krum", "multi-krum", "fedadam", "fedyogi", "fedadagrad", "fedavgm" or an IBM FL name/,
     );
+  });
+
+  it("says why an IBM FL fusion handler without an equivalent is refused", () => {
+    const raw = { ...ibmConfig(), fusion: { name: "ZenoFusionHandler" } };
+    expect(errorOf(() => parseAggregatorConfig(raw, "a.yml", "/x")).message).toMatch(/fusion\.name: got "ZenoFusionHandler", expected a fusion algorithm Cohort supports \(ZenoFusionHandler has no equivalent: Zeno scores gradients on validation data/);
+  });
+
+  it("maps IBM FL's robust handlers and reads each algorithm's parameters under fusion", () => {
+    const median = parseAggregatorConfig({ ...ibmConfig(), fusion: { name: "CoordinateMedianFusionHandler" } }, "a.yml", "/x");
+    expect(median.fusion).toEqual({ algorithm: "coordinate-median", ibmName: "CoordinateMedianFusionHandler" });
+    const krum = parseAggregatorConfig({ ...ibmConfig(), fusion: { name: "KrumFusionHandler", byzantine: 2, max_update_norm: 50, on_large_update: "refuse" } }, "a.yml", "/x");
+    expect(krum.fusion).toEqual({ algorithm: "krum", ibmName: "KrumFusionHandler", params: { byzantine: 2 }, maxUpdateNorm: 50, onLargeUpdate: "refuse" });
+    const adam = parseAggregatorConfig({ ...ibmConfig(), fusion: { name: "FedAdam", server_lr: 0.03, beta1: 0.8, tau: 0.001 } }, "a.yml", "/x");
+    expect(adam.fusion.params).toEqual({ eta: 0.03, beta1: 0.8, tau: 0.001 });
+    const trimmed = parseAggregatorConfig({ ...ibmConfig(), fusion: { name: "trimmed-mean", trim_fraction: 0.2, max_update_norm: 10 } }, "a.yml", "/x");
+    expect(trimmed.fusion).toEqual({ algorithm: "trimmed-mean", ibmName: "trimmed-mean", params: { beta: 0.2 }, maxUpdateNorm: 10, onLargeUpdate: "clip" });
+  });
+
+  it("refuses a parameter the fusion algorithm does not take, and one out of range, naming the key", () => {
+    const wrong = { ...ibmConfig(), fusion: { name: "FedAvg", mu: 0.1 } };
+    expect(errorOf(() => parseAggregatorConfig(wrong, "a.yml", "/x")).message).toBe("a.yml: fusion.mu: fedavg takes no mu; expected no parameters");
+    const range = { ...ibmConfig(), fusion: { name: "trimmed-mean", trim_fraction: 0.5 } };
+    expect(errorOf(() => parseAggregatorConfig(range, "a.yml", "/x")).message).toMatch(/^a\.yml: fusion\.trim_fraction: got 0\.5, expected a number/);
   });
 
   it("reports num_parties above the number of allowed parties, naming both", () => {

@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import { aggregatorSchema, DEADLINE_PHASES, FUSION_ALIASES, type RawAggregatorConfig } from "./aggregator-schema.js";
+import { aggregatorSchema, DEADLINE_PHASES, type RawAggregatorConfig } from "./aggregator-schema.js";
+import { type FusionAlgorithm, type FusionSection, normalizeFusion } from "./fusion-section.js";
 import { IssueList } from "./issue-list.js";
 import { caOf } from "./tls-ca.js";
 import type { LocalHyperparams } from "./local-hyperparams.js";
@@ -14,7 +15,7 @@ import { type DataSection, normalizeData } from "./data-section.js";
 import type { ResolvedPath } from "./path-fallback.js";
 import { readYamlFile } from "./yaml-file.js";
 
-export type FusionAlgorithm = "fedavg" | "iteravg";
+export type { FusionAlgorithm, FusionSection };
 
 /** Server-side TLS; all paths absolute. */
 export interface ServerTls {
@@ -54,8 +55,8 @@ export interface AggregatorConfig {
     /** Peer limits the config overrides (connection.info.limits); absent keys keep the aggregator's defaults. */
     limits?: PeerLimitOverrides;
   };
-  /** `ibmName` keeps the name as written (FedAvgFusionHandler) for the log; absent when defaulted. */
-  fusion: { algorithm: FusionAlgorithm; ibmName?: string };
+  /** The fusion algorithm, its parameters and the update bounds (fusion-section.ts). */
+  fusion: FusionSection;
   rounds: number;
   numParties: number;
   /** Fraction of numParties whose updates complete a round. */
@@ -151,6 +152,7 @@ function build(raw: unknown, label: string, file: string, baseDir: string, optio
   }
   const info = parsed.connection.info;
   const tls = insecure ? undefined : serverTls(info.tls_config, baseDir, issues);
+  const fusion = normalizeFusion(parsed.fusion, (key, message) => issues.add(["fusion", key], message));
   const model = parsed.model === undefined ? undefined : normalizeModel(parsed.model, ["model"], baseDir, issues, ignored, paths, options.cwd);
   const data = parsed.data === undefined ? undefined : normalizeData(parsed.data, baseDir, issues, ignored, paths, "data", options.cwd);
   const { training, optimizer } = parsed.hyperparams.local;
@@ -172,10 +174,7 @@ function build(raw: unknown, label: string, file: string, baseDir: string, optio
       keepalive: { timeMs: info.keepalive.time_ms, timeoutMs: info.keepalive.timeout_ms, minPingIntervalMs: info.keepalive.min_ping_interval_ms },
       ...(info.limits === undefined ? {} : { limits: peerLimits(info.limits) }),
     },
-    fusion:
-      parsed.fusion === undefined
-        ? { algorithm: "fedavg" }
-        : { algorithm: FUSION_ALIASES[parsed.fusion.name.toLowerCase()]!, ibmName: parsed.fusion.name },
+    fusion,
     rounds: global.rounds,
     numParties: numParties!,
     percQuorum: global.perc_quorum,

@@ -3,6 +3,9 @@ import { localKeys } from "./local-hyperparams.js";
 import { metricsSchema } from "./metrics-section.js";
 import { modelSchema } from "./model-section.js";
 import { MIN_TOKEN_LENGTH } from "./token.js";
+import { fusionSchema } from "./fusion-section.js";
+
+export { FUSION_ALIASES } from "./fusion-section.js";
 import { flag, ignoredKey, integer, mapping, number, oneOf, section, text } from "./schema-helpers.js";
 
 /**
@@ -27,15 +30,6 @@ export const DEFAULT_OUTPUT_DIR = "runs/latest";
 export const KEEPALIVE_DEFAULTS = { timeMs: 30_000, timeoutMs: 10_000, minPingIntervalMs: 10_000 } as const;
 /** Phases of a round with a deadline of their own (hyperparams.global.deadlines, seconds; each defaults to max_timeout). */
 export const DEADLINE_PHASES = ["download", "train", "upload", "evaluate"] as const;
-
-/** IBM FL fusion handler names and Cohort's short names, to the normalized algorithm. */
-export const FUSION_ALIASES: Readonly<Record<string, "fedavg" | "iteravg">> = {
-  fedavg: "fedavg",
-  fedavgfusionhandler: "fedavg",
-  iteravg: "iteravg",
-  iteravgfusionhandler: "iteravg",
-};
-const FUSION_EXPECTED = 'expected one of "FedAvg", "FedAvgFusionHandler", "IterAvg", "IterAvgFusionHandler"';
 
 const tlsSchema = section({
   enable: flag().default(false),
@@ -76,13 +70,6 @@ const connectionSchema = section({
       max_unauthenticated_connections: integer(1, undefined, "connections").optional(),
     }).optional(),
   }).prefault({}),
-});
-
-const fusionSchema = section({
-  name: z
-    .string({ error: FUSION_EXPECTED })
-    .refine((name) => FUSION_ALIASES[name.toLowerCase()] !== undefined, { error: FUSION_EXPECTED }),
-  path: ignoredKey(),
 });
 
 const hyperparamsSchema = section({

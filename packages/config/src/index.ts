@@ -7,6 +7,7 @@ export {
   NO_ALLOW_LIST,
   type AllowedParty,
   type FusionAlgorithm,
+  type FusionSection,
   type ServerTls,
 } from "./aggregator-config.js";
 export {

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { afterEach, describe, expect, it } from "vitest";
 import { type Manifest, packWeights, unpackWeights, type WeightSet } from "@cohort/tensors";
 import { MAX_FOLD_GROUP, WeightedSum } from "./accumulator.js";
-import { fusionAlgorithm } from "./algorithm.js";
+import { createStrategy } from "./strategies/index.js";
 import { type StagedBytes, UpdateStaging, defaultStagingBudget } from "./staging.js";
 import { tempDir } from "../../../test/helpers/temp-dirs.js";
 import { MIXED_FOLD_WEIGHTS, mixedUpdate } from "../../../test/helpers/mixed-updates.js";
@@ -57,7 +57,7 @@ describe("WeightedSum", () => {
     const staging = new UpdateStaging({ dir, memoryBudgetBytes: budget as number });
     const examples = [10, 250, 3, 1200, 77];
     const updates = examples.map((_, i) => party(i + 1));
-    const fedavg = fusionAlgorithm("fedavg");
+    const fedavg = createStrategy({ name: "fedavg" });
     const sum = new WeightedSum(manifest);
     for (let p = 0; p < updates.length; p++) {
       const staged = await stage(staging, updates[p]);
@@ -96,7 +96,7 @@ describe("WeightedSum", () => {
 
   it("IterAvg is the unweighted mean", async () => {
     const staging = new UpdateStaging({ dir: tmpdir(), memoryBudgetBytes: 1 << 30 });
-    const iteravg = fusionAlgorithm("iteravg");
+    const iteravg = createStrategy({ name: "iteravg" });
     const sum = new WeightedSum(manifest);
     const updates = [party(4), party(5), party(6)];
     for (const [p, u] of updates.entries()) await sum.fold(await stage(staging, u), iteravg.weightOf({ numExamples: (p + 1) * 1000 }));
@@ -225,7 +225,7 @@ describe("WeightedSum.foldMany and foldQueued (several updates per pass over the
       const staging = new UpdateStaging({ dir, memoryBudgetBytes: kind === "memory" ? 1 << 30 : 0 });
       const examples = [10, 250, 3, 1200, 77];
       const updates = examples.map((_, i) => party(i + 1));
-      const fedavg = fusionAlgorithm("fedavg");
+      const fedavg = createStrategy({ name: "fedavg" });
       const sum = new WeightedSum(manifest);
       const staged = await Promise.all(updates.map((u) => stage(staging, u)));
       const weighted = staged.map((s, p) => ({ staged: s, weight: fedavg.weightOf({ numExamples: examples[p] }) }));

@@ -373,6 +373,18 @@ export class WeightedSum {
     }
   }
 
+  /**
+   * The float64 weighted mean of elements [start, start + out.length) of the model's flat element
+   * order, into `out`: server optimizers step from the unrounded mean.
+   */
+  meanInto(start: number, out: Float64Array): void {
+    this.checkResult();
+    const scale = 1 / this.total;
+    this.eachRange(start, out.length, ({ sums }, from, n, first) => {
+      for (let j = 0; j < n; j++) out[first + j] = sums[from + j] * scale;
+    });
+  }
+
   /** Calls `fn(segment, from, n, first)` for each segment's part of elements [start, start + count); `first` counts from start. */
   private eachRange(start: number, count: number, fn: (segment: Segment, from: number, n: number, first: number) => void): void {
     for (let done = 0; done < count;) {

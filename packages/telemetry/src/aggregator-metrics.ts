@@ -32,6 +32,8 @@ export class AggregatorMetrics {
   private readonly rejected: Counter<"reason">;
   private readonly dropped: Counter<"phase">;
   private readonly connectionsClosed: Counter<"reason">;
+  private readonly refusedReports: Counter<"reason">;
+  private readonly clipped: Counter;
 
   /** `processMetrics` adds prom-client's process_* and nodejs_* metrics (CPU, memory, event loop lag) for a real service. */
   constructor(options: { processMetrics?: boolean } = {}) {
@@ -49,6 +51,8 @@ export class AggregatorMetrics {
     this.rejected = new Counter({ name: "cohort_aggregator_rejected_updates_total", help: "Uploads refused, by reason code", labelNames: ["reason"], registers });
     this.connectionsClosed = new Counter({ name: "cohort_aggregator_closed_connections_total", help: "Connections refused or closed before an authenticated call: per_address, total, handshake_timeout, unauthenticated_idle, tls_handshake", labelNames: ["reason"], registers });
     this.dropped = new Counter({ name: "cohort_aggregator_dropped_parties_total", help: "Parties dropped from a round's phase: a missed download, train, upload or evaluate deadline, or a cooldown", labelNames: ["phase"], registers });
+    this.refusedReports = new Counter({ name: "cohort_aggregator_refused_reports_total", help: "Evaluation reports refused by the bounds (examples over the declared, metrics out of range), by reason code", labelNames: ["reason"], registers });
+    this.clipped = new Counter({ name: "cohort_aggregator_clipped_updates_total", help: "Updates scaled down to fusion.max_update_norm", registers });
     this.roundsCompleted.inc(0);
     this.currentRound.set(0);
     this.connected.set(0);
@@ -82,12 +86,22 @@ export class AggregatorMetrics {
     this.rejected.inc({ reason });
   }
 
-  /** A party missed a phase deadline (`download`, `train`, `upload`, `evaluate`) or was dropped for a cooldown. */
+  /** An evaluation report broke a bound; `reason` is a short code (examples_over_declared, metric_out_of_range). */
+  reportRefused(reason: string): void {
+    this.refusedReports.inc({ reason });
+  }
+
+  /** An update was scaled down to max_update_norm. */
+  updateClipped(): void {
+    this.clipped.inc();
+  }
+
   /** A connection refused or closed before it carried an authenticated call (the connection guard). */
   connectionClosed(reason: string): void {
     this.connectionsClosed.inc({ reason });
   }
 
+  /** A party missed a phase deadline (`download`, `train`, `upload`, `evaluate`) or was dropped for a cooldown. */
   partyDropped(phase: string): void {
     this.dropped.inc({ phase });
   }

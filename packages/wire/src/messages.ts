@@ -11,6 +11,8 @@ export interface JoinRequest {
   numTrainExamples: number;
   backend: string;
   modelTopology: string;
+  /** Size of the party's evaluation data (0 or absent from a party that predates it). */
+  numTestExamples?: number;
 }
 export interface JoinResponse {
   partyId: string;
@@ -29,6 +31,8 @@ export interface LocalHyperparamsMessage {
   stepsPerEpoch: number;
   validationSplit: number;
   learningRate: number;
+  /** FedProx's mu (0 or absent: no proximal term). */
+  proximalMu?: number;
 }
 export type Instruction =
   | { kind: "train"; train: { round: number; hyperparams: LocalHyperparamsMessage } }

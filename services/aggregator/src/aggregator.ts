@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { HealthImplementation } from "grpc-health-check";
-import { type StagedBytes, UpdateStaging, WeightedSum, defaultStagingBudget, fusionAlgorithm } from "@cohort/fusion";
+import { ClippedUpdate, type FusionStrategy, type ModelSlices, type StagedBytes, type StagedUpdate, UpdateStaging, WeightedSum, createStrategy, defaultStagingBudget, updateNorm } from "@cohort/fusion";
 import { type UpdateEncoding, diffManifests, fingerprint, manifestByteLength } from "@cohort/tensors";
 import type { AggregatorMetrics, Logger } from "@cohort/telemetry";
 import {
@@ -29,6 +29,8 @@ import type { AggregatorSettings, GlobalEvaluator, InitialModel, ModelExporter }
 import { type EvaluationContext, collectEvaluations, evaluateOnOwnData } from "./evaluation-phase.js";
 import { type UpdateMeta, roundMetrics } from "./round-metrics.js";
 import { recoverLostRounds } from "./lost-rounds.js";
+import { evaluationViolation, examplesViolation, metricViolation } from "./report-bounds.js";
+import { NonFiniteModel, finiteSlices } from "./finite-slices.js";
 
 /**
  * `receiveHolds`: each participant's upload receive buffers, held against staging's memory budget
@@ -37,7 +39,13 @@ import { recoverLostRounds } from "./lost-rounds.js";
  * take the memory budget that the receive buffers of all of them will need.
  */
 interface TrainingPhase {
-  round: number; collector: Collector<UpdateMeta>; deadlines: RoundDeadlines; sum: WeightedSum; folds: Promise<void>; receiveHolds: Map<string, () => void>;
+  round: number; collector: Collector<UpdateMeta>; deadlines: RoundDeadlines; folds: Promise<void>; receiveHolds: Map<string, () => void>;
+  /** The round's sum (strategies that fold as updates arrive). */
+  sum: WeightedSum | undefined;
+  /** Updates kept staged until the round closes (strategies that read them all at once). */
+  staged: StagedUpdate[];
+  /** What bounds did to updates this round (clipped, refused), for the metrics line. */
+  bounds: { clipped: string[]; refused: string[] };
   /** Parties whose local training failed this round, and why (they said so: ReportTrainingFailure). */
   trainingFailures: Map<string, string>;
 }
@@ -62,6 +70,8 @@ export class Aggregator implements FederationState {
   readonly identity: IdentityPolicy;
   readonly rejections: RejectionLimiter;
   readonly deadlines: PhaseDeadlines;
+  /** The fusion strategy: what each round sends the parties and how it folds their updates. */
+  readonly strategy: FusionStrategy;
   initialWeightsFrom: string | undefined;
   bytesIn = 0;
   bytesOut = 0;
@@ -81,6 +91,7 @@ export class Aggregator implements FederationState {
 
   constructor(readonly settings: AggregatorSettings, readonly log: Logger, private readonly extras: { initialModel?: InitialModel; exportModel?: ModelExporter; metrics?: AggregatorMetrics; evaluateGlobal?: GlobalEvaluator } = {}) {
     this.auth = new PartyAuthenticator(settings.parties, settings.insecure === true);
+    this.strategy = createStrategy({ ...settings.fusionParams, name: settings.algorithm });
     this.chunkSize = settings.chunkSize;
     this.updateEncoding = settings.updateEncoding ?? "float32";
     this.limits = resolveLimits(settings.limits);
@@ -176,6 +187,9 @@ export class Aggregator implements FederationState {
     }
     if (phase.collector.hasAnswered(party)) throw alreadyExists(`an update for round ${header.round} was already accepted from ${party}`);
     if (!phase.collector.isExpected(party)) throw permissionDenied(`${party} is not a participant of round ${header.round}`);
+    const declared = this.registry.get(party)?.numTrainExamples ?? 0;
+    const violation = examplesViolation(header.numExamples, declared, "training") ?? metricViolation(header.metrics);
+    if (violation) this.refuse(phase, party, "update", violation);
     return phase.deadlines.upload(party);
   }
 
@@ -204,7 +218,10 @@ export class Aggregator implements FederationState {
   }
 
   async acceptUpload(party: string, update: ReceivedUpdate): Promise<void> {
-    const { header, staged } = update;
+    const { header } = update;
+    let staged: StagedBytes = update.staged;
+    /** Set once the round keeps the update staged (staged strategies): released when the round closes. */
+    let kept = false;
     try {
       if (header.round === 0) {
         this.admitUpload(party, header);
@@ -216,17 +233,23 @@ export class Aggregator implements FederationState {
       }
       this.admitUpload(party, header);
       const phase = this.training!;
+      staged = await this.boundNorm(phase, party, staged);
       if (!phase.collector.submit(party, { numExamples: header.numExamples, metrics: header.metrics, trainSeconds: header.trainSeconds })) {
         throw failedPrecondition(`round ${header.round} closed before the update was complete`);
       }
-      const weight = fusionAlgorithm(this.settings.algorithm).weightOf(header);
+      if (!phase.sum) {
+        phase.staged.push({ party, staged, numExamples: header.numExamples });
+        kept = true;
+        return;
+      }
+      const weight = this.strategy.weightOf(header);
       // Folds run one pass at a time; verified updates that wait behind a pass are folded together
       // in the next (up to 4 per pass over the sums), then released. The round's result waits for all.
       const fold = phase.sum.foldQueued(staged, weight);
       phase.folds = phase.folds.then(() => fold).catch(() => undefined);
       await fold;
     } finally {
-      await staged.release();
+      if (!kept) await staged.release();
     }
   }
 
@@ -234,6 +257,13 @@ export class Aggregator implements FederationState {
     const evaluation = this.evaluation;
     if (!evaluation || evaluation.round !== report.round || !evaluation.isOpen) throw failedPrecondition(`evaluation of round ${report.round} is not open`);
     if (!Number.isSafeInteger(report.numExamples) || report.numExamples < 0) throw invalidArgument("num_examples must be a non-negative integer");
+    const violation = evaluationViolation(this.registry.get(party), report);
+    if (violation) {
+      this.log.warn({ party, round: report.round, phase: "evaluate", reason: violation.reason }, `evaluation report of ${party} refused: ${violation.reason}`);
+      this.metrics?.reportRefused(violation.code);
+      evaluation.drop(party);
+      throw invalidArgument(`evaluation report refused: ${violation.reason}`);
+    }
     if (!evaluation.submit(party, report)) throw permissionDenied(`${party} was not asked to evaluate round ${report.round}`);
   }
 
@@ -302,7 +332,8 @@ export class Aggregator implements FederationState {
       completed = round;
       if (metrics.eval.accuracy !== undefined) lastAccuracy = metrics.eval.accuracy;
       if (metrics.eval.loss !== undefined) lastLoss = metrics.eval.loss;
-      if (s.terminationAccuracy !== undefined && (metrics.eval.accuracy ?? 0) >= s.terminationAccuracy) {
+      // At least quorum parties' evaluations: no single party's report ends the run.
+      if (s.terminationAccuracy !== undefined && (metrics.eval_parties ?? 0) >= quorum && (metrics.eval.accuracy ?? 0) >= s.terminationAccuracy) {
         stoppedBecause = `termination accuracy ${s.terminationAccuracy} reached`;
         break;
       }
@@ -361,11 +392,28 @@ export class Aggregator implements FederationState {
     const collector = new Collector<UpdateMeta>(round, participants, s.maxTimeoutMs);
     const deadlines: RoundDeadlines = new RoundDeadlines(round, participants, this.deadlines, s.maxTimeoutMs, (party, dropped): boolean => this.dropFromRound(collector, deadlines, party, dropped));
     const receiveHolds = new Map(participants.map((party) => [party, this.staging.hold(receiveBufferBytes(this.chunkSize))]));
-    const phase: TrainingPhase = { round, collector, deadlines, sum: this.roundSum(), folds: Promise.resolve(), receiveHolds, trainingFailures: new Map() };
+    const sum = this.strategy.mode === "stream" ? this.roundSum() : undefined;
+    const phase: TrainingPhase = { round, collector, deadlines, sum, staged: [], bounds: { clipped: [], refused: [] }, folds: Promise.resolve(), receiveHolds, trainingFailures: new Map() };
     this.training = phase;
+    try {
+      return await this.trainAndFuse(phase, participants, quorum, { roundStart, bytesIn, bytesOut });
+    } finally {
+      // Updates a staged strategy kept live until the round's model is written or the round fails.
+      await Promise.all(phase.staged.splice(0).map((u) => u.staged.release()));
+    }
+  }
+
+  /** The round from its train instructions to its metrics line (runRound set it up and releases what it kept). */
+  private async trainAndFuse(
+    phase: TrainingPhase, participants: string[], quorum: number, start: { roundStart: number; bytesIn: number; bytesOut: number },
+  ): Promise<RoundMetrics | { failed: string; resumable: boolean }> {
+    const s = this.settings;
+    const { round } = phase;
+    const { roundStart, bytesIn, bytesOut } = start;
+    const { proximalMu } = this.strategy.configureTrain(round);
     const instruction: Instruction = {
       kind: "train",
-      train: { round, hyperparams: { epochs: s.local.epochs, batchSize: s.local.batchSize, stepsPerEpoch: s.local.stepsPerEpoch ?? 0, validationSplit: s.local.validationSplit, learningRate: s.local.lr ?? 0 } },
+      train: { round, hyperparams: { epochs: s.local.epochs, batchSize: s.local.batchSize, stepsPerEpoch: s.local.stepsPerEpoch ?? 0, validationSplit: s.local.validationSplit, learningRate: s.local.lr ?? 0, proximalMu } },
     };
     for (const party of participants) if (!this.registry.send(party, instruction)) phase.collector.drop(party);
     this.metrics?.roundStarted(round);
@@ -380,13 +428,14 @@ export class Aggregator implements FederationState {
     await phase.folds;
     const trainMs = Date.now() - roundStart;
     if (updates.missing.length) this.log.warn({ round, phase: "train", missing: updates.missing, reason: updates.reason }, "round closed without some parties");
-    if (updates.results.size < quorum || phase.sum.count === 0) {
+    const staged = phase.staged.filter((u) => updates.results.has(u.party)).sort((a, b) => (a.party < b.party ? -1 : a.party > b.party ? 1 : 0));
+    if (updates.results.size < quorum || (phase.sum ? phase.sum.count === 0 : staged.length < quorum)) {
       this.log.error({ round, phase: "train", updates: updates.results.size, quorum }, "quorum not reached");
       // Failed local training is the likely cause the user must fix: say it in the run's reason too.
       const failures = [...phase.trainingFailures].map(([party, reason]) => `${party}'s local training failed: ${reason}`);
       return { failed: `fewer than ${quorum} updates${failures.length ? ` (${failures.join("; ")})` : ""}`, resumable: false };
     }
-    const damage = phase.sum.damaged;
+    const damage = phase.sum?.damaged;
     if (damage) {
       // A fold failed part way (a staged file that could not be read back): the sums hold part
       // of an update that counts nowhere. No checkpoint is written from them.
@@ -400,7 +449,20 @@ export class Aggregator implements FederationState {
     // ms.fuse: mean + hash + write; ms.checkpoint: fsync, rename, .json and state.json.
     // The line but its evaluation goes into the checkpoint: a restart writes it if this process cannot.
     const pending = roundMetrics(round, updates, NO_REPORTS, { train: trainMs, fuse: 0, checkpoint: 0, eval: 0, round: 0 }, { in: this.bytesIn - bytesIn, out: this.bytesOut - bytesOut });
-    const checkpoint = await this.output.writeCheckpointSlices(round, this.store.manifest!, phase.sum.resultSlices(), pending);
+    const manifest = this.store.manifest!;
+    const base = round - 1;
+    const previous: ModelSlices = { read: (offset, length) => this.store.read(base, offset, length) };
+    const report: Record<string, unknown> = {};
+    let checkpoint;
+    try {
+      const slices = this.strategy.aggregate({ round, manifest, previous, sum: phase.sum, updates: staged, report });
+      checkpoint = await this.output.writeCheckpointSlices(round, manifest, finiteSlices(manifest, slices), pending);
+    } catch (error) {
+      if (!(error instanceof NonFiniteModel)) throw error;
+      // A server optimizer's step can leave float32's range: that model is never checkpointed.
+      this.log.error({ round, phase: "fuse", fusion: this.strategy.name, reason: error.message }, "the fused model is not finite: the round is discarded");
+      return { failed: error.message, resumable: false };
+    }
     this.metrics?.setPhase("checkpoint");
     this.store.putFile(round, checkpoint);
     const fuseMs = checkpoint.writeMs;
@@ -421,14 +483,46 @@ export class Aggregator implements FederationState {
       metrics.aggregator_eval = aggregatorEval;
       this.lastAggregatorEval = aggregatorEval;
     }
+    if (phase.bounds.clipped.length) report.clipped = phase.bounds.clipped;
+    if (phase.bounds.refused.length) report.refused = phase.bounds.refused;
+    if (Object.keys(report).length) metrics.fusion = report;
     await this.output.appendMetrics(metrics);
     this.metrics?.roundCompleted(metrics);
-    this.log.info({ round, phase: "round-done", parties: metrics.parties.length, examples: metrics.examples, train: metrics.train, eval: metrics.eval, ...(aggregatorEval ? { aggregator_eval: aggregatorEval } : {}), ms: metrics.ms.round, bytes_in: metrics.bytes_in, bytes_out: metrics.bytes_out }, `round ${round}/${s.rounds} done`);
+    this.log.info({ round, phase: "round-done", parties: metrics.parties.length, examples: metrics.examples, train: metrics.train, eval: metrics.eval, ...(aggregatorEval ? { aggregator_eval: aggregatorEval } : {}), ms: metrics.ms.round, bytes_in: metrics.bytes_in, bytes_out: metrics.bytes_out, fusion: metrics.fusion }, `round ${round}/${s.rounds} done`);
     return metrics;
   }
 
   private evaluationContext(): EvaluationContext {
     return { registry: this.registry, log: this.log, metrics: this.metrics, abort: this.abort.signal, deadlineMs: this.deadlines.evaluateMs };
+  }
+
+  /**
+   * Refuses `party`'s update or report for a bound it broke: logged with the party, counted, the
+   * party no longer waited for in the round; throws the refusal the party receives.
+   */
+  private refuse(phase: TrainingPhase, party: string, what: "update", reason: string): never {
+    this.log.warn({ party, round: phase.round, phase: "upload", reason }, `${what} of ${party} refused: ${reason}`);
+    phase.bounds.refused.push(party);
+    phase.collector.drop(party);
+    throw invalidArgument(`${what} refused: ${reason}`);
+  }
+
+  /** Applies max_update_norm: the update as is, clipped to the bound, or refused (refuse throws). */
+  private async boundNorm(phase: TrainingPhase, party: string, staged: StagedBytes): Promise<StagedBytes> {
+    const bound = this.settings.maxUpdateNorm;
+    if (bound === undefined) return staged;
+    const manifest = this.store.manifest!;
+    const base = phase.round - 1;
+    const previous: ModelSlices = { read: (offset, length) => this.store.read(base, offset, length) };
+    const norm = await updateNorm(manifest, staged, previous);
+    if (norm <= bound) return staged;
+    if (this.settings.updateNormAction === "refuse") {
+      this.refuse(phase, party, "update", `its norm ${norm.toPrecision(4)} exceeds max_update_norm ${bound}`);
+    }
+    this.log.warn({ party, round: phase.round, phase: "upload", norm, max_update_norm: bound }, `update of ${party} clipped to max_update_norm`);
+    this.metrics?.updateClipped();
+    phase.bounds.clipped.push(party);
+    return new ClippedUpdate(manifest, staged, previous, bound / norm);
   }
 
   /** `party` missed a phase deadline (or is cooling down): the round stops waiting for it. False when it no longer waited. */

@@ -7,6 +7,8 @@ export interface PartyRecord {
   name: string;
   sessionId: string;
   numTrainExamples: number;
+  /** Size of its evaluation data as declared at join (0: not declared). */
+  numTestExamples: number;
   backend: string;
   joins: number;
   stream?: ServerWritableStream<InstructionsRequest, Instruction>;
@@ -20,9 +22,9 @@ export interface PartyRecord {
 export class PartyRegistry extends EventEmitter {
   private readonly parties = new Map<string, PartyRecord>();
 
-  join(name: string, numTrainExamples: number, backend: string): PartyRecord {
+  join(name: string, numTrainExamples: number, backend: string, numTestExamples = 0): PartyRecord {
     const previous = this.parties.get(name);
-    const record: PartyRecord = { name, sessionId: randomUUID(), numTrainExamples, backend, joins: (previous?.joins ?? 0) + 1 };
+    const record: PartyRecord = { name, sessionId: randomUUID(), numTrainExamples, numTestExamples, backend, joins: (previous?.joins ?? 0) + 1 };
     this.parties.set(name, record);
     // The previous session's instruction stream may linger (a link that died silently, until
     // keepalive notices): it is disconnected now, not whenever its connection finally closes.

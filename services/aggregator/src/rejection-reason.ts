@@ -13,6 +13,10 @@ const PATTERNS: readonly (readonly [RegExp, string])[] = [
   [/^chunk |empty chunk|exceeds the .*-byte limit|runs past/, "bad_chunk"],
   [/without a trailer|^trailer after/, "incomplete"],
   [/must start with a header|second header|after the trailer/, "malformed"],
+  // Bounds on what a party reports (report-bounds.ts, max_update_norm): before bad_header, which also names num_examples.
+  [/examples declared at join/, "examples_over_declared"],
+  [/valid range|metric \S+ is .*expected a finite number/, "metric_out_of_range"],
+  [/exceeds max_update_norm/, "update_norm"],
   [/num_examples|train_seconds|metrics with names/, "bad_header"],
   [/too many refused calls|too many of its calls were refused/, "cooldown"],
   [/missed the \w+ deadline/, "deadline"],

@@ -1,6 +1,7 @@
 import type { EvaluationReport } from "@cohort/wire";
 import type { Collected } from "./collector.js";
 import type { RoundMetrics } from "./run-output.js";
+import { cappedEvaluation } from "./report-bounds.js";
 import { weightedMetrics } from "./weighted-metrics.js";
 
 /** What the aggregator keeps of a verified update once it is folded: its weight and training metrics. */
@@ -18,7 +19,9 @@ export function roundMetrics(
     missing: updates.missing,
     examples: contributions.reduce((n, [, u]) => n + u.numExamples, 0),
     train: weightedMetrics(contributions.map(([, u]) => u)),
-    eval: weightedMetrics(reports.results.values()),
+    // Capped at the median count: no party outweighs a typical one by claiming more examples.
+    eval: cappedEvaluation(reports.results.values()),
+    eval_parties: [...reports.results.values()].filter((r) => r.numExamples > 0).length,
     ms,
     bytes_in: bytes.in,
     bytes_out: bytes.out,

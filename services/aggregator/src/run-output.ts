@@ -12,6 +12,10 @@ export interface RoundMetrics {
   examples: number;
   train: Record<string, number>;
   eval: Record<string, number>;
+  /** Parties whose evaluation reports (of at least one example) make `eval`; termination_accuracy needs at least quorum of them. */
+  eval_parties?: number;
+  /** What the fusion strategy decided (Krum's chosen parties, updates clipped or refused, ...). */
+  fusion?: Record<string, unknown>;
   ms: { train: number; fuse: number; checkpoint: number; eval: number; round: number };
   bytes_in: number;
   bytes_out: number;

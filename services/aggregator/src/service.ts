@@ -117,9 +117,11 @@ export function federationHandlers(state: FederationState): grpc.UntypedServiceI
         sendInitialWeights = true;
       }
       if (!store.topology && request.modelTopology) store.topology = request.modelTopology;
-      const record = state.registry.join(party, request.numTrainExamples, request.backend);
+      const numTestExamples = request.numTestExamples ?? 0;
+      if (!Number.isSafeInteger(numTestExamples) || numTestExamples < 0) throw invalidArgument("num_test_examples must be a non-negative integer");
+      const record = state.registry.join(party, request.numTrainExamples, request.backend, numTestExamples);
       const superseded = state.quota.supersede(party, record.sessionId);
-      log.info({ party, phase: "join", examples: request.numTrainExamples, backend: request.backend, joins: record.joins, superseded_streams: superseded }, "party joined");
+      log.info({ party, phase: "join", examples: request.numTrainExamples, test_examples: numTestExamples, backend: request.backend, joins: record.joins, superseded_streams: superseded }, "party joined");
       if (state.auth.open) log.warn({ party, phase: "join", insecure: true }, `${party} joined without credentials (--insecure: no allow-list)`);
       callback(null, {
         partyId: party, sessionId: record.sessionId, sendInitialWeights,

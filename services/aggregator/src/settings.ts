@@ -1,5 +1,5 @@
 import type { LocalHyperparams } from "@cohort/config";
-import type { FusionAlgorithmName } from "@cohort/fusion";
+import type { FusionName, FusionSettings } from "@cohort/fusion";
 import type { Manifest, UpdateEncoding } from "@cohort/tensors";
 import type { IdentityMode } from "./identity.js";
 import type { PhaseDeadlines } from "./deadlines.js";
@@ -12,7 +12,13 @@ export interface AggregatorSettings {
   chunkSize: number;
   /** How parties send updates (default float32); float16/int8 send differences from the round's base model. */
   updateEncoding?: UpdateEncoding;
-  algorithm: FusionAlgorithmName;
+  algorithm: FusionName;
+  /** The strategy's parameters (fusion section: beta, f, m, mu, eta, beta1, beta2, tau, momentum). */
+  fusionParams?: Omit<FusionSettings, "name">;
+  /** Largest L2 norm of an update's change to the global model; unset: no bound. */
+  maxUpdateNorm?: number;
+  /** What happens to an update over maxUpdateNorm: scaled down to it (clip, the default) or refused. */
+  updateNormAction?: "clip" | "refuse";
   rounds: number;
   numParties: number;
   percQuorum: number;

@@ -3,7 +3,10 @@ import type { Manifest, WeightSet } from "@cohort/tensors";
 import type { LocalHyperparams } from "@cohort/config";
 
 /** The local hyperparameters of one round: the aggregator's, with the party's overrides. */
-export type TrainSettings = LocalHyperparams;
+export type TrainSettings = LocalHyperparams & {
+  /** FedProx: the weight mu of the proximal term mu/2 * ||w - w_global||^2 (sent by the aggregator; absent or 0: off). */
+  proximalMu?: number;
+};
 
 export interface TrainResult {
   numExamples: number;
@@ -25,6 +28,8 @@ export interface EvaluateResult {
 export interface LocalLearner {
   readonly manifest: Manifest;
   readonly numTrainExamples: number;
+  /** Size of the evaluation data, declared at join: the aggregator bounds evaluation reports by it. */
+  readonly numTestExamples?: number;
   readonly backend: string;
   /** TF.js layers topology JSON, sent at join so the aggregator can export the global model. */
   readonly topology?: string;

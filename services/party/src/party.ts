@@ -153,7 +153,7 @@ export class Party {
     const manifest = this.learner.manifest;
     const request = {
       partyName: this.settings.name, manifestFingerprint: fingerprint(manifest), manifest: manifestToMessage(manifest),
-      numTrainExamples: this.learner.numTrainExamples, backend: this.learner.backend, modelTopology: this.learner.topology ?? "",
+      numTrainExamples: this.learner.numTrainExamples, numTestExamples: this.learner.numTestExamples ?? 0, backend: this.learner.backend, modelTopology: this.learner.topology ?? "",
     };
     this.session = await new Promise<JoinResponse>((resolve, reject) =>
       this.client.Join(request, this.metadata(), { deadline: Date.now() + 30_000 }, (error: grpc.ServiceError | null, response: JoinResponse) => (error ? reject(error) : resolve(response))));
@@ -213,7 +213,7 @@ export class Party {
     return weights;
   }
 
-  private async train(round: number, hyperparams: { epochs: number; batchSize: number; stepsPerEpoch: number; validationSplit: number; learningRate: number }): Promise<void> {
+  private async train(round: number, hyperparams: { epochs: number; batchSize: number; stepsPerEpoch: number; validationSplit: number; learningRate: number; proximalMu?: number }): Promise<void> {
     let weights: WeightSet;
     try {
       weights = await this.globalWeights(round - 1);
@@ -228,7 +228,7 @@ export class Party {
     const settings: TrainSettings = {
       epochs: hyperparams.epochs, batchSize: hyperparams.batchSize,
       stepsPerEpoch: hyperparams.stepsPerEpoch || undefined, validationSplit: hyperparams.validationSplit,
-      lr: hyperparams.learningRate || undefined, ...this.settings.localOverrides,
+      lr: hyperparams.learningRate || undefined, proximalMu: hyperparams.proximalMu || undefined, ...this.settings.localOverrides,
     };
     this.log.info({ round, phase: "train", epochs: settings.epochs, batch_size: settings.batchSize }, "local training started");
     let result: Awaited<ReturnType<LocalLearner["train"]>>;

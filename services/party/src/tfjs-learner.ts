@@ -2,9 +2,12 @@ import { type Dataset, type Split, checkInputShape, validateLabels } from "@coho
 import { type LayersModel, evaluateModel, getWeights, modelManifest, setLearningRate, setWeights, tf } from "@cohort/models";
 import type { Manifest, WeightSet } from "@cohort/tensors";
 import type { EvaluateResult, LocalLearner, TrainResult, TrainSettings } from "./learner.js";
+import { ProximalTerm } from "./proximal-term.js";
 
 /** Batch size used for evaluation: large batches are faster and need no gradients. */
 const EVAL_BATCH = 256;
+/** The proximal step's learning rate when the model's optimizer exposes none (and the round sets none). */
+const DEFAULT_PROXIMAL_LR = 0.01;
 
 /** Called after each training batch, for a terminal progress line (costs a sync per batch). */
 export type BatchProgress = (step: { epoch: number; epochs: number; batch: number; batches: number; loss: number | undefined }) => void;
@@ -16,6 +19,7 @@ export type BatchProgress = (step: { epoch: number; epochs: number; batch: numbe
 export class TfjsLearner implements LocalLearner {
   readonly manifest: Manifest;
   readonly numTrainExamples: number;
+  readonly numTestExamples: number;
   readonly topology: string;
   private readonly train_: { x: tf.Tensor; y: tf.Tensor };
   private readonly test: { x: tf.Tensor; y: tf.Tensor } | undefined;
@@ -38,6 +42,7 @@ export class TfjsLearner implements LocalLearner {
       return { x, y };
     };
     this.numTrainExamples = dataset.train.xShape[0];
+    this.numTestExamples = dataset.test.xShape[0];
     this.train_ = prepare(dataset.train, "train");
     this.test = dataset.test.xShape[0] > 0 ? prepare(dataset.test, "test") : undefined;
   }
@@ -55,24 +60,35 @@ export class TfjsLearner implements LocalLearner {
     if (settings.lr !== undefined) setLearningRate(this.model, settings.lr);
     let last: Record<string, number> = {};
     let seen = 0;
+    // FedProx: the weights set for this round (the global model) anchor the proximal term.
+    const proximal = settings.proximalMu ? new ProximalTerm(this.model, settings.proximalMu, settings.lr ?? DEFAULT_PROXIMAL_LR) : undefined;
     let trained = 0;
-    for (let epoch = 0; epoch < settings.epochs && !this.stopping; epoch++) {
-      // steps_per_epoch caps an epoch at that many batches of a fresh random sample.
-      const { x, y, count } = this.epochSample(settings);
-      try {
-        const batches = Math.ceil(Math.floor(count * (1 - (settings.validationSplit ?? 0))) / settings.batchSize);
-        const onBatch = this.onBatch;
-        const callbacks = onBatch
-          ? { onBatchEnd: (batch: number, logs?: Record<string, number>) => onBatch({ epoch: epoch + 1, epochs: settings.epochs, batch: batch + 1, batches, loss: logs?.loss }) }
-          : undefined;
-        const history = await this.model.fit(x, y, { epochs: 1, batchSize: settings.batchSize, validationSplit: settings.validationSplit, shuffle: this.options.shuffle ?? true, verbose: 0, callbacks });
-        last = Object.fromEntries(Object.entries(history.history).map(([k, v]) => [metricName(k), Number(v[v.length - 1])]));
-        seen = count;
-        trained += Math.floor(count * (1 - (settings.validationSplit ?? 0)));
-        onEpoch?.(epoch + 1, last);
-      } finally {
-        if (x !== this.train_.x) tf.dispose([x, y]);
+    try {
+      for (let epoch = 0; epoch < settings.epochs && !this.stopping; epoch++) {
+        // steps_per_epoch caps an epoch at that many batches of a fresh random sample.
+        const { x, y, count } = this.epochSample(settings);
+        try {
+          const batches = Math.ceil(Math.floor(count * (1 - (settings.validationSplit ?? 0))) / settings.batchSize);
+          const onBatch = this.onBatch;
+          const callbacks = onBatch || proximal
+            ? {
+              onBatchEnd: (batch: number, logs?: Record<string, number>) => {
+                proximal?.step();
+                onBatch?.({ epoch: epoch + 1, epochs: settings.epochs, batch: batch + 1, batches, loss: logs?.loss });
+              },
+            }
+            : undefined;
+          const history = await this.model.fit(x, y, { epochs: 1, batchSize: settings.batchSize, validationSplit: settings.validationSplit, shuffle: this.options.shuffle ?? true, verbose: 0, callbacks });
+          last = Object.fromEntries(Object.entries(history.history).map(([k, v]) => [metricName(k), Number(v[v.length - 1])]));
+          seen = count;
+          trained += Math.floor(count * (1 - (settings.validationSplit ?? 0)));
+          onEpoch?.(epoch + 1, last);
+        } finally {
+          if (x !== this.train_.x) tf.dispose([x, y]);
+        }
       }
+    } finally {
+      proximal?.dispose();
     }
     const seconds = (performance.now() - started) / 1000;
     return { numExamples: seen, metrics: last, seconds, samplesPerSecond: seconds > 0 ? trained / seconds : undefined };

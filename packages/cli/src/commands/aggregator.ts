@@ -26,6 +26,8 @@ export function aggregatorSettings(config: AggregatorConfig): AggregatorSettings
     maxTimeoutMs: config.maxTimeoutMs, deadlines: config.deadlines, keepalive: config.connection.keepalive, terminationAccuracy: config.terminationAccuracy, evaluateEvery: config.evaluateEvery, local: config.local,
     outputDir: config.outputDir, parties: config.parties, insecure: config.insecure, tls: config.connection.tls, updateEncoding: config.updateEncoding,
     ...(config.connection.limits === undefined ? {} : { limits: config.connection.limits }),
+    ...(config.fusion.params === undefined ? {} : { fusionParams: config.fusion.params }),
+    ...(config.fusion.maxUpdateNorm === undefined ? {} : { maxUpdateNorm: config.fusion.maxUpdateNorm, updateNormAction: config.fusion.onLargeUpdate }),
   };
 }
 

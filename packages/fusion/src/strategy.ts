@@ -1,0 +1,59 @@
+import type { Manifest } from "@cohort/tensors";
+import type { WeightedSum } from "./accumulator.js";
+import type { StagedBytes } from "./staging.js";
+
+/**
+ * The seam between a round and its fusion algorithm (Flower's Strategy is the model): the round
+ * asks the strategy what to send the parties with their train instruction (configureTrain) and
+ * how to fold what comes back (weightOf / aggregate). A strategy knows nothing of gRPC, parties'
+ * connections or checkpoints: it sees staged bytes, example counts and the previous global model.
+ */
+export interface FusionStrategy {
+  /** The normalized name (fedavg, coordinate-median, ...), for logs and the run summary. */
+  readonly name: string;
+  /**
+   * "stream": each verified update is folded into the round's WeightedSum as it arrives, with
+   * weightOf's weight, and released at once (memory: the float64 sums). "staged": updates stay
+   * staged (in the staging budget's memory, the rest spilled to disk) until the round closes and
+   * aggregate reads the same slice of every one together.
+   */
+  readonly mode: "stream" | "staged";
+  /** What each party gets with the round's train instruction beyond the local hyperparameters. */
+  configureTrain(round: number): TrainConfig;
+  /** An update's weight in the round's sum (stream mode). */
+  weightOf(update: { numExamples: number }): number;
+  /**
+   * The round's new global model, packed in manifest order, as consecutive slices (each valid
+   * until the next is asked for); fills the round's `report` on the way.
+   */
+  aggregate(round: RoundInput): AsyncGenerator<Uint8Array, void, undefined>;
+}
+
+/** Sent to every party with the train instruction. */
+export interface TrainConfig {
+  /** FedProx's mu: the party adds mu/2 * ||w - w_global||^2 to its local loss (0: off). */
+  proximalMu: number;
+}
+
+/** A readable packed model (the previous global weights), by byte range. */
+export interface ModelSlices {
+  read(offset: number, length: number): Uint8Array | Promise<Uint8Array>;
+}
+
+/** A staged update of the round with what its party declared. */
+export interface StagedUpdate { party: string; staged: StagedBytes; numExamples: number }
+
+export interface RoundInput {
+  round: number;
+  manifest: Manifest;
+  /** The global model the round's parties trained from (round - 1). */
+  previous: ModelSlices;
+  /** Stream mode: the round's sum, every update folded. */
+  sum?: WeightedSum;
+  /** Staged mode: every accepted update, still staged. */
+  updates: readonly StagedUpdate[];
+  /** What the strategy decided, for the round's log line (Krum's chosen parties, say). */
+  report: Record<string, unknown>;
+  /** Bytes of float64 values a staged strategy reads per slice (default FOLD_SLICE_BYTES; tests make it small). */
+  sliceBytes?: number;
+}
