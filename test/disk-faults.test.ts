@@ -47,9 +47,9 @@ describe("a round checkpointed but never given its metrics line", () => {
     expect(lines[1].recovered).toBe(RECOVERED_EVALUATED);
     expect(lines[1].parties.sort()).toEqual(["party0", "party1"]);
     expect(lines[1].examples).toBe(40);
-    expect(lines[1].eval.accuracy).toBeCloseTo(3.5, 5);
-    expect(lines[1].by_party.party1.eval.accuracy).toBeCloseTo(3.5, 5);
-    expect(lines[2].eval.accuracy).toBeCloseTo(5.25, 5);
+    expect(lines[1].eval.probe).toBeCloseTo(3.5, 5);
+    expect(lines[1].by_party.party1.eval.probe).toBeCloseTo(3.5, 5);
+    expect(lines[2].eval.probe).toBeCloseTo(5.25, 5);
     expect(summary.rounds_completed).toBe(3);
   }, 60_000);
 });
@@ -87,7 +87,7 @@ describe.skipIf(tmpfsSkipReason !== undefined)(`disk faults on a real tmpfs${tmp
     const lines = await readRoundLines(outputDir);
     expect(lines.map((l) => l.round)).toEqual([1, 2, 3, 4, 5]);
     // Each round's model is the party's offset times the round: every line's evaluation says so.
-    for (const line of lines) expect(line.eval.accuracy).toBeCloseTo(line.round, 5);
+    for (const line of lines) expect(line.eval.probe).toBeCloseTo(line.round, 5);
     expect(JSON.parse(await readFile(join(outputDir, "summary.json"), "utf8")).rounds_completed).toBe(5);
   }, 60_000);
 });

@@ -4,8 +4,8 @@ import { fileURLToPath } from "node:url";
 import { load as parseYaml } from "js-yaml";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { loadDataset } from "@cohort/data";
-import { loadModelFromSpec, selectBackend } from "@cohort/models";
-import { TfjsLearner } from "@cohort/party";
+import { selectBackend } from "@cohort/models";
+import { TfjsLearner, loadModelForData } from "@cohort/party";
 import { partyList, runParties, startAggregator } from "./helpers/federation.js";
 
 /**
@@ -31,7 +31,8 @@ describe("IBM FL's PyTorch FedAvg example (Adadelta lr 1, NLLLoss)", () => {
     const reference = JSON.parse(await readFile(path.join(dir, "pytorch_reference.json"), "utf8")) as { federated_accuracy_by_seed: number[][]; rounds: number; batch_size: number };
     const learners = await Promise.all(Array.from({ length: PARTIES }, async (_, i) => {
       const dataset = await loadDataset({ name: "MnistPytorchDataHandler", info: { npz_file: `party${i}.npz`, layout: "nchw" } }, { baseDir: dir });
-      return new TfjsLearner(await loadModelFromSpec({ name: "PytorchFLModel", spec, specBaseDir: dir }), dataset, backend, `party${i}`);
+      // The nn.Sequential holds no input shape: the party's data gives it, as in `cohort party`.
+      return new TfjsLearner(await loadModelForData({ name: "PytorchFLModel", spec, specBaseDir: dir }, dataset, `party${i}.npz`), dataset, backend, `party${i}`);
     }));
     const { aggregator, port, outputDir } = await startAggregator({
       rounds: reference.rounds, numParties: PARTIES, parties: partyList(PARTIES), maxTimeoutMs: 120_000,
