@@ -32,15 +32,18 @@ def subclassed_model_metadata(model, input_name, build_shape):
     # TF 2.4 wrote the Python float given to Adam (0.001), Keras 3 keeps a float32 variable.
     lr = float(str(opt.learning_rate.numpy()))
     return {
-        # LayerSavedModelSaver: "stateful" is popped for models; get_config() raises
-        # NotImplementedError for a subclassed model, so there is no "config" key.
-        "class_name": type(model).__name__,
+        # LayerSavedModelSaver._python_properties_internal ("stateful" is popped for models)
         "name": model.name,
         "trainable": True,
         "expects_training_arg": False,  # call(self, x): no `training` argument
         "dtype": "float32",  # policy.serialize of the default policy
         "batch_input_shape": None,  # only layers given an input_shape have one
         "must_restore_from_config": False,
+        # ...then get_serialized(obj): serialize_keras_object under skip_failed_serialization;
+        # a subclassed model's get_config() raises NotImplementedError, hence this placeholder.
+        "class_name": type(model).__name__,
+        "config": {"layer was saved without config": True},
+        "build_input_shape": _shape(build_shape),  # Layer.build on the first call's shape
         # ModelSavedModelSaver
         "is_graph_network": False,
         "save_spec": {"class_name": "TypeSpec", "type_spec": "tf.TensorSpec", "serialized": [_shape(build_shape), "float32", input_name]},
