@@ -30,27 +30,26 @@ async function startCase(folder: string) {
 /**
  * Runs a case to the end and checks that it learns: the global model's accuracy, on the parties'
  * held-out digits and on the aggregator's own (its `data` section), is higher after the last
- * round than after the first, and well above chance (0.1).
+ * round than after the first, and well above chance (0.1). Where a case already reaches its
+ * plateau on the parties' 2 x 40 held-out digits in round 1, they judge it by their loss instead.
  */
-async function runsAndLearns(folder: string): Promise<void> {
+async function runsAndLearns(folder: string, partiesJudgedBy: "accuracy" | "loss" = "accuracy"): Promise<void> {
   const { aggregator, parties, out } = await startCase(folder);
   expect(await aggregator.exited).toBe(0);
   expect(await Promise.all(parties.map((p) => p.exited))).toEqual([0, 0]);
   const lines = await readRoundLines(out);
+  console.log(`${folder}: parties' eval ${lines.map((l) => `${l.eval.accuracy!.toFixed(4)}/${l.eval.loss!.toFixed(3)}`).join(", ")}; aggregator's ${lines.map((l) => l.aggregator_eval.accuracy).join(", ")}`);
   expect(lines.length).toBeGreaterThanOrEqual(2);
   const first = lines[0]!;
   const last = lines[lines.length - 1]!;
-  expect(last.eval.accuracy!).toBeGreaterThan(first.eval.accuracy! + 0.05);
+  if (partiesJudgedBy === "accuracy") expect(last.eval.accuracy!).toBeGreaterThan(first.eval.accuracy! + 0.05);
+  else expect(last.eval.loss!).toBeLessThan(0.8 * first.eval.loss!);
   expect(last.aggregator_eval.accuracy!).toBeGreaterThan(first.aggregator_eval.accuracy! + 0.05);
   expect(last.aggregator_eval.accuracy!).toBeGreaterThan(0.3);
   const summary = JSON.parse(await readFile(join(out, "summary.json"), "utf8")) as { aggregator_eval: Event; parties: string[] };
   expect(summary.aggregator_eval).toEqual(last.aggregator_eval);
   expect(summary.parties.sort()).toEqual(["config_party0", "config_party1"]);
 }
-
-/** What blocks the learning tests on this branch, said where they are skipped (the lead un-skips after merging). */
-const NEEDS_SAVEDMODEL_GRAPHS = "needs the SavedModel work (branch savedmodel, issue 13) for IBM's subclassed TF model, and a SavedModel with Keras 2's " +
-  "training config: Keras 3 (the only Keras here) writes none, so even with that work the party stops with 'not compiled'";
 
 describe("IBM FL's generated configs, unchanged, as separate processes", () => {
   it("iter_avg / keras: the files are taken as written, the aggregator evaluates each round on its data, a SIGTERM ends the run after round 1", async () => {
@@ -100,5 +99,10 @@ describe("IBM FL's generated configs, unchanged, as separate processes", () => {
 
   it("iter_avg / keras runs to the end and learns", () => runsAndLearns("examples/configs/iter_avg/keras"), 600_000);
   it("fedavg / pytorch runs to the end and learns", () => runsAndLearns("examples/configs/fedavg/pytorch"), 600_000);
-  it.skip(`fedavg / tf runs to the end and learns (${NEEDS_SAVEDMODEL_GRAPHS})`, () => runsAndLearns("examples/configs/fedavg/tf"), 600_000);
+  // IBM's subclassed TF model: its graph interpreted, compiled from the training config in its
+  // root metadata (SparseCategoricalCrossentropy from logits, Adam), as IBM's files give nothing else.
+  // Measured over 7 runs: the aggregator's accuracy 0.685-0.735 -> 0.82-0.85; the parties' accuracy
+  // is 0.64-0.69 after round 1 already (3 epochs of Adam) and ends 0.70-0.76, a gain within the
+  // 1/80 steps of their held-out digits, while their loss falls 1.25-1.30 -> 0.70-0.75.
+  it("fedavg / tf runs to the end and learns", () => runsAndLearns("examples/configs/fedavg/tf", "loss"), 600_000);
 });

