@@ -42,6 +42,8 @@ export interface PartyConfig {
   /** Local settings that win over the hyperparameters the aggregator sends. */
   localOverrides: Partial<LocalHyperparams>;
   backend: Backend;
+  /** Worker threads for data-parallel training on the wasm backend; absent = all cores. */
+  threads?: number;
   reconnect: ReconnectPolicy;
   /** HTTP/2 keepalive pings towards the aggregator. */
   keepalive: { timeMs: number; timeoutMs: number };
@@ -93,6 +95,7 @@ function build(raw: unknown, label: string, file: string, baseDir: string): Part
     ignored,
   };
   if (tls !== undefined) config.tls = tls;
+  if (parsed.threads !== undefined) config.threads = parsed.threads;
   if (parsed.metrics !== undefined) config.metrics = { host: parsed.metrics.host, port: parsed.metrics.port };
   return config;
 }

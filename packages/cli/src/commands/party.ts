@@ -1,6 +1,6 @@
 import { type PartyConfig, loadPartyConfig, redact } from "@cohort/config";
 import { loadDataset } from "@cohort/data";
-import { loadModelFromSpec, selectBackend } from "@cohort/models";
+import { defaultThreads, loadModelFromSpec, selectBackend } from "@cohort/models";
 import { type BatchProgress, Party, PartyRefusedError, TfjsLearner } from "@cohort/party";
 import { type Logger, PartyMetrics, ProgressLine, createLogger, progressBar } from "@cohort/telemetry";
 import { startOpsEndpoint } from "../ops-endpoint.js";
@@ -51,6 +51,13 @@ async function runParty(config: PartyConfig, log: Logger, metrics: PartyMetrics 
   const dataset = await loadDataset({ name: config.data.name, info: config.data.info }, { baseDir: config.data.baseDir });
   const model = await loadModelFromSpec(config.model);
   const learner = new TfjsLearner(model, dataset, backend.name, `${config.file}: data`, onBatch);
+  if (backend.name === "wasm") {
+    const wanted = config.threads ?? defaultThreads();
+    const { threads, reason } = await learner.useWasmThreads(wanted);
+    const why = reason ? ` (${reason})` : "";
+    if (threads < wanted) log.warn({ phase: "backend", threads, wanted, reason }, `wasm training on one thread instead of ${wanted}${why}`);
+    else log.info({ phase: "backend", threads }, `wasm training on ${threads} thread${threads === 1 ? "" : "s"}${why}`);
+  }
   log.info({
     phase: "ready", ms: Date.now() - started, data: dataset.description, train_examples: learner.numTrainExamples,
     test_examples: dataset.test.xShape[0], tensors: learner.manifest.tensors.length,
@@ -79,6 +86,7 @@ async function runParty(config: PartyConfig, log: Logger, metrics: PartyMetrics 
   } finally {
     release();
     party.close();
+    await learner.close();
   }
 }
 
