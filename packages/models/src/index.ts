@@ -38,3 +38,4 @@ export { saveOnnx, modelToOnnx, OnnxExportError, ONNX_EXPORT_LAYERS, ONNX_EXPORT
 export { compareOnnxWithTfjs, type OnnxCheck } from "./onnx/verify.js";
 export { ParallelWasmTrainer, parallelUnsupported, defaultThreads, type ParallelBatch, type StepResult } from "./wasm-parallel/parallel-trainer.js";
 export { fitEpochParallel, type EpochData, type EpochOptions } from "./wasm-parallel/fit-epoch.js";
+export { threadCpuMs } from "./wasm-parallel/thread-cpu.js";

@@ -6,6 +6,7 @@ import { TfjsLearner } from "./tfjs-learner.js";
 // Data-parallel wasm training (worker threads) against model.fit on one thread, from the same
 // weights, on the same real MNIST digits in the same order (shuffle off). The demo CNN has no
 // dropout, so both paths compute the same function and only summation order differs.
+// The workers run the built packages/models/dist/wasm-parallel/worker.js: `npm test` builds first.
 let dataset: Dataset;
 const learners: TfjsLearner[] = [];
 
@@ -33,7 +34,7 @@ function demoCnn(): tfl.LayersModel {
 }
 
 describe("TfjsLearner on several wasm threads", () => {
-  it("follows the single-thread loss curve and weights over 3 epochs (2 threads, uneven slices, smaller last batch)", async () => {
+  it("follows the single-thread loss curve and weights over 6 epochs (2 threads, uneven slices, smaller last batch)", async () => {
     const single = learner(demoCnn());
     const parallel = learner(demoCnn());
     parallel.setWeights(single.getWeights());

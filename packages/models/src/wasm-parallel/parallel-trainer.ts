@@ -25,6 +25,8 @@ export interface StepResult {
   correct?: number;
   /** Where the step's time went: main thread before and after the workers, and the slowest worker's compute. */
   ms: { publish: number; workers: number; slowestWorker: number; apply: number };
+  /** CPU time of each worker's thread on this step (Linux; 10 ms ticks), to tell a starved thread from a slow one. */
+  workerCpuMs?: number[];
 }
 
 /** Why this model cannot be trained in parallel, or undefined when it can. */
@@ -117,6 +119,7 @@ export class ParallelWasmTrainer {
       loss: replies.reduce((s, r) => s + r.loss, 0),
       correct: accuracy ? replies.reduce((s, r) => s + r.correct, 0) : undefined,
       ms: { publish: t1 - t0, workers: t2 - t1, slowestWorker: Math.max(...replies.map((r) => r.ms)), apply: t3 - t2 },
+      workerCpuMs: replies.every((r) => r.cpuMs !== undefined) ? replies.map((r) => r.cpuMs as number) : undefined,
     };
   }
 

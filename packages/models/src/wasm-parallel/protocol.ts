@@ -24,5 +24,5 @@ export interface StepMessage {
 
 export type WorkerReply =
   | { kind: "ready"; backend: string }
-  | { kind: "step"; loss: number; correct: number; ms: number }
+  | { kind: "step"; loss: number; correct: number; ms: number; cpuMs?: number }
   | { kind: "error"; message: string };

@@ -6,6 +6,7 @@
  */
 import { parentPort } from "node:worker_threads";
 import { selectBackend, tf, tfl, type LayersModel } from "../index.js";
+import { threadCpuMs } from "./thread-cpu.js";
 import type { InitMessage, StepMessage, WorkerReply } from "./protocol.js";
 
 type LossFn = (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Tensor;
@@ -48,6 +49,7 @@ async function init(message: InitMessage): Promise<WorkerReply> {
 
 function step(message: StepMessage): WorkerReply {
   const started = performance.now();
+  const cpuStarted = threadCpuMs();
   let offset = 0;
   for (const v of variables) {
     tf.tidy(() => v.assign(tf.tensor(weights.subarray(offset, offset + v.size), v.shape, "float32")));
@@ -70,7 +72,9 @@ function step(message: StepMessage): WorkerReply {
     }
     return { loss: value.dataSync()[0], correct };
   });
-  return { kind: "step", ...result, ms: performance.now() - started };
+  const cpuEnded = threadCpuMs();
+  const cpuMs = cpuStarted !== undefined && cpuEnded !== undefined ? cpuEnded - cpuStarted : undefined;
+  return { kind: "step", ...result, ms: performance.now() - started, cpuMs };
 }
 
 /** Keras' "accuracy" for the label layout at hand: one-hot, sparse class ids, or one sigmoid unit. */
