@@ -103,6 +103,18 @@ describe("TfjsLearner on several wasm threads", () => {
     regularized.compile({ optimizer: "adam", loss: "categoricalCrossentropy" });
     expect(await learner(regularized).useWasmThreads(2)).toEqual({ threads: 1, reason: expect.stringMatching(/kernelRegularizer/) });
 
+    // A layer class registered only in this thread (a user's custom_objects are not loaded in workers).
+    class MainOnlyIdentity extends tfl.layers.Layer {
+      static className = "MainOnlyIdentity";
+      override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+        return Array.isArray(inputs) ? inputs[0] : inputs;
+      }
+    }
+    tf.serialization.registerClass(MainOnlyIdentity);
+    const custom = tfl.sequential({ layers: [tfl.layers.flatten({ inputShape: [28, 28, 1] }), new MainOnlyIdentity({}), tfl.layers.dense({ units: 10, activation: "softmax" })] });
+    custom.compile({ optimizer: "adam", loss: "categoricalCrossentropy" });
+    expect(await learner(custom).useWasmThreads(2)).toEqual({ threads: 1, reason: expect.stringMatching(/wasm worker: .*MainOnlyIdentity/) });
+
     // Still trains, with model.fit.
     const fallback = learner(withBatchNorm);
     const before = getWeights(withBatchNorm).map((w) => w.data.slice());
