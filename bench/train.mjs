@@ -8,6 +8,9 @@
 // builds), else python3; a figure whose framework is missing is skipped with the reason.
 // train_vs_keras / train_vs_torch are for the backend `auto` picks (what a party trains on);
 // each backend's own pair is reported as train_vs_keras_<backend>, train_vs_torch_<backend>.
+// wasm_threads_vs_one: the same model and batch trained data-parallel on 2 wasm worker threads
+// (the party's `threads`) over one thread, interleaved in one process (bench/lib/wasm-threads-child.mjs);
+// wasm_threads_vs_one_<n> for each count measured (all cores too, where that is more than 2).
 import { execFileSync } from "node:child_process";
 import os from "node:os";
 import { fileURLToPath } from "node:url";
@@ -15,6 +18,7 @@ import { installedNativeBinding } from "@cohort/models";
 
 const PYTHON = process.env.COHORT_BENCH_PYTHON ?? "python3";
 const CHILD = fileURLToPath(new URL("./lib/train-child.mjs", import.meta.url));
+const THREADS_CHILD = fileURLToPath(new URL("./lib/wasm-threads-child.mjs", import.meta.url));
 const script = (name) => fileURLToPath(new URL(`./${name}`, import.meta.url));
 
 export async function trainVsFrameworks({ full }) {
@@ -36,7 +40,23 @@ export async function trainVsFrameworks({ full }) {
     figures[`train_vs_${name}`] = tfjs[backends[0]].samplesPerSecond / baseline.samples_per_second;
     for (const b of backends) ratios[`train_vs_${name}_${b}`] = tfjs[b].samplesPerSecond / baseline.samples_per_second;
   }
+  const counts = [...new Set([2, threads])];
+  const scaling = wasmThreads(full ? 8 : 4, full ? 5 : 3, counts);
+  figures.wasm_threads_vs_one = scaling.speedup[2];
+  for (const n of counts) ratios[`wasm_threads_vs_one_${n}`] = scaling.speedup[n];
+  lines.push(wasmThreadsDetail(scaling, counts));
   return { figures, ratios, detail: lines.join("; "), skipped: skipped.length ? skipped.join("; ") : undefined };
+}
+
+function wasmThreads(batches, rounds, counts) {
+  const out = execFileSync(process.execPath, [THREADS_CHILD, String(batches), String(rounds), counts.join(",")], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  return JSON.parse(out.trim().split("\n").pop());
+}
+
+function wasmThreadsDetail(s, counts) {
+  const each = counts.map((n) => `${n} threads ${s.parallelMs[n].toFixed(0)} ms/batch (slowest worker ${s.workerCpu[n].toFixed(0)} ms CPU; per round ${s.range[n].map((r) => r.toFixed(2)).join(", ")})`);
+  return `wasm data-parallel, ${s.rounds} interleaved rounds of ${s.batches} batches: 1 thread ${s.oneMs.toFixed(0)} ms/batch (${s.oneCpu.toFixed(0)} ms CPU), ${each.join(", ")}; `
+    + `load average ${s.load.map((l) => l.toFixed(1)).join(" -> ")}, cores this process got (spin test) ${s.coresAvailable.map((c) => c.toFixed(2)).join(" -> ")} of ${s.cores}`;
 }
 
 function tfjsThroughput(backend, batches) {

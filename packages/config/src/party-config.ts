@@ -45,6 +45,8 @@ export interface PartyConfig {
   /** Local settings that win over the hyperparameters the aggregator sends. */
   localOverrides: Partial<LocalHyperparams>;
   backend: Backend;
+  /** Worker threads for data-parallel training on the wasm backend; absent = all cores. */
+  threads?: number;
   reconnect: ReconnectPolicy;
   /** HTTP/2 keepalive pings towards the aggregator. */
   keepalive: { timeMs: number; timeoutMs: number };
@@ -123,6 +125,7 @@ function build(raw: unknown, label: string, file: string, baseDir: string, optio
     insecure,
   };
   if (tls !== undefined) config.tls = tls;
+  if (parsed.threads !== undefined) config.threads = parsed.threads;
   if (parsed.metrics !== undefined) config.metrics = { host: parsed.metrics.host, port: parsed.metrics.port };
   return config;
 }

@@ -59,6 +59,8 @@ export const partySchema = section(
       path: ignoredKey(),
     }).optional(),
     backend: oneOf(BACKENDS).default("auto"),
+    // wasm backend only: worker threads that each compute a slice of every batch's gradient.
+    threads: integer(1, 256, "worker threads for the wasm backend; default: all cores").optional(),
     metrics: metricsSchema.optional(),
     reconnect: section({
       initial_delay_ms: integer(0, undefined, "milliseconds").default(RECONNECT_DEFAULTS.initialDelayMs),

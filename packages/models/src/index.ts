@@ -42,3 +42,6 @@ export { loadOnnxAsLayers, loadOnnxFromSpec, ONNX_SPEC_KEYS } from "./onnx/sourc
 export { OnnxRuntimeModel } from "./onnx/ort.js";
 export { saveOnnx, modelToOnnx, OnnxExportError, ONNX_EXPORT_LAYERS, ONNX_EXPORT_OPSET } from "./onnx/export.js";
 export { compareOnnxWithTfjs, type OnnxCheck } from "./onnx/verify.js";
+export { ParallelWasmTrainer, parallelUnsupported, defaultThreads, type ParallelBatch, type StepResult } from "./wasm-parallel/parallel-trainer.js";
+export { fitEpochParallel, type EpochData, type EpochOptions } from "./wasm-parallel/fit-epoch.js";
+export { threadCpuMs } from "./wasm-parallel/thread-cpu.js";

@@ -1,5 +1,5 @@
 import { type Dataset, type Split, checkInputShape, validateLabels } from "@cohort/data";
-import { type LayersModel, evaluateModel, getWeights, modelManifest, setLearningRate, setWeights, tf } from "@cohort/models";
+import { type LayersModel, ParallelWasmTrainer, evaluateModel, fitEpochParallel, getWeights, modelManifest, setLearningRate, setWeights, tf } from "@cohort/models";
 import type { Manifest, WeightSet } from "@cohort/tensors";
 import type { EvaluateResult, LocalLearner, TrainResult, TrainSettings } from "./learner.js";
 import { ProximalTerm } from "./proximal-term.js";
@@ -24,6 +24,9 @@ export class TfjsLearner implements LocalLearner {
   private readonly train_: { x: tf.Tensor; y: tf.Tensor };
   private readonly test: { x: tf.Tensor; y: tf.Tensor } | undefined;
   private stopping = false;
+  private parallel: ParallelWasmTrainer | undefined;
+  /** The training split as arrays, read once for the worker threads. */
+  private trainArrays: { x: Float32Array; y: Float32Array } | undefined;
 
   /** `shuffle: false` feeds batches in the data's order (`cohort model train --no-shuffle`: reproducible runs). */
   constructor(private readonly model: LayersModel, dataset: Dataset, readonly backend: string, where: string, private readonly onBatch?: BatchProgress, private readonly options: { shuffle?: boolean } = {}) {
@@ -55,6 +58,31 @@ export class TfjsLearner implements LocalLearner {
     setWeights(this.model, weights);
   }
 
+  /**
+   * Trains on `threads` wasm backends in worker threads (each computes the gradient of a slice of
+   * every batch; the model's optimizer steps on the main thread). Resolves to the threads in use
+   * and, when that is 1, why: one requested, or a model the workers cannot train (the learner
+   * then keeps training with model.fit on this thread).
+   */
+  async useWasmThreads(threads: number): Promise<{ threads: number; reason?: string }> {
+    if (this.backend !== "wasm") return { threads: 1, reason: `worker threads are for the wasm backend, not ${this.backend}` };
+    if (threads <= 1) return { threads: 1, reason: "one thread requested" };
+    await this.parallel?.close();
+    this.parallel = undefined;
+    try {
+      this.parallel = await ParallelWasmTrainer.start(this.model, threads);
+      return { threads };
+    } catch (err) {
+      return { threads: 1, reason: err instanceof Error ? err.message : String(err) };
+    }
+  }
+
+  /** Ends the worker threads, if any (they do not keep the process alive on their own). */
+  async close(): Promise<void> {
+    await this.parallel?.close();
+    this.parallel = undefined;
+  }
+
   async train(settings: TrainSettings, onEpoch?: (epoch: number, metrics: Record<string, number>) => void): Promise<TrainResult> {
     const started = performance.now();
     if (settings.lr !== undefined) setLearningRate(this.model, settings.lr);
@@ -78,8 +106,19 @@ export class TfjsLearner implements LocalLearner {
               },
             }
             : undefined;
-          const history = await this.model.fit(x, y, { epochs: 1, batchSize: settings.batchSize, validationSplit: settings.validationSplit, shuffle: this.options.shuffle ?? true, verbose: 0, callbacks });
-          last = Object.fromEntries(Object.entries(history.history).map(([k, v]) => [metricName(k), Number(v[v.length - 1])]));
+          // validation_split needs fit's held-out evaluation, FedProx its per-batch step: such rounds train on this thread.
+          if (this.parallel && !settings.validationSplit && !proximal) {
+            const arrays = x === this.train_.x ? (this.trainArrays ??= tensorArrays(x, y)) : tensorArrays(x, y);
+            const logs = await fitEpochParallel(this.parallel, { ...arrays, rows: count }, {
+              batchSize: settings.batchSize, shuffle: this.options.shuffle ?? true,
+              onBatchEnd: (batch, loss) => onBatch?.({ epoch: epoch + 1, epochs: settings.epochs, batch: batch + 1, batches, loss }),
+              stop: () => this.stopping,
+            });
+            last = Object.fromEntries(Object.entries(logs).map(([k, v]) => [metricName(k), v]));
+          } else {
+            const history = await this.model.fit(x, y, { epochs: 1, batchSize: settings.batchSize, validationSplit: settings.validationSplit, shuffle: this.options.shuffle ?? true, verbose: 0, callbacks });
+            last = Object.fromEntries(Object.entries(history.history).map(([k, v]) => [metricName(k), Number(v[v.length - 1])]));
+          }
           seen = count;
           trained += Math.floor(count * (1 - (settings.validationSplit ?? 0)));
           onEpoch?.(epoch + 1, last);
@@ -116,6 +155,10 @@ export class TfjsLearner implements LocalLearner {
       return { x: tf.gather(this.train_.x, indices), y: tf.gather(this.train_.y, indices), count: wanted };
     });
   }
+}
+
+function tensorArrays(x: tf.Tensor, y: tf.Tensor): { x: Float32Array; y: Float32Array } {
+  return { x: x.dataSync() as Float32Array, y: y.dataSync() as Float32Array };
 }
 
 /** Keras/TF.js name metrics "acc" or "accuracy"; reports always say "accuracy". */

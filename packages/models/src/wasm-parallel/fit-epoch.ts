@@ -1,0 +1,59 @@
+/**
+ * One epoch of data-parallel training, like model.fit({ epochs: 1 }): batches of `batchSize`
+ * rows (the last one smaller), in the data's order or freshly shuffled, and the epoch's loss and
+ * accuracy as fit reports them (the batch values averaged, weighted by batch size).
+ */
+import type { ParallelWasmTrainer } from "./parallel-trainer.js";
+
+export interface EpochData {
+  x: Float32Array;
+  y: Float32Array;
+  rows: number;
+}
+
+export interface EpochOptions {
+  batchSize: number;
+  shuffle: boolean;
+  /** Called after each batch with its index and loss, like fit's onBatchEnd. */
+  onBatchEnd?: (batch: number, loss: number) => void;
+  /** Checked between batches, like fit's stopTraining: true ends the epoch early. */
+  stop?: () => boolean;
+}
+
+export async function fitEpochParallel(trainer: ParallelWasmTrainer, data: EpochData, options: EpochOptions): Promise<Record<string, number>> {
+  const xRow = data.x.length / data.rows;
+  const yRow = data.y.length / data.rows;
+  const order = Int32Array.from({ length: data.rows }, (_, i) => i);
+  if (options.shuffle) shuffleInPlace(order);
+  let loss = 0;
+  let correct = 0;
+  let hasAccuracy = false;
+  let done = 0;
+  for (let start = 0, batch = 0; start < data.rows && !options.stop?.(); start += options.batchSize, batch++) {
+    const rows = Math.min(options.batchSize, data.rows - start);
+    const x = new Float32Array(rows * xRow);
+    const y = new Float32Array(rows * yRow);
+    for (let r = 0; r < rows; r++) {
+      const from = order[start + r];
+      x.set(data.x.subarray(from * xRow, (from + 1) * xRow), r * xRow);
+      y.set(data.y.subarray(from * yRow, (from + 1) * yRow), r * yRow);
+    }
+    const result = await trainer.step({ x, y, rows });
+    loss += result.loss * rows;
+    if (result.correct !== undefined) {
+      hasAccuracy = true;
+      correct += result.correct;
+    }
+    done += rows;
+    options.onBatchEnd?.(batch, result.loss);
+  }
+  const seen = Math.max(done, 1);
+  return hasAccuracy ? { loss: loss / seen, acc: correct / seen } : { loss: loss / seen };
+}
+
+function shuffleInPlace(order: Int32Array): void {
+  for (let i = order.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [order[i], order[j]] = [order[j], order[i]];
+  }
+}

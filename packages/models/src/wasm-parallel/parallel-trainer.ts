@@ -1,0 +1,203 @@
+/**
+ * Data-parallel training on several wasm backends: tfjs-backend-wasm runs one thread in Node (its
+ * threaded build starts pthreads from blob: URLs, which worker_threads refuses), so each step
+ * splits the batch across worker threads that each hold a copy of the model. Every worker writes
+ * the gradient of its slice, scaled by its share of the batch, to shared memory; their sum is the
+ * full batch's mean gradient, which the model's own optimizer applies on the main thread
+ * (applyGradients, so Cohort's Keras/PyTorch optimizer rules are used unchanged). The new weights
+ * go back through shared memory before the next step.
+ */
+import { availableParallelism } from "node:os";
+import { Worker } from "node:worker_threads";
+import { tf, type LayersModel } from "../tfjs.js";
+import type { InitMessage, StepMessage, WorkerReply } from "./protocol.js";
+
+export interface ParallelBatch {
+  /** Rows of x and y in one batch, in order. */
+  x: Float32Array;
+  y: Float32Array;
+  rows: number;
+}
+
+export interface StepResult {
+  loss: number;
+  /** Correct predictions in the batch, when the model has an accuracy metric. */
+  correct?: number;
+  /** Where the step's time went: main thread before and after the workers, and the slowest worker's compute. */
+  ms: { publish: number; workers: number; slowestWorker: number; apply: number };
+  /** CPU time of each worker's thread on this step (Linux; 10 ms ticks), to tell a starved thread from a slow one. */
+  workerCpuMs?: number[];
+}
+
+/** Why this model cannot be trained in parallel, or undefined when it can. */
+export function parallelUnsupported(model: LayersModel): string | undefined {
+  if (!model.optimizer) return "the model is not compiled";
+  const loss = (model as unknown as { loss?: unknown }).loss;
+  if (typeof loss !== "string" && !(Array.isArray(loss) && loss.length === 1 && typeof loss[0] === "string")) return "its loss is a custom function, which cannot be sent to worker threads";
+  if (model.inputs.length !== 1 || model.outputs.length !== 1) return "it has several inputs or outputs";
+  if (model.nonTrainableWeights.length > 0) return "it has non-trainable weights (e.g. BatchNormalization statistics), which the workers would update apart";
+  for (const layer of model.layers) {
+    const config = layer.getConfig() as Record<string, unknown>;
+    const regularized = Object.entries(config).find(([k, v]) => /regularizer$/i.test(k) && v != null);
+    if (regularized) return `layer ${layer.name} has a ${regularized[0]}, whose loss the workers do not add`;
+  }
+  return undefined;
+}
+
+/** The default thread count: every core the process may use. */
+export function defaultThreads(): number {
+  return availableParallelism();
+}
+
+export class ParallelWasmTrainer {
+  private readonly variables: tf.Variable[];
+  private readonly weights: Float32Array;
+  private readonly grads: Float32Array[];
+  private readonly lossName: string;
+
+  private constructor(private readonly model: LayersModel, private readonly workers: Worker[], buffers: { weights: SharedArrayBuffer; grads: SharedArrayBuffer[] }) {
+    this.variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
+    this.weights = new Float32Array(buffers.weights);
+    this.grads = buffers.grads.map((b) => new Float32Array(b));
+    const loss = (model as unknown as { loss: string | string[] }).loss;
+    this.lossName = Array.isArray(loss) ? loss[0] : loss;
+  }
+
+  get threads(): number {
+    return this.workers.length;
+  }
+
+  /**
+   * Starts `threads` workers with a copy of `model` (compiled, on any backend). Rejects with the
+   * reason when the model is unsupported or a worker cannot build it (e.g. a custom layer class
+   * the worker does not know); the caller then trains on one thread.
+   */
+  static async start(model: LayersModel, threads: number): Promise<ParallelWasmTrainer> {
+    const why = parallelUnsupported(model);
+    if (why) throw new Error(why);
+    const size = model.trainableWeights.reduce((n, w) => n + w.shape.reduce((a: number, b) => a * (b ?? 1), 1), 0);
+    const buffers = { weights: new SharedArrayBuffer(size * 4), grads: Array.from({ length: threads }, () => new SharedArrayBuffer(size * 4)) };
+    const workers = Array.from({ length: threads }, () => new Worker(workerUrl(), { execArgv: withoutConditions(process.execArgv) }));
+    for (const w of workers) w.unref(); // an idle worker must not keep the party process alive
+    const trainer = new ParallelWasmTrainer(model, workers, buffers);
+    const accuracy = model.metricsNames.some((n) => n === "acc" || n === "accuracy");
+    const topology = model.toJSON(undefined, false);
+    try {
+      await Promise.all(workers.map((w, i) => trainer.ask<WorkerReply>(w, { init: { topology, loss: trainer.lossName, weights: buffers.weights, grads: buffers.grads[i], accuracy } satisfies InitMessage })));
+    } catch (err) {
+      await trainer.close();
+      throw err;
+    }
+    return trainer;
+  }
+
+  /** One optimizer step on a batch, its rows split as evenly as possible across the workers. */
+  async step(batch: ParallelBatch): Promise<StepResult> {
+    const t0 = performance.now();
+    this.publishWeights();
+    const t1 = performance.now();
+    const xRow = batch.x.length / batch.rows;
+    const yRow = batch.y.length / batch.rows;
+    const xShape = this.model.inputs[0].shape.slice(1) as number[];
+    const yShape = [yRow];
+    const used = Math.min(this.workers.length, batch.rows);
+    const replies = await Promise.all(this.workers.slice(0, used).map((w, i) => {
+      const from = Math.floor((i * batch.rows) / used);
+      const to = Math.floor(((i + 1) * batch.rows) / used);
+      const step: StepMessage = {
+        x: batch.x.slice(from * xRow, to * xRow), xShape: [to - from, ...xShape],
+        y: batch.y.slice(from * yRow, to * yRow), yShape: [to - from, ...yShape],
+        scale: (to - from) / batch.rows,
+      };
+      return this.ask<Extract<WorkerReply, { kind: "step" }>>(w, { step });
+    }));
+    const t2 = performance.now();
+    this.applySummedGradients(used);
+    const t3 = performance.now();
+    const accuracy = this.model.metricsNames.some((n) => n === "acc" || n === "accuracy");
+    return {
+      loss: replies.reduce((s, r) => s + r.loss, 0),
+      correct: accuracy ? replies.reduce((s, r) => s + r.correct, 0) : undefined,
+      ms: { publish: t1 - t0, workers: t2 - t1, slowestWorker: Math.max(...replies.map((r) => r.ms)), apply: t3 - t2 },
+      workerCpuMs: replies.every((r) => r.cpuMs !== undefined) ? replies.map((r) => r.cpuMs as number) : undefined,
+    };
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+
+  private publishWeights(): void {
+    let offset = 0;
+    for (const v of this.variables) {
+      this.weights.set(v.dataSync() as Float32Array, offset);
+      offset += v.size;
+    }
+  }
+
+  private applySummedGradients(used: number): void {
+    const sum = this.grads[0].slice();
+    for (let w = 1; w < used; w++) {
+      const g = this.grads[w];
+      for (let i = 0; i < sum.length; i++) sum[i] += g[i];
+    }
+    tf.tidy(() => {
+      const named: tf.NamedTensorMap = {};
+      let offset = 0;
+      for (const v of this.variables) {
+        named[v.name] = tf.tensor(sum.subarray(offset, offset + v.size), v.shape, "float32");
+        offset += v.size;
+      }
+      this.model.optimizer.applyGradients(named);
+    });
+  }
+
+  private ask<T extends WorkerReply>(worker: Worker, message: unknown): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const cleanup = () => {
+        worker.off("message", onMessage);
+        worker.off("error", onError);
+        worker.off("exit", onExit);
+      };
+      const onMessage = (reply: WorkerReply) => {
+        cleanup();
+        if (reply.kind === "error") reject(new Error(`wasm worker: ${reply.message}`));
+        else resolve(reply as T);
+      };
+      const onError = (err: Error) => {
+        cleanup();
+        reject(new Error(`wasm worker: ${err.message}`));
+      };
+      const onExit = (code: number) => {
+        cleanup();
+        reject(new Error(`wasm worker exited (code ${code})`));
+      };
+      worker.on("message", onMessage);
+      worker.on("error", onError);
+      worker.on("exit", onExit);
+      worker.postMessage(message);
+    });
+  }
+}
+
+/**
+ * The compiled worker. Tests import this module's TypeScript source (vitest's "source"
+ * condition), but a worker thread needs JavaScript: from src/ the package's dist/ copy is used,
+ * which the build (`npx tsc -b`) writes.
+ */
+function workerUrl(): URL {
+  return import.meta.url.endsWith(".ts") ? new URL("../../dist/wasm-parallel/worker.js", import.meta.url) : new URL("./worker.js", import.meta.url);
+}
+
+/**
+ * The parent's Node flags minus export conditions: under vitest the parent resolves the packages'
+ * TypeScript sources ("source" condition), which a plain worker thread cannot load.
+ */
+function withoutConditions(argv: string[]): string[] {
+  const kept: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === "--conditions" || argv[i] === "-C") i++;
+    else if (!argv[i].startsWith("--conditions=") && !argv[i].startsWith("-C=")) kept.push(argv[i]);
+  }
+  return kept;
+}
