@@ -10,10 +10,12 @@ import { PoisoningLearner } from "./helpers/poisoning-learner.js";
  * Five parties on shards of the embedded MNIST digits; in the attacked runs party4 sends
  * global - 10 * (its update), a sign-flipped and scaled update. Every run starts from the same
  * initial model. Sizes come from the environment so the README's figures can be made larger:
- * ROBUST_MNIST_EXAMPLES (per party, default 300), ROBUST_MNIST_ROUNDS (default 4), ROBUST_MNIST_LR (Adam, default 0.01).
+ * ROBUST_MNIST_EXAMPLES (per party, default 300), ROBUST_MNIST_ROUNDS (default 4), ROBUST_MNIST_EPOCHS (local
+ * epochs a round, default 1), ROBUST_MNIST_LR (Adam, default 0.01).
  */
 const EXAMPLES = Number(process.env.ROBUST_MNIST_EXAMPLES ?? 300);
 const ROUNDS = Number(process.env.ROBUST_MNIST_ROUNDS ?? 4);
+const EPOCHS = Number(process.env.ROBUST_MNIST_EPOCHS ?? 1);
 const ATTACK_FACTOR = -10;
 
 const cleanup: (() => void)[] = [];
@@ -22,7 +24,7 @@ afterEach(() => { cleanup.splice(0).forEach((f) => f()); });
 async function federation(algorithm: FusionName, params: Omit<FusionSettings, "name">, attacked: boolean): Promise<number> {
   const { aggregator, port, outputDir } = await startAggregator({
     algorithm, fusionParams: params, rounds: ROUNDS, numParties: 5, parties: partyList(5), maxTimeoutMs: 120_000,
-    local: { epochs: 1, batchSize: 32, validationSplit: 0, lr: Number(process.env.ROBUST_MNIST_LR ?? 0.01) },
+    local: { epochs: EPOCHS, batchSize: 32, validationSplit: 0, lr: Number(process.env.ROBUST_MNIST_LR ?? 0.01) },
   }, { initialModel: INITIAL! });
   cleanup.push(() => aggregator.forceClose());
   const learners = await mnistLearners(5, EXAMPLES);
@@ -46,6 +48,9 @@ describe("robust fusion on real MNIST digits: 5 parties, one sends sign-flipped 
     const median = await federation("coordinate-median", {}, true);
     const trimmed = await federation("trimmed-mean", { beta: 0.2 }, true);
     // ROBUST_MNIST_KRUM=krum runs plain Krum (one chosen update) instead of multi-Krum (m = n - f).
+    // Plain Krum is not asserted by default: its global model is one party's local model, which
+    // trailed the clean mean of 5 by 1.5-5.7 points (over 2 in most runs) in every setup
+    // tried within this test's budget (README, fusion section).
     const krumName = process.env.ROBUST_MNIST_KRUM === "krum" ? "krum" : "multi-krum";
     const krum = await federation(krumName, { byzantine: 1 }, true);
     expect(clean).toBeGreaterThan(0.85);
