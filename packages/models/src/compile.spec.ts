@@ -34,6 +34,14 @@ describe("compileFromOptions", () => {
       expect(model.loss).toBe(expected);
     });
 
+  // Each name was "Unknown metric" in tfjs-layers before: the table now hands it what it knows.
+  it.each([["mse", "mse"], ["mean_squared_error", "mse"], ["mae", "mae"], ["mean_absolute_error", "mae"], ["sparse_categorical_accuracy", "sparseCategoricalAccuracy"]])(
+    "metric %s trains and is reported as %s", async (name, key) => {
+      const model = compileFromOptions(tinyCnn(), { optimizer: "adam", loss: "sparse_categorical_crossentropy", metrics: [name] });
+      const history = await model.fit(x(), tf.tensor2d([0, 1, 2, 3, 0, 1], [6, 1]), { epochs: 1, verbose: 0 });
+      expect(Number.isFinite(history.history[key]?.[0] as number)).toBe(true);
+    });
+
   it("rejects unknown names, listing the known ones", () => {
     expect(() => compileFromOptions(tinyCnn(), { optimizer: "lion", loss: "mse" })).toThrowError(/unknown optimizer "lion"; known: SGD, Adam, RMSprop/);
     expect(() => compileFromOptions(tinyCnn(), { optimizer: "adam", loss: "focal" })).toThrowError(/unknown loss "focal"/);

@@ -2,7 +2,7 @@
  * Compiles a model from config-style names (IBM FL / Keras spellings) and changes its learning
  * rate between rounds.
  */
-import { tf, type LayersModel } from "./tfjs.js";
+import { tf, tfl, type LayersModel } from "./tfjs.js";
 import { type KerasGeneration, kerasOptimizer } from "./optimizers/keras.js";
 import { kerasLossWithOptions } from "./keras/losses.js";
 
@@ -45,17 +45,25 @@ const LOSSES: Record<string, string> = {
   cosineproximity: "cosineProximity",
 };
 
-const METRICS: Record<string, string> = {
+/** A metric as tfjs-layers' compile takes it: one of its own names, or a metric function. */
+type MetricRef = string | ((yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Tensor);
+
+/**
+ * tfjs-layers knows only "accuracy"/"acc" and the short names of its metricsMap ("mse", "mae",
+ * "categoricalAccuracy", ...) as strings: "meanSquaredError" or "sparseCategoricalAccuracy" are
+ * "Unknown metric" there, so those are given by their short name or as the metric function.
+ */
+const METRICS: Record<string, MetricRef> = {
   accuracy: "accuracy",
   acc: "accuracy",
-  mse: "meanSquaredError",
-  meansquarederror: "meanSquaredError",
-  mae: "meanAbsoluteError",
-  meanabsoluteerror: "meanAbsoluteError",
+  mse: "mse",
+  meansquarederror: "mse",
+  mae: "mae",
+  meanabsoluteerror: "mae",
   precision: "precision",
-  recall: "recall",
+  recall: tfl.metrics.recall,
   categoricalaccuracy: "categoricalAccuracy",
-  sparsecategoricalaccuracy: "sparseCategoricalAccuracy",
+  sparsecategoricalaccuracy: tfl.metrics.sparseCategoricalAccuracy,
   binaryaccuracy: "binaryAccuracy",
 };
 
@@ -64,7 +72,7 @@ function normalise(name: string): string {
   return name.trim().toLowerCase().replace(/^(torch\.)?(optim|keras\.optimizers|tf\.keras\.optimizers|keras\.losses)\./, "").replace(/[_\s-]/g, "");
 }
 
-function lookup(table: Record<string, string>, kind: string, name: string): string {
+function lookup<T>(table: Record<string, T>, kind: string, name: string): T {
   const found = table[normalise(name)];
   if (!found) throw new Error(`unknown ${kind} "${name}"; known: ${[...new Set(Object.keys(table))].join(", ")}`);
   return found;
