@@ -10,7 +10,7 @@ import { rename, rm } from "node:fs/promises";
 import h5wasm from "h5wasm/node";
 import type { LayersModel } from "../tfjs.js";
 import { KerasInferenceIdentity } from "./inference-layers.js";
-import { type H5Group, type H5File, readyH5 } from "./h5.js";
+import { type H5Group, type H5File, groupAt, readyH5 } from "./h5.js";
 import { leafLayers } from "./weights-map.js";
 
 /** The format level of what we write; Keras only compares it against "1" to convert very old files. */
@@ -91,16 +91,6 @@ function stringList(obj: H5File | H5Group, name: string, values: string[]): void
   }
   const width = Math.max(1, ...values.map((v) => Buffer.byteLength(v)));
   obj.create_attribute(name, values, [values.length], `S${width}`);
-}
-
-/** Creates (or reuses) the groups on a slash path, as h5wasm creates one level at a time. */
-function groupAt(root: H5Group, parts: string[]): H5Group {
-  let g = root;
-  for (const part of parts) {
-    const existing = g.get(part);
-    g = existing instanceof h5wasm.Group ? existing : g.create_group(part);
-  }
-  return g;
 }
 
 /** The `save_weights` / `model_weights` layout into `root`. */

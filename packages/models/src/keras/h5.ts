@@ -69,6 +69,16 @@ export async function openH5(file: string, what: string): Promise<H5File> {
 }
 
 /** An attribute as JS: strings (fixed or variable length) as string(s), numbers as arrays; undefined when absent. */
+/** Creates (or reuses) the groups on a slash path, as h5wasm creates one level at a time. */
+export function groupAt(root: H5Group, parts: string[]): H5Group {
+  let g = root;
+  for (const part of parts) {
+    const existing = g.get(part);
+    g = existing instanceof h5wasm.Group ? existing : g.create_group(part);
+  }
+  return g;
+}
+
 export function attr(obj: H5File | H5Group, name: string): unknown {
   if (!Object.prototype.hasOwnProperty.call(obj.attrs, name)) return undefined;
   return obj.get_attribute(name, true);

@@ -11,18 +11,9 @@ import { unzipSync, zipSync } from "fflate";
 import h5wasm from "h5wasm/node";
 import type { LayersModel } from "../tfjs.js";
 import { KerasModelError } from "./errors.js";
-import { type H5Group, readyH5 } from "./h5.js";
+import { type H5Group, groupAt, readyH5 } from "./h5.js";
 import { keras3ObjectPaths } from "./keras3-weights.js";
 import { leafLayers } from "./weights-map.js";
-
-function groupAt(root: H5Group, parts: string[]): H5Group {
-  let g = root;
-  for (const part of parts) {
-    const existing = g.get(part);
-    g = existing instanceof h5wasm.Group ? existing : g.create_group(part);
-  }
-  return g;
-}
 
 /** The model's weights as Keras 3's model.weights.h5 for `modelConfig` (a Keras 3 config). */
 export async function writeKeras3WeightsH5(model: LayersModel, modelConfig: unknown, file: string): Promise<void> {
