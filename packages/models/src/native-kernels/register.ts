@@ -5,13 +5,14 @@
  * calls are no-ops.
  */
 import { tf } from "../tfjs.js";
+import { type KernelWrapper, wrapStockKernels } from "../kernel-wrappers.js";
 import { biasGradSum } from "./bias-sum.js";
 import { twoOpStep } from "./step.js";
 
 const BACKEND = "tensorflow";
 
 /** Wrapped: the stock kernel still serves the cases the replacement does not cover. */
-const WRAPPERS: Array<{ kernelName: string; wrap: (stock: tf.KernelFunc) => tf.KernelFunc }> = [
+const WRAPPERS: KernelWrapper[] = [
   { kernelName: tf.Step, wrap: twoOpStep },
   { kernelName: tf.Sum, wrap: biasGradSum },
 ];
@@ -21,10 +22,5 @@ let registered = false;
 export function registerNativeTrainingKernels(): void {
   if (registered) return;
   registered = true;
-  for (const { kernelName, wrap } of WRAPPERS) {
-    const stock = tf.getKernel(kernelName, BACKEND);
-    if (!stock) continue;
-    tf.unregisterKernel(kernelName, BACKEND);
-    tf.registerKernel({ ...stock, kernelFunc: wrap(stock.kernelFunc) });
-  }
+  wrapStockKernels(BACKEND, WRAPPERS);
 }

@@ -5,6 +5,7 @@
  * later calls are no-ops.
  */
 import { tf } from "../tfjs.js";
+import { type KernelWrapper, wrapStockKernels } from "../kernel-wrappers.js";
 import { conv2DBackpropFilter } from "./conv2d-backprop-filter.js";
 import { conv2DBackpropInput } from "./conv2d-backprop-input.js";
 import { depthwiseBackpropFilter, depthwiseBackpropInput } from "./depthwise-backprop.js";
@@ -27,7 +28,7 @@ const REPLACEMENTS: Array<{ kernelName: string; kernelFunc: tf.KernelFunc }> = [
 ];
 
 /** Wrapped: the stock kernel still does the work (and keeps its setup function). */
-const WRAPPERS: Array<{ kernelName: string; wrap: (stock: tf.KernelFunc) => tf.KernelFunc }> = [
+const WRAPPERS: KernelWrapper[] = [
   { kernelName: tf.BatchMatMul, wrap: untransposingMatMul },
   { kernelName: tf._FusedMatMul, wrap: untransposingMatMul },
   { kernelName: tf.Sum, wrap: leadingAxesSum },
@@ -42,10 +43,5 @@ export function registerWasmTrainingKernels(): void {
     if (tf.getKernel(kernelName, BACKEND)) tf.unregisterKernel(kernelName, BACKEND);
     tf.registerKernel({ kernelName, backendName: BACKEND, kernelFunc });
   }
-  for (const { kernelName, wrap } of WRAPPERS) {
-    const stock = tf.getKernel(kernelName, BACKEND);
-    if (!stock) continue;
-    tf.unregisterKernel(kernelName, BACKEND);
-    tf.registerKernel({ ...stock, kernelFunc: wrap(stock.kernelFunc) });
-  }
+  wrapStockKernels(BACKEND, WRAPPERS);
 }
