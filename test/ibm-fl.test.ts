@@ -98,7 +98,9 @@ describe("IBM FL's generated configs, unchanged, as separate processes", () => {
   }, 60_000);
 
   it("iter_avg / keras runs to the end and learns", () => runsAndLearns("examples/configs/iter_avg/keras"), 600_000);
-  it("fedavg / pytorch runs to the end and learns", () => runsAndLearns("examples/configs/fedavg/pytorch"), 600_000);
+  // As for tf: the parties' 80 held-out digits can be near their ceiling after round 1 (a clean-clone CI
+  // run ended at 0.6125 from about 0.62), so they are judged by their loss; the aggregator's 200 by accuracy.
+  it("fedavg / pytorch runs to the end and learns", () => runsAndLearns("examples/configs/fedavg/pytorch", "loss"), 600_000);
   // IBM's subclassed TF model: its graph interpreted, compiled from the training config in its
   // root metadata (SparseCategoricalCrossentropy from logits, Adam), as IBM's files give nothing else.
   // Measured over 7 runs: the aggregator's accuracy 0.685-0.735 -> 0.82-0.85; the parties' accuracy
