@@ -3,11 +3,11 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { load as parseYaml } from "js-yaml";
-import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { loadDataset } from "@cohort/data";
-import { type ModelSpecSection, loadModelFromSpec, selectBackend } from "@cohort/models";
+import { type ModelSpecSection, loadModelFromSpec } from "@cohort/models";
 import { TfjsLearner } from "@cohort/party";
-import { runParties, startAggregator } from "./helpers/federation.js";
+import { federationTestHooks, runParties, startAggregator } from "./helpers/federation.js";
 
 /**
  * The seed guide's model formats in a real federation: a Keras 2.2.4 HDF5 file and a
@@ -23,11 +23,8 @@ const torchDir = path.join(repoRoot, "packages/models/test-fixtures/pytorch/mnis
 
 const PARTIES = 3;
 
-const cleanup: (() => void)[] = [];
-// Models must be built after the backend is ready (wasm initialises asynchronously).
-let backend = "";
-beforeAll(async () => { backend = (await selectBackend("auto")).name; });
-afterEach(() => { cleanup.splice(0).forEach((f) => f()); });
+const fed = federationTestHooks();
+const { cleanup } = fed;
 
 /**
  * Shards of at most `maxExamples` keep each federation under about 15 s on a 2-core machine with
@@ -39,14 +36,14 @@ interface Run { maxExamples: number; batchSize: number; lr?: number; info?: Reco
 async function federate(section: ModelSpecSection, settings: Run): Promise<number[]> {
   const learners = await Promise.all(Array.from({ length: PARTIES }, async (_, i) => {
     const dataset = await loadDataset({ name: "mnist", info: { party_index: i, num_parties: PARTIES, max_examples: settings.maxExamples, ...settings.info } }, { baseDir: repoRoot });
-    return new TfjsLearner(await loadModelFromSpec(section), dataset, backend, `party${i}`);
+    return new TfjsLearner(await loadModelFromSpec(section), dataset, fed.backend, `party${i}`);
   }));
   const { aggregator, port, outputDir } = await startAggregator({ rounds: 2, local: { epochs: 1, batchSize: settings.batchSize, validationSplit: 0, lr: settings.lr } });
   cleanup.push(() => aggregator.forceClose());
   const started = performance.now();
   const { lines } = await runParties(aggregator, port, outputDir, learners, cleanup);
   const accuracies = lines.map((l) => l.eval.accuracy as number);
-  console.log(`${section.name} (${backend}): eval accuracy by round ${accuracies.map((a) => a.toFixed(4)).join(", ")} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  console.log(`${section.name} (${fed.backend}): eval accuracy by round ${accuracies.map((a) => a.toFixed(4)).join(", ")} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   expect(lines).toHaveLength(2);
   expect(lines[0].examples).toBe(PARTIES * settings.maxExamples);
   return accuracies;
@@ -59,7 +56,7 @@ describe("a federation trains with each of the seed guide's model formats (MNIST
     // It was trained on raw 0..255 pixels: at that scale the file's weights already classify
     // held-out digits (which shows they were read right), so accuracy has no room to rise there.
     const raw = await loadDataset({ name: "mnist", info: { party_index: 0, num_parties: PARTIES, max_examples: 300, scale: 255 } }, { baseDir: repoRoot });
-    const pretrained = await new TfjsLearner(await loadModelFromSpec(section), raw, backend, "pretrained").evaluate();
+    const pretrained = await new TfjsLearner(await loadModelFromSpec(section), raw, fed.backend, "pretrained").evaluate();
     console.log(`KerasFLModel as trained, on 0..255 pixels: accuracy ${pretrained.metrics.accuracy!.toFixed(4)}`);
     expect(pretrained.metrics.accuracy).toBeGreaterThan(0.95);
     // On [0, 1] pixels its outputs are near uniform (fixtures README), so the federation has to

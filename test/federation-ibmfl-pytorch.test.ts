@@ -2,11 +2,10 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { load as parseYaml } from "js-yaml";
-import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { loadDataset } from "@cohort/data";
-import { selectBackend } from "@cohort/models";
 import { TfjsLearner, loadModelForData } from "@cohort/party";
-import { partyList, runParties, startAggregator } from "./helpers/federation.js";
+import { federationTestHooks, partyList, runParties, startAggregator } from "./helpers/federation.js";
 
 /**
  * IBM FL's PyTorch FedAvg example (its nn.Sequential, optim.Adadelta with lr 1, nn.NLLLoss) in a
@@ -20,10 +19,8 @@ const repoRoot = path.resolve(fileURLToPath(import.meta.url), "../..");
 const dir = path.join(repoRoot, "test/fixtures/ibmfl-pytorch-fedavg");
 const PARTIES = 2;
 
-const cleanup: (() => void)[] = [];
-let backend = "";
-beforeAll(async () => { backend = (await selectBackend("auto")).name; });
-afterEach(() => { cleanup.splice(0).forEach((f) => f()); });
+const fed = federationTestHooks();
+const { cleanup } = fed;
 
 describe("IBM FL's PyTorch FedAvg example (Adadelta lr 1, NLLLoss)", () => {
   it("learns over 3 rounds as PyTorch does on the same digits", async () => {
@@ -32,7 +29,7 @@ describe("IBM FL's PyTorch FedAvg example (Adadelta lr 1, NLLLoss)", () => {
     const learners = await Promise.all(Array.from({ length: PARTIES }, async (_, i) => {
       const dataset = await loadDataset({ name: "MnistPytorchDataHandler", info: { npz_file: `party${i}.npz`, layout: "nchw" } }, { baseDir: dir });
       // The nn.Sequential holds no input shape: the party's data gives it, as in `cohort party`.
-      return new TfjsLearner(await loadModelForData({ name: "PytorchFLModel", spec, specBaseDir: dir }, dataset, `party${i}.npz`), dataset, backend, `party${i}`);
+      return new TfjsLearner(await loadModelForData({ name: "PytorchFLModel", spec, specBaseDir: dir }, dataset, `party${i}.npz`), dataset, fed.backend, `party${i}`);
     }));
     const { aggregator, port, outputDir } = await startAggregator({
       rounds: reference.rounds, numParties: PARTIES, parties: partyList(PARTIES), maxTimeoutMs: 120_000,
@@ -43,7 +40,7 @@ describe("IBM FL's PyTorch FedAvg example (Adadelta lr 1, NLLLoss)", () => {
     const { lines } = await runParties(aggregator, port, outputDir, learners, cleanup);
     const accuracy = lines.map((l) => l.eval.accuracy as number);
     const torchFinal = reference.federated_accuracy_by_seed.map((r) => r[r.length - 1]!);
-    console.log(`IBM FL PyTorch FedAvg (${backend}): accuracy by round ${accuracy.map((a) => a.toFixed(3)).join(", ")} in ${((performance.now() - started) / 1000).toFixed(1)} s; PyTorch after round ${reference.rounds}: ${Math.min(...torchFinal)}-${Math.max(...torchFinal)}`);
+    console.log(`IBM FL PyTorch FedAvg (${fed.backend}): accuracy by round ${accuracy.map((a) => a.toFixed(3)).join(", ")} in ${((performance.now() - started) / 1000).toFixed(1)} s; PyTorch after round ${reference.rounds}: ${Math.min(...torchFinal)}-${Math.max(...torchFinal)}`);
     expect(lines).toHaveLength(reference.rounds);
     expect(lines[0]!.examples).toBe(PARTIES * 250);
     // Chance is 0.1 (TF.js' Adadelta stayed there). PyTorch's final accuracy over 5 seeds is the

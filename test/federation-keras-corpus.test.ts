@@ -1,14 +1,14 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { loadDataset } from "@cohort/data";
 import type { AggregatorConfig, ModelSection } from "@cohort/config";
-import { loadKeras3, loadModelFromSpec, selectBackend, tf } from "@cohort/models";
+import { loadKeras3, loadModelFromSpec, tf } from "@cohort/models";
 import { TfjsLearner } from "@cohort/party";
 import { readNpy } from "@cohort/tensors";
 import { aggregatorModelHooks } from "../packages/cli/src/model-hooks.js";
-import { runParties, startAggregator, testLogger } from "./helpers/federation.js";
+import { federationTestHooks, runParties, startAggregator, testLogger } from "./helpers/federation.js";
 import { tempDir } from "./helpers/temp-dirs.js";
 
 /**
@@ -31,10 +31,8 @@ const entry = (name: string) => {
 };
 
 const PARTIES = 3;
-const cleanup: (() => void)[] = [];
-let backend = "";
-beforeAll(async () => { backend = (await selectBackend("auto")).name; });
-afterEach(() => { cleanup.splice(0).forEach((f) => f()); });
+const fed = federationTestHooks();
+const { cleanup } = fed;
 
 /** 2 rounds of one local epoch (at `lr`, else the rate the file or spec compiles with); returns the weighted held-out accuracy of the global model after each. */
 async function federate(name: string, maxExamples: number, lr: number | undefined): Promise<number[]> {
@@ -42,14 +40,14 @@ async function federate(name: string, maxExamples: number, lr: number | undefine
   const section = { name: "KerasFLModel", spec: e.spec, specBaseDir: path.join(corpusDir, e.dir ?? e.name) };
   const learners = await Promise.all(Array.from({ length: PARTIES }, async (_, i) => {
     const dataset = await loadDataset({ name: "mnist", info: { party_index: i, num_parties: PARTIES, max_examples: maxExamples } }, { baseDir: repoRoot });
-    return new TfjsLearner(await loadModelFromSpec(section), dataset, backend, `party${i}`);
+    return new TfjsLearner(await loadModelFromSpec(section), dataset, fed.backend, `party${i}`);
   }));
   const { aggregator, port, outputDir } = await startAggregator({ rounds: 2, local: { epochs: 1, batchSize: 16, validationSplit: 0, lr } });
   cleanup.push(() => aggregator.forceClose());
   const started = performance.now();
   const { lines } = await runParties(aggregator, port, outputDir, learners, cleanup);
   const accuracies = lines.map((l) => l.eval.accuracy as number);
-  console.log(`${name} (${backend}): eval accuracy by round ${accuracies.map((a) => a.toFixed(4)).join(", ")} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  console.log(`${name} (${fed.backend}): eval accuracy by round ${accuracies.map((a) => a.toFixed(4)).join(", ")} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   expect(lines).toHaveLength(2);
   return accuracies;
 }

@@ -1,13 +1,13 @@
 import { existsSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { loadDataset } from "@cohort/data";
 import type { ModelSection } from "@cohort/config";
-import { type ModelSpecSection, loadKerasSavedModel, loadLayersModelFromFile, loadModelFromSpec, selectBackend, tf } from "@cohort/models";
+import { type ModelSpecSection, loadKerasSavedModel, loadLayersModelFromFile, loadModelFromSpec, tf } from "@cohort/models";
 import { aggregatorModelHooks } from "../packages/cli/src/model-hooks.js";
 import { TfjsLearner } from "@cohort/party";
-import { runParties, startAggregator, testLogger } from "./helpers/federation.js";
+import { federationTestHooks, runParties, startAggregator, testLogger } from "./helpers/federation.js";
 import { tempDir } from "./helpers/temp-dirs.js";
 
 /**
@@ -21,15 +21,13 @@ const repoRoot = path.resolve(fileURLToPath(import.meta.url), "../..");
 const corpus = path.join(repoRoot, "packages/models/test-fixtures/savedmodel");
 const PARTIES = 3;
 
-const cleanup: (() => void)[] = [];
-let backend = "";
-beforeAll(async () => { backend = (await selectBackend("auto")).name; });
-afterEach(() => { cleanup.splice(0).forEach((f) => f()); });
+const fed = federationTestHooks();
+const { cleanup } = fed;
 
 async function federate(section: ModelSpecSection, maxExamples: number, data?: (i: number) => { name: string; info: Record<string, unknown> }, lr?: number): Promise<{ accuracies: number[]; losses: number[]; outputDir: string; exported: string[] }> {
   const learners = await Promise.all(Array.from({ length: PARTIES }, async (_, i) => {
     const dataset = await loadDataset(data?.(i) ?? { name: "mnist", info: { party_index: i, num_parties: PARTIES, max_examples: maxExamples } }, { baseDir: repoRoot });
-    return new TfjsLearner(await loadModelFromSpec(section), dataset, backend, `party${i}`);
+    return new TfjsLearner(await loadModelFromSpec(section), dataset, fed.backend, `party${i}`);
   }));
   const hooks = aggregatorModelHooks({ model: section as ModelSection, log: testLogger("aggregator") });
   const { aggregator, port, outputDir } = await startAggregator({ rounds: 2, local: { epochs: 1, batchSize: 16, validationSplit: 0, lr } }, { exportModel: hooks.exportModel });
@@ -38,7 +36,7 @@ async function federate(section: ModelSpecSection, maxExamples: number, data?: (
   const { lines, summary } = await runParties(aggregator, port, outputDir, learners, cleanup);
   const accuracies = lines.map((l) => l.eval.accuracy as number);
   const losses = lines.map((l) => l.eval.loss as number);
-  console.log(`${path.basename(path.resolve(section.specBaseDir, String(section.spec.model_definition)))} (${backend}): eval ${accuracies[0] === undefined ? "" : `accuracy by round ${accuracies.map((a) => a.toFixed(4)).join(", ")}, `}loss ${losses.map((a) => a.toPrecision(4)).join(", ")} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  console.log(`${path.basename(path.resolve(section.specBaseDir, String(section.spec.model_definition)))} (${fed.backend}): eval ${accuracies[0] === undefined ? "" : `accuracy by round ${accuracies.map((a) => a.toFixed(4)).join(", ")}, `}loss ${losses.map((a) => a.toPrecision(4)).join(", ")} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   expect(lines).toHaveLength(2);
   expect(lines[0]!.examples).toBe(PARTIES * maxExamples);
   return { accuracies, losses, outputDir, exported: summary.exported };

@@ -10,23 +10,21 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { type Dataset, loadDataset } from "@cohort/data";
 import type { ModelSection } from "@cohort/config";
-import { type ModelSpecSection, selectBackend } from "@cohort/models";
+import { type ModelSpecSection } from "@cohort/models";
 import { TfjsLearner, loadModelForData } from "@cohort/party";
 import { aggregatorModelHooks } from "../packages/cli/src/model-hooks.js";
-import { partyList, runParties, startAggregator, testLogger } from "./helpers/federation.js";
+import { federationTestHooks, partyList, runParties, startAggregator, testLogger } from "./helpers/federation.js";
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 // Third-party files: read in place, never copied into the repository.
 const fixtures = path.resolve(repoRoot, "../shared/fixtures");
 const PARTIES = 2;
 
-const cleanup: (() => void)[] = [];
-let backend = "";
-beforeAll(async () => { backend = (await selectBackend("auto")).name; });
-afterEach(() => { cleanup.splice(0).forEach((f) => f()); });
+const fed = federationTestHooks();
+const { cleanup } = fed;
 
 /** The test title, with the reason for the skip when the fixture file is absent. */
 function titled(title: string, file: string): [boolean, string] {
@@ -72,7 +70,7 @@ interface Federation { before: Record<string, number>; lines: { eval: Record<str
 async function federate(label: string, section: ModelSpecSection, data: (i: number) => Promise<Dataset>, local: { batchSize: number; lr?: number; epochs?: number }): Promise<Federation> {
   const learners = await Promise.all(Array.from({ length: PARTIES }, async (_, i) => {
     const dataset = await data(i);
-    return new TfjsLearner(await loadModelForData(section, dataset, `party${i}: data`), dataset, backend, `party${i}`);
+    return new TfjsLearner(await loadModelForData(section, dataset, `party${i}: data`), dataset, fed.backend, `party${i}`);
   }));
   // The model as loaded, for the rise: the global model after round 1 is already trained.
   const before = (await learners[0]!.evaluate()).metrics as Record<string, number>;
@@ -86,7 +84,7 @@ async function federate(label: string, section: ModelSpecSection, data: (i: numb
   const { lines, summary } = await runParties(aggregator, port, outputDir, learners, cleanup);
   const seconds = (performance.now() - started) / 1000;
   const show = (m: Record<string, number>) => Object.entries(m).map(([k, v]) => `${k} ${v.toPrecision(4)}`).join(" ");
-  console.log(`${label} (${backend}): eval as loaded ${show(before)}; by round ${lines.map((l) => show(l.eval as Record<string, number>)).join(" | ")}; 2 rounds in ${seconds.toFixed(1)} s; exported ${summary.exported.map((f) => path.basename(f)).join(", ")}`);
+  console.log(`${label} (${fed.backend}): eval as loaded ${show(before)}; by round ${lines.map((l) => show(l.eval as Record<string, number>)).join(" | ")}; 2 rounds in ${seconds.toFixed(1)} s; exported ${summary.exported.map((f) => path.basename(f)).join(", ")}`);
   expect(lines).toHaveLength(2);
   return { before, lines: lines as Federation["lines"], exported: summary.exported, outputDir, seconds };
 }

@@ -12,16 +12,16 @@ import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { load as parseYaml } from "js-yaml";
-import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { type Dataset, loadDataset } from "@cohort/data";
 import {
-  type ModelSpecSection, loadLayersModelFromFile, loadModelFromSpec, loadTorchFile, loadTorchSequential, selectBackend, tf, torchStateDict,
+  type ModelSpecSection, loadLayersModelFromFile, loadModelFromSpec, loadTorchFile, loadTorchSequential, tf, torchStateDict,
 } from "@cohort/models";
 import { TfjsLearner, loadModelForData } from "@cohort/party";
 import { writeNpz } from "@cohort/tensors";
 import { npy, relError } from "../packages/models/src/pytorch/fixture-check.js";
 import { aggregatorModelHooks } from "../packages/cli/src/model-hooks.js";
-import { partyList, runParties, startAggregator, testLogger } from "./helpers/federation.js";
+import { federationTestHooks, partyList, runParties, startAggregator, testLogger } from "./helpers/federation.js";
 import { tempDir } from "./helpers/temp-dirs.js";
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -39,10 +39,8 @@ const RUNS: Record<string, { maxExamples: number; rounds: number; batchSize?: nu
 };
 const DEFAULT_RUN = { maxExamples: 400, rounds: 2 };
 
-const cleanup: (() => void)[] = [];
-let backend = "";
-beforeAll(async () => { backend = (await selectBackend("auto")).name; });
-afterEach(() => { cleanup.splice(0).forEach((f) => f()); });
+const fed = federationTestHooks();
+const { cleanup } = fed;
 
 async function sectionOf(name: string): Promise<ModelSpecSection> {
   const dir = path.join(corpus, name);
@@ -86,7 +84,7 @@ describe("the PyTorch corpus: load, predict, train in a federation, export back 
       const run = RUNS[name] ?? DEFAULT_RUN;
       const learners = await Promise.all(Array.from({ length: PARTIES }, async (_, i) => {
         const dataset = await partyData(name, i, run.maxExamples, x.shape[2]!);
-        return new TfjsLearner(await loadModelForData(section, dataset, `party${i}: data`), dataset, backend, `party${i}`);
+        return new TfjsLearner(await loadModelForData(section, dataset, `party${i}: data`), dataset, fed.backend, `party${i}`);
       }));
       // The untrained model, for the rise: consecutive rounds can tie or dip on 200-400 test digits.
       const before = (await learners[0]!.evaluate()).metrics.accuracy!;
@@ -100,7 +98,7 @@ describe("the PyTorch corpus: load, predict, train in a federation, export back 
       const started = performance.now();
       const { lines, summary } = await runParties(aggregator, port, outputDir, learners, cleanup);
       const accuracy = lines.map((l) => l.eval.accuracy as number);
-      console.log(`corpus pytorch/${name} (${backend}): predict max rel error ${predictError.toExponential(2)}; eval accuracy untrained ${before.toFixed(4)}, by round ${accuracy.map((a) => a.toFixed(4)).join(", ")} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+      console.log(`corpus pytorch/${name} (${fed.backend}): predict max rel error ${predictError.toExponential(2)}; eval accuracy untrained ${before.toFixed(4)}, by round ${accuracy.map((a) => a.toFixed(4)).join(", ")} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
       expect(lines).toHaveLength(run.rounds);
       // Chance is 0.1; each model measured 0.49-0.84 after its last round (2-core machine, wasm).
       expect(accuracy[accuracy.length - 1]).toBeGreaterThan(before + 0.25);

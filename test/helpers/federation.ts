@@ -1,8 +1,10 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Writable } from "node:stream";
+import { afterEach, beforeAll } from "vitest";
 import { Aggregator, type AggregatorSettings, type RoundMetrics, type RunSummary } from "@cohort/aggregator";
 import { type LocalLearner, Party, type PartySettings } from "@cohort/party";
+import { selectBackend } from "@cohort/models";
 import { type Logger, createLogger } from "@cohort/telemetry";
 import { tempDir } from "./temp-dirs.js";
 
@@ -89,4 +91,17 @@ export async function runParties(
   const parties = startParties(port, learners, cleanup);
   const [summary] = await Promise.all([run, ...parties]);
   return { summary, lines: await readRoundLines(outputDir) };
+}
+
+/**
+ * The hooks an in-process federation test file shares: the backend `auto` picks, chosen before
+ * the file's tests (models must be built after it is ready: wasm initialises asynchronously), and
+ * a cleanup list run after each test (parties closed, aggregators force-closed).
+ */
+export function federationTestHooks(): { readonly backend: string; readonly cleanup: (() => void)[] } {
+  const cleanup: (() => void)[] = [];
+  let backend = "";
+  beforeAll(async () => { backend = (await selectBackend("auto")).name; });
+  afterEach(() => { cleanup.splice(0).forEach((f) => f()); });
+  return { get backend() { return backend; }, cleanup };
 }
