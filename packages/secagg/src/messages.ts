@@ -33,3 +33,6 @@ export function shareAad(round: number, from: string, to: string): string {
 export function pairSign(self: string, other: string): 1 | -1 {
   return self < other ? 1 : -1;
 }
+
+/** The encoding a masked update's upload declares in its header (UpdateHeader.encoding). */
+export const MASKED_UPDATE_ENCODING = "secagg-masked";

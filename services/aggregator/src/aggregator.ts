@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { HealthImplementation } from "grpc-health-check";
-import { ClippedUpdate, type FusionStrategy, type ModelSlices, type StagedBytes, type StagedUpdate, UpdateStaging, WeightedSum, createStrategy, defaultStagingBudget, updateNorm } from "@cohort/fusion";
+import { ClippedUpdate, type FusionStrategy, secureAggregationRefusal, type ModelSlices, type StagedBytes, type StagedUpdate, UpdateStaging, WeightedSum, createStrategy, defaultStagingBudget, updateNorm } from "@cohort/fusion";
 import { type UpdateEncoding, diffManifests, fingerprint, manifestByteLength } from "@cohort/tensors";
 import type { AggregatorMetrics, Logger } from "@cohort/telemetry";
 import {
@@ -31,6 +31,8 @@ import { type UpdateMeta, roundMetrics } from "./round-metrics.js";
 import { recoverLostRounds } from "./lost-rounds.js";
 import { evaluationViolation, examplesViolation, metricViolation } from "./report-bounds.js";
 import { NonFiniteModel, finiteSlices } from "./finite-slices.js";
+import { SecureRound, type SecureRoundHost } from "./secure-round.js";
+import { MASKED_UPDATE_ENCODING, type MaskedSum } from "@cohort/secagg";
 
 /**
  * `receiveHolds`: each participant's upload receive buffers, held against staging's memory budget
@@ -48,6 +50,8 @@ interface TrainingPhase {
   bounds: { clipped: string[]; refused: string[] };
   /** Parties whose local training failed this round, and why (they said so: ReportTrainingFailure). */
   trainingFailures: Map<string, string>;
+  /** Set in a secure round (secure aggregation): its key phases, masked sum and unmasking. */
+  secure?: SecureRound;
 }
 
 
@@ -88,10 +92,13 @@ export class Aggregator implements FederationState {
   private lastAggregatorEval: Record<string, number> | undefined;
   /** One float64 accumulator for the whole run, reset each round (its pages are faulted in once). */
   private accumulator: WeightedSum | undefined;
+  /** Secure aggregation's modular sum of masked updates, reused from round to round. */
+  private maskedSum: MaskedSum | undefined;
 
   constructor(readonly settings: AggregatorSettings, readonly log: Logger, private readonly extras: { initialModel?: InitialModel; exportModel?: ModelExporter; metrics?: AggregatorMetrics; evaluateGlobal?: GlobalEvaluator } = {}) {
     this.auth = new PartyAuthenticator(settings.parties, settings.insecure === true);
     this.strategy = createStrategy({ ...settings.fusionParams, name: settings.algorithm });
+    if (settings.secureAggregation) checkSecureAggregation(settings, this.strategy);
     this.chunkSize = settings.chunkSize;
     this.updateEncoding = settings.updateEncoding ?? "float32";
     this.limits = resolveLimits(settings.limits);
@@ -110,6 +117,7 @@ export class Aggregator implements FederationState {
     this.registry.on("disconnected", (party: string) => {
       this.log.warn({ party, round: this.round, phase: "disconnect" }, "party disconnected");
       this.training?.collector.drop(party);
+      this.training?.secure?.drop(party);
       this.evaluation?.drop(party);
     });
     if (extras.initialModel) {
@@ -175,7 +183,9 @@ export class Aggregator implements FederationState {
   }
 
   admitUpload(party: string, header: UpdateHeader): BoundedTransfer | undefined {
+    const masked = header.encoding === MASKED_UPDATE_ENCODING;
     if (header.round === 0) {
+      if (masked) throw invalidArgument("initial weights cannot be a masked update");
       if (this.store.latest) throw failedPrecondition("the federation already has its initial weights");
       if (party !== this.initialWeightsFrom) throw permissionDenied(`initial weights are expected from ${this.initialWeightsFrom}`);
       return undefined;
@@ -187,6 +197,9 @@ export class Aggregator implements FederationState {
     }
     if (phase.collector.hasAnswered(party)) throw alreadyExists(`an update for round ${header.round} was already accepted from ${party}`);
     if (!phase.collector.isExpected(party)) throw permissionDenied(`${party} is not a participant of round ${header.round}`);
+    if (phase.secure && !masked) throw invalidArgument(`round ${header.round} is a secure round: its updates must be masked (encoding ${MASKED_UPDATE_ENCODING})`);
+    if (!phase.secure && masked) throw invalidArgument(`round ${header.round} is not a secure round: a masked update could not be unmasked`);
+    phase.secure?.admit(party);
     const declared = this.registry.get(party)?.numTrainExamples ?? 0;
     const violation = examplesViolation(header.numExamples, declared, "training") ?? metricViolation(header.metrics);
     if (violation) this.refuse(phase, party, "update", violation);
@@ -198,6 +211,10 @@ export class Aggregator implements FederationState {
     if (!phase?.collector.isOpen || round !== phase.round - 1) return undefined;
     if (!phase.collector.isExpected(party) && phase.deadlines.droppedFor(party) === undefined) return undefined;
     return phase.deadlines.download(party);
+  }
+
+  secureRound(round: number): SecureRound | undefined {
+    return this.training?.round === round ? this.training.secure : undefined;
   }
 
   onCooldown(party: string): void {
@@ -233,6 +250,16 @@ export class Aggregator implements FederationState {
       }
       this.admitUpload(party, header);
       const phase = this.training!;
+      if (phase.secure) {
+        if (!phase.collector.submit(party, { numExamples: header.numExamples, metrics: header.metrics, trainSeconds: header.trainSeconds })) {
+          throw failedPrecondition(`round ${header.round} closed before the update was complete`);
+        }
+        // Masked updates are added to the modular sum as they arrive, then released (finally).
+        const fold = phase.secure.fold(party, staged, header.numExamples);
+        phase.folds = phase.folds.then(() => fold).catch(() => undefined);
+        await fold;
+        return;
+      }
       staged = await this.boundNorm(phase, party, staged);
       if (!phase.collector.submit(party, { numExamples: header.numExamples, metrics: header.metrics, trainSeconds: header.trainSeconds })) {
         throw failedPrecondition(`round ${header.round} closed before the update was complete`);
@@ -411,23 +438,48 @@ export class Aggregator implements FederationState {
     const { round } = phase;
     const { roundStart, bytesIn, bytesOut } = start;
     const { proximalMu } = this.strategy.configureTrain(round);
+    let secureFailure: string | undefined;
+    if (s.secureAggregation) {
+      const declared = participants.reduce((total, party) => total + (this.registry.get(party)?.numTrainExamples ?? 0), 0);
+      const secure = SecureRound.start(s.secureAggregation, round, participants, declared, this.store.manifest!, this.maskedSum);
+      if ("failed" in secure) secureFailure = secure.failed;
+      else {
+        phase.secure = secure;
+        this.maskedSum = secure.sum;
+      }
+    }
     const instruction: Instruction = {
       kind: "train",
-      train: { round, hyperparams: { epochs: s.local.epochs, batchSize: s.local.batchSize, stepsPerEpoch: s.local.stepsPerEpoch ?? 0, validationSplit: s.local.validationSplit, learningRate: s.local.lr ?? 0, proximalMu } },
+      train: {
+        round, hyperparams: { epochs: s.local.epochs, batchSize: s.local.batchSize, stepsPerEpoch: s.local.stepsPerEpoch ?? 0, validationSplit: s.local.validationSplit, learningRate: s.local.lr ?? 0, proximalMu },
+        ...(phase.secure ? { secureAggregation: phase.secure.trainParams } : {}),
+      },
     };
-    for (const party of participants) if (!this.registry.send(party, instruction)) phase.collector.drop(party);
+    if (!secureFailure) for (const party of participants) if (!this.registry.send(party, instruction)) phase.collector.drop(party);
     this.metrics?.roundStarted(round);
-    this.log.info({ round, phase: "train", parties: participants }, "round started");
+    this.log.info({ round, phase: "train", parties: participants, secure_aggregation: phase.secure !== undefined }, "round started");
     const onAbort = () => phase.collector.close("cancelled");
     this.abort.signal.addEventListener("abort", onAbort);
+    if (phase.secure) secureFailure = (await phase.secure.exchangeKeys(this.secureHost(phase))).failed;
+    if (secureFailure) phase.collector.close("cancelled");
     const updates = await phase.collector.closed;
     for (const release of phase.receiveHolds.values()) release();
     phase.receiveHolds.clear();
     phase.deadlines.close();
     this.abort.signal.removeEventListener("abort", onAbort);
     await phase.folds;
+    if (secureFailure) {
+      this.log.error({ round, phase: "secagg", reason: secureFailure }, `round ${round} failed: ${secureFailure}`);
+      return { failed: secureFailure, resumable: false };
+    }
     const trainMs = Date.now() - roundStart;
     if (updates.missing.length) this.log.warn({ round, phase: "train", missing: updates.missing, reason: updates.reason }, "round closed without some parties");
+    const report: Record<string, unknown> = {};
+    if (phase.secure && updates.results.size >= quorum) {
+      // The masked sum becomes the round's float64 sum here (or the round fails, saying why).
+      const failed = await this.unmaskSecureRound(phase, report);
+      if (failed) return { failed, resumable: false };
+    }
     const staged = phase.staged.filter((u) => updates.results.has(u.party)).sort((a, b) => (a.party < b.party ? -1 : a.party > b.party ? 1 : 0));
     if (updates.results.size < quorum || (phase.sum ? phase.sum.count === 0 : staged.length < quorum)) {
       this.log.error({ round, phase: "train", updates: updates.results.size, quorum }, "quorum not reached");
@@ -452,7 +504,6 @@ export class Aggregator implements FederationState {
     const manifest = this.store.manifest!;
     const base = round - 1;
     const previous: ModelSlices = { read: (offset, length) => this.store.read(base, offset, length) };
-    const report: Record<string, unknown> = {};
     let checkpoint;
     try {
       const slices = this.strategy.aggregate({ round, manifest, previous, sum: phase.sum, updates: staged, report });
@@ -525,6 +576,38 @@ export class Aggregator implements FederationState {
     return new ClippedUpdate(manifest, staged, previous, bound / norm);
   }
 
+  /** What a secure round needs from this round: instructions, dropping a party, the deadline. */
+  private secureHost(phase: TrainingPhase): SecureRoundHost {
+    return {
+      log: this.log, deadlineMs: this.settings.maxTimeoutMs, abort: this.abort.signal,
+      send: (party, instruction) => this.registry.send(party, instruction),
+      drop: (party) => phase.collector.drop(party),
+    };
+  }
+
+  /**
+   * Unmasks a secure round's sum into the round's float64 sum (as the mean's one update), so
+   * that the strategy (FedAvg, a server optimizer) fuses it as it fuses a plain round. Returns
+   * why the round fails, if it does.
+   */
+  private async unmaskSecureRound(phase: TrainingPhase, report: Record<string, unknown>): Promise<string | undefined> {
+    const secure = phase.secure!;
+    const outcome = await secure.unmask(this.secureHost(phase));
+    report.secure_aggregation = { survivors: outcome.survivors.length, dropped: outcome.dropped, ...(outcome.warnings.length ? { warnings: outcome.warnings } : {}) };
+    for (const warning of outcome.warnings) this.log.warn({ round: phase.round, phase: "secagg-unmask", reason: warning }, warning);
+    if (outcome.failed) {
+      this.log.error({ round: phase.round, phase: "secagg-unmask", reason: outcome.failed }, `round ${phase.round} failed: ${outcome.failed}`);
+      return outcome.failed;
+    }
+    const base = phase.round - 1;
+    const model = secure.unmaskedModel(this.store.manifest!, { read: (offset, length) => this.store.read(base, offset, length) });
+    const sum = this.roundSum();
+    phase.sum = sum;
+    await sum.fold(model, 1);
+    this.log.info({ round: phase.round, phase: "secagg-unmask", survivors: outcome.survivors.length, dropped: outcome.dropped }, "secure round: sum unmasked");
+    return undefined;
+  }
+
   /** `party` missed a phase deadline (or is cooling down): the round stops waiting for it. False when it no longer waited. */
   private dropFromRound(collector: Collector<UpdateMeta>, deadlines: RoundDeadlines, party: string, phase: DropPhase): boolean {
     if (!collector.isOpen || !collector.isExpected(party)) return false;
@@ -573,6 +656,14 @@ export class Aggregator implements FederationState {
     this.server.forceShutdown();
     this.store.close();
   }
+}
+
+/** Refuses settings that secure aggregation cannot honour, naming what to change. */
+function checkSecureAggregation(settings: AggregatorSettings, strategy: FusionStrategy): void {
+  const refusal = secureAggregationRefusal(strategy);
+  if (refusal) throw new Error(`hyperparams.global.secure_aggregation: ${refusal}`);
+  if (settings.maxUpdateNorm !== undefined) throw new Error("hyperparams.global.secure_aggregation: max_update_norm needs each update's norm, which the aggregator cannot see under secure aggregation (clip on the parties: clipping_range)");
+  if ((settings.updateEncoding ?? "float32") !== "float32") throw new Error(`hyperparams.global.secure_aggregation: update_encoding ${settings.updateEncoding} cannot be masked: masked updates are their own encoding (leave update_encoding at float32)`);
 }
 
 /** A party's training failure reason is logged, so it is cut to this length. */
