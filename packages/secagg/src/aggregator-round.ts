@@ -38,7 +38,7 @@ export class AggregatorRound {
   private readonly advertised = new Map<string, AdvertisedKeys>();
   private roster: AdvertisedKeys[] = [];
   private readonly dealt = new Map<string, SealedShares[]>();
-  private sharers: string[] = [];
+  private sharerList: string[] = [];
   private readonly uploaded = new Set<string>();
   private survivorList: string[] = [];
   private droppedList: string[] = [];
@@ -77,7 +77,7 @@ export class AggregatorRound {
 
   /** `party`'s sealed shares: exactly one for each of its neighbours, each of the sealed size. */
   acceptShares(party: string, sealed: readonly { to: string; ciphertext: Uint8Array }[]): void {
-    if (!this.roster.length || this.sharers.length) throw new SecAggRefusal(`round ${this.round} is not taking shares`, "phase");
+    if (!this.roster.length || this.sharerList.length) throw new SecAggRefusal(`round ${this.round} is not taking shares`, "phase");
     if (this.position(party) < 0) throw new SecAggRefusal(`${party} did not advertise keys in round ${this.round}`, "phase");
     if (this.dealt.has(party)) throw new SecAggRefusal(`${party} already dealt its shares in round ${this.round}`);
     const expected = new Set(this.neighbourNames(party));
@@ -94,18 +94,23 @@ export class AggregatorRound {
 
   /** Closes dealing: the parties that dealt shares go on to the masked upload; returns them. */
   closeSharing(): string[] {
-    this.sharers = this.roster.map((k) => k.party).filter((p) => this.dealt.has(p));
-    return this.sharers;
+    this.sharerList = this.roster.map((k) => k.party).filter((p) => this.dealt.has(p));
+    return this.sharerList;
+  }
+
+  /** Parties that dealt shares (after closeSharing). */
+  get sharers(): readonly string[] {
+    return this.sharerList;
   }
 
   /** The shares dealt to `party` by the parties still in the round. */
   sharesFor(party: string): SealedShares[] {
-    return this.sharers.flatMap((from) => this.dealt.get(from)!.filter((s) => s.to === party));
+    return this.sharerList.flatMap((from) => this.dealt.get(from)!.filter((s) => s.to === party));
   }
 
   /** Whether `party` may upload a masked update (it dealt shares, and has not uploaded yet). */
   mayUpload(party: string): boolean {
-    return this.sharers.includes(party) && !this.uploaded.has(party) && !this.survivorList.length;
+    return this.sharerList.includes(party) && !this.uploaded.has(party) && !this.survivorList.length;
   }
 
   /** A masked update of `party` was folded into the sum. */
@@ -115,8 +120,8 @@ export class AggregatorRound {
 
   /** Closes the upload: survivors (their masked updates are in the sum) and dropped parties (dealt shares, no update). */
   closeUpload(): { survivors: string[]; dropped: string[] } {
-    this.survivorList = this.sharers.filter((p) => this.uploaded.has(p));
-    this.droppedList = this.sharers.filter((p) => !this.uploaded.has(p));
+    this.survivorList = this.sharerList.filter((p) => this.uploaded.has(p));
+    this.droppedList = this.sharerList.filter((p) => !this.uploaded.has(p));
     return { survivors: this.survivorList, dropped: this.droppedList };
   }
 
@@ -135,7 +140,7 @@ export class AggregatorRound {
     const mine = new Set([party, ...this.neighbourNames(party)]);
     const seen = new Set<string>();
     for (const s of shares) {
-      if (!mine.has(s.owner) || !this.sharers.includes(s.owner)) throw new SecAggRefusal(`${party} holds no share of ${s.owner.slice(0, 64)}`);
+      if (!mine.has(s.owner) || !this.sharerList.includes(s.owner)) throw new SecAggRefusal(`${party} holds no share of ${s.owner.slice(0, 64)}`);
       const expectedKind = this.survivorList.includes(s.owner) ? "seed" : "key";
       if (s.kind !== expectedKind) throw new SecAggRefusal(`a ${s.kind} share of ${s.owner}, whose ${expectedKind} share is asked for`);
       if (seen.has(s.owner)) throw new SecAggRefusal(`two shares of ${s.owner}`);

@@ -94,6 +94,8 @@ export class Aggregator implements FederationState {
   private accumulator: WeightedSum | undefined;
   /** Secure aggregation's modular sum of masked updates, reused from round to round. */
   private maskedSum: MaskedSum | undefined;
+  /** The latest secure round, from its key exchange on (its RPCs name their round). */
+  private keyExchange: SecureRound | undefined;
 
   constructor(readonly settings: AggregatorSettings, readonly log: Logger, private readonly extras: { initialModel?: InitialModel; exportModel?: ModelExporter; metrics?: AggregatorMetrics; evaluateGlobal?: GlobalEvaluator } = {}) {
     this.auth = new PartyAuthenticator(settings.parties, settings.insecure === true);
@@ -117,7 +119,7 @@ export class Aggregator implements FederationState {
     this.registry.on("disconnected", (party: string) => {
       this.log.warn({ party, round: this.round, phase: "disconnect" }, "party disconnected");
       this.training?.collector.drop(party);
-      this.training?.secure?.drop(party);
+      this.keyExchange?.drop(party);
       this.evaluation?.drop(party);
     });
     if (extras.initialModel) {
@@ -214,7 +216,7 @@ export class Aggregator implements FederationState {
   }
 
   secureRound(round: number): SecureRound | undefined {
-    return this.training?.round === round ? this.training.secure : undefined;
+    return this.keyExchange?.round === round ? this.keyExchange : undefined;
   }
 
   onCooldown(party: string): void {
@@ -416,11 +418,18 @@ export class Aggregator implements FederationState {
       this.log.error({ round, phase: "train", connected: participants.length, quorum }, "not enough parties connected");
       return { failed: `fewer than ${quorum} updates`, resumable: false };
     }
+    let secure: SecureRound | undefined;
+    if (s.secureAggregation) {
+      // Keys first (each phase bounded by max_timeout): the round then trains the parties that dealt shares.
+      const keyed = await this.exchangeKeys(round, participants);
+      if ("failed" in keyed) return { failed: keyed.failed, resumable: false };
+      ({ secure, participants } = keyed);
+    }
     const collector = new Collector<UpdateMeta>(round, participants, s.maxTimeoutMs);
     const deadlines: RoundDeadlines = new RoundDeadlines(round, participants, this.deadlines, s.maxTimeoutMs, (party, dropped): boolean => this.dropFromRound(collector, deadlines, party, dropped));
     const receiveHolds = new Map(participants.map((party) => [party, this.staging.hold(receiveBufferBytes(this.chunkSize))]));
     const sum = this.strategy.mode === "stream" ? this.roundSum() : undefined;
-    const phase: TrainingPhase = { round, collector, deadlines, sum, staged: [], bounds: { clipped: [], refused: [] }, folds: Promise.resolve(), receiveHolds, trainingFailures: new Map() };
+    const phase: TrainingPhase = { round, collector, deadlines, sum, staged: [], bounds: { clipped: [], refused: [] }, folds: Promise.resolve(), receiveHolds, trainingFailures: new Map(), secure };
     this.training = phase;
     try {
       return await this.trainAndFuse(phase, participants, quorum, { roundStart, bytesIn, bytesOut });
@@ -437,41 +446,23 @@ export class Aggregator implements FederationState {
     const s = this.settings;
     const { round } = phase;
     const { roundStart, bytesIn, bytesOut } = start;
-    const { proximalMu } = this.strategy.configureTrain(round);
-    let secureFailure: string | undefined;
-    if (s.secureAggregation) {
-      const declared = participants.reduce((total, party) => total + (this.registry.get(party)?.numTrainExamples ?? 0), 0);
-      const secure = SecureRound.start(s.secureAggregation, round, participants, declared, this.store.manifest!, this.maskedSum);
-      if ("failed" in secure) secureFailure = secure.failed;
-      else {
-        phase.secure = secure;
-        this.maskedSum = secure.sum;
-      }
+    if (phase.secure) {
+      // Their train instruction came with the key exchange: the shares dealt to them start their training.
+      for (const party of phase.secure.startUploads(this.secureHost())) phase.collector.drop(party);
+    } else {
+      const instruction = this.trainInstruction(round);
+      for (const party of participants) if (!this.registry.send(party, instruction)) phase.collector.drop(party);
     }
-    const instruction: Instruction = {
-      kind: "train",
-      train: {
-        round, hyperparams: { epochs: s.local.epochs, batchSize: s.local.batchSize, stepsPerEpoch: s.local.stepsPerEpoch ?? 0, validationSplit: s.local.validationSplit, learningRate: s.local.lr ?? 0, proximalMu },
-        ...(phase.secure ? { secureAggregation: phase.secure.trainParams } : {}),
-      },
-    };
-    if (!secureFailure) for (const party of participants) if (!this.registry.send(party, instruction)) phase.collector.drop(party);
     this.metrics?.roundStarted(round);
-    this.log.info({ round, phase: "train", parties: participants, secure_aggregation: phase.secure !== undefined }, "round started");
+    this.log.info({ round, phase: "train", parties: participants, ...(phase.secure ? { secure_aggregation: true } : {}) }, "round started");
     const onAbort = () => phase.collector.close("cancelled");
     this.abort.signal.addEventListener("abort", onAbort);
-    if (phase.secure) secureFailure = (await phase.secure.exchangeKeys(this.secureHost(phase))).failed;
-    if (secureFailure) phase.collector.close("cancelled");
     const updates = await phase.collector.closed;
     for (const release of phase.receiveHolds.values()) release();
     phase.receiveHolds.clear();
     phase.deadlines.close();
     this.abort.signal.removeEventListener("abort", onAbort);
     await phase.folds;
-    if (secureFailure) {
-      this.log.error({ round, phase: "secagg", reason: secureFailure }, `round ${round} failed: ${secureFailure}`);
-      return { failed: secureFailure, resumable: false };
-    }
     const trainMs = Date.now() - roundStart;
     if (updates.missing.length) this.log.warn({ round, phase: "train", missing: updates.missing, reason: updates.reason }, "round closed without some parties");
     const report: Record<string, unknown> = {};
@@ -576,13 +567,47 @@ export class Aggregator implements FederationState {
     return new ClippedUpdate(manifest, staged, previous, bound / norm);
   }
 
-  /** What a secure round needs from this round: instructions, dropping a party, the deadline. */
-  private secureHost(phase: TrainingPhase): SecureRoundHost {
+  /** The round's train instruction; a secure round's carries its parameters (the party advertises keys first). */
+  private trainInstruction(round: number, secure?: SecureRound): Instruction {
+    const s = this.settings;
+    const { proximalMu } = this.strategy.configureTrain(round);
     return {
-      log: this.log, deadlineMs: this.settings.maxTimeoutMs, abort: this.abort.signal,
-      send: (party, instruction) => this.registry.send(party, instruction),
-      drop: (party) => phase.collector.drop(party),
+      kind: "train",
+      train: {
+        round, hyperparams: { epochs: s.local.epochs, batchSize: s.local.batchSize, stepsPerEpoch: s.local.stepsPerEpoch ?? 0, validationSplit: s.local.validationSplit, learningRate: s.local.lr ?? 0, proximalMu },
+        ...(secure ? { secureAggregation: secure.trainParams } : {}),
+      },
     };
+  }
+
+  /**
+   * A secure round's key exchange, before its training: the train instruction with the round's
+   * parameters, then the advertise and share phases. Returns the parties that dealt shares, or
+   * why the round fails.
+   */
+  private async exchangeKeys(round: number, participants: string[]): Promise<{ secure: SecureRound; participants: string[] } | { failed: string }> {
+    const declared = participants.reduce((total, party) => total + (this.registry.get(party)?.numTrainExamples ?? 0), 0);
+    const secure = SecureRound.start(this.settings.secureAggregation!, round, participants, declared, this.store.manifest!, this.maskedSum);
+    let outcome: { failed: string } | { sharers: string[] };
+    if ("failed" in secure) {
+      outcome = secure;
+    } else {
+      this.maskedSum = secure.sum;
+      this.keyExchange = secure;
+      const instruction = this.trainInstruction(round, secure);
+      for (const party of participants) this.registry.send(party, instruction);
+      outcome = await secure.exchangeKeys(this.secureHost());
+    }
+    if ("failed" in outcome) {
+      this.log.error({ round, phase: "secagg", reason: outcome.failed }, `round ${round} failed: ${outcome.failed}`);
+      return outcome;
+    }
+    return { secure: secure as SecureRound, participants: outcome.sharers };
+  }
+
+  /** What a secure round needs from the aggregator: instructions, the key phases' deadline, the stop signal. */
+  private secureHost(): SecureRoundHost {
+    return { log: this.log, deadlineMs: this.settings.maxTimeoutMs, abort: this.abort.signal, send: (party, instruction) => this.registry.send(party, instruction) };
   }
 
   /**
@@ -592,7 +617,7 @@ export class Aggregator implements FederationState {
    */
   private async unmaskSecureRound(phase: TrainingPhase, report: Record<string, unknown>): Promise<string | undefined> {
     const secure = phase.secure!;
-    const outcome = await secure.unmask(this.secureHost(phase));
+    const outcome = await secure.unmask(this.secureHost());
     report.secure_aggregation = { survivors: outcome.survivors.length, dropped: outcome.dropped, ...(outcome.warnings.length ? { warnings: outcome.warnings } : {}) };
     for (const warning of outcome.warnings) this.log.warn({ round: phase.round, phase: "secagg-unmask", reason: warning }, warning);
     if (outcome.failed) {

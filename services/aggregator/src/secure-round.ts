@@ -9,8 +9,6 @@ import { Collector } from "./collector.js";
 export interface SecureRoundHost {
   log: Logger;
   send(party: string, instruction: Instruction): boolean;
-  /** Stops waiting for `party`'s update this round (it left a key phase). */
-  drop(party: string): void;
   /** Per key phase (advertise, share, unmask): the round's max_timeout. */
   deadlineMs: number;
   abort: AbortSignal;
@@ -61,27 +59,30 @@ export class SecureRound {
   }
 
   /**
-   * Advertise and share phases (the train instruction, with these params, was just sent): parties
-   * that miss one leave the round. Resolves when the sharers were told to train and upload.
+   * Advertise and share phases (the train instruction, with these params, was just sent), each
+   * bounded by the host's deadline: parties that miss one leave the round. Resolves with the
+   * parties that dealt shares, which go on to train and upload (startUploads).
    */
-  async exchangeKeys(host: SecureRoundHost): Promise<{ failed?: string }> {
+  async exchangeKeys(host: SecureRoundHost): Promise<{ failed: string } | { sharers: string[] }> {
     const { round } = this;
     const t = this.params.threshold;
-    const advertised = await this.collect(host, "advertise", this.protocol.participants);
-    for (const party of advertised.missing) host.drop(party);
+    await this.collect(host, "advertise", this.protocol.participants);
     const roster = this.protocol.closeAdvertisement();
     host.log.info({ round, phase: "secagg-advertise", parties: roster.length, threshold: t, neighbours: this.params.neighbours }, "secure round: keys advertised");
     if (roster.length < t) return { failed: `secure aggregation: only ${roster.length} parties advertised keys, the threshold is ${t}` };
     const rosterMessage = roster.map((k) => ({ party: k.party, encryptionKey: k.encryptionKey, maskingKey: k.maskingKey, seedCommitment: k.seedCommitment }));
     for (const k of roster) host.send(k.party, { kind: "shareKeys", shareKeys: { round, roster: rosterMessage } });
-    const shared = await this.collect(host, "share", roster.map((k) => k.party));
-    for (const party of shared.missing) host.drop(party);
+    await this.collect(host, "share", roster.map((k) => k.party));
     const sharers = this.protocol.closeSharing();
     host.log.info({ round, phase: "secagg-share", parties: sharers.length }, "secure round: shares dealt");
     if (sharers.length < t) return { failed: `secure aggregation: only ${sharers.length} parties dealt shares, the threshold is ${t}` };
+    return { sharers };
+  }
+
+  /** Tells each sharer the shares dealt to it: it trains now and uploads its masked update. Returns those it could not reach. */
+  startUploads(host: SecureRoundHost): string[] {
     this.phase = "upload";
-    for (const party of sharers) host.send(party, { kind: "maskedInput", maskedInput: { round, shares: this.protocol.sharesFor(party) } });
-    return {};
+    return this.protocol.sharers.filter((party) => !host.send(party, { kind: "maskedInput", maskedInput: { round: this.round, shares: this.protocol.sharesFor(party) } }));
   }
 
   private async collect(host: SecureRoundHost, phase: KeyPhase, parties: readonly string[]) {
