@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, hkdfSync, randomBytes } from "node:crypto";
+import { type KeyObject, createCipheriv, createDecipheriv, createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, hkdfSync, randomBytes } from "node:crypto";
 
 /** Raw X25519 keys are 32 bytes. */
 export const KEY_BYTES = 32;
@@ -17,6 +17,30 @@ export function generateKeyPair(): KeyPair {
   };
 }
 
+// Importing a key costs about a millisecond (more than the agreement): each raw key is imported
+// once, its KeyObject kept as long as the key's bytes are (a party agrees with all its neighbours).
+const privateKeys = new WeakMap<Uint8Array, KeyObject>();
+const publicKeys = new WeakMap<Uint8Array, KeyObject>();
+
+function privateKeyObject(raw: Uint8Array): KeyObject {
+  let key = privateKeys.get(raw);
+  if (!key) {
+    key = createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, raw]), format: "der", type: "pkcs8" });
+    privateKeys.set(raw, key);
+  }
+  return key;
+}
+
+function publicKeyObject(raw: Uint8Array): KeyObject {
+  let key = publicKeys.get(raw);
+  if (!key) {
+    // As a JWK: about five times faster to import than the same key in DER (measured, Node 20).
+    key = createPublicKey({ key: { kty: "OKP", crv: "X25519", x: Buffer.from(raw).toString("base64url") }, format: "jwk" });
+    publicKeys.set(raw, key);
+  }
+  return key;
+}
+
 /** The X25519 public key of a raw private key (checks a reconstructed key against the one advertised). */
 export function publicKeyOf(privateKey: Uint8Array): Uint8Array {
   const key = createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, privateKey]), format: "der", type: "pkcs8" });
@@ -26,10 +50,7 @@ export function publicKeyOf(privateKey: Uint8Array): Uint8Array {
 /** X25519(privateKey, publicKey) through HKDF-SHA256: 32 bytes bound to `context` (purpose, round, the pair). */
 export function agree(privateKey: Uint8Array, publicKey: Uint8Array, context: string): Uint8Array {
   if (privateKey.byteLength !== KEY_BYTES || publicKey.byteLength !== KEY_BYTES) throw new RangeError(`X25519 keys are ${KEY_BYTES} bytes`);
-  const secret = diffieHellman({
-    privateKey: createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, privateKey]), format: "der", type: "pkcs8" }),
-    publicKey: createPublicKey({ key: Buffer.concat([SPKI_PREFIX, publicKey]), format: "der", type: "spki" }),
-  });
+  const secret = diffieHellman({ privateKey: privateKeyObject(privateKey), publicKey: publicKeyObject(publicKey) });
   return new Uint8Array(hkdfSync("sha256", secret, new Uint8Array(0), context, KEY_BYTES));
 }
 

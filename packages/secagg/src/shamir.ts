@@ -12,9 +12,16 @@ export const SHARE_BYTES = 66;
 
 export interface Share { x: number; y: bigint }
 
+const BITS = 521n;
+
+/** a mod p; for p = 2^521 - 1 a non-negative a reduces by folding its high bits onto its low ones (no division). */
 function mod(a: bigint): bigint {
-  const r = a % PRIME;
-  return r < 0n ? r + PRIME : r;
+  if (a < 0n) {
+    const r = a % PRIME;
+    return r === 0n ? 0n : r + PRIME;
+  }
+  while (a > PRIME) a = (a & PRIME) + (a >> BITS);
+  return a === PRIME ? 0n : a;
 }
 
 function inverse(a: bigint): bigint {
@@ -63,23 +70,47 @@ function evaluate(coefficients: readonly bigint[], x: bigint): bigint {
   return y;
 }
 
-/** The value at `at` of the polynomial through `shares` (Lagrange interpolation). */
-export function interpolateAt(shares: readonly Share[], at: number): bigint {
-  const t = BigInt(at);
-  let result = 0n;
-  for (let i = 0; i < shares.length; i++) {
-    let num = 1n;
-    let den = 1n;
-    const xi = BigInt(shares[i].x);
-    for (let j = 0; j < shares.length; j++) {
-      if (i === j) continue;
-      const xj = BigInt(shares[j].x);
-      num = mod(num * (t - xj));
-      den = mod(den * (xi - xj));
-    }
-    result = mod(result + shares[i].y * num * inverse(den));
+/**
+ * Inverses of the small differences x_i - x_j of share positions (party positions, so at most
+ * the federation's size in magnitude): interpolation then needs no modular inversion of its own,
+ * the costly step (an extended Euclid over 521-bit numbers) when a thousand secrets are recovered.
+ */
+const smallInverses = new Map<number, bigint>();
+
+function inverseOf(d: number): bigint {
+  let v = smallInverses.get(d);
+  if (v === undefined) {
+    v = inverse(BigInt(d));
+    smallInverses.set(d, v);
   }
-  return result;
+  return v;
+}
+
+/** The polynomial through `shares` in Newton's form (divided differences): O(t^2) once, then O(t) per point. */
+export class Interpolation {
+  private readonly xs: number[];
+  private readonly coefficients: bigint[];
+
+  constructor(shares: readonly Share[]) {
+    this.xs = shares.map((s) => s.x);
+    const c = shares.map((s) => s.y);
+    for (let j = 1; j < c.length; j++) {
+      for (let i = c.length - 1; i >= j; i--) c[i] = mod(mod(c[i] - c[i - 1]) * inverseOf(this.xs[i] - this.xs[i - j]));
+    }
+    this.coefficients = c;
+  }
+
+  at(x: number): bigint {
+    const c = this.coefficients;
+    let result = c[c.length - 1];
+    for (let k = c.length - 2; k >= 0; k--) result = mod(result * mod(BigInt(x - this.xs[k])) + c[k]);
+    return result;
+  }
+}
+
+/** The value at `at` of the polynomial through `shares`. */
+export function interpolateAt(shares: readonly Share[], at: number): bigint {
+  return new Interpolation(shares).at(at);
 }
 
 /** Outcome of a checked reconstruction: the secret, or the positions whose shares disagree. */
@@ -97,8 +128,8 @@ export type Reconstruction =
 export function reconstructChecked(shares: readonly Share[], threshold: number): Reconstruction {
   if (shares.length < threshold) return { ok: false, reason: "too-few", outliers: [] };
   const fits = (subset: readonly Share[]) => {
-    const base = subset.slice(0, threshold);
-    return subset.slice(threshold).every((s) => interpolateAt(base, s.x) === s.y);
+    const polynomial = new Interpolation(subset.slice(0, threshold));
+    return subset.slice(threshold).every((s) => polynomial.at(s.x) === s.y);
   };
   if (fits(shares)) return { ok: true, secret: interpolateAt(shares.slice(0, threshold), 0), outliers: [] };
   if (shares.length >= threshold + 2) {

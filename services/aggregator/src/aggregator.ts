@@ -618,7 +618,10 @@ export class Aggregator implements FederationState {
   private async unmaskSecureRound(phase: TrainingPhase, report: Record<string, unknown>): Promise<string | undefined> {
     const secure = phase.secure!;
     const outcome = await secure.unmask(this.secureHost());
-    report.secure_aggregation = { survivors: outcome.survivors.length, dropped: outcome.dropped, ...(outcome.warnings.length ? { warnings: outcome.warnings } : {}) };
+    report.secure_aggregation = {
+      survivors: outcome.survivors.length, dropped: outcome.dropped, key_bytes_in: secure.keyBytes.in, key_bytes_out: secure.keyBytes.out,
+      ...(outcome.warnings.length ? { warnings: outcome.warnings } : {}),
+    };
     for (const warning of outcome.warnings) this.log.warn({ round: phase.round, phase: "secagg-unmask", reason: warning }, warning);
     if (outcome.failed) {
       this.log.error({ round: phase.round, phase: "secagg-unmask", reason: outcome.failed }, `round ${phase.round} failed: ${outcome.failed}`);

@@ -29,6 +29,8 @@ export class SecureRound {
   readonly protocol: AggregatorRound;
   private phase: KeyPhase = "advertise";
   private collector: Collector<true> | undefined;
+  /** Payload bytes of the key phases (keys, sealed and revealed shares, names), received and sent: the protocol's cost beyond the masked upload. */
+  readonly keyBytes = { in: 0, out: 0 };
   /** Survivors' example counts (from their upload headers): the mean divides by their total. */
   private readonly examples = new Map<string, number>();
 
@@ -71,7 +73,8 @@ export class SecureRound {
     host.log.info({ round, phase: "secagg-advertise", parties: roster.length, threshold: t, neighbours: this.params.neighbours }, "secure round: keys advertised");
     if (roster.length < t) return { failed: `secure aggregation: only ${roster.length} parties advertised keys, the threshold is ${t}` };
     const rosterMessage = roster.map((k) => ({ party: k.party, encryptionKey: k.encryptionKey, maskingKey: k.maskingKey, seedCommitment: k.seedCommitment }));
-    for (const k of roster) host.send(k.party, { kind: "shareKeys", shareKeys: { round, roster: rosterMessage } });
+    const rosterBytes = rosterMessage.reduce((n, k) => n + k.party.length + 96, 0);
+    for (const k of roster) if (host.send(k.party, { kind: "shareKeys", shareKeys: { round, roster: rosterMessage } })) this.keyBytes.out += rosterBytes;
     await this.collect(host, "share", roster.map((k) => k.party));
     const sharers = this.protocol.closeSharing();
     host.log.info({ round, phase: "secagg-share", parties: sharers.length }, "secure round: shares dealt");
@@ -82,7 +85,11 @@ export class SecureRound {
   /** Tells each sharer the shares dealt to it: it trains now and uploads its masked update. Returns those it could not reach. */
   startUploads(host: SecureRoundHost): string[] {
     this.phase = "upload";
-    return this.protocol.sharers.filter((party) => !host.send(party, { kind: "maskedInput", maskedInput: { round: this.round, shares: this.protocol.sharesFor(party) } }));
+    return this.protocol.sharers.filter((party) => {
+      const shares = this.protocol.sharesFor(party);
+      this.keyBytes.out += shares.reduce((n, s) => n + s.from.length + s.to.length + s.ciphertext.byteLength, 0);
+      return !host.send(party, { kind: "maskedInput", maskedInput: { round: this.round, shares } });
+    });
   }
 
   private async collect(host: SecureRoundHost, phase: KeyPhase, parties: readonly string[]) {
@@ -107,6 +114,7 @@ export class SecureRound {
     this.expectPhase("advertise", "advertise keys");
     refused(() => this.protocol.advertise({ party, encryptionKey: request.encryptionKey, maskingKey: request.maskingKey, seedCommitment: request.seedCommitment }));
     this.collector!.submit(party, true);
+    this.keyBytes.in += request.encryptionKey.byteLength + request.maskingKey.byteLength + request.seedCommitment.byteLength;
   }
 
   share(party: string, request: ShareKeysRequest): void {
@@ -115,6 +123,7 @@ export class SecureRound {
     if (request.shares.some((s) => s.to.length > MAX_NAME_CHARS)) throw invalidArgument(`a share's holder name exceeds ${MAX_NAME_CHARS} characters`);
     refused(() => this.protocol.acceptShares(party, request.shares));
     this.collector!.submit(party, true);
+    this.keyBytes.in += request.shares.reduce((n, s) => n + s.to.length + s.ciphertext.byteLength, 0);
   }
 
   reveal(party: string, request: UnmaskRequest): void {
@@ -123,6 +132,7 @@ export class SecureRound {
     if (request.shares.some((s) => s.owner.length > MAX_NAME_CHARS)) throw invalidArgument(`a share's owner name exceeds ${MAX_NAME_CHARS} characters`);
     refused(() => this.protocol.acceptReveal(party, request.shares.map((s) => ({ owner: s.owner, kind: s.maskingKey ? "key" : "seed", value: s.value }))));
     this.collector!.submit(party, true);
+    this.keyBytes.in += request.shares.reduce((n, s) => n + s.owner.length + 1 + s.value.byteLength, 0);
   }
 
   /** Refuses a masked upload this round does not take (the party dealt no shares, or uploads are closed). */
@@ -151,7 +161,8 @@ export class SecureRound {
       this.phase = "done";
       return { failed: `secure aggregation: ${dropped.length} of the ${sharers} parties that dealt shares sent no update (${dropped.join(", ")}); unmasking needs ${t} survivors, so at most ${sharers - t} may drop`, warnings: [], survivors, dropped };
     }
-    for (const party of survivors) host.send(party, { kind: "unmask", unmask: { round: this.round, survivors, dropped } });
+    const listBytes = [...survivors, ...dropped].reduce((n, p) => n + p.length, 0);
+    for (const party of survivors) if (host.send(party, { kind: "unmask", unmask: { round: this.round, survivors, dropped } })) this.keyBytes.out += listBytes;
     const revealed = await this.collect(host, "unmask", survivors);
     this.phase = "done";
     const recovery = this.protocol.recover();
