@@ -25,6 +25,7 @@ async function federation(count, params, secureAggregation) {
   const port = await aggregator.start();
   const parties = list.map(({ name, token }, i) => new Party({ name, token, host: "127.0.0.1", port, reconnect: { initialDelayMs: 100, maxDelayMs: 1000, maxAttempts: 20 } },
     new ArithmeticLearner(manifest, 10 + i, (i % 7) * 0.01), silentLogger(name)));
+  const cpu = process.cpuUsage();
   try {
     const run = aggregator.run();
     await Promise.all(parties.map((p) => p.run()));
@@ -34,11 +35,15 @@ async function federation(count, params, secureAggregation) {
     parties.forEach((p) => p.close());
     aggregator.forceClose();
   }
+  // CPU of this process (aggregator and parties alike), all rounds and joins: less sensitive to a busy machine than wall time.
+  const used = process.cpuUsage(cpu);
+  const cpuSeconds = (used.user + used.system) / 1e6 / ROUNDS;
   const lines = (await readFile(join(outputDir, "metrics.jsonl"), "utf8")).trim().split("\n").map((l) => JSON.parse(l)).slice(1);
   const mean = (f) => lines.reduce((s, l) => s + f(l), 0) / lines.length;
   const keys = (l, way) => l.fusion?.secure_aggregation?.[`key_bytes_${way}`] ?? 0;
   return {
     seconds: mean((l) => l.ms.round) / 1000,
+    cpuSeconds,
     bytesIn: mean((l) => l.bytes_in + keys(l, "in")),
     bytesOut: mean((l) => l.bytes_out + keys(l, "out")),
     keyBytes: mean((l) => keys(l, "in") + keys(l, "out")),
@@ -55,11 +60,13 @@ export async function secureAggregationCost({ full }) {
     const name = `secagg_${count}${label}`;
     figures[`${name}_s_per_round`] = secure.seconds;
     figures[`${name}_bytes_per_round`] = secure.bytesIn + secure.bytesOut;
+    figures[`${name}_cpu_s_per_round`] = secure.cpuSeconds;
     if (plain) {
       figures[`plain_${count}_s_per_round`] = plain.seconds;
       figures[`plain_${count}_bytes_per_round`] = plain.bytesIn + plain.bytesOut;
+      figures[`plain_${count}_cpu_s_per_round`] = plain.cpuSeconds;
     }
-    rows.push(`${count} parties${label ? ` (SecAgg+ k=12)` : ""}: ${plain ? `plain ${plain.seconds.toFixed(2)} s, ${(plain.bytesIn / 1e6).toFixed(1)} MB in + ${(plain.bytesOut / 1e6).toFixed(1)} MB out; ` : ""}secure ${secure.seconds.toFixed(2)} s, ${(secure.bytesIn / 1e6).toFixed(1)} MB in + ${(secure.bytesOut / 1e6).toFixed(1)} MB out (key phases ${(secure.keyBytes / 1e3).toFixed(1)} kB)`);
+    rows.push(`${count} parties${label ? ` (SecAgg+ k=12)` : ""}: ${plain ? `plain ${plain.seconds.toFixed(2)} s (cpu ${plain.cpuSeconds.toFixed(2)} s), ${(plain.bytesIn / 1e6).toFixed(1)} MB in + ${(plain.bytesOut / 1e6).toFixed(1)} MB out; ` : ""}secure ${secure.seconds.toFixed(2)} s (cpu ${secure.cpuSeconds.toFixed(2)} s), ${(secure.bytesIn / 1e6).toFixed(1)} MB in + ${(secure.bytesOut / 1e6).toFixed(1)} MB out (key phases ${(secure.keyBytes / 1e3).toFixed(1)} kB)`);
   }
   return { figures, detail: `${params / 1e3}k params, mean of rounds 2-${ROUNDS}: ${rows.join("; ")}` };
 }
