@@ -3,9 +3,10 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { Party } from "@cohort/party";
 import { type Dealer, quantizationStep, split } from "@cohort/secagg";
-import type { Manifest } from "@cohort/tensors";
+import type { Manifest, WeightSet } from "@cohort/tensors";
 import { ArithmeticLearner } from "./helpers/arithmetic-learner.js";
-import { readRoundLines, startAggregator, testLogger } from "./helpers/federation.js";
+import { readRoundLines, runParties, startAggregator, testLogger } from "./helpers/federation.js";
+import { mnistLearners } from "./helpers/mnist-learners.js";
 
 const manifest: Manifest = { tensors: [{ name: "w", dtype: "float32", shape: [40, 25] }, { name: "b", dtype: "float32", shape: [25] }] };
 const cleanup: (() => unknown)[] = [];
@@ -63,6 +64,43 @@ describe("secure aggregation over gRPC", () => {
     }
     expect(secure.lines[0].fusion).toMatchObject({ secure_aggregation: { survivors: 3, dropped: [] } });
   });
+
+  it("with real MNIST training, the round's model is the FedAvg of the parties' trained weights within the quantization error", async () => {
+    const learners = await mnistLearners(3, 200);
+    const trained: { weights: WeightSet; examples: number }[] = [];
+    for (const learner of learners) {
+      const train = learner.train.bind(learner);
+      // What the party masked: its weights after local training (the test sees them; the aggregator never does).
+      learner.train = async (...args) => {
+        const result = await train(...args);
+        trained.push({ weights: learner.getWeights(), examples: result.numExamples });
+        return result;
+      };
+    }
+    const { aggregator, port, outputDir } = await startAggregator({ rounds: 1, secureAggregation: {}, local: { epochs: 1, batchSize: 32, validationSplit: 0, lr: 0.003 } });
+    cleanup.push(() => aggregator.forceClose());
+    const { lines } = await runParties(aggregator, port, outputDir, learners, cleanup as (() => void)[]);
+    expect(lines[0].fusion).toMatchObject({ secure_aggregation: { survivors: 3, dropped: [] } });
+    const total = trained.reduce((n, t) => n + t.examples, 0);
+    const model = await checkpoint(outputDir, 1);
+    let at = 0;
+    let worst = 0;
+    let changed = 0;
+    for (let k = 0; k < trained[0].weights.length; k++) {
+      const n = trained[0].weights[k].data.length;
+      for (let j = 0; j < n; j++) {
+        const expected = trained.reduce((sum, t) => sum + (t.examples / total) * (t.weights[k].data[j] as number), 0);
+        worst = Math.max(worst, Math.abs(model[at + j] - expected));
+        if (Math.abs(expected - (trained[0].weights[k].data[j] as number)) > 1e-3) changed++;
+      }
+      at += n;
+    }
+    expect(at).toBe(model.length);
+    // The parties' weights differ (so the mean is not any one of them), and the secure mean is FedAvg's.
+    expect(changed).toBeGreaterThan(model.length / 10);
+    expect(worst).toBeLessThanOrEqual(1.5 * STEP + 1e-6);
+    expect(lines[0].eval.accuracy).toBeGreaterThan(0.3);
+  }, 120_000);
 
   it("recovers up to n - threshold parties that leave after the key exchange; the mean is the survivors'", async () => {
     const { summary, lines, outputDir } = await federation({ secure: true, rounds: 1, threshold: 3, examples: [100, 100, 200, 100, 100], offsets: [1, 2, 3, 4, 5], dropAfterTraining: [1, 3] });
