@@ -594,9 +594,7 @@ export class Aggregator implements FederationState {
     } else {
       this.maskedSum = secure.sum;
       this.keyExchange = secure;
-      const instruction = this.trainInstruction(round, secure);
-      for (const party of participants) this.registry.send(party, instruction);
-      outcome = await secure.exchangeKeys(this.secureHost());
+      outcome = await secure.exchangeKeys(this.secureHost(), this.trainInstruction(round, secure));
     }
     if ("failed" in outcome) {
       this.log.error({ round, phase: "secagg", reason: outcome.failed }, `round ${round} failed: ${outcome.failed}`);

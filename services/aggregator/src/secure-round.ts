@@ -31,6 +31,8 @@ export class SecureRound {
   private collector: Collector<true> | undefined;
   /** Payload bytes of the key phases (keys, sealed and revealed shares, names), received and sent: the protocol's cost beyond the masked upload. */
   readonly keyBytes = { in: 0, out: 0 };
+  /** Why the masked sum is unusable (an upload that failed part way through its addition). */
+  private damage: string | undefined;
   /** Survivors' example counts (from their upload headers): the mean divides by their total. */
   private readonly examples = new Map<string, number>();
 
@@ -65,17 +67,16 @@ export class SecureRound {
    * bounded by the host's deadline: parties that miss one leave the round. Resolves with the
    * parties that dealt shares, which go on to train and upload (startUploads).
    */
-  async exchangeKeys(host: SecureRoundHost): Promise<{ failed: string } | { sharers: string[] }> {
+  async exchangeKeys(host: SecureRoundHost, instruction: Instruction): Promise<{ failed: string } | { sharers: string[] }> {
     const { round } = this;
     const t = this.params.threshold;
-    await this.collect(host, "advertise", this.protocol.participants);
+    await this.collect(host, "advertise", this.protocol.participants, instruction);
     const roster = this.protocol.closeAdvertisement();
     host.log.info({ round, phase: "secagg-advertise", parties: roster.length, threshold: t, neighbours: this.params.neighbours }, "secure round: keys advertised");
     if (roster.length < t) return { failed: `secure aggregation: only ${roster.length} parties advertised keys, the threshold is ${t}` };
     const rosterMessage = roster.map((k) => ({ party: k.party, encryptionKey: k.encryptionKey, maskingKey: k.maskingKey, seedCommitment: k.seedCommitment }));
-    const rosterBytes = rosterMessage.reduce((n, k) => n + k.party.length + 96, 0);
-    for (const k of roster) if (host.send(k.party, { kind: "shareKeys", shareKeys: { round, roster: rosterMessage } })) this.keyBytes.out += rosterBytes;
-    await this.collect(host, "share", roster.map((k) => k.party));
+    this.keyBytes.out += roster.length * rosterMessage.reduce((n, k) => n + k.party.length + 96, 0);
+    await this.collect(host, "share", roster.map((k) => k.party), { kind: "shareKeys", shareKeys: { round, roster: rosterMessage } });
     const sharers = this.protocol.closeSharing();
     host.log.info({ round, phase: "secagg-share", parties: sharers.length }, "secure round: shares dealt");
     if (sharers.length < t) return { failed: `secure aggregation: only ${sharers.length} parties dealt shares, the threshold is ${t}` };
@@ -92,10 +93,12 @@ export class SecureRound {
     });
   }
 
-  private async collect(host: SecureRoundHost, phase: KeyPhase, parties: readonly string[]) {
+  /** Sends `instruction` to `parties` and collects their answers (a party it cannot reach is not waited for). */
+  private async collect(host: SecureRoundHost, phase: KeyPhase, parties: readonly string[], instruction: Instruction) {
     this.phase = phase;
     const collector = new Collector<true>(this.round, parties, host.deadlineMs);
     this.collector = collector;
+    for (const party of parties) if (!host.send(party, instruction)) collector.drop(party);
     const onAbort = () => collector.close("cancelled");
     host.abort.addEventListener("abort", onAbort);
     try {
@@ -144,7 +147,13 @@ export class SecureRound {
   /** Adds a verified masked update to the sum (slice by slice), then counts its party a survivor. */
   async fold(party: string, staged: StagedBytes, numExamples: number): Promise<void> {
     this.admit(party);
-    await this.sum.add(staged);
+    try {
+      await this.sum.add(staged);
+    } catch (error) {
+      // Part of the update may be in the sum, which no unmasking can take out again.
+      this.damage ??= `${party}'s masked update could not be added whole (${(error as Error).message})`;
+      throw error;
+    }
     this.protocol.uploadedBy(party);
     this.examples.set(party, numExamples);
   }
@@ -156,14 +165,17 @@ export class SecureRound {
   async unmask(host: SecureRoundHost): Promise<{ failed?: string; warnings: string[]; survivors: string[]; dropped: string[] }> {
     const { survivors, dropped } = this.protocol.closeUpload();
     const t = this.params.threshold;
+    if (this.damage) {
+      this.phase = "done";
+      return { failed: `secure aggregation: ${this.damage}: the round's sum is discarded`, warnings: [], survivors, dropped };
+    }
     const sharers = survivors.length + dropped.length;
     if (survivors.length < t) {
       this.phase = "done";
       return { failed: `secure aggregation: ${dropped.length} of the ${sharers} parties that dealt shares sent no update (${dropped.join(", ")}); unmasking needs ${t} survivors, so at most ${sharers - t} may drop`, warnings: [], survivors, dropped };
     }
-    const listBytes = [...survivors, ...dropped].reduce((n, p) => n + p.length, 0);
-    for (const party of survivors) if (host.send(party, { kind: "unmask", unmask: { round: this.round, survivors, dropped } })) this.keyBytes.out += listBytes;
-    const revealed = await this.collect(host, "unmask", survivors);
+    this.keyBytes.out += survivors.length * [...survivors, ...dropped].reduce((n, p) => n + p.length, 0);
+    const revealed = await this.collect(host, "unmask", survivors, { kind: "unmask", unmask: { round: this.round, survivors, dropped } });
     this.phase = "done";
     const recovery = this.protocol.recover();
     host.log.info({ round: this.round, phase: "secagg-unmask", survivors: survivors.length, dropped, revealed: revealed.results.size }, "secure round: shares revealed");
