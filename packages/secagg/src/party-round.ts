@@ -40,7 +40,16 @@ export class PartyRound {
    * `deal`: how secrets are split (Shamir's `split`); a test passes a dishonest dealer to check
    * that the aggregator detects and names it.
    */
-  constructor(readonly self: string, readonly round: number, readonly params: RoundParams, private readonly deal: Dealer = split) {}
+  constructor(readonly self: string, readonly round: number, readonly params: RoundParams, private readonly deal: Dealer = split) {
+    // The parameters come from the aggregator: a party checks those its privacy rests on.
+    const { threshold, neighbours: k, clippingRange, bits, totalExamples } = params;
+    if (!Number.isInteger(bits) || bits < 2 || bits > 30) throw new ProtocolError(`quantization_bits ${bits} is outside [2, 30]`);
+    if (!(clippingRange > 0) || !Number.isFinite(clippingRange)) throw new ProtocolError(`clipping_range ${clippingRange} is not a positive number`);
+    if (!Number.isSafeInteger(totalExamples) || totalExamples < 1) throw new ProtocolError(`total_examples ${totalExamples} is not a positive integer`);
+    if (!Number.isInteger(k) || k < 1 || !Number.isInteger(threshold) || threshold > k + 1 || threshold <= (k + 1) / 2) {
+      throw new ProtocolError(`threshold ${threshold} is not a majority of the ${k + 1} shares a party deals: the aggregator could recover both of a party's secrets`);
+    }
+  }
 
   keys(): AdvertisedKeys {
     return { party: this.self, encryptionKey: this.encryption.publicKey, maskingKey: this.masking.publicKey, seedCommitment: createHash("sha256").update(this.seed).digest() };

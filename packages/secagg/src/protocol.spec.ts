@@ -115,6 +115,12 @@ describe("protocol refusals", () => {
     expect(() => server.acceptShares("a", sealed)).toThrow(/already dealt/);
   });
 
+  it("a party refuses parameters its privacy cannot rest on", () => {
+    expect(() => new PartyRound("a", 1, { ...params, threshold: 1 })).toThrow(/threshold 1 is not a majority of the 3 shares/);
+    expect(() => new PartyRound("a", 1, { ...params, bits: 40 })).toThrow(/quantization_bits 40/);
+    expect(() => new PartyRound("a", 1, { ...params, totalExamples: 0 })).toThrow(/total_examples 0/);
+  });
+
   it("a party refuses a roster without its keys, misrouted shares and revealing both secrets", () => {
     const parties = names.map((n) => new PartyRound(n, 1, params));
     const roster = parties.map((p) => p.keys());
