@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Aggregator } from "@cohort/aggregator";
 import { Party } from "@cohort/party";
-import { ArithmeticLearner, benchChunkSize, floatManifest, partyList, silentLogger, tempDir } from "./lib/common.mjs";
+import { ArithmeticLearner, benchChunkSize, floatManifest, partyList, silentLogger, spawnAggregator, tempDir } from "./lib/common.mjs";
 
 const ROUNDS = 3;
 
@@ -50,6 +50,24 @@ async function federation(count, params, secureAggregation) {
   };
 }
 
+/**
+ * Peak resident memory (VmHWM) of an aggregator in a child process through 2 rounds with `count`
+ * real parties (in this process), with or without secure aggregation (SecAgg+, 4 neighbours,
+ * so that 30 parties' masking stays cheap here): the masked sum is one more 4-byte array per
+ * parameter, flat in the number of parties.
+ */
+async function aggregatorPeakMiB(count, params, secureAggregation) {
+  const manifest = floatManifest(params, 256 * 1024);
+  const aggregator = await spawnAggregator({ manifest, numParties: count, rounds: 2, initial: "zeros", outputDir: await tempDir("secagg-rss"), ...(secureAggregation ? { secureAggregation } : {}) });
+  const parties = partyList(count).map(({ name, token }, i) => new Party({ name, token, host: "127.0.0.1", port: aggregator.port }, new ArithmeticLearner(manifest, 10 + i, 0.01), silentLogger(name)));
+  try {
+    await Promise.all([...parties.map((p) => p.run()), aggregator.done]);
+  } finally {
+    parties.forEach((p) => p.close());
+  }
+  return aggregator.finish();
+}
+
 export async function secureAggregationCost({ full }) {
   const params = full ? 1_000_000 : 100_000;
   const figures = {};
@@ -68,7 +86,16 @@ export async function secureAggregationCost({ full }) {
     }
     rows.push(`${count} parties${label ? ` (SecAgg+ k=12)` : ""}: ${plain ? `plain ${plain.seconds.toFixed(2)} s (cpu ${plain.cpuSeconds.toFixed(2)} s), ${(plain.bytesIn / 1e6).toFixed(1)} MB in + ${(plain.bytesOut / 1e6).toFixed(1)} MB out; ` : ""}secure ${secure.seconds.toFixed(2)} s (cpu ${secure.cpuSeconds.toFixed(2)} s), ${(secure.bytesIn / 1e6).toFixed(1)} MB in + ${(secure.bytesOut / 1e6).toFixed(1)} MB out (key phases ${(secure.keyBytes / 1e3).toFixed(1)} kB)`);
   }
-  return { figures, detail: `${params / 1e3}k params, mean of rounds 2-${ROUNDS}: ${rows.join("; ")}` };
+  const rssParams = full ? 10_000_000 : 1_000_000;
+  const peaks = [];
+  for (const count of [3, 10, 30]) {
+    const plain = await aggregatorPeakMiB(count, rssParams, undefined);
+    const secure = await aggregatorPeakMiB(count, rssParams, { neighbours: 4 });
+    figures[`plain_rss_mb_n${count}`] = Math.round(plain * 1.048576);
+    figures[`secagg_rss_mb_n${count}`] = Math.round(secure * 1.048576);
+    peaks.push(`n${count} ${figures[`plain_rss_mb_n${count}`]} / ${figures[`secagg_rss_mb_n${count}`]} MB`);
+  }
+  return { figures, detail: `${params / 1e3}k params, mean of rounds 2-${ROUNDS}: ${rows.join("; ")}; aggregator peak RSS plain / secure (SecAgg+ k=4), ${rssParams / 1e6}M params: ${peaks.join(", ")}` };
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
