@@ -14,13 +14,14 @@ afterEach(async () => { for (const f of cleanup.splice(0)) await f(); });
 
 /** A federation of arithmetic learners (party i: examples[i], offset[i]); `dealer`/`dropAt` make party i dishonest or leave after training in round 1. */
 async function federation(options: {
-  secure: boolean; examples: number[]; offsets: number[]; rounds?: number; threshold?: number; neighbours?: number; algorithm?: "fedavg" | "fedavgm";
+  secure: boolean; examples: number[]; offsets: number[]; rounds?: number; threshold?: number; neighbours?: number; algorithm?: "fedavg" | "fedavgm"; stagingMemoryBytes?: number;
   dealers?: Record<number, Dealer>; dropAfterTraining?: number[];
 }) {
   const n = options.examples.length;
   const parties = Array.from({ length: n }, (_, i) => ({ name: `party${i}`, token: `token-of-party-${i}` }));
   const { aggregator, port, outputDir } = await startAggregator({
     rounds: options.rounds ?? 2, numParties: n, parties, maxTimeoutMs: 15_000, percQuorum: 0.5, algorithm: options.algorithm ?? "fedavg",
+    ...(options.stagingMemoryBytes === undefined ? {} : { stagingMemoryBytes: options.stagingMemoryBytes }),
     ...(options.secure ? { secureAggregation: { ...(options.threshold ? { threshold: options.threshold } : {}), ...(options.neighbours ? { neighbours: options.neighbours } : {}) } } : {}),
   });
   cleanup.push(() => aggregator.forceClose());
@@ -135,6 +136,12 @@ describe("secure aggregation over gRPC", () => {
     expect(Math.abs((await checkpoint(five.outputDir, 1))[0] - 1.25)).toBeLessThanOrEqual(2 * STEP);
     const four = await federation({ secure: true, rounds: 1, threshold: 3, examples: [100, 100, 100, 100], offsets: [1, 1, 1, 1], dealers: { 2: skewedAt(1) } });
     expect(four.summary.stopped_because).toMatch(/secure aggregation: party2's shares of its self-mask seed are inconsistent .*party2 dealt inconsistent shares/);
+  });
+
+  it("folds masked updates spilled to disk (no staging memory) to the same model", async () => {
+    const { summary, outputDir } = await federation({ secure: true, rounds: 1, stagingMemoryBytes: 0, examples: [100, 300, 600], offsets: [1, -2, 0.5] });
+    expect(summary.rounds_completed).toBe(1);
+    expect(Math.abs((await checkpoint(outputDir, 1))[0] - 0.05)).toBeLessThanOrEqual(2 * STEP);
   });
 
   it("runs SecAgg+ neighbourhoods (k = 2 of 5) to the same model", async () => {
