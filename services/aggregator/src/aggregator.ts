@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { HealthImplementation } from "grpc-health-check";
-import { ClippedUpdate, type FusionStrategy, secureAggregationRefusal, type ModelSlices, type StagedBytes, type StagedUpdate, UpdateStaging, WeightedSum, createStrategy, defaultStagingBudget, updateNorm } from "@cohort/fusion";
+import { ClippedUpdate, type FusionStrategy, type ModelSlices, type StagedBytes, type StagedUpdate, UpdateStaging, WeightedSum, createStrategy, defaultStagingBudget, updateNorm } from "@cohort/fusion";
 import { type UpdateEncoding, diffManifests, fingerprint, manifestByteLength } from "@cohort/tensors";
 import type { AggregatorMetrics, Logger } from "@cohort/telemetry";
 import {
@@ -31,7 +31,7 @@ import { type UpdateMeta, roundMetrics } from "./round-metrics.js";
 import { recoverLostRounds } from "./lost-rounds.js";
 import { evaluationViolation, examplesViolation, metricViolation } from "./report-bounds.js";
 import { NonFiniteModel, finiteSlices } from "./finite-slices.js";
-import { SecureRound, type SecureRoundHost } from "./secure-round.js";
+import { SecureRound, type SecureRoundHost, checkSecureAggregation } from "./secure-round.js";
 import { MASKED_UPDATE_ENCODING, type MaskedSum } from "@cohort/secagg";
 
 /**
@@ -682,14 +682,6 @@ export class Aggregator implements FederationState {
     this.server.forceShutdown();
     this.store.close();
   }
-}
-
-/** Refuses settings that secure aggregation cannot honour, naming what to change. */
-function checkSecureAggregation(settings: AggregatorSettings, strategy: FusionStrategy): void {
-  const refusal = secureAggregationRefusal(strategy);
-  if (refusal) throw new Error(`hyperparams.global.secure_aggregation: ${refusal}`);
-  if (settings.maxUpdateNorm !== undefined) throw new Error("hyperparams.global.secure_aggregation: max_update_norm needs each update's norm, which the aggregator cannot see under secure aggregation (clip on the parties: clipping_range)");
-  if ((settings.updateEncoding ?? "float32") !== "float32") throw new Error(`hyperparams.global.secure_aggregation: update_encoding ${settings.updateEncoding} cannot be masked: masked updates are their own encoding (leave update_encoding at float32)`);
 }
 
 /** A party's training failure reason is logged, so it is cut to this length. */

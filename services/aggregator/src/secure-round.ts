@@ -1,9 +1,10 @@
-import type { ModelSlices, StagedBytes } from "@cohort/fusion";
+import { type FusionStrategy, type ModelSlices, type StagedBytes, secureAggregationRefusal } from "@cohort/fusion";
 import { AggregatorRound, MaskedSum, type RoundParams, SecAggRefusal, type SecureAggregationConfig, dequantizeSumInto, roundParams } from "@cohort/secagg";
 import { type Manifest, manifestByteLength } from "@cohort/tensors";
 import type { Logger } from "@cohort/telemetry";
 import { type AdvertiseKeysRequest, type Instruction, type SecureAggregationParamsMessage, type ShareKeysRequest, type UnmaskRequest, failedPrecondition, invalidArgument } from "@cohort/wire";
 import { Collector } from "./collector.js";
+import type { AggregatorSettings } from "./settings.js";
 
 /** What a secure round needs from the aggregator's round. */
 export interface SecureRoundHost {
@@ -215,6 +216,14 @@ export class SecureRound {
   private expectPhase(phase: KeyPhase, what: string): void {
     if (this.phase !== phase) throw failedPrecondition(`secure round ${this.round} is in its ${this.phase} phase: it does not ${what} now`);
   }
+}
+
+/** Refuses settings that secure aggregation cannot honour, naming what to change. */
+export function checkSecureAggregation(settings: AggregatorSettings, strategy: FusionStrategy): void {
+  const refusal = secureAggregationRefusal(strategy);
+  if (refusal) throw new Error(`hyperparams.global.secure_aggregation: ${refusal}`);
+  if (settings.maxUpdateNorm !== undefined) throw new Error("hyperparams.global.secure_aggregation: max_update_norm needs each update's norm, which the aggregator cannot see under secure aggregation (clip on the parties: clipping_range)");
+  if ((settings.updateEncoding ?? "float32") !== "float32") throw new Error(`hyperparams.global.secure_aggregation: update_encoding ${settings.updateEncoding} cannot be masked: masked updates are their own encoding (leave update_encoding at float32)`);
 }
 
 /** Maps the protocol's refusals onto gRPC statuses. */
