@@ -110,7 +110,6 @@ describe("secure aggregation over gRPC", () => {
     // The parties' weights differ (so the mean is not any one of them), and the secure mean is FedAvg's.
     expect(changed).toBeGreaterThan(model.length / 10);
     expect(worst).toBeLessThanOrEqual(1.5 * STEP + 1e-6);
-    expect(lines[0].eval.accuracy).toBeGreaterThan(0.3);
   }, 120_000);
 
   it("recovers up to n - threshold parties that leave after the key exchange; the mean is the survivors'", async () => {
