@@ -24,7 +24,7 @@ describe("a party that misbehaves in a secure round", () => {
   it("gets a gRPC status for each bad step, and the others' round completes with their mean, its masks removed", async () => {
     const zeros = packWeights([{ name: "w", dtype: "float32", shape: [10, 10], data: new Float32Array(100) }]);
     const { aggregator, port, outputDir } = await startAggregator(
-      { rounds: 1, numParties: 3, maxTimeoutMs: 4_000, percQuorum: 0.5, secureAggregation: {} },
+      { rounds: 1, numParties: 3, maxTimeoutMs: 6_000, percQuorum: 0.5, secureAggregation: {} },
       { initialModel: { manifest, bytes: zeros } },
     );
     cleanup.push(() => aggregator.forceClose());
