@@ -15,7 +15,7 @@ const skewedDealer = (x: number): Dealer => (secret, xs, t) => split(secret, xs,
 const bytesOf = (v: Uint32Array) => ({ size: v.byteLength, read: async (o: number, l: number) => new Uint8Array(v.buffer, v.byteOffset + o, l) });
 
 /** Runs one round in memory: `dropAfterSharing` parties deal shares and never upload. */
-async function runRound(n: number, params: RoundParams, options: { dropAfterSharing?: number[]; dealers?: Record<string, Dealer> } = {}) {
+async function runRound(n: number, params: RoundParams, options: { dropAfterSharing?: number[]; silentAtUnmask?: number[]; dealers?: Record<string, Dealer> } = {}) {
   const names = Array.from({ length: n }, (_, i) => `party${String(i).padStart(2, "0")}`);
   const parties = names.map((name) => new PartyRound(name, 7, params, options.dealers?.[name]));
   const server = new AggregatorRound(7, names, params);
@@ -34,7 +34,8 @@ async function runRound(n: number, params: RoundParams, options: { dropAfterShar
     server.uploadedBy(p.self);
   }
   const { survivors, dropped: gone } = server.closeUpload();
-  for (const p of parties) if (survivors.includes(p.self)) server.acceptReveal(p.self, p.reveal(survivors, gone));
+  const silent = new Set((options.silentAtUnmask ?? []).map((i) => names[i]));
+  for (const p of parties) if (survivors.includes(p.self) && !silent.has(p.self)) server.acceptReveal(p.self, p.reveal(survivors, gone));
   const recovery = server.recover();
   const unmasked = sum.sum.slice();
   // Slice by slice, as the aggregator does.
@@ -67,6 +68,17 @@ describe("a secure round in memory", () => {
     const b = await runRound(10, plus, { dropAfterSharing: [3, 8] });
     expect(b.recovery.failure).toBeUndefined();
     for (let j = 0; j < ELEMENTS; j++) expect(Math.abs(b.decoded[j] - b.expected[j])).toBeLessThan(1e-4);
+  });
+
+  it("unmasks a survivor that uploads and then never reveals, from the others' shares of its seed", async () => {
+    const params = roundParams({ threshold: 3 }, 5, 1);
+    const { recovery, decoded, expected, survivors } = await runRound(5, params, { dropAfterSharing: [4], silentAtUnmask: [0] });
+    expect(survivors).toContain("party00");
+    expect(recovery.failure).toBeUndefined();
+    for (let j = 0; j < ELEMENTS; j++) expect(Math.abs(decoded[j] - expected[j])).toBeLessThan(1e-4);
+    // With a second silent survivor only 2 shares of the dropped party's key come back: named, not guessed.
+    const short = await runRound(5, params, { dropAfterSharing: [4], silentAtUnmask: [0, 1] });
+    expect(short.recovery.failure).toMatch(/2 shares of party04's masking key were revealed, 3 are needed/);
   });
 
   it("fails cleanly, saying how many shares were missing, when more than n - threshold drop", async () => {
