@@ -15,6 +15,7 @@ import { parties200 } from "./parties.mjs";
 import { largeModel } from "./large-model.mjs";
 import { trainVsFrameworks } from "./train.mjs";
 import { compressionError } from "./compression.mjs";
+import { secureAggregationCost } from "./secure-aggregation.mjs";
 import { PARTY_HEAP_GROWING_PERCENT, tuneHeapGrowth } from "@cohort/wire";
 
 tuneHeapGrowth(PARTY_HEAP_GROWING_PERCENT); // this process plays the parties, as `cohort party` does
@@ -33,6 +34,7 @@ const BENCHMARKS = [
   ["round", roundOverhead],
   ["train", trainVsFrameworks],
   ["compression", compressionError],
+  ["secagg", secureAggregationCost],
 ];
 
 /** What each figure aims at (printed next to it; not asserted). */

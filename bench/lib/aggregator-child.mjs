@@ -1,7 +1,7 @@
 // An aggregator in its own process, so that its memory can be read from /proc (VmHWM) apart
 // from the parties'. Config (JSON in argv[2]): params or manifest, numParties, rounds,
 // chunkSize, stagingMemoryBytes, outputDir, initial ("zeros" gives the aggregator its own model),
-// algorithm and fusionParams (default fedavg).
+// algorithm and fusionParams (default fedavg), secureAggregation (off by default).
 // Prints {"port"} once listening and {"summary"} at the end, then waits for stdin to close.
 import { Aggregator } from "@cohort/aggregator";
 import { manifestByteLength } from "@cohort/tensors";
@@ -18,7 +18,7 @@ try {
     host: "127.0.0.1", port: 0, chunkSize: config.chunkSize ?? benchChunkSize(), algorithm: config.algorithm ?? "fedavg", fusionParams: config.fusionParams, rounds: config.rounds ?? 1,
     numParties: config.numParties, percQuorum: 1, maxTimeoutMs: config.maxTimeoutMs ?? 600_000,
     local: { epochs: 1, batchSize: 32, validationSplit: 0 }, outputDir: config.outputDir, parties: partyList(config.numParties),
-    stagingMemoryBytes: config.stagingMemoryBytes,
+    stagingMemoryBytes: config.stagingMemoryBytes, ...(config.secureAggregation ? { secureAggregation: config.secureAggregation } : {}),
   }, silentLogger("aggregator"), { initialModel });
   emit({ port: await aggregator.start() });
   const summary = await aggregator.run();

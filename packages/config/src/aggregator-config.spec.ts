@@ -93,6 +93,23 @@ describe("parseAggregatorConfig", () => {
     expect(error.issues).toEqual([expect.objectContaining({ path: "hyperparams.global.compression", message: expect.stringMatching(/got "float8", expected one of "none", "float16", "int8"/) })]);
   });
 
+  it("reads secure_aggregation (absent: off) and names the key of a bad value", () => {
+    const raw = ibmConfig();
+    const global = (raw.hyperparams as { global: Record<string, unknown> }).global;
+    expect(parseAggregatorConfig(raw, "a.yml", "/x").secureAggregation).toBeUndefined();
+    global.secure_aggregation = {};
+    expect(parseAggregatorConfig(raw, "a.yml", "/x").secureAggregation).toEqual({});
+    global.secure_aggregation = { threshold: 0.75, clipping_range: 2, quantization_bits: 20, neighbours: 8 };
+    expect(parseAggregatorConfig(raw, "a.yml", "/x").secureAggregation).toEqual({ threshold: 0.75, clippingRange: 2, quantizationBits: 20, neighbours: 8 });
+    global.secure_aggregation = { threshold: 2.5, quantization_bits: 40 };
+    const error = errorOf(() => parseAggregatorConfig(raw, "a.yml", "/x"));
+    expect(error.issues).toEqual([expect.objectContaining({ path: "hyperparams.global.secure_aggregation.quantization_bits" })]);
+    global.secure_aggregation = { threshold: 2.5 };
+    expect(errorOf(() => parseAggregatorConfig(raw, "a.yml", "/x")).issues).toEqual([
+      expect.objectContaining({ path: "hyperparams.global.secure_aggregation.threshold", message: expect.stringMatching(/got 2.5, expected a fraction in \(0.5, 1\] of the shares each party deals or a whole count >= 2/) }),
+    ]);
+  });
+
   it("reads per-phase deadlines in seconds, each defaulting to max_timeout, and names the key of a bad one", () => {
     const raw = ibmConfig();
     const global = (raw.hyperparams as { global: Record<string, unknown> }).global;

@@ -67,6 +67,8 @@ export interface AggregatorConfig {
   deadlines: { downloadMs: number; trainMs: number; uploadMs: number; evaluateMs: number };
   terminationAccuracy?: number;
   evaluateEvery: number;
+  /** Secure aggregation (hyperparams.global.secure_aggregation); absent: off. Defaults are @cohort/secagg's. */
+  secureAggregation?: { threshold?: number; clippingRange?: number; quantizationBits?: number; neighbours?: number };
   /** How parties send updates (hyperparams.global.compression; "none" is float32). */
   updateEncoding: "float32" | "float16" | "int8";
   local: LocalHyperparams;
@@ -159,6 +161,10 @@ function build(raw: unknown, label: string, file: string, baseDir: string, optio
   if (training.lr !== undefined && optimizer.lr !== undefined && training.lr !== optimizer.lr) {
     issues.add(["hyperparams", "local", "training", "lr"], `got ${training.lr} while hyperparams.local.optimizer.lr is ${optimizer.lr}, expected the learning rate given once`);
   }
+  const threshold = global.secure_aggregation?.threshold;
+  if (threshold !== undefined && threshold > 1 && !Number.isInteger(threshold)) {
+    issues.add(["hyperparams", "global", "secure_aggregation", "threshold"], `got ${threshold}, expected a fraction in (0.5, 1] of the shares each party deals or a whole count >= 2`);
+  }
   issues.throwIfAny(label);
 
   const local: LocalHyperparams = { epochs: training.epochs, batchSize: training.batch_size, validationSplit: training.validation_split };
@@ -189,6 +195,15 @@ function build(raw: unknown, label: string, file: string, baseDir: string, optio
     paths,
     ignored,
   };
+  const secure = global.secure_aggregation;
+  if (secure !== undefined) {
+    config.secureAggregation = {
+      ...(secure.threshold === undefined ? {} : { threshold: secure.threshold }),
+      ...(secure.clipping_range === undefined ? {} : { clippingRange: secure.clipping_range }),
+      ...(secure.quantization_bits === undefined ? {} : { quantizationBits: secure.quantization_bits }),
+      ...(secure.neighbours === undefined ? {} : { neighbours: secure.neighbours }),
+    };
+  }
   if (data !== undefined) config.data = data;
   if (global.termination_accuracy !== undefined) config.terminationAccuracy = global.termination_accuracy;
   if (model !== undefined) config.model = model;

@@ -90,6 +90,14 @@ const hyperparamsSchema = section({
     evaluate_every: integer(1, undefined, "rounds").default(1),
     // Parties send float32 tensors as float16 or 8-bit differences from the global model.
     compression: oneOf(["none", "float16", "int8"] as const).default("none"),
+    // Secure aggregation (SecAgg+): parties upload masked updates; the aggregator sees only their sum.
+    secure_aggregation: section({
+      // A fraction in (0.5, 1] of the shares each party deals, or a count >= 2 (checked in aggregator-config.ts).
+      threshold: number({ min: 0.5, exclusiveMin: true }).optional(),
+      clipping_range: number({ min: 0, exclusiveMin: true }).optional(),
+      quantization_bits: integer(2, 30, "bits").optional(),
+      neighbours: integer(2, undefined, "parties").optional(),
+    }).optional(),
   }),
   local: section({
     training: section({

@@ -34,8 +34,22 @@ export interface LocalHyperparamsMessage {
   /** FedProx's mu (0 or absent: no proximal term). */
   proximalMu?: number;
 }
+/** A secure round's parameters (secure_aggregation.proto). */
+export interface SecureAggregationParamsMessage { threshold: number; neighbours: number; clippingRange: number; quantizationBits: number; totalExamples: number }
+export interface PartyKeysMessage { party: string; encryptionKey: Uint8Array; maskingKey: Uint8Array; seedCommitment: Uint8Array }
+export interface SealedShareMessage { from: string; to: string; ciphertext: Uint8Array }
+export interface AdvertiseKeysRequest { round: number; encryptionKey: Uint8Array; maskingKey: Uint8Array; seedCommitment: Uint8Array }
+export interface ShareKeysRequest { round: number; shares: SealedShareMessage[] }
+export interface RevealedShareMessage { owner: string; maskingKey: boolean; value: Uint8Array }
+export interface UnmaskRequest { round: number; shares: RevealedShareMessage[] }
+/** The secure rounds' empty responses. */
+export type SecureAggregationAck = Record<string, never>;
+
 export type Instruction =
-  | { kind: "train"; train: { round: number; hyperparams: LocalHyperparamsMessage } }
+  | { kind: "train"; train: { round: number; hyperparams: LocalHyperparamsMessage; secureAggregation?: SecureAggregationParamsMessage | null } }
+  | { kind: "shareKeys"; shareKeys: { round: number; roster: PartyKeysMessage[] } }
+  | { kind: "maskedInput"; maskedInput: { round: number; shares: SealedShareMessage[] } }
+  | { kind: "unmask"; unmask: { round: number; survivors: string[]; dropped: string[] } }
   | { kind: "evaluate"; evaluate: { round: number } }
   | { kind: "wait"; wait: { reason: string } }
   | { kind: "stop"; stop: { reason: string } };

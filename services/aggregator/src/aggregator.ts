@@ -31,6 +31,8 @@ import { type UpdateMeta, roundMetrics } from "./round-metrics.js";
 import { recoverLostRounds } from "./lost-rounds.js";
 import { evaluationViolation, examplesViolation, metricViolation } from "./report-bounds.js";
 import { NonFiniteModel, finiteSlices } from "./finite-slices.js";
+import { SecureRound, type SecureRoundHost, checkSecureAggregation } from "./secure-round.js";
+import { MASKED_UPDATE_ENCODING, type MaskedSum } from "@cohort/secagg";
 
 /**
  * `receiveHolds`: each participant's upload receive buffers, held against staging's memory budget
@@ -48,6 +50,8 @@ interface TrainingPhase {
   bounds: { clipped: string[]; refused: string[] };
   /** Parties whose local training failed this round, and why (they said so: ReportTrainingFailure). */
   trainingFailures: Map<string, string>;
+  /** Set in a secure round (secure aggregation): its key phases, masked sum and unmasking. */
+  secure?: SecureRound;
 }
 
 
@@ -88,10 +92,15 @@ export class Aggregator implements FederationState {
   private lastAggregatorEval: Record<string, number> | undefined;
   /** One float64 accumulator for the whole run, reset each round (its pages are faulted in once). */
   private accumulator: WeightedSum | undefined;
+  /** Secure aggregation's modular sum of masked updates, reused from round to round. */
+  private maskedSum: MaskedSum | undefined;
+  /** The latest secure round, from its key exchange on (its RPCs name their round). */
+  private keyExchange: SecureRound | undefined;
 
   constructor(readonly settings: AggregatorSettings, readonly log: Logger, private readonly extras: { initialModel?: InitialModel; exportModel?: ModelExporter; metrics?: AggregatorMetrics; evaluateGlobal?: GlobalEvaluator } = {}) {
     this.auth = new PartyAuthenticator(settings.parties, settings.insecure === true);
     this.strategy = createStrategy({ ...settings.fusionParams, name: settings.algorithm });
+    if (settings.secureAggregation) checkSecureAggregation(settings, this.strategy);
     this.chunkSize = settings.chunkSize;
     this.updateEncoding = settings.updateEncoding ?? "float32";
     this.limits = resolveLimits(settings.limits);
@@ -110,6 +119,7 @@ export class Aggregator implements FederationState {
     this.registry.on("disconnected", (party: string) => {
       this.log.warn({ party, round: this.round, phase: "disconnect" }, "party disconnected");
       this.training?.collector.drop(party);
+      this.keyExchange?.drop(party);
       this.evaluation?.drop(party);
     });
     if (extras.initialModel) {
@@ -175,7 +185,9 @@ export class Aggregator implements FederationState {
   }
 
   admitUpload(party: string, header: UpdateHeader): BoundedTransfer | undefined {
+    const masked = header.encoding === MASKED_UPDATE_ENCODING;
     if (header.round === 0) {
+      if (masked) throw invalidArgument("initial weights cannot be a masked update");
       if (this.store.latest) throw failedPrecondition("the federation already has its initial weights");
       if (party !== this.initialWeightsFrom) throw permissionDenied(`initial weights are expected from ${this.initialWeightsFrom}`);
       return undefined;
@@ -187,6 +199,9 @@ export class Aggregator implements FederationState {
     }
     if (phase.collector.hasAnswered(party)) throw alreadyExists(`an update for round ${header.round} was already accepted from ${party}`);
     if (!phase.collector.isExpected(party)) throw permissionDenied(`${party} is not a participant of round ${header.round}`);
+    if (phase.secure && !masked) throw invalidArgument(`round ${header.round} is a secure round: its updates must be masked (encoding ${MASKED_UPDATE_ENCODING})`);
+    if (!phase.secure && masked) throw invalidArgument(`round ${header.round} is not a secure round: a masked update could not be unmasked`);
+    phase.secure?.admit(party);
     const declared = this.registry.get(party)?.numTrainExamples ?? 0;
     const violation = examplesViolation(header.numExamples, declared, "training") ?? metricViolation(header.metrics);
     if (violation) this.refuse(phase, party, "update", violation);
@@ -198,6 +213,10 @@ export class Aggregator implements FederationState {
     if (!phase?.collector.isOpen || round !== phase.round - 1) return undefined;
     if (!phase.collector.isExpected(party) && phase.deadlines.droppedFor(party) === undefined) return undefined;
     return phase.deadlines.download(party);
+  }
+
+  secureRound(round: number): SecureRound | undefined {
+    return this.keyExchange?.round === round ? this.keyExchange : undefined;
   }
 
   onCooldown(party: string): void {
@@ -233,6 +252,16 @@ export class Aggregator implements FederationState {
       }
       this.admitUpload(party, header);
       const phase = this.training!;
+      if (phase.secure) {
+        if (!phase.collector.submit(party, { numExamples: header.numExamples, metrics: header.metrics, trainSeconds: header.trainSeconds })) {
+          throw failedPrecondition(`round ${header.round} closed before the update was complete`);
+        }
+        // Masked updates are added to the modular sum as they arrive, then released (finally).
+        const fold = phase.secure.fold(party, staged, header.numExamples);
+        phase.folds = phase.folds.then(() => fold).catch(() => undefined);
+        await fold;
+        return;
+      }
       staged = await this.boundNorm(phase, party, staged);
       if (!phase.collector.submit(party, { numExamples: header.numExamples, metrics: header.metrics, trainSeconds: header.trainSeconds })) {
         throw failedPrecondition(`round ${header.round} closed before the update was complete`);
@@ -389,11 +418,18 @@ export class Aggregator implements FederationState {
       this.log.error({ round, phase: "train", connected: participants.length, quorum }, "not enough parties connected");
       return { failed: `fewer than ${quorum} updates`, resumable: false };
     }
+    let secure: SecureRound | undefined;
+    if (s.secureAggregation) {
+      // Keys first (each phase bounded by max_timeout): the round then trains the parties that dealt shares.
+      const keyed = await this.exchangeKeys(round, participants);
+      if ("failed" in keyed) return { failed: keyed.failed, resumable: false };
+      ({ secure, participants } = keyed);
+    }
     const collector = new Collector<UpdateMeta>(round, participants, s.maxTimeoutMs);
     const deadlines: RoundDeadlines = new RoundDeadlines(round, participants, this.deadlines, s.maxTimeoutMs, (party, dropped): boolean => this.dropFromRound(collector, deadlines, party, dropped));
     const receiveHolds = new Map(participants.map((party) => [party, this.staging.hold(receiveBufferBytes(this.chunkSize))]));
     const sum = this.strategy.mode === "stream" ? this.roundSum() : undefined;
-    const phase: TrainingPhase = { round, collector, deadlines, sum, staged: [], bounds: { clipped: [], refused: [] }, folds: Promise.resolve(), receiveHolds, trainingFailures: new Map() };
+    const phase: TrainingPhase = { round, collector, deadlines, sum, staged: [], bounds: { clipped: [], refused: [] }, folds: Promise.resolve(), receiveHolds, trainingFailures: new Map(), secure };
     this.training = phase;
     try {
       return await this.trainAndFuse(phase, participants, quorum, { roundStart, bytesIn, bytesOut });
@@ -410,14 +446,15 @@ export class Aggregator implements FederationState {
     const s = this.settings;
     const { round } = phase;
     const { roundStart, bytesIn, bytesOut } = start;
-    const { proximalMu } = this.strategy.configureTrain(round);
-    const instruction: Instruction = {
-      kind: "train",
-      train: { round, hyperparams: { epochs: s.local.epochs, batchSize: s.local.batchSize, stepsPerEpoch: s.local.stepsPerEpoch ?? 0, validationSplit: s.local.validationSplit, learningRate: s.local.lr ?? 0, proximalMu } },
-    };
-    for (const party of participants) if (!this.registry.send(party, instruction)) phase.collector.drop(party);
+    if (phase.secure) {
+      // Their train instruction came with the key exchange: the shares dealt to them start their training.
+      for (const party of phase.secure.startUploads(this.secureHost())) phase.collector.drop(party);
+    } else {
+      const instruction = this.trainInstruction(round);
+      for (const party of participants) if (!this.registry.send(party, instruction)) phase.collector.drop(party);
+    }
     this.metrics?.roundStarted(round);
-    this.log.info({ round, phase: "train", parties: participants }, "round started");
+    this.log.info({ round, phase: "train", parties: participants, ...(phase.secure ? { secure_aggregation: true } : {}) }, "round started");
     const onAbort = () => phase.collector.close("cancelled");
     this.abort.signal.addEventListener("abort", onAbort);
     const updates = await phase.collector.closed;
@@ -428,6 +465,12 @@ export class Aggregator implements FederationState {
     await phase.folds;
     const trainMs = Date.now() - roundStart;
     if (updates.missing.length) this.log.warn({ round, phase: "train", missing: updates.missing, reason: updates.reason }, "round closed without some parties");
+    const report: Record<string, unknown> = {};
+    if (phase.secure && updates.results.size >= quorum) {
+      // The masked sum becomes the round's float64 sum here (or the round fails, saying why).
+      const failed = await this.unmaskSecureRound(phase, report);
+      if (failed) return { failed, resumable: false };
+    }
     const staged = phase.staged.filter((u) => updates.results.has(u.party)).sort((a, b) => (a.party < b.party ? -1 : a.party > b.party ? 1 : 0));
     if (updates.results.size < quorum || (phase.sum ? phase.sum.count === 0 : staged.length < quorum)) {
       this.log.error({ round, phase: "train", updates: updates.results.size, quorum }, "quorum not reached");
@@ -452,7 +495,6 @@ export class Aggregator implements FederationState {
     const manifest = this.store.manifest!;
     const base = round - 1;
     const previous: ModelSlices = { read: (offset, length) => this.store.read(base, offset, length) };
-    const report: Record<string, unknown> = {};
     let checkpoint;
     try {
       const slices = this.strategy.aggregate({ round, manifest, previous, sum: phase.sum, updates: staged, report });
@@ -523,6 +565,73 @@ export class Aggregator implements FederationState {
     this.metrics?.updateClipped();
     phase.bounds.clipped.push(party);
     return new ClippedUpdate(manifest, staged, previous, bound / norm);
+  }
+
+  /** The round's train instruction; a secure round's carries its parameters (the party advertises keys first). */
+  private trainInstruction(round: number, secure?: SecureRound): Instruction {
+    const s = this.settings;
+    const { proximalMu } = this.strategy.configureTrain(round);
+    return {
+      kind: "train",
+      train: {
+        round, hyperparams: { epochs: s.local.epochs, batchSize: s.local.batchSize, stepsPerEpoch: s.local.stepsPerEpoch ?? 0, validationSplit: s.local.validationSplit, learningRate: s.local.lr ?? 0, proximalMu },
+        ...(secure ? { secureAggregation: secure.trainParams } : {}),
+      },
+    };
+  }
+
+  /**
+   * A secure round's key exchange, before its training: the train instruction with the round's
+   * parameters, then the advertise and share phases. Returns the parties that dealt shares, or
+   * why the round fails.
+   */
+  private async exchangeKeys(round: number, participants: string[]): Promise<{ secure: SecureRound; participants: string[] } | { failed: string }> {
+    const declared = participants.reduce((total, party) => total + (this.registry.get(party)?.numTrainExamples ?? 0), 0);
+    const secure = SecureRound.start(this.settings.secureAggregation!, round, participants, declared, this.store.manifest!, this.maskedSum);
+    let outcome: { failed: string } | { sharers: string[] };
+    if ("failed" in secure) {
+      outcome = secure;
+    } else {
+      this.maskedSum = secure.sum;
+      this.keyExchange = secure;
+      outcome = await secure.exchangeKeys(this.secureHost(), this.trainInstruction(round, secure));
+    }
+    if ("failed" in outcome) {
+      this.log.error({ round, phase: "secagg", reason: outcome.failed }, `round ${round} failed: ${outcome.failed}`);
+      return outcome;
+    }
+    return { secure: secure as SecureRound, participants: outcome.sharers };
+  }
+
+  /** What a secure round needs from the aggregator: instructions, the key phases' deadline, the stop signal. */
+  private secureHost(): SecureRoundHost {
+    return { log: this.log, deadlineMs: this.settings.maxTimeoutMs, abort: this.abort.signal, send: (party, instruction) => this.registry.send(party, instruction) };
+  }
+
+  /**
+   * Unmasks a secure round's sum into the round's float64 sum (as the mean's one update), so
+   * that the strategy (FedAvg, a server optimizer) fuses it as it fuses a plain round. Returns
+   * why the round fails, if it does.
+   */
+  private async unmaskSecureRound(phase: TrainingPhase, report: Record<string, unknown>): Promise<string | undefined> {
+    const secure = phase.secure!;
+    const outcome = await secure.unmask(this.secureHost());
+    report.secure_aggregation = {
+      survivors: outcome.survivors.length, dropped: outcome.dropped, key_bytes_in: secure.keyBytes.in, key_bytes_out: secure.keyBytes.out,
+      ...(outcome.warnings.length ? { warnings: outcome.warnings } : {}),
+    };
+    for (const warning of outcome.warnings) this.log.warn({ round: phase.round, phase: "secagg-unmask", reason: warning }, warning);
+    if (outcome.failed) {
+      this.log.error({ round: phase.round, phase: "secagg-unmask", reason: outcome.failed }, `round ${phase.round} failed: ${outcome.failed}`);
+      return outcome.failed;
+    }
+    const base = phase.round - 1;
+    const model = secure.unmaskedModel(this.store.manifest!, { read: (offset, length) => this.store.read(base, offset, length) });
+    const sum = this.roundSum();
+    phase.sum = sum;
+    await sum.fold(model, 1);
+    this.log.info({ round: phase.round, phase: "secagg-unmask", survivors: outcome.survivors.length, dropped: outcome.dropped }, "secure round: sum unmasked");
+    return undefined;
   }
 
   /** `party` missed a phase deadline (or is cooling down): the round stops waiting for it. False when it no longer waited. */

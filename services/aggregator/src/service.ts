@@ -2,12 +2,14 @@ import * as grpc from "@grpc/grpc-js";
 import { diffManifests, fingerprint, manifestByteLength } from "@cohort/tensors";
 import {
   type DownloadRequest, type EvaluationAck, type EvaluationReport, type Instruction, type InstructionsRequest,
+  type AdvertiseKeysRequest, type SecureAggregationAck, type ShareKeysRequest, type UnmaskRequest,
   type JoinRequest, type JoinResponse, type ModelChunk, type TrainingFailure, type TrainingFailureAck, type UploadMessage, type UploadResponse,
   FederationError, SESSION_KEY, failedPrecondition, invalidArgument, manifestFromMessage, notFound,
   permissionDenied, toServiceError,
 } from "@cohort/wire";
 import type { BoundedTransfer } from "./deadlines.js";
 import type { FederationState } from "./state.js";
+import type { SecureRound } from "./secure-round.js";
 import type { ModelReader } from "./model-store.js";
 import { type IdentifiableCall, identify } from "./identity.js";
 import { DEFAULT_LIMITS } from "./limits.js";
@@ -276,9 +278,26 @@ export function federationHandlers(state: FederationState): grpc.UntypedServiceI
     }
   };
 
+  // The key phases of a secure round (secure_aggregation.proto): each request goes to the round it names.
+  const secureStep = <Req extends { round: number }>(rpc: string, step: (round: SecureRound, party: string, request: Req) => void): Handler<Req, SecureAggregationAck> => (call, callback) => {
+    let party: string | undefined;
+    try {
+      party = sessionParty(call);
+      const round = state.secureRound?.(call.request.round);
+      if (!round) throw failedPrecondition(`round ${call.request.round} is not a secure round in progress (current round ${state.currentRound()})`);
+      step(round, party, call.request);
+      callback(null, {});
+    } catch (error) {
+      callback(fail(rpc, party, error, call));
+    }
+  };
+
   return {
     Join: join, Instructions: instructions, DownloadModel: download, UploadUpdate: upload, ReportEvaluation: report,
     ReportTrainingFailure: trainingFailure,
+    AdvertiseKeys: secureStep<AdvertiseKeysRequest>("AdvertiseKeys", (round, party, request) => round.advertise(party, request)),
+    ShareKeys: secureStep<ShareKeysRequest>("ShareKeys", (round, party, request) => round.share(party, request)),
+    Unmask: secureStep<UnmaskRequest>("Unmask", (round, party, request) => round.reveal(party, request)),
   } as unknown as grpc.UntypedServiceImplementation;
 }
 

@@ -1,6 +1,7 @@
 import type { LocalHyperparams } from "@cohort/config";
 import type { FusionName, FusionSettings } from "@cohort/fusion";
 import type { Manifest, UpdateEncoding } from "@cohort/tensors";
+import type { SecureAggregationConfig } from "@cohort/secagg";
 import type { IdentityMode } from "./identity.js";
 import type { PhaseDeadlines } from "./deadlines.js";
 import type { AggregatorLimits, ServerKeepalive } from "./limits.js";
@@ -41,6 +42,8 @@ export interface AggregatorSettings {
   allowInsecureKeyPermissions?: boolean;
   /** Overrides of the limits on what peers control (limits.ts has the defaults). */
   limits?: Partial<AggregatorLimits>;
+  /** Secure aggregation (hyperparams.global.secure_aggregation): parties send masked updates, the aggregator sees only their sum. */
+  secureAggregation?: SecureAggregationConfig;
   /** HTTP/2 keepalive of the parties' connections and the ping policy (limits.ts has the defaults). */
   keepalive?: Partial<ServerKeepalive>;
 }

@@ -11,6 +11,7 @@ import type { PartyRegistry } from "./registry.js";
 import type { RejectionLimiter } from "./rejection-limiter.js";
 import type { StreamQuota } from "./stream-guard.js";
 import type { ReceivedUpdate } from "./upload-receiver.js";
+import type { SecureRound } from "./secure-round.js";
 
 /** What the gRPC handlers need from the aggregator: its parts, and the decisions the run makes. */
 export interface FederationState {
@@ -58,6 +59,9 @@ export interface FederationState {
   acceptEvaluation(party: string, report: EvaluationReport): void;
   /** `party`'s local training of a round failed: the round stops waiting for it. Optional (tests' fakes). */
   acceptTrainingFailure?(party: string, failure: TrainingFailure): void;
+
+  /** The secure round `round`, while it runs (secure aggregation). Optional (tests' fakes). */
+  secureRound?(round: number): SecureRound | undefined;
 
   /** A call authenticated on the connection of `peer` (grpc-js' getPeer): its connection is no longer bounded as unauthenticated. Optional (tests' fakes). */
   connectionAuthenticated?(peer: string): void;

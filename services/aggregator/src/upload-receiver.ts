@@ -1,6 +1,7 @@
 import { type Manifest, type UpdateEncoding, encodedByteLength, isUpdateEncoding, manifestByteLength } from "@cohort/tensors";
 import { type StagedBytes, type UpdateStaging } from "@cohort/fusion";
 import { type BaseReader, ChunkSequence, Crc32, FiniteCheck, formatCrc32, UpdateDecoder, type UpdateHeader, type UploadMessage, failedPrecondition, invalidArgument } from "@cohort/wire";
+import { MASKED_UPDATE_ENCODING } from "@cohort/secagg";
 import { DEFAULT_LIMITS } from "./limits.js";
 
 export interface ReceivedUpdate {
@@ -58,7 +59,10 @@ export async function receiveUpload(
   const header = first.value.header;
   checkHeader(header);
   options.admit(header);
-  const encoding = headerEncoding(header, options.encoding ?? "float32");
+  // A masked update (secure aggregation; admit checked that its round is secure): one uint32 of
+  // Z_2^32 per float32 element, as many bytes as the model, uniformly random: no finite check.
+  const masked = header.encoding === MASKED_UPDATE_ENCODING;
+  const encoding = masked ? "float32" : headerEncoding(header, options.encoding ?? "float32");
   let decoder: UpdateDecoder | undefined;
   if (encoding !== "float32") {
     const base = options.base?.(header.round - 1);
@@ -85,7 +89,7 @@ export async function receiveUpload(
         }
         checksum.update(message.chunk.data);
         const plain = decoder ? decoder.push(message.chunk.data) : message.chunk.data;
-        finite.add(plain);
+        if (!masked) finite.add(plain);
         await writer.write(plain);
       } else if (message.kind === "trailer") {
         if (!sequence.complete) throw invalidArgument(`trailer after ${sequence.received} of ${total} bytes`);

@@ -11,6 +11,11 @@ import { type BackoffSettings, DEFAULT_BACKOFF, backoffDelay } from "./backoff.j
 import type { LocalLearner, TrainResult, TrainSettings } from "./learner.js";
 import { downloadModel, uploadUpdate } from "./transfer.js";
 import { type TlsDial, diagnoseTls } from "./tls-diagnosis.js";
+import { type MaskedUpload, SecureAggregationSteps, type UnaryCall } from "./secure-aggregation.js";
+import { type Dealer, ProtocolError } from "@cohort/secagg";
+
+/** A secure round's masking of the trained weights against the round's base (SecureAggregationSteps.maskedInput). */
+type MaskUpdate = (trained: WeightSet, base: WeightSet, numExamples: number) => MaskedUpload;
 
 export interface PartySettings {
   name: string;
@@ -85,9 +90,11 @@ export class Party {
   private cachedGlobal: { round: number; weights: WeightSet } | undefined;
   private stopped = false;
   private stream: grpc.ClientReadableStream<Instruction> | undefined;
+  /** Secure aggregation's key phases and masking (rounds that ask for it). */
+  private readonly secure: SecureAggregationSteps;
 
-  /** `extras.metrics`: Prometheus metrics, when the deployment exports them. */
-  constructor(readonly settings: PartySettings, readonly learner: LocalLearner, readonly log: Logger, private readonly extras: { metrics?: PartyMetrics } = {}) {
+  /** `extras.metrics`: Prometheus metrics, when the deployment exports them; `extras.dealer`: a test's dishonest Shamir dealer. */
+  constructor(readonly settings: PartySettings, readonly learner: LocalLearner, readonly log: Logger, private readonly extras: { metrics?: PartyMetrics; dealer?: Dealer } = {}) {
     this.tls = tlsFiles(settings);
     const Client = federationClientConstructor();
     const keepalive = { ...DEFAULT_KEEPALIVE, ...settings.keepalive };
@@ -98,6 +105,9 @@ export class Party {
       ...TRANSFER_CHANNEL_OPTIONS, "grpc.use_local_subchannel_pool": 1,
     }) as Client;
     this.backoff = settings.reconnect ?? DEFAULT_BACKOFF;
+    const call: UnaryCall = (method, request) => new Promise<void>((resolve, reject) =>
+      this.client[method](request, this.metadata(), { deadline: Date.now() + 30_000 }, (error: grpc.ServiceError | null) => (error ? reject(error) : resolve())));
+    this.secure = new SecureAggregationSteps(settings.name, call, log, extras.dealer);
   }
 
   /** Runs until the aggregator says stop; throws PartyRefusedError when the aggregator refuses this party. */
@@ -187,7 +197,17 @@ export class Party {
         const instruction = await inbox.next();
         try {
           switch (instruction.kind) {
-            case "train": await this.train(instruction.train.round, instruction.train.hyperparams); break;
+            case "train":
+              if (instruction.train.secureAggregation) await this.secureStep(() => this.secure.begin(instruction.train.round, instruction.train.hyperparams, instruction.train.secureAggregation!));
+              else await this.train(instruction.train.round, instruction.train.hyperparams);
+              break;
+            case "shareKeys": await this.secureStep(() => this.secure.shareKeys(instruction)); break;
+            case "maskedInput": {
+              const step = await this.secureStep(async () => this.secure.maskedInput(instruction));
+              if (step) await this.train(instruction.maskedInput.round, step.hyperparams, step.mask);
+              break;
+            }
+            case "unmask": await this.secureStep(() => this.secure.unmask(instruction)); break;
             case "evaluate": await this.evaluate(instruction.evaluate.round); break;
             case "wait": this.log.info({ phase: "wait", reason: instruction.wait.reason }, "waiting"); break;
             case "stop": break;
@@ -202,6 +222,23 @@ export class Party {
     }
   }
 
+  /**
+   * Runs a step of a secure round. A step the protocol or the aggregator refuses (a roster
+   * without this party's keys, a phase that closed) costs this round only: logged, the round
+   * abandoned, the party stays. A broken link still propagates (rejoin).
+   */
+  private async secureStep<T>(step: () => Promise<T>): Promise<T | undefined> {
+    try {
+      return await step();
+    } catch (error) {
+      const code = (error as grpc.ServiceError).code;
+      if (!(error instanceof ProtocolError) && !UPDATE_REFUSALS.has(code) && code !== undefined) throw error;
+      const reason = (error as grpc.ServiceError).details || (error as Error).message;
+      this.log.error({ phase: "secagg", reason, ...(code !== undefined ? { code: grpc.status[code] } : {}) }, `secure round abandoned: ${reason}`);
+      return undefined;
+    }
+  }
+
   private async globalWeights(round: number): Promise<WeightSet> {
     if (this.cachedGlobal?.round === round) return this.cachedGlobal.weights;
     const started = Date.now();
@@ -213,7 +250,8 @@ export class Party {
     return weights;
   }
 
-  private async train(round: number, hyperparams: { epochs: number; batchSize: number; stepsPerEpoch: number; validationSplit: number; learningRate: number; proximalMu?: number }): Promise<void> {
+  /** `mask`: a secure round's masking of the trained update (it is uploaded masked, never as is). */
+  private async train(round: number, hyperparams: { epochs: number; batchSize: number; stepsPerEpoch: number; validationSplit: number; learningRate: number; proximalMu?: number }, mask?: MaskUpdate): Promise<void> {
     let weights: WeightSet;
     try {
       weights = await this.globalWeights(round - 1);
@@ -250,8 +288,10 @@ export class Party {
     this.log.info({ round, phase: "upload", examples: result.numExamples }, "upload started");
     try {
       // The federation may want float32 tensors as float16/int8 differences from the round's base model.
-      const encoding = sessionEncoding(this.session!);
-      ({ bytes } = await uploadUpdate(this.client, this.metadata(), encodeWeights(this.learner.getWeights(), weights, encoding), this.session!.chunkSize, {
+      const masked = mask?.(this.learner.getWeights(), weights, result.numExamples);
+      const encoding = masked?.encoding ?? sessionEncoding(this.session!);
+      const upload = masked?.weights ?? encodeWeights(this.learner.getWeights(), weights, sessionEncoding(this.session!));
+      ({ bytes } = await uploadUpdate(this.client, this.metadata(), upload, this.session!.chunkSize, {
         round, numExamples: result.numExamples, metrics: result.metrics, trainSeconds: result.seconds, encoding,
       }));
     } catch (error) {

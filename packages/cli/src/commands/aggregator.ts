@@ -28,6 +28,7 @@ export function aggregatorSettings(config: AggregatorConfig): AggregatorSettings
     ...(config.connection.limits === undefined ? {} : { limits: config.connection.limits }),
     ...(config.fusion.params === undefined ? {} : { fusionParams: config.fusion.params }),
     ...(config.fusion.maxUpdateNorm === undefined ? {} : { maxUpdateNorm: config.fusion.maxUpdateNorm, updateNormAction: config.fusion.onLargeUpdate }),
+    ...(config.secureAggregation === undefined ? {} : { secureAggregation: config.secureAggregation }),
   };
 }
 

@@ -1,0 +1,10 @@
+export { AggregatorRound, type Recovery, SEALED_SHARES_BYTES, SecAggRefusal } from "./aggregator-round.js";
+export { neighbours } from "./graph.js";
+export { KEY_BYTES, agree, generateKeyPair, open, publicKeyOf, seal } from "./keys.js";
+export { MaskedSum, type ByteSource, MASKED_SLICE_BYTES } from "./masked-sum.js";
+export { type AdvertisedKeys, MASKED_UPDATE_ENCODING, type RevealedShare, type SealedShares } from "./messages.js";
+export { DEFAULT_SECURE_AGGREGATION, type RoundParams, type SecureAggregationConfig, SecureAggregationConfigError, roundParams, validateConfig } from "./params.js";
+export { type Dealer, PartyRound, ProtocolError, SHARE_PAYLOAD_BYTES } from "./party-round.js";
+export { addMask, maskSlice } from "./prg.js";
+export { type Quantization, dequantizeSumInto, maxSummands, quantizationStep, quantizeInto } from "./quantize.js";
+export { PRIME, SHARE_BYTES, type Share, interpolateAt, reconstructChecked, split } from "./shamir.js";
