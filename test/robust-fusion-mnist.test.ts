@@ -17,6 +17,8 @@ const EXAMPLES = Number(process.env.ROBUST_MNIST_EXAMPLES ?? 300);
 const ROUNDS = Number(process.env.ROBUST_MNIST_ROUNDS ?? 4);
 const EPOCHS = Number(process.env.ROBUST_MNIST_EPOCHS ?? 1);
 const ATTACK_FACTOR = -10;
+/** Seeds the initial model and every party's shuffling: each run is the same computation every time. */
+const SEED = Number(process.env.ROBUST_MNIST_SEED ?? 1);
 
 const cleanup: (() => void)[] = [];
 afterEach(() => { cleanup.splice(0).forEach((f) => f()); });
@@ -27,7 +29,7 @@ async function federation(algorithm: FusionName, params: Omit<FusionSettings, "n
     local: { epochs: EPOCHS, batchSize: 32, validationSplit: 0, lr: Number(process.env.ROBUST_MNIST_LR ?? 0.01) },
   }, { initialModel: INITIAL! });
   cleanup.push(() => aggregator.forceClose());
-  const learners = await mnistLearners(5, EXAMPLES);
+  const learners = await mnistLearners(5, EXAMPLES, { seed: SEED });
   const parties = attacked ? learners.map((l, i) => (i === 4 ? new PoisoningLearner(l, ATTACK_FACTOR) : l)) : learners;
   const { lines } = await runParties(aggregator, port, outputDir, parties, cleanup);
   const accuracy = lines.at(-1)!.eval.accuracy;
@@ -41,7 +43,7 @@ let INITIAL: { manifest: ReturnType<typeof modelManifest>; bytes: Uint8Array; to
 describe("robust fusion on real MNIST digits: 5 parties, one sends sign-flipped scaled updates", () => {
   it("FedAvg collapses under the attack; median, trimmed mean and multi-Krum stay within 5 points of the clean run", async () => {
     await selectBackend("auto");
-    const model = createMnistCnn();
+    const model = createMnistCnn({ seed: SEED });
     INITIAL = { manifest: modelManifest(model), bytes: packWeights(getWeights(model)), topology: JSON.stringify(model.toJSON(undefined, false)) };
     const clean = await federation("fedavg", {}, false);
     const fedavg = await federation("fedavg", {}, true);
