@@ -16,7 +16,7 @@ import { type AggregatorLimits, resolveLimits, serverOptions } from "./limits.js
 import { ModelStore, slicesOf } from "./model-store.js";
 import { PartyRegistry } from "./registry.js";
 import { RejectionLimiter } from "./rejection-limiter.js";
-import { findResumePoint } from "./resume.js";
+import { findResumePoint, restoreStrategyState } from "./resume.js";
 import { OutputDirError, type RoundMetrics, type RunSummary, RunOutput } from "./run-output.js";
 import { federationHandlers } from "./service.js";
 import { StreamQuota } from "./stream-guard.js";
@@ -164,6 +164,7 @@ export class Aggregator implements FederationState {
     this.resumedFrom = point.round;
     const history = await this.output.readMetrics();
     this.log.info({ phase: "resume", round: point.round, metrics_lines: history.length }, `resuming after round ${point.round}`);
+    restoreStrategyState(this.strategy, point, this.log);
   }
 
   onConnected(party: string): void {
@@ -456,7 +457,7 @@ export class Aggregator implements FederationState {
     let checkpoint;
     try {
       const slices = this.strategy.aggregate({ round, manifest, previous, sum: phase.sum, updates: staged, report });
-      checkpoint = await this.output.writeCheckpointSlices(round, manifest, finiteSlices(manifest, slices), pending);
+      checkpoint = await this.output.writeCheckpointSlices(round, manifest, finiteSlices(manifest, slices), pending, () => this.strategy.saveState?.());
     } catch (error) {
       if (!(error instanceof NonFiniteModel)) throw error;
       // A server optimizer's step can leave float32's range: that model is never checkpointed.
