@@ -62,6 +62,8 @@ export const fusionSchema = section({
   momentum: number({ min: 0, max: 1, exclusiveMax: true }).optional(),
   max_update_norm: number({ min: 0, exclusiveMin: true }).optional(),
   on_large_update: oneOf(["clip", "refuse"] as const).default("clip"),
+  // Losses are >= 0 for cross-entropy, MSE, MAE...; cosine_similarity, Poisson or a Gaussian NLL can be negative.
+  negative_loss: oneOf(["refuse", "accept"] as const).default("refuse"),
 });
 
 export type RawFusionSection = z.output<typeof fusionSchema>;
@@ -75,15 +77,17 @@ export interface FusionSection {
   params?: Record<string, number>;
   maxUpdateNorm?: number;
   onLargeUpdate?: "clip" | "refuse";
+  /** A negative loss in a party's report: refused (default) or accepted (a loss that can be negative). */
+  negativeLoss: "refuse" | "accept";
 }
 
 const PARAM_NAMES: Readonly<Record<string, string>> = { trim_fraction: "beta", server_lr: "eta" };
 
 /** Normalizes the section; `issue(key, message)` reports a parameter the algorithm does not take. */
 export function normalizeFusion(raw: RawFusionSection | undefined, issue: (key: string, message: string) => void): FusionSection {
-  if (raw === undefined) return { algorithm: "fedavg" };
+  if (raw === undefined) return { algorithm: "fedavg", negativeLoss: "refuse" };
   const algorithm = FUSION_ALIASES[raw.name.toLowerCase()]!;
-  const out: FusionSection = { algorithm, ibmName: raw.name };
+  const out: FusionSection = { algorithm, ibmName: raw.name, negativeLoss: raw.negative_loss };
   const params: Record<string, number> = {};
   for (const key of ["mu", "trim_fraction", "byzantine", "keep", "server_lr", "beta1", "beta2", "tau", "momentum"] as const) {
     const value = raw[key];

@@ -29,7 +29,7 @@ import type { AggregatorSettings, GlobalEvaluator, InitialModel, ModelExporter }
 import { type EvaluationContext, collectEvaluations, evaluateOnOwnData } from "./evaluation-phase.js";
 import { type UpdateMeta, roundMetrics } from "./round-metrics.js";
 import { recoverLostRounds } from "./lost-rounds.js";
-import { evaluationViolation, examplesViolation, metricViolation } from "./report-bounds.js";
+import { type MetricBounds, evaluationViolation, examplesViolation, metricViolation } from "./report-bounds.js";
 import { NonFiniteModel, finiteSlices } from "./finite-slices.js";
 
 /**
@@ -143,6 +143,11 @@ export class Aggregator implements FederationState {
     return this.extras.metrics;
   }
 
+  /** What the reports' metrics must respect (report-bounds.ts). */
+  private get metricBounds(): MetricBounds {
+    return { negativeLoss: this.settings.negativeLoss === "accept" };
+  }
+
   currentRound(): number {
     return this.round;
   }
@@ -189,7 +194,7 @@ export class Aggregator implements FederationState {
     if (phase.collector.hasAnswered(party)) throw alreadyExists(`an update for round ${header.round} was already accepted from ${party}`);
     if (!phase.collector.isExpected(party)) throw permissionDenied(`${party} is not a participant of round ${header.round}`);
     const declared = this.registry.get(party)?.numTrainExamples ?? 0;
-    const violation = examplesViolation(header.numExamples, declared, "training") ?? metricViolation(header.metrics);
+    const violation = examplesViolation(header.numExamples, declared, "training") ?? metricViolation(header.metrics, this.metricBounds);
     if (violation) this.refuse(phase, party, "update", violation);
     return phase.deadlines.upload(party);
   }
@@ -258,7 +263,7 @@ export class Aggregator implements FederationState {
     const evaluation = this.evaluation;
     if (!evaluation || evaluation.round !== report.round || !evaluation.isOpen) throw failedPrecondition(`evaluation of round ${report.round} is not open`);
     if (!Number.isSafeInteger(report.numExamples) || report.numExamples < 0) throw invalidArgument("num_examples must be a non-negative integer");
-    const violation = evaluationViolation(this.registry.get(party), report);
+    const violation = evaluationViolation(this.registry.get(party), report, this.metricBounds);
     if (violation) {
       this.log.warn({ party, round: report.round, phase: "evaluate", reason: violation.reason }, `evaluation report of ${party} refused: ${violation.reason}`);
       this.metrics?.reportRefused(violation.code);
