@@ -214,6 +214,24 @@ describe("parseAggregatorConfig", () => {
     expect(errorOf(() => parseAggregatorConfig({ ...ibmConfig(), fusion: { name: "fedavg", negative_loss: "yes" } }, "a.yml", "/x")).message).toMatch(/^a\.yml: fusion\.negative_loss: got "yes", expected one of/);
   });
 
+  it("reads IBM FL's hyperparams.global.byzantine_threshold as Krum's f, and refuses it elsewhere or twice different", () => {
+    const withThreshold = (fusion: Record<string, unknown>) => {
+      const raw = ibmConfig() as { hyperparams: { global: Record<string, unknown> } };
+      return { ...raw, fusion, hyperparams: { ...raw.hyperparams, global: { ...raw.hyperparams.global, byzantine_threshold: 2 } } };
+    };
+    expect(parseAggregatorConfig(withThreshold({ name: "KrumFusionHandler" }), "a.yml", "/x").fusion.params).toEqual({ byzantine: 2 });
+    expect(errorOf(() => parseAggregatorConfig(withThreshold({ name: "KrumFusionHandler", byzantine: 1 }), "a.yml", "/x")).message)
+      .toBe("a.yml: hyperparams.global.byzantine_threshold: got 2 while fusion.byzantine is 1, expected the number given once");
+    expect(errorOf(() => parseAggregatorConfig(withThreshold({ name: "FedAvgFusionHandler" }), "a.yml", "/x")).message)
+      .toBe("a.yml: hyperparams.global.byzantine_threshold: fedavg takes no byzantine threshold; expected it with krum or multi-krum (KrumFusionHandler)");
+  });
+
+  it("refuses IBM FL's AFA, comparative elimination and shuffled iterative averaging, saying what to use", () => {
+    for (const [name, hint] of [["AFAFusionHandler", /AFA.*use krum/], ["ComparativeEliminationFusionHandler", /use multi-krum/], ["ShuffleIterAvgFusionHandler", /shared secret.*use iteravg/]] as const) {
+      expect(errorOf(() => parseAggregatorConfig({ ...ibmConfig(), fusion: { name } }, "a.yml", "/x")).message).toMatch(hint);
+    }
+  });
+
   it("refuses a parameter the fusion algorithm does not take, and one out of range, naming the key", () => {
     const wrong = { ...ibmConfig(), fusion: { name: "FedAvg", mu: 0.1 } };
     expect(errorOf(() => parseAggregatorConfig(wrong, "a.yml", "/x")).message).toBe("a.yml: fusion.mu: fedavg takes no mu; expected no parameters");

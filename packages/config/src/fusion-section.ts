@@ -31,6 +31,9 @@ export const UNMAPPED_IBM_FUSION: Readonly<Record<string, string>> = {
   fedplusfusionhandler: "Fed+ personalizes each party's model, which Cohort does not do",
   coordinatemedianfedplusfusionhandler: "Fed+ personalizes each party's model, which Cohort does not do; use coordinate-median",
   geometricmedianfedplusfusionhandler: "Fed+ personalizes each party's model, which Cohort does not do; use coordinate-median",
+  afafusionhandler: "adaptive federated averaging (AFA: per-party reputation with slack and blocking) is not implemented; use krum, multi-krum or coordinate-median",
+  comparativeeliminationfusionhandler: "comparative elimination is not implemented; use multi-krum (byzantine f), which also drops the f most distant updates",
+  shuffleiteravgfusionhandler: "its parties permute their weights with a shared secret so the aggregator never sees them in order, which Cohort does not do; use iteravg over mutual TLS",
 };
 
 const EXPECTED_NAMES = `expected one of ${[...new Set(Object.values(FUSION_ALIASES))].map((n) => `"${n}"`).join(", ")} or an IBM FL name (FedAvgFusionHandler, IterAvgFusionHandler, CoordinateMedianFusionHandler, KrumFusionHandler)`;
