@@ -1,4 +1,4 @@
-import { access } from "node:fs/promises";
+import { access, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { TrainSettings } from "@cohort/party";
@@ -49,5 +49,32 @@ describe("the fusion seam in a federation", () => {
     expect(summary.rounds_completed).toBe(0);
     expect(summary.stopped_because).toBe("round 1 failed: the fused model's tensor w holds Infinity");
     await expect(access(join(outputDir, "checkpoints", "round-0001.bin"))).rejects.toThrow(/ENOENT/);
+  }, 60_000);
+
+  it("a FedAdam run stopped after round 2 and resumed ends on the very bytes of an uninterrupted run (its moments are checkpointed)", async () => {
+    const settings = { algorithm: "fedadam" as const, fusionParams: { eta: 0.5, beta1: 0.8, beta2: 0.9, tau: 0.01 }, numParties: 2, parties: partyList(2), rounds: 4 };
+    const learners = () => [new Recording(manifest, 100, 1), new Recording(manifest, 300, 2)];
+    const whole = await startAggregator(settings);
+    cleanup.push(() => whole.aggregator.forceClose());
+    await runParties(whole.aggregator, whole.port, whole.outputDir, learners(), cleanup);
+
+    const first = await startAggregator(settings);
+    cleanup.push(() => first.aggregator.forceClose());
+    const stopped = learners();
+    // Round 3's training takes a while, and the aggregator is stopped in it: round 2's checkpoint is the last.
+    for (const l of stopped) l.trainDelayMs = (round) => (round === 3 ? 2_000 : 0);
+    const watch = setInterval(() => { if (first.aggregator.currentRound() === 3) first.aggregator.requestStop(); }, 5);
+    const { summary } = await runParties(first.aggregator, first.port, first.outputDir, stopped, cleanup).finally(() => clearInterval(watch));
+    expect(summary.rounds_completed).toBe(2);
+    first.aggregator.forceClose();
+
+    const resumed = await startAggregator({ ...settings, outputDir: first.outputDir });
+    cleanup.push(() => resumed.aggregator.forceClose());
+    const { lines } = await runParties(resumed.aggregator, resumed.port, first.outputDir, learners(), cleanup);
+    expect(lines.map((l) => l.round)).toEqual([1, 2, 3, 4]);
+    const final = (dir: string) => readFile(join(dir, "checkpoints", "round-0004.bin"));
+    expect(await final(first.outputDir)).toEqual(await final(whole.outputDir));
+    // Started afresh (m = 0, v = tau^2), round 3 would have stepped elsewhere: the state is what made them equal.
+    expect((await readFile(join(first.outputDir, "checkpoints", "round-0002.state.bin"))).byteLength).toBe(2 * 64 * 8);
   }, 60_000);
 });

@@ -1,10 +1,11 @@
 import { afterEach, describe, expect, it } from "vitest";
 import type { AggregatorSettings } from "@cohort/aggregator";
-import { Party, PartyRefusedError } from "@cohort/party";
+import { Party } from "@cohort/party";
 import { AggregatorMetrics } from "@cohort/telemetry";
 import type { Manifest } from "@cohort/tensors";
 import { ArithmeticLearner } from "./helpers/arithmetic-learner.js";
-import { partyList, readRoundLines, startAggregator, testLogger } from "./helpers/federation.js";
+import type { Logger } from "@cohort/telemetry";
+import { capturingLogger, partyList, readRoundLines, startAggregator, testLogger } from "./helpers/federation.js";
 
 /**
  * The issue's hostile operator: one allow-listed party that follows the protocol but lies, next
@@ -37,14 +38,14 @@ class Liar extends ArithmeticLearner {
   }
 }
 
-async function federation(liar: Liar, overrides: Partial<AggregatorSettings>, honest: ArithmeticLearner[] = [new Honest(1, 0.81), new Honest(2, 0.84)]) {
+async function federation(liar: Liar, overrides: Partial<AggregatorSettings>, honest: ArithmeticLearner[] = [new Honest(1, 0.81), new Honest(2, 0.84)], logger: (i: number) => Logger | undefined = () => undefined) {
   const metrics = new AggregatorMetrics();
   const { aggregator, port, outputDir } = await startAggregator({ numParties: 3, percQuorum: 0.66, rounds: 3, parties: partyList(3), maxTimeoutMs: 10_000, ...overrides }, { metrics });
   cleanup.push(() => aggregator.forceClose());
   const learners = [...honest, liar];
   const run = aggregator.run();
   const parties = learners.map((learner, i) => {
-    const p = new Party({ name: `party${i}`, token: `token-of-party-${i}`, host: "127.0.0.1", port, reconnect: { initialDelayMs: 50, maxDelayMs: 200, maxAttempts: 3 } }, learner, testLogger(`party${i}`));
+    const p = new Party({ name: `party${i}`, token: `token-of-party-${i}`, host: "127.0.0.1", port, reconnect: { initialDelayMs: 50, maxDelayMs: 200, maxAttempts: 3 } }, learner, logger(i) ?? testLogger(`party${i}`));
     cleanup.push(() => p.close());
     // A refused party stops (its run rejects): closing it lets the aggregator see it leave at once.
     return p.run().catch((error: unknown) => {
@@ -64,9 +65,10 @@ describe("a party that follows the protocol but lies cannot break the model", ()
     expect(summary.stopped_because).toBe("all rounds completed");
     expect(lines[0].eval.accuracy).toBeCloseTo((0.81 + 0.84) / 2, 10);
     expect(lines[0].eval_parties).toBe(2);
-    expect(ends[2]).toBeInstanceOf(PartyRefusedError);
-    expect((ends[2] as Error).message).toMatch(/num_examples 9007199254740991 exceeds the 10 evaluation examples declared at join/);
-    expect(scrape).toMatch(/cohort_aggregator_refused_reports_total\{reason="examples_over_declared"\} 1/);
+    // A refused report costs that report only: the liar stays, trains, and is refused again each round.
+    expect(ends[2]).toBe("all rounds completed");
+    expect(lines.map((l) => l.parties.length)).toEqual([3, 3, 3]);
+    expect(scrape).toMatch(/cohort_aggregator_refused_reports_total\{reason="examples_over_declared"\} 3/);
   }, 60_000);
 
   it("one party's accuracy 1.0 cannot end the run when the others have nothing to evaluate on (quorum 2)", async () => {
@@ -114,5 +116,47 @@ describe("a party that follows the protocol but lies cannot break the model", ()
     const krum = await federation(new Liar(1e30, 100, 10), { rounds: 1, algorithm: "multi-krum", fusionParams: { byzantine: 1, keep: 2 } });
     expect(krum.lines[0].eval.probe).toBeCloseTo(1.5, 5);
     expect(krum.lines[0].fusion?.krum_selected).toEqual(["party0", "party1"]);
+  }, 60_000);
+
+  it("a party refused for a negative loss keeps its instruction stream and is folded in the next round; a NaN evaluation loss is refused too", async () => {
+    /** Honest weights, but round 1's training loss is reported as -3 and its evaluation loss as NaN. */
+    class LiesInRoundOne extends Honest {
+      override async train(settings: Parameters<Honest["train"]>[0]) {
+        const result = await super.train(settings);
+        return this.trainedRounds === 1 ? { ...result, metrics: { loss: -3 } } : result;
+      }
+      override async evaluate() {
+        const report = await super.evaluate();
+        return this.trainedRounds === 1 ? { ...report, metrics: { ...report.metrics, loss: Number.NaN } } : report;
+      }
+    }
+    const partyLog = capturingLogger("party2");
+    const { summary, lines, scrape, ends } = await federation(new LiesInRoundOne(3, 0.9) as unknown as Liar, { rounds: 2 }, undefined, (i) => (i === 2 ? partyLog.log : undefined));
+    expect(summary.rounds_completed).toBe(2);
+    expect(lines[0].fusion).toEqual({ refused: ["party2"] });
+    expect(lines[0].parties.sort()).toEqual(["party0", "party1"]);
+    expect(lines[0].eval_parties).toBe(2); // its NaN evaluation is left out
+    expect(ends).toEqual(["all rounds completed", "all rounds completed", "all rounds completed"]);
+    expect(lines[1].parties.sort()).toEqual(["party0", "party1", "party2"]);
+    expect(lines[1].fusion).toBeUndefined();
+    // Round 1: the mean of +1 and +2 (1.5); round 2: + the mean of 1, 2 and 3 (2): 3.5.
+    expect(lines[1].eval.probe).toBeCloseTo(3.5, 5);
+    // The same session all along: one join, no reconnect.
+    expect(partyLog.lines.filter((l) => l.msg === "joined the federation")).toHaveLength(1);
+    expect(partyLog.lines.some((l) => l.msg === "update refused by the aggregator" && /metric loss is -3, out of its valid range/.test(String(l.reason)))).toBe(true);
+    expect(partyLog.lines.some((l) => l.msg === "evaluation report refused by the aggregator" && /metric loss is NaN, expected a finite number/.test(String(l.reason)))).toBe(true);
+    expect(scrape).toMatch(/cohort_aggregator_rejected_updates_total\{reason="metric_out_of_range"\} 1/);
+    expect(scrape).toMatch(/cohort_aggregator_refused_reports_total\{reason="metric_out_of_range"\} 1/);
+  }, 60_000);
+
+  it("with fusion.negative_loss: accept, a negative loss (cosine similarity, say) is folded", async () => {
+    class NegativeLoss extends Honest {
+      override async train(settings: Parameters<Honest["train"]>[0]) {
+        return { ...(await super.train(settings)), metrics: { loss: -0.9 } };
+      }
+    }
+    const { lines } = await federation(new NegativeLoss(3, 0.9) as unknown as Liar, { rounds: 1, negativeLoss: "accept" });
+    expect(lines[0].parties.sort()).toEqual(["party0", "party1", "party2"]);
+    expect(lines[0].fusion).toBeUndefined();
   }, 60_000);
 });

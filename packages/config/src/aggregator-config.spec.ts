@@ -49,7 +49,7 @@ describe("parseAggregatorConfig", () => {
       file: "aggregator.yml",
       baseDir: "/srv/fl",
       connection: { host: "127.0.0.1", port: 5000, chunkSize: 262144, keepalive: { timeMs: 30_000, timeoutMs: 10_000, minPingIntervalMs: 10_000 } },
-      fusion: { algorithm: "iteravg", ibmName: "IterAvgFusionHandler" },
+      fusion: { algorithm: "iteravg", ibmName: "IterAvgFusionHandler", negativeLoss: "refuse" },
       rounds: 10,
       numParties: 2,
       percQuorum: 0.5,
@@ -73,7 +73,7 @@ describe("parseAggregatorConfig", () => {
   it("applies defaults to a minimal config", () => {
     const config = parseAggregatorConfig({ hyperparams: { global: { num_parties: 1 } }, parties: [{ name: "p", token: "12345678" }] }, "a.yml", "/x");
     expect(config.connection).toEqual({ host: "0.0.0.0", port: 50051, chunkSize: 262144, keepalive: { timeMs: 30_000, timeoutMs: 10_000, minPingIntervalMs: 10_000 } });
-    expect(config.fusion).toEqual({ algorithm: "fedavg" });
+    expect(config.fusion).toEqual({ algorithm: "fedavg", negativeLoss: "refuse" });
     expect(config.rounds).toBe(3);
     expect(config.maxTimeoutMs).toBe(600_000);
     expect(config.deadlines).toEqual({ downloadMs: 600_000, trainMs: 600_000, uploadMs: 600_000, evaluateMs: 600_000 });
@@ -219,13 +219,34 @@ describe("parseAggregatorConfig", () => {
 
   it("maps IBM FL's robust handlers and reads each algorithm's parameters under fusion", () => {
     const median = parseAggregatorConfig({ ...ibmConfig(), fusion: { name: "CoordinateMedianFusionHandler" } }, "a.yml", "/x");
-    expect(median.fusion).toEqual({ algorithm: "coordinate-median", ibmName: "CoordinateMedianFusionHandler" });
+    expect(median.fusion).toEqual({ algorithm: "coordinate-median", ibmName: "CoordinateMedianFusionHandler", negativeLoss: "refuse" });
     const krum = parseAggregatorConfig({ ...ibmConfig(), fusion: { name: "KrumFusionHandler", byzantine: 2, max_update_norm: 50, on_large_update: "refuse" } }, "a.yml", "/x");
-    expect(krum.fusion).toEqual({ algorithm: "krum", ibmName: "KrumFusionHandler", params: { byzantine: 2 }, maxUpdateNorm: 50, onLargeUpdate: "refuse" });
+    expect(krum.fusion).toEqual({ algorithm: "krum", ibmName: "KrumFusionHandler", params: { byzantine: 2 }, maxUpdateNorm: 50, onLargeUpdate: "refuse", negativeLoss: "refuse" });
     const adam = parseAggregatorConfig({ ...ibmConfig(), fusion: { name: "FedAdam", server_lr: 0.03, beta1: 0.8, tau: 0.001 } }, "a.yml", "/x");
     expect(adam.fusion.params).toEqual({ eta: 0.03, beta1: 0.8, tau: 0.001 });
     const trimmed = parseAggregatorConfig({ ...ibmConfig(), fusion: { name: "trimmed-mean", trim_fraction: 0.2, max_update_norm: 10 } }, "a.yml", "/x");
-    expect(trimmed.fusion).toEqual({ algorithm: "trimmed-mean", ibmName: "trimmed-mean", params: { beta: 0.2 }, maxUpdateNorm: 10, onLargeUpdate: "clip" });
+    expect(trimmed.fusion).toEqual({ algorithm: "trimmed-mean", ibmName: "trimmed-mean", params: { beta: 0.2 }, maxUpdateNorm: 10, onLargeUpdate: "clip", negativeLoss: "refuse" });
+    const cosine = parseAggregatorConfig({ ...ibmConfig(), fusion: { name: "fedavg", negative_loss: "accept" } }, "a.yml", "/x");
+    expect(cosine.fusion.negativeLoss).toBe("accept");
+    expect(errorOf(() => parseAggregatorConfig({ ...ibmConfig(), fusion: { name: "fedavg", negative_loss: "yes" } }, "a.yml", "/x")).message).toMatch(/^a\.yml: fusion\.negative_loss: got "yes", expected one of/);
+  });
+
+  it("reads IBM FL's hyperparams.global.byzantine_threshold as Krum's f, and refuses it elsewhere or twice different", () => {
+    const withThreshold = (fusion: Record<string, unknown>) => {
+      const raw = ibmConfig() as { hyperparams: { global: Record<string, unknown> } };
+      return { ...raw, fusion, hyperparams: { ...raw.hyperparams, global: { ...raw.hyperparams.global, byzantine_threshold: 2 } } };
+    };
+    expect(parseAggregatorConfig(withThreshold({ name: "KrumFusionHandler" }), "a.yml", "/x").fusion.params).toEqual({ byzantine: 2 });
+    expect(errorOf(() => parseAggregatorConfig(withThreshold({ name: "KrumFusionHandler", byzantine: 1 }), "a.yml", "/x")).message)
+      .toBe("a.yml: hyperparams.global.byzantine_threshold: got 2 while fusion.byzantine is 1, expected the number given once");
+    expect(errorOf(() => parseAggregatorConfig(withThreshold({ name: "FedAvgFusionHandler" }), "a.yml", "/x")).message)
+      .toBe("a.yml: hyperparams.global.byzantine_threshold: fedavg takes no byzantine threshold; expected it with krum or multi-krum (KrumFusionHandler)");
+  });
+
+  it("refuses IBM FL's AFA, comparative elimination and shuffled iterative averaging, saying what to use", () => {
+    for (const [name, hint] of [["AFAFusionHandler", /AFA.*use krum/], ["ComparativeEliminationFusionHandler", /use multi-krum/], ["ShuffleIterAvgFusionHandler", /shared secret.*use iteravg/]] as const) {
+      expect(errorOf(() => parseAggregatorConfig({ ...ibmConfig(), fusion: { name } }, "a.yml", "/x")).message).toMatch(hint);
+    }
   });
 
   it("refuses a parameter the fusion algorithm does not take, and one out of range, naming the key", () => {

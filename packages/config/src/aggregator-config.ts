@@ -155,6 +155,7 @@ function build(raw: unknown, label: string, file: string, baseDir: string, optio
   const info = parsed.connection.info;
   const tls = insecure ? undefined : serverTls(info.tls_config, baseDir, issues);
   const fusion = normalizeFusion(parsed.fusion, (key, message) => issues.add(["fusion", key], message));
+  byzantineThreshold(fusion, parsed.hyperparams.global.byzantine_threshold, issues);
   const model = parsed.model === undefined ? undefined : normalizeModel(parsed.model, ["model"], baseDir, issues, ignored, paths, options.cwd);
   const data = parsed.data === undefined ? undefined : normalizeData(parsed.data, baseDir, issues, ignored, paths, "data", options.cwd);
   const { training, optimizer } = parsed.hyperparams.local;
@@ -293,4 +294,20 @@ function peerLimits(raw: NonNullable<RawAggregatorConfig["connection"]["info"]["
   if (raw.max_unauthenticated_per_address !== undefined) limits.maxUnauthenticatedPerAddress = raw.max_unauthenticated_per_address;
   if (raw.max_unauthenticated_connections !== undefined) limits.maxUnauthenticatedConnections = raw.max_unauthenticated_connections;
   return limits;
+}
+
+/** IBM FL's hyperparams.global.byzantine_threshold is Krum's f: fusion.byzantine when that is not given. */
+function byzantineThreshold(fusion: FusionSection, threshold: number | undefined, issues: IssueList): void {
+  if (threshold === undefined) return;
+  const where = ["hyperparams", "global", "byzantine_threshold"];
+  if (fusion.algorithm !== "krum" && fusion.algorithm !== "multi-krum") {
+    issues.add(where, `${fusion.algorithm} takes no byzantine threshold; expected it with krum or multi-krum (KrumFusionHandler)`);
+    return;
+  }
+  const given = fusion.params?.byzantine;
+  if (given !== undefined && given !== threshold) {
+    issues.add(where, `got ${threshold} while fusion.byzantine is ${given}, expected the number given once`);
+    return;
+  }
+  fusion.params = { ...fusion.params, byzantine: threshold };
 }

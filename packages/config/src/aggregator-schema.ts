@@ -87,6 +87,8 @@ const hyperparamsSchema = section({
       evaluate: number({ min: 0, exclusiveMin: true, unit: "seconds" }).optional(),
     }).prefault({}),
     termination_accuracy: number({ min: 0, max: 1 }).optional(),
+    // IBM FL's Krum example puts the assumed number of Byzantine parties here; Cohort's key is fusion.byzantine.
+    byzantine_threshold: integer(0, undefined, "parties; IBM FL's name for fusion.byzantine").optional(),
     evaluate_every: integer(1, undefined, "rounds").default(1),
     // Parties send float32 tensors as float16 or 8-bit differences from the global model.
     compression: oneOf(["none", "float16", "int8"] as const).default("none"),

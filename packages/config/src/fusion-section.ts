@@ -31,6 +31,9 @@ export const UNMAPPED_IBM_FUSION: Readonly<Record<string, string>> = {
   fedplusfusionhandler: "Fed+ personalizes each party's model, which Cohort does not do",
   coordinatemedianfedplusfusionhandler: "Fed+ personalizes each party's model, which Cohort does not do; use coordinate-median",
   geometricmedianfedplusfusionhandler: "Fed+ personalizes each party's model, which Cohort does not do; use coordinate-median",
+  afafusionhandler: "adaptive federated averaging (AFA: per-party reputation with slack and blocking) is not implemented; use krum, multi-krum or coordinate-median",
+  comparativeeliminationfusionhandler: "comparative elimination is not implemented; use multi-krum (byzantine f), which also drops the f most distant updates",
+  shuffleiteravgfusionhandler: "its parties permute their weights with a shared secret so the aggregator never sees them in order, which Cohort does not do; use iteravg over mutual TLS",
 };
 
 const EXPECTED_NAMES = `expected one of ${[...new Set(Object.values(FUSION_ALIASES))].map((n) => `"${n}"`).join(", ")} or an IBM FL name (FedAvgFusionHandler, IterAvgFusionHandler, CoordinateMedianFusionHandler, KrumFusionHandler)`;
@@ -62,6 +65,8 @@ export const fusionSchema = section({
   momentum: number({ min: 0, max: 1, exclusiveMax: true }).optional(),
   max_update_norm: number({ min: 0, exclusiveMin: true }).optional(),
   on_large_update: oneOf(["clip", "refuse"] as const).default("clip"),
+  // Losses are >= 0 for cross-entropy, MSE, MAE...; cosine_similarity, Poisson or a Gaussian NLL can be negative.
+  negative_loss: oneOf(["refuse", "accept"] as const).default("refuse"),
 });
 
 export type RawFusionSection = z.output<typeof fusionSchema>;
@@ -75,15 +80,17 @@ export interface FusionSection {
   params?: Record<string, number>;
   maxUpdateNorm?: number;
   onLargeUpdate?: "clip" | "refuse";
+  /** A negative loss in a party's report: refused (default) or accepted (a loss that can be negative). */
+  negativeLoss: "refuse" | "accept";
 }
 
 const PARAM_NAMES: Readonly<Record<string, string>> = { trim_fraction: "beta", server_lr: "eta" };
 
 /** Normalizes the section; `issue(key, message)` reports a parameter the algorithm does not take. */
 export function normalizeFusion(raw: RawFusionSection | undefined, issue: (key: string, message: string) => void): FusionSection {
-  if (raw === undefined) return { algorithm: "fedavg" };
+  if (raw === undefined) return { algorithm: "fedavg", negativeLoss: "refuse" };
   const algorithm = FUSION_ALIASES[raw.name.toLowerCase()]!;
-  const out: FusionSection = { algorithm, ibmName: raw.name };
+  const out: FusionSection = { algorithm, ibmName: raw.name, negativeLoss: raw.negative_loss };
   const params: Record<string, number> = {};
   for (const key of ["mu", "trim_fraction", "byzantine", "keep", "server_lr", "beta1", "beta2", "tau", "momentum"] as const) {
     const value = raw[key];

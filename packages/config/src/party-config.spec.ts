@@ -169,5 +169,12 @@ describe("parsePartyConfig keepalive", () => {
       "p.yml: keepalive.time_ms: got 5, expected an integer >= 1000 (milliseconds; at least the aggregator's min_ping_interval_ms)",
     );
   });
-});
 
+  it("reads the training seed and names a bad one", () => {
+    expect(parsePartyConfig({ ...ibmConfig(), seed: 7 }, "p.yml", "/x").seed).toBe(7);
+    expect(parsePartyConfig(ibmConfig(), "p.yml", "/x").seed).toBeUndefined();
+    expect(() => parsePartyConfig({ ...ibmConfig(), seed: -1 }, "p.yml", "/x")).toThrow(
+      "p.yml: seed: got -1, expected an integer from 0 to 4294967295 (seeds the shuffling of local training)",
+    );
+  });
+});

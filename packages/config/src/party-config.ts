@@ -47,6 +47,8 @@ export interface PartyConfig {
   backend: Backend;
   /** Worker threads for data-parallel training on the wasm backend; absent = all cores. */
   threads?: number;
+  /** Seeds the shuffling of every local epoch (reproducible runs); absent = unseeded. */
+  seed?: number;
   reconnect: ReconnectPolicy;
   /** HTTP/2 keepalive pings towards the aggregator. */
   keepalive: { timeMs: number; timeoutMs: number };
@@ -126,6 +128,7 @@ function build(raw: unknown, label: string, file: string, baseDir: string, optio
   };
   if (tls !== undefined) config.tls = tls;
   if (parsed.threads !== undefined) config.threads = parsed.threads;
+  if (parsed.seed !== undefined) config.seed = parsed.seed;
   if (parsed.metrics !== undefined) config.metrics = { host: parsed.metrics.host, port: parsed.metrics.port };
   return config;
 }

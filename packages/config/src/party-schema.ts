@@ -61,6 +61,8 @@ export const partySchema = section(
     backend: oneOf(BACKENDS).default("auto"),
     // wasm backend only: worker threads that each compute a slice of every batch's gradient.
     threads: integer(1, 256, "worker threads for the wasm backend; default: all cores").optional(),
+    // Seeds local training's shuffling: reproducible runs (the data split has its own data.info.seed).
+    seed: integer(0, 4294967295, "seeds the shuffling of local training").optional(),
     metrics: metricsSchema.optional(),
     reconnect: section({
       initial_delay_ms: integer(0, undefined, "milliseconds").default(RECONNECT_DEFAULTS.initialDelayMs),

@@ -27,6 +27,21 @@ export interface FusionStrategy {
    * until the next is asked for); fills the round's `report` on the way.
    */
   aggregate(round: RoundInput): AsyncGenerator<Uint8Array, void, undefined>;
+  /**
+   * Optional, for strategies that carry state from round to round (a server optimizer's moments):
+   * that state after the last aggregate, which the round checkpoints with the model; undefined
+   * before the first round. A resumed run hands it back to restoreState.
+   */
+  saveState?(): StrategyState | undefined;
+  /** Takes back a checkpointed state; throws RangeError when it does not fit this strategy or model. */
+  restoreState?(state: StrategyState, manifest: Manifest): void;
+}
+
+/** A strategy's state as checkpointed: named float64 arrays (one value per weight, say), in order. */
+export interface StrategyState {
+  /** The strategy that saved it (its normalized name): another strategy refuses it. */
+  strategy: string;
+  arrays: { name: string; values: Float64Array }[];
 }
 
 /** Sent to every party with the train instruction. */

@@ -23,6 +23,13 @@ async function stepOn(backend: string, make: () => LayersModel, start: ReturnTyp
 describe("MNIST CNNs", () => {
   beforeAll(useWasm);
 
+  it("start from the same weights for the same seed, and from others for another seed", () => {
+    const weights = (seed?: number) => getWeights(createMnistCnn({ seed })).map((t) => t.data as Float32Array);
+    expect(weights(3)).toEqual(weights(3));
+    expect(weights(4)[0]).not.toEqual(weights(3)[0]);
+    expect(weights()[0]).not.toEqual(weights()[0]);
+  });
+
   it("take 28x28x1 input and give 10 probabilities", () => {
     for (const model of [createMnistCnn(), createKerasMnistCnn()]) {
       const p = model.predict(tf.zeros([2, 28, 28, 1])) as tf.Tensor;

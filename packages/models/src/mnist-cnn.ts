@@ -11,6 +11,8 @@ export interface MnistCnnOptions {
   compile?: boolean;
   /** Adam's learning rate; defaults to DEMO_LEARNING_RATE or Keras' 0.001 respectively. */
   learningRate?: number;
+  /** Seeds the kernels' initialisation (Glorot uniform, as unseeded), layer i from seed + i: the same seed gives the same initial weights. */
+  seed?: number;
 }
 
 /**
@@ -21,14 +23,15 @@ export const DEMO_LEARNING_RATE = 0.004;
 
 /** Conv(8,5,relu)-MaxPool2-Conv(16,5,relu)-MaxPool2-Flatten-Dense(10,softmax) on 28x28x1 input. */
 export function createMnistCnn(options: MnistCnnOptions = {}): LayersModel {
+  const init = (layer: number) => (options.seed === undefined ? {} : { kernelInitializer: tfl.initializers.glorotUniform({ seed: options.seed + layer }) });
   const model = tfl.sequential({
     layers: [
-      tfl.layers.conv2d({ inputShape: [28, 28, 1], filters: 8, kernelSize: 5, activation: "relu" }),
+      tfl.layers.conv2d({ inputShape: [28, 28, 1], filters: 8, kernelSize: 5, activation: "relu", ...init(0) }),
       tfl.layers.maxPooling2d({ poolSize: 2 }),
-      tfl.layers.conv2d({ filters: 16, kernelSize: 5, activation: "relu" }),
+      tfl.layers.conv2d({ filters: 16, kernelSize: 5, activation: "relu", ...init(1) }),
       tfl.layers.maxPooling2d({ poolSize: 2 }),
       tfl.layers.flatten(),
-      tfl.layers.dense({ units: 10, activation: "softmax" }),
+      tfl.layers.dense({ units: 10, activation: "softmax", ...init(2) }),
     ],
   });
   return maybeCompile(model, { ...options, learningRate: options.learningRate ?? DEMO_LEARNING_RATE });

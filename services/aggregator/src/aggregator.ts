@@ -16,7 +16,7 @@ import { type AggregatorLimits, resolveLimits, serverOptions } from "./limits.js
 import { ModelStore, slicesOf } from "./model-store.js";
 import { PartyRegistry } from "./registry.js";
 import { RejectionLimiter } from "./rejection-limiter.js";
-import { findResumePoint } from "./resume.js";
+import { findResumePoint, restoreStrategyState } from "./resume.js";
 import { OutputDirError, type RoundMetrics, type RunSummary, RunOutput } from "./run-output.js";
 import { federationHandlers } from "./service.js";
 import { StreamQuota } from "./stream-guard.js";
@@ -29,7 +29,7 @@ import type { AggregatorSettings, GlobalEvaluator, InitialModel, ModelExporter }
 import { type EvaluationContext, collectEvaluations, evaluateOnOwnData } from "./evaluation-phase.js";
 import { type UpdateMeta, roundMetrics } from "./round-metrics.js";
 import { recoverLostRounds } from "./lost-rounds.js";
-import { evaluationViolation, examplesViolation, metricViolation } from "./report-bounds.js";
+import { type MetricBounds, evaluationViolation, examplesViolation, metricViolation } from "./report-bounds.js";
 import { NonFiniteModel, finiteSlices } from "./finite-slices.js";
 import { SecureRound, type SecureRoundHost, checkSecureAggregation } from "./secure-round.js";
 import { MASKED_UPDATE_ENCODING, type MaskedSum } from "@cohort/secagg";
@@ -153,6 +153,11 @@ export class Aggregator implements FederationState {
     return this.extras.metrics;
   }
 
+  /** What the reports' metrics must respect (report-bounds.ts). */
+  private get metricBounds(): MetricBounds {
+    return { negativeLoss: this.settings.negativeLoss === "accept" };
+  }
+
   currentRound(): number {
     return this.round;
   }
@@ -174,6 +179,7 @@ export class Aggregator implements FederationState {
     this.resumedFrom = point.round;
     const history = await this.output.readMetrics();
     this.log.info({ phase: "resume", round: point.round, metrics_lines: history.length }, `resuming after round ${point.round}`);
+    restoreStrategyState(this.strategy, point, this.log);
   }
 
   onConnected(party: string): void {
@@ -203,7 +209,7 @@ export class Aggregator implements FederationState {
     if (!phase.secure && masked) throw invalidArgument(`round ${header.round} is not a secure round: a masked update could not be unmasked`);
     phase.secure?.admit(party);
     const declared = this.registry.get(party)?.numTrainExamples ?? 0;
-    const violation = examplesViolation(header.numExamples, declared, "training") ?? metricViolation(header.metrics);
+    const violation = examplesViolation(header.numExamples, declared, "training") ?? metricViolation(header.metrics, this.metricBounds);
     if (violation) this.refuse(phase, party, "update", violation);
     return phase.deadlines.upload(party);
   }
@@ -286,7 +292,7 @@ export class Aggregator implements FederationState {
     const evaluation = this.evaluation;
     if (!evaluation || evaluation.round !== report.round || !evaluation.isOpen) throw failedPrecondition(`evaluation of round ${report.round} is not open`);
     if (!Number.isSafeInteger(report.numExamples) || report.numExamples < 0) throw invalidArgument("num_examples must be a non-negative integer");
-    const violation = evaluationViolation(this.registry.get(party), report);
+    const violation = evaluationViolation(this.registry.get(party), report, this.metricBounds);
     if (violation) {
       this.log.warn({ party, round: report.round, phase: "evaluate", reason: violation.reason }, `evaluation report of ${party} refused: ${violation.reason}`);
       this.metrics?.reportRefused(violation.code);
@@ -498,7 +504,7 @@ export class Aggregator implements FederationState {
     let checkpoint;
     try {
       const slices = this.strategy.aggregate({ round, manifest, previous, sum: phase.sum, updates: staged, report });
-      checkpoint = await this.output.writeCheckpointSlices(round, manifest, finiteSlices(manifest, slices), pending);
+      checkpoint = await this.output.writeCheckpointSlices(round, manifest, finiteSlices(manifest, slices), pending, () => this.strategy.saveState?.());
     } catch (error) {
       if (!(error instanceof NonFiniteModel)) throw error;
       // A server optimizer's step can leave float32's range: that model is never checkpointed.

@@ -11,6 +11,17 @@ describe("report bounds", () => {
     expect(metricViolation({ custom: Infinity })).toBe("metric custom is Infinity, expected a finite number");
   });
 
+  it("refuses a negative loss unless the deployment's loss can be negative; a non-finite one always", () => {
+    expect(metricViolation({ loss: -0.7 })).toBe("metric loss is -0.7, out of its valid range [0, inf) (fusion.negative_loss: accept for a loss that can be negative, such as cosine_similarity)");
+    expect(metricViolation({ val_loss: -0.7 })).toMatch(/^metric val_loss is -0.7/);
+    expect(metricViolation({ loss: -0.7, val_loss: -0.2 }, { negativeLoss: true })).toBeUndefined();
+    expect(metricViolation({ loss: Number.NaN }, { negativeLoss: true })).toBe("metric loss is NaN, expected a finite number");
+    expect(metricViolation({ loss: -Infinity }, { negativeLoss: true })).toBe("metric loss is -Infinity, expected a finite number");
+    // Only the loss: an error metric is still >= 0, an accuracy still in [0, 1].
+    expect(metricViolation({ loss: -1, mae: -1 }, { negativeLoss: true })).toMatch(/^metric mae is -1/);
+    expect(evaluationViolation({ numTrainExamples: 10, numTestExamples: 10 }, { numExamples: 5, metrics: { loss: -1 } }, { negativeLoss: true })).toBeUndefined();
+  });
+
   it("bounds num_examples by what the party declared at join", () => {
     expect(examplesViolation(100, 100, "training")).toBeUndefined();
     expect(examplesViolation(101, 100, "training")).toBe("num_examples 101 exceeds the 100 training examples declared at join");

@@ -8,12 +8,30 @@ const FRACTION_METRIC = /(^|_)(acc|accuracy|precision|recall|auc|f1)$|accuracy$/
 /** Metrics that are finite and >= 0 (losses and errors). */
 const NON_NEGATIVE_METRIC = /loss|(^|_)(mse|mae|rmse|error)$/i;
 
+/** The loss itself: "loss", "val_loss", "<output>_loss". */
+const LOSS_METRIC = /loss$/i;
+
+export interface MetricBounds {
+  /**
+   * Whether the training loss may be negative (fusion.negative_loss: accept). Cross-entropy,
+   * MSE, MAE, hinge, Huber, log-cosh and KL divergence are >= 0, so a negative one is a lie or a
+   * bug (the default). Keras' cosine_similarity loss (-1..1), Poisson's, a Gaussian negative
+   * log-likelihood or a custom loss can legitimately fall below 0: their deployments accept it.
+   * Non-finite values are refused either way.
+   */
+  negativeLoss?: boolean;
+}
+
 /** Why `metrics` are out of their valid ranges, or undefined when they are all valid. */
-export function metricViolation(metrics: Record<string, number>): string | undefined {
+export function metricViolation(metrics: Record<string, number>, bounds: MetricBounds = {}): string | undefined {
   for (const [name, value] of Object.entries(metrics)) {
     if (!Number.isFinite(value)) return `metric ${name} is ${value}, expected a finite number`;
     if (FRACTION_METRIC.test(name) && (value < 0 || value > 1)) return `metric ${name} is ${value}, out of its valid range [0, 1]`;
-    if (NON_NEGATIVE_METRIC.test(name) && value < 0) return `metric ${name} is ${value}, out of its valid range [0, inf)`;
+    if (bounds.negativeLoss && LOSS_METRIC.test(name)) continue;
+    if (NON_NEGATIVE_METRIC.test(name) && value < 0) {
+      const hint = LOSS_METRIC.test(name) ? " (fusion.negative_loss: accept for a loss that can be negative, such as cosine_similarity)" : "";
+      return `metric ${name} is ${value}, out of its valid range [0, inf)${hint}`;
+    }
   }
   return undefined;
 }
@@ -30,11 +48,12 @@ export function examplesViolation(numExamples: number, declared: number, what: s
  */
 export function evaluationViolation(
   declared: { numTrainExamples: number; numTestExamples: number } | undefined, report: { numExamples: number; metrics: Record<string, number> },
+  bounds: MetricBounds = {},
 ): { reason: string; code: "examples_over_declared" | "metric_out_of_range" } | undefined {
   const bound = declared?.numTestExamples || declared?.numTrainExamples || 0;
   const examples = examplesViolation(report.numExamples, bound, declared?.numTestExamples ? "evaluation" : "training");
   if (examples) return { reason: examples, code: "examples_over_declared" };
-  const metric = metricViolation(report.metrics);
+  const metric = metricViolation(report.metrics, bounds);
   return metric ? { reason: metric, code: "metric_out_of_range" } : undefined;
 }
 

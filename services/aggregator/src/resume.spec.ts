@@ -2,7 +2,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
 import { createLogger } from "@cohort/telemetry";
 import { findResumePoint } from "./resume.js";
-import { RunOutput } from "./run-output.js";
+import { RunOutput, strategyStatePath } from "./run-output.js";
 import { tempDir } from "../../../test/helpers/temp-dirs.js";
 
 const manifest = { tensors: [{ name: "w", dtype: "float32" as const, shape: [4] }] };
@@ -35,6 +35,22 @@ describe("findResumePoint", () => {
     expect((await findResumePoint(dir, log))?.round).toBe(2);
     await writeFile(output.checkpointPath(2), new Uint8Array(3));
     expect((await findResumePoint(dir, log))?.round).toBe(1);
+  });
+
+  it("reads the strategy state written with a checkpoint, and falls back a round when that state is damaged", async () => {
+    const { dir, output } = await runWithCheckpoints(1);
+    const stateOf = (r: number) => ({ strategy: "fedavgm", arrays: [{ name: "m", values: new Float64Array(4).fill(r / 10) }] });
+    for (const r of [2, 3]) {
+      const bytes = new Uint8Array(new Float32Array(4).fill(r).buffer);
+      await output.writeCheckpointSlices(r, manifest, [bytes], undefined, () => stateOf(r));
+    }
+    const point = await findResumePoint(dir, log);
+    expect(point?.round).toBe(3);
+    expect(Array.from(point!.strategyState!.arrays[0].values)).toEqual([0.3, 0.3, 0.3, 0.3]);
+    await writeFile(strategyStatePath(output.checkpointPath(3)), new Uint8Array(32));
+    const previous = await findResumePoint(dir, log);
+    expect(previous?.round).toBe(2);
+    expect(Array.from(previous!.strategyState!.arrays[0].values)).toEqual([0.2, 0.2, 0.2, 0.2]);
   });
 
   it("finds nothing in a fresh directory", async () => {

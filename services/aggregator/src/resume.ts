@@ -2,16 +2,22 @@ import { readFile, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { type Manifest, manifestByteLength } from "@cohort/tensors";
 import type { Logger } from "@cohort/telemetry";
+import type { FusionStrategy, StrategyState } from "@cohort/fusion";
 import { type WeightsFile, hashFile } from "./checkpoint-file.js";
+import { strategyStatePath } from "./run-output.js";
+import { type StrategyStateMeta, readStrategyState } from "./strategy-state-file.js";
 
 /**
  * What a restarted aggregator takes from its output directory: the round, and its checkpoint
- * file (size and SHA-256 verified), which the model store then serves the weights from.
+ * file (size and SHA-256 verified), which the model store then serves the weights from, and the
+ * fusion strategy's state written with it (verified the same way).
  */
 export interface ResumePoint extends WeightsFile {
   round: number;
   manifest: Manifest;
   topology?: string;
+  /** The fusion strategy's state saved with the checkpoint (a server optimizer's moments), verified. */
+  strategyState?: StrategyState;
 }
 
 const CHECKPOINT = /^round-(\d{4,})\.json$/;
@@ -29,15 +35,35 @@ export async function findResumePoint(dir: string, log: Logger): Promise<ResumeP
   for (const round of rounds) {
     const base = join(folder, `round-${String(round).padStart(4, "0")}`);
     try {
-      const meta = JSON.parse(await readFile(`${base}.json`, "utf8")) as { sha256: string; bytes: number; manifest: Manifest };
+      const meta = JSON.parse(await readFile(`${base}.json`, "utf8")) as { sha256: string; bytes: number; manifest: Manifest; strategy_state?: StrategyStateMeta };
       // Hashed in slices: the weights are verified without a copy of them in memory.
       const { size, sha256, crc32 } = await hashFile(`${base}.bin`);
       if (size !== meta.bytes || size !== manifestByteLength(meta.manifest)) throw new Error(`size ${size}, recorded ${meta.bytes}`);
       if (sha256 !== meta.sha256) throw new Error("SHA-256 does not match the recorded one");
-      return { round, manifest: meta.manifest, path: `${base}.bin`, size, sha256, crc32, topology };
+      // A damaged state file makes the checkpoint unusable as damaged weights do: the model and
+      // the optimizer state that stepped it must come from the same round.
+      const strategyState = meta.strategy_state ? await readStrategyState(strategyStatePath(`${base}.bin`), meta.strategy_state, meta.manifest) : undefined;
+      return { round, manifest: meta.manifest, path: `${base}.bin`, size, sha256, crc32, topology, ...(strategyState ? { strategyState } : {}) };
     } catch (error) {
       log.warn({ phase: "resume", round, file: `${base}.bin`, reason: (error as Error).message }, "checkpoint unusable, trying the previous one");
     }
   }
   return undefined;
+}
+
+/** A server optimizer goes on from the moments checkpointed with the model it resumes from; a mismatch is logged, not fatal. */
+export function restoreStrategyState(strategy: FusionStrategy, { round, strategyState, manifest }: ResumePoint, log: Logger): void {
+  const fusion = strategy.name;
+  if (strategyState && strategy.restoreState) {
+    try {
+      strategy.restoreState(strategyState, manifest);
+      log.info({ phase: "resume", round, fusion, state: strategyState.arrays.map((a) => a.name) }, `${fusion} state restored from round ${round}`);
+    } catch (error) {
+      log.warn({ phase: "resume", round, fusion, reason: (error as Error).message }, `${fusion} state of round ${round} not restored: it starts afresh`);
+    }
+  } else if (strategyState) {
+    log.warn({ phase: "resume", round, fusion, saved_by: strategyState.strategy }, `round ${round} holds ${strategyState.strategy}'s state, which ${fusion} does not use`);
+  } else if (strategy.restoreState && round > 0) {
+    log.warn({ phase: "resume", round, fusion }, `round ${round}'s checkpoint holds no ${fusion} state (another fusion or an older version wrote it): it starts afresh`);
+  }
 }

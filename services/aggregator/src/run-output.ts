@@ -1,7 +1,9 @@
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { type Manifest, manifestByteLength } from "@cohort/tensors";
+import type { StrategyState } from "@cohort/fusion";
 import { type WeightsFile, type WriteTimings, writeWeightsFile } from "./checkpoint-file.js";
+import { type StrategyStateMeta, writeStrategyState } from "./strategy-state-file.js";
 import { FileIOError, appendLine, atomicWriteFile, isSystemError } from "@cohort/tensors";
 
 /** One line of metrics.jsonl. */
@@ -128,17 +130,25 @@ export class RunOutput {
    * its .json and state.json. The weights never need to be in memory as a whole; the returned
    * file is what the aggregator serves downloads from.
    */
-  async writeCheckpointSlices(round: number, manifest: Manifest, slices: Iterable<Uint8Array> | AsyncIterable<Uint8Array>, pending?: PendingRoundMetrics): Promise<WeightsFile & WriteTimings> {
+  async writeCheckpointSlices(
+    round: number, manifest: Manifest, slices: Iterable<Uint8Array> | AsyncIterable<Uint8Array>, pending?: PendingRoundMetrics,
+    strategyState?: () => StrategyState | undefined,
+  ): Promise<WeightsFile & WriteTimings> {
     const written = await writeWeightsFile(this.checkpointPath(round), slices, manifestByteLength(manifest));
     const metaStarted = Date.now();
-    await this.writeCheckpointMeta(round, manifest, written, pending);
+    // Asked once the slices are consumed: the strategy's state after this round's aggregate. Written
+    // before the .json, which is what makes the checkpoint exist for a restart.
+    const state = strategyState?.();
+    const stateMeta = state ? await writeStrategyState(strategyStatePath(written.path), state) : undefined;
+    await this.writeCheckpointMeta(round, manifest, written, pending, stateMeta);
     return { ...written, syncMs: written.syncMs + Date.now() - metaStarted };
   }
 
   /** `pending`: the round's metrics line but its evaluation, kept so a restart can still write the line (see recoverLostRounds). */
-  private async writeCheckpointMeta(round: number, manifest: Manifest, file: Pick<WeightsFile, "path" | "size" | "sha256">, pending?: PendingRoundMetrics): Promise<void> {
+  private async writeCheckpointMeta(round: number, manifest: Manifest, file: Pick<WeightsFile, "path" | "size" | "sha256">, pending?: PendingRoundMetrics, strategyState?: StrategyStateMeta): Promise<void> {
     const { path, size, sha256 } = file;
-    await atomicWriteFile(path.replace(/\.bin$/, ".json"), JSON.stringify({ round, sha256, bytes: size, manifest, ...(pending ? { metrics: pending } : {}) }, null, 1));
+    const meta = { round, sha256, bytes: size, manifest, ...(pending ? { metrics: pending } : {}), ...(strategyState ? { strategy_state: strategyState } : {}) };
+    await atomicWriteFile(path.replace(/\.bin$/, ".json"), JSON.stringify(meta, null, 1));
     await atomicWriteFile(join(this.dir, "state.json"), JSON.stringify({ round, checkpoint: path, sha256, updated: new Date().toISOString() }, null, 1));
   }
 
@@ -181,4 +191,9 @@ export class RunOutput {
       return undefined;
     }
   }
+}
+
+/** Beside checkpoints/round-NNNN.bin: round-NNNN.state.bin, the fusion strategy's state after that round. */
+export function strategyStatePath(weightsPath: string): string {
+  return weightsPath.replace(/\.bin$/, ".state.bin");
 }

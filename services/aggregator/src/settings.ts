@@ -20,6 +20,8 @@ export interface AggregatorSettings {
   maxUpdateNorm?: number;
   /** What happens to an update over maxUpdateNorm: scaled down to it (clip, the default) or refused. */
   updateNormAction?: "clip" | "refuse";
+  /** A negative loss in an update or evaluation report: refused (the default: most losses are >= 0) or accepted (a loss that can be negative). */
+  negativeLoss?: "refuse" | "accept";
   rounds: number;
   numParties: number;
   percQuorum: number;

@@ -65,7 +65,7 @@ function channelCredentials(dial: TlsDial | undefined): grpc.ChannelCredentials 
   return dial ? grpc.credentials.createSsl(dial.ca, dial.key, dial.cert) : grpc.credentials.createInsecure();
 }
 
-/** Statuses with which the aggregator refuses one update, not the party (DEADLINE_EXCEEDED: the upload missed its deadline). */
+/** Statuses with which the aggregator refuses one update or evaluation report, not the party (DEADLINE_EXCEEDED: the upload missed its deadline). */
 const UPDATE_REFUSALS = new Set([grpc.status.INVALID_ARGUMENT, grpc.status.FAILED_PRECONDITION, grpc.status.ALREADY_EXISTS, grpc.status.PERMISSION_DENIED, grpc.status.DEADLINE_EXCEEDED]);
 /** Statuses with which the aggregator refuses the round's base model to a party it dropped from the round (a missed deadline). */
 const DROPPED_FROM_ROUND = new Set([grpc.status.FAILED_PRECONDITION, grpc.status.DEADLINE_EXCEEDED]);
@@ -322,8 +322,17 @@ export class Party {
   private async evaluate(round: number): Promise<void> {
     this.learner.setWeights(await this.globalWeights(round));
     const result = await this.learner.evaluate();
-    await new Promise<void>((resolve, reject) =>
-      this.client.ReportEvaluation({ round, numExamples: result.numExamples, metrics: result.metrics }, this.metadata(), (error: grpc.ServiceError | null) => (error ? reject(error) : resolve())));
+    try {
+      await new Promise<void>((resolve, reject) =>
+        this.client.ReportEvaluation({ round, numExamples: result.numExamples, metrics: result.metrics }, this.metadata(), (error: grpc.ServiceError | null) => (error ? reject(error) : resolve())));
+    } catch (error) {
+      // A refused report (a metric out of its range, a closed evaluation) costs this report only,
+      // as a refused update does: the party keeps its instruction stream and takes the next round.
+      const code = (error as grpc.ServiceError).code;
+      if (!UPDATE_REFUSALS.has(code)) throw error;
+      this.log.warn({ round, phase: "evaluate", code: grpc.status[code], reason: (error as grpc.ServiceError).details }, "evaluation report refused by the aggregator");
+      return;
+    }
     this.extras.metrics?.evaluated(result.metrics);
     this.log.info({ round, phase: "evaluate", examples: result.numExamples, ...result.metrics }, "global model evaluated");
   }

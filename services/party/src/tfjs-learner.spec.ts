@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import type { Dataset } from "@cohort/data";
+import { type Dataset, mulberry32 } from "@cohort/data";
 import { createMnistCnn, selectBackend, tf, tfl, torchLoss, torchOptimizer } from "@cohort/models";
 import { TfjsLearner } from "./tfjs-learner.js";
 
@@ -99,5 +99,31 @@ describe("TfjsLearner checks data against the model before the party joins", () 
     const result = await learner.train({ epochs: 1, batchSize: n, validationSplit: 0 });
     expect(Number.isFinite(result.metrics.loss)).toBe(true);
     expect((await learner.evaluate()).metrics.loss).toBeLessThan(before.metrics.loss!);
+  });
+});
+
+describe("TfjsLearner with a seed", () => {
+  /** 24 distinct examples: the batches' order changes what Adam makes of them. */
+  function varied(): Dataset {
+    const random = mulberry32(11);
+    const x = Float32Array.from({ length: 24 * 784 }, () => random());
+    const split = { x, xShape: [24, 28, 28, 1], y: Int32Array.from({ length: 24 }, (_, i) => i % 10), yShape: [24] };
+    return { train: split, test: split, description: "synthetic" };
+  }
+  async function trainedWeights(seed: number, settings: { stepsPerEpoch?: number } = {}): Promise<Float32Array[]> {
+    const learner = new TfjsLearner(createMnistCnn({ seed: 5 }), varied(), "wasm", "synthetic", undefined, { seed });
+    await learner.train({ epochs: 2, batchSize: 4, validationSplit: 0, ...settings });
+    return learner.getWeights().map((t) => t.data as Float32Array);
+  }
+
+  it("trains to the same weights from the same seed, and to others from another seed", async () => {
+    const [a, b, c] = [await trainedWeights(1), await trainedWeights(1), await trainedWeights(2)];
+    expect(b).toEqual(a);
+    expect(c).not.toEqual(a);
+  });
+
+  it("draws steps_per_epoch samples from the seed too", async () => {
+    const [a, b] = [await trainedWeights(1, { stepsPerEpoch: 2 }), await trainedWeights(1, { stepsPerEpoch: 2 })];
+    expect(b).toEqual(a);
   });
 });

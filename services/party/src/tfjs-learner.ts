@@ -1,4 +1,4 @@
-import { type Dataset, type Split, checkInputShape, validateLabels } from "@cohort/data";
+import { type Dataset, type Random, type Split, checkInputShape, mulberry32, validateLabels } from "@cohort/data";
 import { type LayersModel, ParallelWasmTrainer, evaluateModel, fitEpochParallel, getWeights, modelManifest, setLearningRate, setWeights, tf } from "@cohort/models";
 import type { Manifest, WeightSet } from "@cohort/tensors";
 import type { EvaluateResult, LocalLearner, TrainResult, TrainSettings } from "./learner.js";
@@ -8,6 +8,13 @@ import { ProximalTerm } from "./proximal-term.js";
 const EVAL_BATCH = 256;
 /** The proximal step's learning rate when the model's optimizer exposes none (and the round sets none). */
 const DEFAULT_PROXIMAL_LR = 0.01;
+
+export interface LearnerOptions {
+  /** false: batches in the data's order, every epoch. */
+  shuffle?: boolean;
+  /** Seeds the epochs' shuffling (32-bit integer); absent: fit's unseeded shuffling. */
+  seed?: number;
+}
 
 /** Called after each training batch, for a terminal progress line (costs a sync per batch). */
 export type BatchProgress = (step: { epoch: number; epochs: number; batch: number; batches: number; loss: number | undefined }) => void;
@@ -27,9 +34,16 @@ export class TfjsLearner implements LocalLearner {
   private parallel: ParallelWasmTrainer | undefined;
   /** The training split as arrays, read once for the worker threads. */
   private trainArrays: { x: Float32Array; y: Float32Array } | undefined;
+  /** Orders each epoch's batches when a seed is given (fit's own shuffling draws from Math.random, which cannot be seeded). */
+  private readonly random: Random | undefined;
 
-  /** `shuffle: false` feeds batches in the data's order (`cohort model train --no-shuffle`: reproducible runs). */
-  constructor(private readonly model: LayersModel, dataset: Dataset, readonly backend: string, where: string, private readonly onBatch?: BatchProgress, private readonly options: { shuffle?: boolean } = {}) {
+  /**
+   * `shuffle: false` feeds batches in the data's order (`cohort model train --no-shuffle`: reproducible runs).
+   * `seed` shuffles every epoch (and draws steps_per_epoch samples) from a seeded generator instead:
+   * the same seed, data and starting weights give the same batches, hence the same weights on a deterministic backend.
+   */
+  constructor(private readonly model: LayersModel, dataset: Dataset, readonly backend: string, where: string, private readonly onBatch?: BatchProgress, private readonly options: LearnerOptions = {}) {
+    if (options.seed !== undefined && (options.shuffle ?? true)) this.random = mulberry32(options.seed);
     this.manifest = modelManifest(model);
     this.topology = JSON.stringify(model.toJSON(undefined, false));
     const inputShape = model.inputs[0].shape;
@@ -110,13 +124,13 @@ export class TfjsLearner implements LocalLearner {
           if (this.parallel && !settings.validationSplit && !proximal) {
             const arrays = x === this.train_.x ? (this.trainArrays ??= tensorArrays(x, y)) : tensorArrays(x, y);
             const logs = await fitEpochParallel(this.parallel, { ...arrays, rows: count }, {
-              batchSize: settings.batchSize, shuffle: this.options.shuffle ?? true,
+              batchSize: settings.batchSize, shuffle: this.fitShuffles,
               onBatchEnd: (batch, loss) => onBatch?.({ epoch: epoch + 1, epochs: settings.epochs, batch: batch + 1, batches, loss }),
               stop: () => this.stopping,
             });
             last = Object.fromEntries(Object.entries(logs).map(([k, v]) => [metricName(k), v]));
           } else {
-            const history = await this.model.fit(x, y, { epochs: 1, batchSize: settings.batchSize, validationSplit: settings.validationSplit, shuffle: this.options.shuffle ?? true, verbose: 0, callbacks });
+            const history = await this.model.fit(x, y, { epochs: 1, batchSize: settings.batchSize, validationSplit: settings.validationSplit, shuffle: this.fitShuffles, verbose: 0, callbacks });
             last = Object.fromEntries(Object.entries(history.history).map(([k, v]) => [metricName(k), Number(v[v.length - 1])]));
           }
           seen = count;
@@ -146,12 +160,17 @@ export class TfjsLearner implements LocalLearner {
     return { numExamples: this.test.x.shape[0], metrics };
   }
 
+  /** fit shuffles each epoch itself unless told not to, or unless the seeded generator has already ordered it. */
+  private get fitShuffles(): boolean {
+    return (this.options.shuffle ?? true) && this.random === undefined;
+  }
+
   private epochSample(settings: TrainSettings): { x: tf.Tensor; y: tf.Tensor; count: number } {
     const total = this.train_.x.shape[0];
-    const wanted = settings.stepsPerEpoch ? settings.stepsPerEpoch * settings.batchSize : total;
-    if (wanted >= total) return { ...this.train_, count: total };
+    const wanted = Math.min(total, settings.stepsPerEpoch ? settings.stepsPerEpoch * settings.batchSize : total);
+    if (wanted === total && this.random === undefined) return { ...this.train_, count: total };
     return tf.tidy(() => {
-      const indices = tf.tensor1d(sampleIndices(total, wanted), "int32");
+      const indices = tf.tensor1d(sampleIndices(total, wanted, this.random ?? Math.random), "int32");
       return { x: tf.gather(this.train_.x, indices), y: tf.gather(this.train_.y, indices), count: wanted };
     });
   }
@@ -172,10 +191,11 @@ function usesOneHotLabels(model: LayersModel): boolean {
   return !names.some((n) => /sparse/i.test(n)) && names.some((n) => /categorical/i.test(n));
 }
 
-function sampleIndices(total: number, count: number): Int32Array {
+/** `count` distinct indices below `total` in random order (a partial Fisher-Yates shuffle). */
+function sampleIndices(total: number, count: number, random: Random): Int32Array {
   const all = Int32Array.from({ length: total }, (_, i) => i);
   for (let i = 0; i < count; i++) {
-    const j = i + Math.floor(Math.random() * (total - i));
+    const j = i + Math.floor(random() * (total - i));
     [all[i], all[j]] = [all[j], all[i]];
   }
   return all.slice(0, count);

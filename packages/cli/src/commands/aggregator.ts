@@ -22,7 +22,7 @@ export interface AggregatorCommandOptions {
 export function aggregatorSettings(config: AggregatorConfig): AggregatorSettings {
   return {
     host: config.connection.host, port: config.connection.port, chunkSize: config.connection.chunkSize,
-    algorithm: config.fusion.algorithm, rounds: config.rounds, numParties: config.numParties, percQuorum: config.percQuorum,
+    algorithm: config.fusion.algorithm, negativeLoss: config.fusion.negativeLoss, rounds: config.rounds, numParties: config.numParties, percQuorum: config.percQuorum,
     maxTimeoutMs: config.maxTimeoutMs, deadlines: config.deadlines, keepalive: config.connection.keepalive, terminationAccuracy: config.terminationAccuracy, evaluateEvery: config.evaluateEvery, local: config.local,
     outputDir: config.outputDir, parties: config.parties, insecure: config.insecure, tls: config.connection.tls, updateEncoding: config.updateEncoding,
     ...(config.connection.limits === undefined ? {} : { limits: config.connection.limits }),

@@ -63,7 +63,7 @@ async function runParty(config: PartyConfig & { allowInsecureKeyPermissions: boo
   // An nn.Sequential carries no input shape: the data's, per example, is the one it must take.
   const model = await loadingInput(`${config.file}: model (${config.model.name})`, () => loadModelForData({ ...config.model, configFile: config.file }, dataset, `${config.file}: data ${config.data.name}`));
   const shapeOrigin = inputShapeOrigin(model);
-  const learner = await loadingInput(`${config.file}: data and model`, () => new TfjsLearner(model, dataset, backend.name, `${config.file}: data`, onBatch));
+  const learner = await loadingInput(`${config.file}: data and model`, () => new TfjsLearner(model, dataset, backend.name, `${config.file}: data`, onBatch, { seed: config.seed }));
   if (backend.name === "wasm") {
     const wanted = config.threads ?? defaultThreads();
     const { threads, reason } = await learner.useWasmThreads(wanted);

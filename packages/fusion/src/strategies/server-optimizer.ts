@@ -1,6 +1,6 @@
 import { type Manifest, elementCount } from "@cohort/tensors";
 import { decodeInto, encodeInto, isFloat, slicePlan } from "../numeric-slices.js";
-import type { FusionStrategy, RoundInput, TrainConfig } from "../strategy.js";
+import type { FusionStrategy, RoundInput, StrategyState, TrainConfig } from "../strategy.js";
 
 /** Elements per step: the float64 buffers of a slice stay small whatever the model. */
 const STEP_ELEMENTS = 1 << 16;
@@ -40,7 +40,8 @@ export const SERVER_OPTIMIZER_DEFAULTS: Readonly<Record<ServerOptimizerName, Ser
  *
  * Only floating-point tensors move this way; integer tensors take the mean. The state (m, and v
  * for the adaptive three) is float64 in memory, one value per weight: 8 (FedAvgM) or 16 bytes
- * per weight; it is not checkpointed, so a resumed run starts it afresh.
+ * per weight; it is checkpointed with every round's model (saveState) and restored on resume, so a
+ * resumed run steps exactly as an uninterrupted one.
  */
 export class ServerOptimizerStrategy implements FusionStrategy {
   readonly mode = "stream";
@@ -85,6 +86,24 @@ export class ServerOptimizerStrategy implements FusionStrategy {
         yield encodeInto(entry.dtype, meanOf, bytes);
       }
     }
+  }
+
+  saveState(): StrategyState | undefined {
+    if (!this.m) return undefined;
+    return { strategy: this.name, arrays: this.v ? [{ name: "m", values: this.m }, { name: "v", values: this.v }] : [{ name: "m", values: this.m }] };
+  }
+
+  restoreState(state: StrategyState, manifest: Manifest): void {
+    const elements = manifest.tensors.reduce((total, t) => total + elementCount(t.shape), 0);
+    const wanted = this.name === "fedavgm" ? ["m"] : ["m", "v"];
+    if (state.strategy !== this.name) throw new RangeError(`${this.name} cannot take the state of ${state.strategy}`);
+    const names = state.arrays.map((a) => a.name);
+    if (names.join() !== wanted.join()) throw new RangeError(`${this.name} state holds ${names.join(", ") || "nothing"}, expected ${wanted.join(", ")}`);
+    for (const { name, values } of state.arrays) {
+      if (values.length !== elements) throw new RangeError(`${this.name} state ${name} has ${values.length} values, the model ${elements} weights`);
+    }
+    this.m = Float64Array.from(state.arrays[0].values);
+    this.v = state.arrays[1] ? Float64Array.from(state.arrays[1].values) : undefined;
   }
 
   private ensureState(manifest: Manifest): void {

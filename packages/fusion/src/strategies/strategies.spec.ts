@@ -89,9 +89,31 @@ describe("fusion strategies against numpy's float64 references", () => {
             previous = out;
           }
         });
+        it(`${name} restored from its saved state after round 1 makes numpy's round 2 (a resumed run)`, async () => {
+          const first = createStrategy({ name: name as FusionSettings["name"], ...reference.params });
+          expect(first.saveState?.()).toBeUndefined(); // nothing to save before the first round
+          const { out } = await runRound(first, manifest, c.previous, c.rounds[0]);
+          const saved = first.saveState!()!;
+          const resumed = createStrategy({ name: name as FusionSettings["name"], ...reference.params });
+          resumed.restoreState!(saved, manifest);
+          expectClose((await runRound(resumed, manifest, out, c.rounds[1])).out, reference.rounds[1], `${name} resumed round 2`);
+        });
       }
     });
   }
+});
+
+describe("server optimizer state", () => {
+  const manifest: Manifest = { tensors: [{ name: "w", dtype: "float32", shape: [3] }] };
+  it("is refused when it is another strategy's, lacks a moment, or has another size than the model", () => {
+    const adam = createStrategy({ name: "fedadam" });
+    const values = new Float64Array(3);
+    expect(() => adam.restoreState!({ strategy: "fedyogi", arrays: [{ name: "m", values }, { name: "v", values }] }, manifest)).toThrow("fedadam cannot take the state of fedyogi");
+    expect(() => adam.restoreState!({ strategy: "fedadam", arrays: [{ name: "m", values }] }, manifest)).toThrow("fedadam state holds m, expected m, v");
+    expect(() => adam.restoreState!({ strategy: "fedadam", arrays: [{ name: "m", values }, { name: "v", values: new Float64Array(4) }] }, manifest))
+      .toThrow("fedadam state v has 4 values, the model 3 weights");
+    expect(createStrategy({ name: "fedavg" }).restoreState).toBeUndefined();
+  });
 });
 
 describe("staged strategies over updates spilled to disk", () => {
