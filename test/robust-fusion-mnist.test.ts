@@ -48,7 +48,7 @@ async function federation(algorithm: FusionName, params: Omit<FusionSettings, "n
 }
 
 describe("robust fusion on real MNIST digits: 5 parties, one sends sign-flipped scaled updates", () => {
-  it("FedAvg collapses under the attack; median and trimmed mean stay within 2 points of the clean run, plain Krum within 3.5", async () => {
+  it("FedAvg collapses under the attack; median and trimmed mean stay within 2 points of the clean run; plain Krum within 2 of its own clean run and 3.5 of FedAvg's", async () => {
     await selectBackend("auto");
     const model = createMnistCnn({ seed: SEED });
     INITIAL = { manifest: modelManifest(model), bytes: packWeights(getWeights(model)), topology: JSON.stringify(model.toJSON(undefined, false)) };
@@ -58,6 +58,7 @@ describe("robust fusion on real MNIST digits: 5 parties, one sends sign-flipped 
     const trimmed = (await federation("trimmed-mean", { beta: 0.2 }, true)).at(-1)!;
     // Plain Krum: each round's global model is the one update Krum chose (f = 1), not a mean.
     const krum = (await federation("krum", { byzantine: 1 }, true)).at(-1)!;
+    const krumClean = (await federation("krum", { byzantine: 1 }, false)).at(-1)!;
     expect(clean).toBeGreaterThan(0.9);
     expect(fedavg).toBeLessThan(0.3);
     for (const [name, accuracy] of [["median", median], ["trimmed mean", trimmed]] as const) {
@@ -67,5 +68,7 @@ describe("robust fusion on real MNIST digits: 5 parties, one sends sign-flipped 
     // this setup it trailed the clean run by 0.9-3.1 points, within 2 in 5 of 9 (README, fusion
     // section). 2 points is met by this seed only, so that is not what is asserted: 3.5 points is.
     expect(krum, `krum ${krum} vs clean ${clean}`).toBeGreaterThanOrEqual(clean - KRUM_MARGIN);
+    // What the attack itself costs Krum: within the issue's 2 points of the same strategy unattacked.
+    expect(krum, `krum attacked ${krum} vs krum clean ${krumClean}`).toBeGreaterThanOrEqual(krumClean - 0.02);
   }, 900_000);
 });
