@@ -7,8 +7,14 @@ export interface InitMessage {
   loss: string;
   /** Trainable weights, concatenated in model.trainableWeights order, rewritten by the main thread before each step. */
   weights: SharedArrayBuffer;
-  /** This worker's gradient of its slice, same layout as `weights`, scaled so the workers' sum is the batch mean. */
-  grads: SharedArrayBuffer;
+  /** Every worker's gradient of its slice (same layout as `weights`), scaled so their sum is the batch mean; `grads[index]` is this worker's. */
+  grads: SharedArrayBuffer[];
+  /** The workers' sum of `grads`, each worker adding up its own stretch of it. */
+  sum: SharedArrayBuffer;
+  /** Int32 counter of the workers that have written their gradient this step (reset by the main thread before each step). */
+  barrier: SharedArrayBuffer;
+  /** This worker's position among the workers. */
+  index: number;
   /** Whether to count correct predictions (the model has an accuracy metric). */
   accuracy: boolean;
 }
@@ -20,9 +26,25 @@ export interface StepMessage {
   yShape: number[];
   /** The slice's share of the batch (slice size / batch size). */
   scale: number;
+  /** How many workers take part in this step (fewer than all when the batch has fewer rows); workers 0..used-1 do. */
+  used: number;
+}
+
+/** Where a worker's step went, from its own thread (ms). */
+export interface WorkerStepTimes {
+  /** Wall time from receiving the step to replying. */
+  ms: number;
+  /** Its thread's CPU time: the gradient of its slice (weights in, forward, backward, gradient out). */
+  computeCpuMs?: number;
+  /** Wall time waiting at the barrier for the other workers' gradients. */
+  barrierMs: number;
+  /** Its thread's CPU time adding up its stretch of the gradients. */
+  reduceCpuMs?: number;
+  /** Time its thread was runnable but had no core (other threads or processes held them). */
+  runQueueMs?: number;
 }
 
 export type WorkerReply =
   | { kind: "ready"; backend: string }
-  | { kind: "step"; loss: number; correct: number; ms: number; cpuMs?: number }
+  | { kind: "step"; loss: number; correct: number; times: WorkerStepTimes }
   | { kind: "error"; message: string };

@@ -1,13 +1,15 @@
 /**
  * One wasm backend in a worker thread: holds a copy of the model, and for each step reads the
- * current weights from shared memory, computes the gradient of its slice of the batch and writes
- * it to its own shared gradient buffer. Importing the package index registers Cohort's custom
+ * current weights from shared memory, computes the gradient of its slice of the batch, writes it
+ * to its own shared gradient buffer, waits for the other workers' and adds up its stretch of all
+ * of them into the shared sum (reduce.ts). Importing the package index registers Cohort's custom
  * layers and wasm training kernels here too, so the same models deserialize and train.
  */
 import { parentPort } from "node:worker_threads";
 import { selectBackend, tf, tfl, type LayersModel } from "../index.js";
-import { threadCpuMs } from "./thread-cpu.js";
-import type { InitMessage, StepMessage, WorkerReply } from "./protocol.js";
+import { arriveAndWait, stretchOf, sumStretch } from "./reduce.js";
+import { threadTimes } from "./thread-cpu.js";
+import type { InitMessage, StepMessage, WorkerReply, WorkerStepTimes } from "./protocol.js";
 
 type LossFn = (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Tensor;
 
@@ -18,7 +20,10 @@ let model: LayersModel;
 let lossFn: LossFn;
 let variables: tf.Variable[];
 let weights: Float32Array;
-let grads: Float32Array;
+let grads: Float32Array[];
+let sum: Float32Array;
+let barrier: Int32Array;
+let index: number;
 let accuracy = false;
 
 const reply = (message: WorkerReply) => port.postMessage(message);
@@ -40,22 +45,56 @@ async function init(message: InitMessage): Promise<WorkerReply> {
   lossFn = resolved;
   variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
   weights = new Float32Array(message.weights);
-  grads = new Float32Array(message.grads);
+  grads = message.grads.map((b) => new Float32Array(b));
+  sum = new Float32Array(message.sum);
+  barrier = new Int32Array(message.barrier);
+  index = message.index;
   accuracy = message.accuracy;
   const size = variables.reduce((n, v) => n + v.size, 0);
+  if (grads.some((g) => g.length !== size) || sum.length !== size) throw new Error("the gradient buffers do not match the weights");
   if (size !== weights.length) throw new Error(`the worker's model has ${size} trainable values, the main thread's ${weights.length}`);
   return { kind: "ready", backend: backend.name };
 }
 
 function step(message: StepMessage): WorkerReply {
   const started = performance.now();
-  const cpuStarted = threadCpuMs();
+  const t0 = threadTimes();
+  let result: { loss: number; correct: number } | undefined;
+  let failure: unknown;
+  try {
+    result = gradient(message);
+  } catch (err) {
+    failure = err;
+  }
+  const t1 = threadTimes();
+  // The reduce needs every worker's gradient: wait for them, then add up this worker's stretch.
+  // A worker that failed still arrives, so that the others do not wait for it forever.
+  const arrived = performance.now();
+  arriveAndWait(barrier, message.used);
+  const waited = performance.now();
+  if (!result) throw failure;
+  const [from, to] = stretchOf(sum.length, index, message.used);
+  sumStretch(grads, message.used, sum, from, to);
+  const t2 = threadTimes();
+  const times: WorkerStepTimes = {
+    ms: performance.now() - started,
+    computeCpuMs: t0 && t1 ? t1.cpuMs - t0.cpuMs : undefined,
+    barrierMs: waited - arrived,
+    reduceCpuMs: t1 && t2 ? t2.cpuMs - t1.cpuMs : undefined,
+    runQueueMs: t0?.waitMs !== undefined && t2?.waitMs !== undefined ? t2.waitMs - t0.waitMs : undefined,
+  };
+  return { kind: "step", ...result, times };
+}
+
+/** Writes the gradient of this worker's slice, scaled by its share of the batch, to its buffer. */
+function gradient(message: StepMessage): { loss: number; correct: number } {
+  const mine = grads[index];
   let offset = 0;
   for (const v of variables) {
     tf.tidy(() => v.assign(tf.tensor(weights.subarray(offset, offset + v.size), v.shape, "float32")));
     offset += v.size;
   }
-  const result = tf.tidy(() => {
+  return tf.tidy(() => {
     const x = tf.tensor(message.x, message.xShape, "float32");
     const y = tf.tensor(message.y, message.yShape, "float32");
     let correct = 0;
@@ -67,14 +106,11 @@ function step(message: StepMessage): WorkerReply {
     }, variables);
     let at = 0;
     for (const v of variables) {
-      grads.set(g[v.name].dataSync() as Float32Array, at);
+      mine.set(g[v.name].dataSync() as Float32Array, at);
       at += v.size;
     }
     return { loss: value.dataSync()[0], correct };
   });
-  const cpuEnded = threadCpuMs();
-  const cpuMs = cpuStarted !== undefined && cpuEnded !== undefined ? cpuEnded - cpuStarted : undefined;
-  return { kind: "step", ...result, ms: performance.now() - started, cpuMs };
 }
 
 /** Keras' "accuracy" for the label layout at hand: one-hot, sparse class ids, or one sigmoid unit. */

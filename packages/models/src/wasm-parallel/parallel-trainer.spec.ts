@@ -1,0 +1,66 @@
+import { existsSync } from "node:fs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { selectBackend } from "../backend.js";
+import { tf, tfl, type LayersModel } from "../tfjs.js";
+import { ParallelWasmTrainer } from "./parallel-trainer.js";
+
+// One step on 3 wasm worker threads (the workers sum their gradients among themselves) against
+// trainOnBatch on this thread, from the same weights and batch. The workers run the built
+// packages/models/dist/wasm-parallel/worker.js: `npm test` builds first.
+const trainers: ParallelWasmTrainer[] = [];
+
+beforeAll(async () => {
+  const backend = await selectBackend("wasm");
+  if (backend.name !== "wasm") throw new Error(`expected the wasm backend, got ${backend.name} (${backend.detail})`);
+});
+
+afterAll(async () => {
+  await Promise.all(trainers.map((t) => t.close()));
+});
+
+function smallModel(): LayersModel {
+  const model = tfl.sequential({ layers: [tfl.layers.dense({ inputShape: [20], units: 16, activation: "relu" }), tfl.layers.dense({ units: 3, activation: "softmax" })] });
+  model.compile({ optimizer: tf.train.sgd(0.5), loss: "categoricalCrossentropy", metrics: ["accuracy"] });
+  return model;
+}
+
+describe("ParallelWasmTrainer", () => {
+  it("steps as trainOnBatch does, on 3 threads summing their own gradients, and accounts for each thread's time", async () => {
+    const rows = 10; // slices of 3, 3 and 4 rows
+    const x = Float32Array.from({ length: rows * 20 }, (_, i) => Math.sin(i * 0.37));
+    const y = Float32Array.from({ length: rows * 3 }, (_, i) => (i % 3 === Math.floor(i / 3) % 3 ? 1 : 0));
+    const single = smallModel();
+    const parallel = smallModel();
+    parallel.setWeights(single.getWeights());
+    const trainer = await ParallelWasmTrainer.start(parallel, 3);
+    trainers.push(trainer);
+
+    const expected = await single.trainOnBatch(tf.tensor(x, [rows, 20]), tf.tensor(y, [rows, 3])) as number[];
+    const result = await trainer.step({ x, y, rows });
+
+    expect(result.loss).toBeCloseTo(expected[0], 5);
+    expect(result.correct! / rows).toBeCloseTo(expected[1], 6);
+    const a = single.getWeights().map((w) => w.dataSync());
+    const b = parallel.getWeights().map((w) => w.dataSync());
+    const start = smallModel(); // a fresh model's weights differ: the step must have moved both alike
+    for (let i = 0; i < a.length; i++) {
+      const moved = Math.max(...a[i].map((v, j) => Math.abs(v - b[i][j])));
+      expect(moved, `weight ${i}`).toBeLessThan(1e-6);
+    }
+    expect(start.getWeights()[0].dataSync().some((v, j) => v !== a[0][j])).toBe(true);
+
+    expect(result.workers).toHaveLength(3);
+    for (const w of result.workers) {
+      expect(w.barrierMs).toBeGreaterThanOrEqual(0);
+      expect(w.ms).toBeGreaterThanOrEqual(w.barrierMs);
+    }
+    if (existsSync("/proc/thread-self/schedstat")) {
+      // Thread clocks advance at scheduler ticks: this small a step may read 0 ms, never less.
+      for (const w of result.workers) {
+        for (const ms of [w.computeCpuMs, w.reduceCpuMs, w.runQueueMs]) expect(ms).toBeGreaterThanOrEqual(0);
+      }
+      expect(result.mainCpuMs?.publish).toBeGreaterThanOrEqual(0);
+      expect(result.mainCpuMs?.apply).toBeGreaterThanOrEqual(0);
+    }
+  });
+});
