@@ -62,5 +62,11 @@ describe("ParallelWasmTrainer", () => {
       expect(result.mainCpuMs?.publish).toBeGreaterThanOrEqual(0);
       expect(result.mainCpuMs?.apply).toBeGreaterThanOrEqual(0);
     }
+
+    // A batch the workers cannot use (7 features a row, the model takes 20) is rejected with the
+    // workers' reason, and the trainer goes on with the next batch.
+    await expect(trainer.step({ x: new Float32Array(rows * 7), y, rows })).rejects.toThrow(/wasm worker: .*20/s);
+    const again = await trainer.step({ x, y, rows });
+    expect(again.loss).toBeLessThan(result.loss); // the same batch after one more step of SGD
   });
 });

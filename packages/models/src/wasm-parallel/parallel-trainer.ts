@@ -117,7 +117,7 @@ export class ParallelWasmTrainer {
     const yShape = [yRow];
     const used = Math.min(this.workers.length, batch.rows);
     Atomics.store(this.barrier, 0, 0);
-    const replies = await Promise.all(this.workers.slice(0, used).map((w, i) => {
+    const replies = await this.allReplies(this.workers.slice(0, used).map((w, i) => {
       const from = Math.floor((i * batch.rows) / used);
       const to = Math.floor(((i + 1) * batch.rows) / used);
       const step: StepMessage = {
@@ -153,6 +153,27 @@ export class ParallelWasmTrainer {
       this.weights.set(v.dataSync() as Float32Array, offset);
       offset += v.size;
     }
+  }
+
+  /**
+   * Every worker's reply, or the first failure once all have answered: a reply left in flight
+   * would be taken for the answer to the next step. A worker that fails before the barrier
+   * arrives anyway (worker.ts); one that dies never does, so the first failure lets the others
+   * past the barrier (they then sum a stale buffer, but the step is rejected) rather than leave
+   * them blocked in Atomics.wait.
+   */
+  private async allReplies<T>(replies: Promise<T>[]): Promise<T[]> {
+    const release = () => {
+      Atomics.store(this.barrier, 0, 2 ** 30);
+      Atomics.notify(this.barrier, 0);
+    };
+    const settled = await Promise.allSettled(replies.map((r) => r.catch((err: unknown) => {
+      release();
+      throw err;
+    })));
+    const failed = settled.find((s): s is PromiseRejectedResult => s.status === "rejected");
+    if (failed) throw failed.reason;
+    return settled.map((s) => (s as PromiseFulfilledResult<T>).value);
   }
 
   /** Steps the optimizer with the workers' sum (the tensors copy it, as the next step overwrites it). */
