@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { selectBackend } from "../backend.js";
 import { tf, tfl, type LayersModel } from "../tfjs.js";
+import { kerasOptimizer } from "../optimizers/keras.js";
 import { ParallelWasmTrainer } from "./parallel-trainer.js";
 
 // One step on 3 wasm worker threads (the workers sum their gradients among themselves) against
@@ -18,11 +19,13 @@ afterAll(async () => {
   await Promise.all(trainers.map((t) => t.close()));
 });
 
-function smallModel(): LayersModel {
+function smallModel(optimizer: () => tf.Optimizer = () => tf.train.sgd(0.5)): LayersModel {
   const model = tfl.sequential({ layers: [tfl.layers.dense({ inputShape: [20], units: 16, activation: "relu" }), tfl.layers.dense({ units: 3, activation: "softmax" })] });
-  model.compile({ optimizer: tf.train.sgd(0.5), loss: "categoricalCrossentropy", metrics: ["accuracy"] });
+  model.compile({ optimizer: optimizer(), loss: "categoricalCrossentropy", metrics: ["accuracy"] });
   return model;
 }
+
+const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => Math.max(...Array.from(a, (v, j) => Math.abs(v - b[j])));
 
 describe("ParallelWasmTrainer", () => {
   it("steps as trainOnBatch does, on 3 threads summing their own gradients, and accounts for each thread's time", async () => {
@@ -37,6 +40,7 @@ describe("ParallelWasmTrainer", () => {
 
     const expected = await single.trainOnBatch(tf.tensor(x, [rows, 20]), tf.tensor(y, [rows, 3])) as number[];
     const result = await trainer.step({ x, y, rows });
+    await trainer.sync(); // the weights, stepped in the workers, back into the model
 
     expect(result.loss).toBeCloseTo(expected[0], 5);
     expect(result.correct! / rows).toBeCloseTo(expected[1], 6);
@@ -61,6 +65,7 @@ describe("ParallelWasmTrainer", () => {
       }
       expect(result.mainCpuMs?.publish).toBeGreaterThanOrEqual(0);
       expect(result.mainCpuMs?.apply).toBeGreaterThanOrEqual(0);
+      for (const w of result.workers) expect(w.optimizerCpuMs).toBeGreaterThanOrEqual(0);
     }
 
     // A batch the workers cannot use (7 features a row, the model takes 20) is rejected with the
@@ -68,5 +73,45 @@ describe("ParallelWasmTrainer", () => {
     await expect(trainer.step({ x: new Float32Array(rows * 7), y, rows })).rejects.toThrow(/wasm worker: .*20/s);
     const again = await trainer.step({ x, y, rows });
     expect(again.loss).toBeLessThan(result.loss); // the same batch after one more step of SGD
+  });
+
+  // The workers step the optimizer, each on its stretch of the weights (2 threads cut the first
+  // kernel in two), and hand its state back: the model's optimizer then holds the same step count
+  // and moments as after trainOnBatch, and a step on this thread goes on from them.
+  it.each([
+    ["Cohort's Keras Adam", () => kerasOptimizer("adam", { lr: 0.01 })],
+    ["tfjs' stock Adam", () => tf.train.adam(0.01)],
+  ])("steps %s in the workers and hands its state back to the model's optimizer", async (_name, optimizer) => {
+    const rows = 8;
+    const x = Float32Array.from({ length: rows * 20 }, (_, i) => Math.cos(i * 0.21));
+    const y = Float32Array.from({ length: rows * 3 }, (_, i) => (i % 3 === Math.floor(i / 3) % 3 ? 1 : 0));
+    const single = smallModel(optimizer);
+    const parallel = smallModel(optimizer);
+    parallel.setWeights(single.getWeights());
+    const trainer = await ParallelWasmTrainer.start(parallel, 2);
+    trainers.push(trainer);
+    expect(trainer.optimizerOnMainThread).toBeUndefined();
+    const [xs, ys] = [tf.tensor(x, [rows, 20]), tf.tensor(y, [rows, 3])];
+    for (let round = 0; round < 2; round++) { // the second round starts from the state handed back
+      for (let s = 0; s < 2; s++) {
+        await single.trainOnBatch(xs, ys);
+        await trainer.step({ x, y, rows });
+      }
+      await trainer.sync();
+    }
+    const expected = await single.optimizer.getWeights();
+    const handed = await parallel.optimizer.getWeights();
+    expect(handed).toHaveLength(expected.length);
+    expect(handed[0].tensor.dataSync()[0]).toBe(4); // the step count
+    for (let i = 1; i < expected.length; i++) {
+      expect(handed[i].tensor.shape).toEqual(expected[i].tensor.shape);
+      expect(maxDiff(handed[i].tensor.dataSync(), expected[i].tensor.dataSync()), expected[i].name).toBeLessThan(1e-6);
+    }
+    // One more step on this thread: with the moments lost, Adam's first step would move every weight by ~lr.
+    await single.trainOnBatch(xs, ys);
+    await parallel.trainOnBatch(xs, ys);
+    const a = single.getWeights().map((w) => w.dataSync());
+    const b = parallel.getWeights().map((w) => w.dataSync());
+    for (let i = 0; i < a.length; i++) expect(maxDiff(a[i], b[i]), `weight ${i}`).toBeLessThan(1e-5);
   });
 });

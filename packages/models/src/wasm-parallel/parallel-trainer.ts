@@ -3,15 +3,19 @@
  * threaded build starts pthreads from blob: URLs, which worker_threads refuses), so each step
  * splits the batch across worker threads that each hold a copy of the model. Every worker writes
  * the gradient of its slice, scaled by its share of the batch, to shared memory, and the workers
- * add them up among themselves (reduce.ts): the full batch's mean gradient, which the model's own
- * optimizer applies on the main thread (applyGradients, so Cohort's Keras/PyTorch optimizer rules
- * are used unchanged). The new weights go back through shared memory before the next step.
+ * add them up among themselves (reduce.ts): the full batch's mean gradient. Each worker then steps
+ * the model's optimizer (rebuilt in the worker: Cohort's Keras/PyTorch rules or tfjs' stock ones)
+ * on its stretch of the weights, in shared memory (optimizer-shard.ts); the optimizer's state
+ * lives in the workers from a fit's first step until `sync`, which hands it and the weights back
+ * to the model. An optimizer the workers cannot step (a custom one, clipnorm) steps on the main
+ * thread after each batch, as `optimizerOnMainThread` says.
  */
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { tf, type LayersModel } from "../tfjs.js";
 import { threadTimes } from "./thread-cpu.js";
-import type { InitMessage, StepMessage, WorkerReply, WorkerStepTimes } from "./protocol.js";
+import { describeOptimizer, joinState, readState, writeState, type OptimizerSpec } from "./optimizer-shard.js";
+import type { BeginMessage, InitMessage, StepMessage, WorkerReply, WorkerStepTimes } from "./protocol.js";
 
 export interface ParallelBatch {
   /** Rows of x and y in one batch, in order. */
@@ -24,7 +28,7 @@ export interface StepResult {
   loss: number;
   /** Correct predictions in the batch, when the model has an accuracy metric. */
   correct?: number;
-  /** Where the step's wall time went: main thread before and after the workers, and the slowest worker. */
+  /** Where the step's wall time went: main thread before and after the workers (0 where the workers step the optimizer), and the slowest worker. */
   ms: { publish: number; workers: number; slowestWorker: number; apply: number };
   /**
    * The main thread's CPU time (Linux) publishing the weights and stepping the optimizer: the
@@ -61,6 +65,10 @@ export class ParallelWasmTrainer {
   private readonly sum: Float32Array;
   private readonly barrier: Int32Array;
   private readonly lossName: string;
+  /** Set from a fit's first step until `sync`: the workers hold the weights and optimizer state. */
+  private begun = false;
+  /** Why the main thread steps the optimizer, or undefined when the workers do. */
+  readonly optimizerOnMainThread: string | undefined;
 
   private constructor(private readonly model: LayersModel, private readonly workers: Worker[], buffers: Buffers) {
     this.variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
@@ -69,6 +77,8 @@ export class ParallelWasmTrainer {
     this.barrier = new Int32Array(buffers.barrier);
     const loss = (model as unknown as { loss: string | string[] }).loss;
     this.lossName = Array.isArray(loss) ? loss[0] : loss;
+    const spec = describeOptimizer(model.optimizer);
+    this.optimizerOnMainThread = typeof spec === "string" ? spec : undefined;
   }
 
   get threads(): number {
@@ -88,7 +98,7 @@ export class ParallelWasmTrainer {
       weights: new SharedArrayBuffer(size * 4),
       grads: Array.from({ length: threads }, () => new SharedArrayBuffer(size * 4)),
       sum: new SharedArrayBuffer(size * 4),
-      barrier: new SharedArrayBuffer(4),
+      barrier: new SharedArrayBuffer(8),
     };
     const workers = Array.from({ length: threads }, () => new Worker(workerUrl(), { execArgv: withoutConditions(process.execArgv) }));
     for (const w of workers) w.unref(); // an idle worker must not keep the party process alive
@@ -96,7 +106,7 @@ export class ParallelWasmTrainer {
     const accuracy = model.metricsNames.some((n) => n === "acc" || n === "accuracy");
     const topology = model.toJSON(undefined, false);
     try {
-      await Promise.all(workers.map((w, i) => trainer.ask<WorkerReply>(w, { init: { topology, loss: trainer.lossName, weights: buffers.weights, grads: buffers.grads, sum: buffers.sum, barrier: buffers.barrier, index: i, accuracy } satisfies InitMessage })));
+      await Promise.all(workers.map((w, i) => trainer.ask<WorkerReply>(w, { init: { topology, loss: trainer.lossName, weights: buffers.weights, grads: buffers.grads, sum: buffers.sum, barrier: buffers.barrier, index: i, threads, accuracy } satisfies InitMessage })));
     } catch (err) {
       await trainer.close();
       throw err;
@@ -104,33 +114,40 @@ export class ParallelWasmTrainer {
     return trainer;
   }
 
-  /** One optimizer step on a batch, its rows split as evenly as possible across the workers. */
+  /**
+   * One optimizer step on a batch, its rows split as evenly as possible across the workers. The
+   * first step after `start` or `sync` hands the model's weights and optimizer state to the
+   * workers; until `sync`, the model's own weights and optimizer lag behind.
+   */
   async step(batch: ParallelBatch): Promise<StepResult> {
     const t0 = performance.now();
     const c0 = threadTimes();
-    this.publishWeights();
+    if (this.optimizerOnMainThread) this.publishWeights();
+    else if (!this.begun) await this.begin();
     const c1 = threadTimes();
     const t1 = performance.now();
     const xRow = batch.x.length / batch.rows;
     const yRow = batch.y.length / batch.rows;
     const xShape = this.model.inputs[0].shape.slice(1) as number[];
     const yShape = [yRow];
-    const used = Math.min(this.workers.length, batch.rows);
+    // Every worker takes part, with no rows where the batch has fewer than workers: each steps the
+    // optimizer for its stretch of the weights.
+    const used = this.workers.length;
     Atomics.store(this.barrier, 0, 0);
-    const replies = await this.allReplies(this.workers.slice(0, used).map((w, i) => {
+    Atomics.store(this.barrier, 1, 0);
+    const replies = await this.allReplies(this.workers.map((w, i) => {
       const from = Math.floor((i * batch.rows) / used);
       const to = Math.floor(((i + 1) * batch.rows) / used);
       const step: StepMessage = {
         x: batch.x.slice(from * xRow, to * xRow), xShape: [to - from, ...xShape],
         y: batch.y.slice(from * yRow, to * yRow), yShape: [to - from, ...yShape],
         scale: (to - from) / batch.rows,
-        used,
       };
       return this.ask<Extract<WorkerReply, { kind: "step" }>>(w, { step });
     }));
     const t2 = performance.now();
     const c2 = threadTimes();
-    this.applySummedGradients();
+    if (this.optimizerOnMainThread) this.applySummedGradients();
     const c3 = threadTimes();
     const t3 = performance.now();
     const accuracy = this.model.metricsNames.some((n) => n === "acc" || n === "accuracy");
@@ -141,6 +158,35 @@ export class ParallelWasmTrainer {
       mainCpuMs: c0 && c1 && c2 && c3 ? { publish: c1.cpuMs - c0.cpuMs, apply: c3.cpuMs - c2.cpuMs } : undefined,
       workers: replies.map((r) => r.times),
     };
+  }
+
+  /**
+   * Hands the weights and the optimizer state back from the workers to the model (its variables
+   * and its optimizer's slots and step count), so that the next round, the one-thread path and
+   * the model's export go on from them. Call it at the end of every fit; the next step hands them
+   * to the workers again.
+   */
+  async sync(): Promise<void> {
+    if (!this.begun) return;
+    this.begun = false;
+    const replies = await this.allReplies(this.workers.map((w) => this.ask<Extract<WorkerReply, { kind: "state" }>>(w, { end: true })));
+    const state = joinState(replies, this.variables.map((v) => v.size));
+    await writeState(this.model.optimizer, this.variables.map((v) => v.name), state);
+    let offset = 0;
+    for (const v of this.variables) {
+      tf.tidy(() => v.assign(tf.tensor(this.weights.subarray(offset, offset + v.size), v.shape, "float32")));
+      offset += v.size;
+    }
+  }
+
+  /** The workers take the model's weights and its optimizer with its state. */
+  private async begin(): Promise<void> {
+    this.publishWeights();
+    const optimizer = describeOptimizer(this.model.optimizer) as OptimizerSpec;
+    const state = await readState(this.model.optimizer, this.variables.map((v) => v.name));
+    const begin: BeginMessage = { optimizer, state };
+    await this.allReplies(this.workers.map((w) => this.ask<WorkerReply>(w, { begin })));
+    this.begun = true;
   }
 
   async close(): Promise<void> {
@@ -164,6 +210,7 @@ export class ParallelWasmTrainer {
    */
   private async allReplies<T>(replies: Promise<T>[]): Promise<T[]> {
     const release = () => {
+      Atomics.store(this.barrier, 1, 1);
       Atomics.store(this.barrier, 0, 2 ** 30);
       Atomics.notify(this.barrier, 0);
     };

@@ -1,4 +1,5 @@
 /** Messages between the main thread and a wasm gradient worker (see parallel-trainer.ts). */
+import type { OptimizerSpec, OptimizerState, Segment } from "./optimizer-shard.js";
 
 export interface InitMessage {
   /** model.toJSON(undefined, false): the topology, deserialized in the worker. */
@@ -11,10 +12,15 @@ export interface InitMessage {
   grads: SharedArrayBuffer[];
   /** The workers' sum of `grads`, each worker adding up its own stretch of it. */
   sum: SharedArrayBuffer;
-  /** Int32 counter of the workers that have written their gradient this step (reset by the main thread before each step). */
+  /**
+   * Two Int32s, reset by the main thread before each step: [0] counts the workers that have
+   * written their gradient, [1] is set when one failed (the others then step no optimizer).
+   */
   barrier: SharedArrayBuffer;
   /** This worker's position among the workers. */
   index: number;
+  /** How many workers there are: each sums, and steps the optimizer for, stretch `index` of them. */
+  threads: number;
   /** Whether to count correct predictions (the model has an accuracy metric). */
   accuracy: boolean;
 }
@@ -26,8 +32,16 @@ export interface StepMessage {
   yShape: number[];
   /** The slice's share of the batch (slice size / batch size). */
   scale: number;
-  /** How many workers take part in this step (fewer than all when the batch has fewer rows); workers 0..used-1 do. */
-  used: number;
+}
+
+/**
+ * Before the first step of a fit where the workers step the optimizer: load the weights from the
+ * shared buffer and build the optimizer with `state`, the main thread's (whole variables; each
+ * worker keeps its segments).
+ */
+export interface BeginMessage {
+  optimizer: OptimizerSpec;
+  state: OptimizerState;
 }
 
 /** Where a worker's step went, from its own thread (ms). */
@@ -40,6 +54,8 @@ export interface WorkerStepTimes {
   barrierMs: number;
   /** Its thread's CPU time adding up its stretch of the gradients. */
   reduceCpuMs?: number;
+  /** Its thread's CPU time stepping the optimizer on its stretch (0 when the main thread steps it). */
+  optimizerCpuMs?: number;
   /** Time its thread was runnable but had no core (other threads or processes held them). */
   runQueueMs?: number;
 }
@@ -47,4 +63,7 @@ export interface WorkerStepTimes {
 export type WorkerReply =
   | { kind: "ready"; backend: string }
   | { kind: "step"; loss: number; correct: number; times: WorkerStepTimes }
+  | { kind: "begun" }
+  /** The optimizer state of the worker's segments (slots by segment index), at the end of a fit. */
+  | { kind: "state"; state: OptimizerState; segments: Segment[] }
   | { kind: "error"; message: string };
