@@ -60,7 +60,7 @@ function wasmThreadsDetail(s, counts) {
   const cpu = (v) => (Number.isFinite(v) ? v.toFixed(0) : "?");
   const accounts = counts.map((n) => {
     const a = s.account[n];
-    return `${n} threads: main thread ${cpu(a.serialCpuMs)} (serial), slowest worker's gradient ${cpu(a.computeCpuMs)} + reduce ${cpu(a.reduceCpuMs)}, all workers ${cpu(a.sumWorkerCpuMs)}, `
+    return `${n} threads: main thread ${cpu(a.serialCpuMs)} (serial), slowest worker's gradient ${cpu(a.computeCpuMs)} + reduce ${cpu(a.reduceCpuMs)} + optimizer ${cpu(a.optimizerCpuMs)}, all workers ${cpu(a.sumWorkerCpuMs)}, `
       + `waits at the barrier ${cpu(a.barrierMs)} and for a core ${cpu(a.runQueueMs)} ms wall -> ${Number.isFinite(a.predicted) ? a.predicted.toFixed(2) : "?"}x on idle cores`;
   });
   return `wasm data-parallel, ${s.rounds} interleaved rounds of ${s.batches} batches: 1 thread ${s.oneMs.toFixed(0)} ms/batch, ${each.join(", ")}; `

@@ -5,15 +5,20 @@
 
 const mean = (v) => v.reduce((a, b) => a + b, 0) / Math.max(v.length, 1);
 
-/** Per-batch means over `steps`: serial main-thread CPU, slowest worker's gradient and reduce CPU, all workers' CPU, waits. */
+/** A worker's CPU ms in a step: gradient, reduce and its stretch of the optimizer step. */
+const workerCpu = (w) => (w.computeCpuMs ?? NaN) + (w.reduceCpuMs ?? NaN) + (w.optimizerCpuMs ?? 0);
+
+/** Per-batch means over `steps`: serial main-thread CPU, slowest worker's gradient, reduce and optimizer CPU, all workers' CPU, waits. */
 export function summarizeSteps(steps) {
   const n = Math.max(...steps.map((s) => s.workers.length));
-  const workerCpuMs = Array.from({ length: n }, (_, i) => mean(steps.map((s) => (s.workers[i]?.computeCpuMs ?? 0) + (s.workers[i]?.reduceCpuMs ?? 0))));
+  const workerCpuMs = Array.from({ length: n }, (_, i) => mean(steps.map((s) => (s.workers[i] ? workerCpu(s.workers[i]) : 0))));
   return {
     serialCpuMs: mean(steps.map((s) => (s.mainCpuMs?.publish ?? NaN) + (s.mainCpuMs?.apply ?? NaN))),
     computeCpuMs: mean(steps.map((s) => Math.max(...s.workers.map((w) => w.computeCpuMs ?? NaN)))),
     reduceCpuMs: mean(steps.map((s) => Math.max(...s.workers.map((w) => w.reduceCpuMs ?? NaN)))),
-    sumWorkerCpuMs: mean(steps.map((s) => s.workers.reduce((t, w) => t + (w.computeCpuMs ?? NaN) + (w.reduceCpuMs ?? NaN), 0))),
+    optimizerCpuMs: mean(steps.map((s) => Math.max(...s.workers.map((w) => w.optimizerCpuMs ?? 0)))),
+    slowestWorkerCpuMs: mean(steps.map((s) => Math.max(...s.workers.map(workerCpu)))),
+    sumWorkerCpuMs: mean(steps.map((s) => s.workers.reduce((t, w) => t + workerCpu(w), 0))),
     barrierMs: mean(steps.map((s) => mean(s.workers.map((w) => w.barrierMs)))),
     runQueueMs: mean(steps.map((s) => Math.max(...s.workers.map((w) => w.runQueueMs ?? NaN)))),
     workerCpuMs,
@@ -23,10 +28,11 @@ export function summarizeSteps(steps) {
 /**
  * One thread's CPU ms per batch over the predicted ms per threaded batch on `cores` idle cores:
  * the serial part, then the workers' CPU spread over min(threads, cores) cores (no less than
- * the slowest worker's gradient and reduce). Message latency (tens of microseconds) is left out.
+ * the slowest worker's gradient, reduce and optimizer step). Message latency (tens of
+ * microseconds) is left out.
  */
 export function predictIdleSpeedup(oneCpuMs, account, threads, cores) {
   const spread = account.sumWorkerCpuMs / Math.min(threads, cores);
-  const parallel = Math.max(spread, account.computeCpuMs + account.reduceCpuMs);
+  const parallel = Math.max(spread, account.slowestWorkerCpuMs ?? account.computeCpuMs + account.reduceCpuMs);
   return oneCpuMs / (account.serialCpuMs + parallel);
 }

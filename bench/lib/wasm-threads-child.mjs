@@ -3,7 +3,8 @@
 // thread (trainOnBatch), in one process, the runs interleaved round by round so that load from
 // other work on a shared host hits both alike. Prints one JSON line.
 // With it, an account of each threaded batch from the threads' own CPU clocks (Linux): the main
-// thread's serial part (weights out, optimizer step), each worker's gradient and reduce, its wait
+// thread's serial part (weights out and optimizer step, where the main thread steps it), each
+// worker's gradient, reduce and stretch of the optimizer step, its wait
 // at the barrier and on the run queue, and the speedup that account predicts on idle cores.
 // Usage: node bench/lib/wasm-threads-child.mjs <batches per run> <rounds> <threads,...>
 import { createKerasMnistCnn, ParallelWasmTrainer, selectBackend, tf, threadCpuMs } from "@cohort/models";
@@ -82,7 +83,7 @@ const workerCpu = Object.fromEntries(threadCounts.map((n) => [n, median(perRound
 const parallelMs = Object.fromEntries(threadCounts.map((n) => [n, median(perRound.map((row) => row[n].ms))]));
 const account = Object.fromEntries(threadCounts.map((n) => {
   const pick = (key) => median(perRound.map((row) => row[n].account[key]));
-  const a = { serialCpuMs: pick("serialCpuMs"), computeCpuMs: pick("computeCpuMs"), reduceCpuMs: pick("reduceCpuMs"), sumWorkerCpuMs: pick("sumWorkerCpuMs"), barrierMs: pick("barrierMs"), runQueueMs: pick("runQueueMs") };
+  const a = { serialCpuMs: pick("serialCpuMs"), computeCpuMs: pick("computeCpuMs"), reduceCpuMs: pick("reduceCpuMs"), optimizerCpuMs: pick("optimizerCpuMs"), slowestWorkerCpuMs: pick("slowestWorkerCpuMs"), sumWorkerCpuMs: pick("sumWorkerCpuMs"), barrierMs: pick("barrierMs"), runQueueMs: pick("runQueueMs") };
   return [n, { ...a, predicted: predictIdleSpeedup(oneCpu, a, n, os.availableParallelism()) }];
 }));
 process.stdout.write(`${JSON.stringify({ speedup, range, oneMs, oneCpu, parallelMs, workerCpu, account, load, coresAvailable: cores, batches, rounds, cores: os.availableParallelism() })}\n`);
