@@ -114,4 +114,23 @@ describe("ParallelWasmTrainer", () => {
     const b = parallel.getWeights().map((w) => w.dataSync());
     for (let i = 0; i < a.length; i++) expect(maxDiff(a[i], b[i]), `weight ${i}`).toBeLessThan(1e-5);
   });
+
+  it("steps an optimizer the workers cannot (clipnorm, a norm of the whole variable) on the main thread, saying why", async () => {
+    const rows = 6;
+    const x = Float32Array.from({ length: rows * 20 }, (_, i) => Math.sin(i * 0.13));
+    const y = Float32Array.from({ length: rows * 3 }, (_, i) => (i % 3 === 0 ? 1 : 0));
+    const clipped = () => kerasOptimizer("sgd", { lr: 0.5, config: { clipnorm: 0.01 } });
+    const single = smallModel(clipped);
+    const parallel = smallModel(clipped);
+    parallel.setWeights(single.getWeights());
+    const trainer = await ParallelWasmTrainer.start(parallel, 2);
+    trainers.push(trainer);
+    expect(trainer.optimizerOnMainThread).toMatch(/clips each gradient by the norm of the whole variable/);
+    await single.trainOnBatch(tf.tensor(x, [rows, 20]), tf.tensor(y, [rows, 3]));
+    await trainer.step({ x, y, rows }); // the model's weights move at once, with no sync
+    const a = single.getWeights().map((w) => w.dataSync());
+    const b = parallel.getWeights().map((w) => w.dataSync());
+    for (let i = 0; i < a.length; i++) expect(maxDiff(a[i], b[i]), `weight ${i}`).toBeLessThan(1e-6);
+    expect(maxDiff(a[0], smallModel().getWeights()[0].dataSync())).toBeGreaterThan(0);
+  });
 });

@@ -67,8 +67,8 @@ export class ParallelWasmTrainer {
   private readonly lossName: string;
   /** Set from a fit's first step until `sync`: the workers hold the weights and optimizer state. */
   private begun = false;
-  /** Why the main thread steps the optimizer, or undefined when the workers do. */
-  readonly optimizerOnMainThread: string | undefined;
+  /** The model's optimizer as last described (a recompile between fits may replace it). */
+  private described: { optimizer: tf.Optimizer; spec: OptimizerSpec | string } | undefined;
 
   private constructor(private readonly model: LayersModel, private readonly workers: Worker[], buffers: Buffers) {
     this.variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
@@ -77,8 +77,18 @@ export class ParallelWasmTrainer {
     this.barrier = new Int32Array(buffers.barrier);
     const loss = (model as unknown as { loss: string | string[] }).loss;
     this.lossName = Array.isArray(loss) ? loss[0] : loss;
-    const spec = describeOptimizer(model.optimizer);
-    this.optimizerOnMainThread = typeof spec === "string" ? spec : undefined;
+  }
+
+  /** Why the main thread steps the optimizer, or undefined when the workers do. */
+  get optimizerOnMainThread(): string | undefined {
+    const spec = this.optimizerSpec();
+    return typeof spec === "string" ? spec : undefined;
+  }
+
+  private optimizerSpec(): OptimizerSpec | string {
+    const optimizer = this.model.optimizer;
+    if (this.described?.optimizer !== optimizer) this.described = { optimizer, spec: describeOptimizer(optimizer) };
+    return this.described.spec;
   }
 
   get threads(): number {
@@ -182,6 +192,7 @@ export class ParallelWasmTrainer {
   /** The workers take the model's weights and its optimizer with its state. */
   private async begin(): Promise<void> {
     this.publishWeights();
+    // Described again: the learning rate may have changed since the last fit.
     const optimizer = describeOptimizer(this.model.optimizer) as OptimizerSpec;
     const state = await readState(this.model.optimizer, this.variables.map((v) => v.name));
     const begin: BeginMessage = { optimizer, state };
