@@ -3,8 +3,9 @@
  * current weights from shared memory, computes the gradient of its slice of the batch, writes it
  * to its own shared gradient buffer, waits for the other workers' and adds up its stretch of all
  * of them into the shared sum (reduce.ts), then, where the optimizer allows (optimizer-shard.ts),
- * steps the optimizer on that stretch and writes the new weights back. Importing the package index registers Cohort's custom
- * layers and wasm training kernels here too, so the same models deserialize and train.
+ * steps the optimizer on that stretch and writes the new weights back. Importing the package
+ * index registers Cohort's custom layers and wasm training kernels here too, so the same models
+ * deserialize and train.
  */
 import { parentPort } from "node:worker_threads";
 import { selectBackend, tf, tfl, type LayersModel } from "../index.js";
