@@ -93,6 +93,7 @@ export function segmentsOf(sizes: number[], from: number, to: number): Segment[]
 export async function readState(optimizer: tf.Optimizer, names: string[]): Promise<OptimizerState> {
   const [iter, ...rest] = await optimizer.getWeights();
   const iterations = iter ? (await iter.tensor.data())[0] : 0;
+  iter?.tensor.dispose(); // a scalar made for the call (tf.Optimizer.saveIterations); the slots are the optimizer's own
   const slots: SlotValues[] = [];
   for (const { name, tensor } of rest) {
     // The longest variable name that prefixes it: variable names may hold "/" themselves.
@@ -119,7 +120,8 @@ export async function writeState(optimizer: tf.Optimizer, names: string[], state
     { name: "iter", tensor: tf.scalar(state.iterations, "int32") },
     ...sorted.map((s) => ({ name: `${names[s.variable]}/${s.slot}`, tensor: tf.tensor(s.values, tf.engine().registeredVariables[names[s.variable]].shape, "float32") })),
   ];
-  const replaced = isRuleOptimizer(optimizer) ? [] : (await optimizer.getWeights()).slice(1).map((w) => w.tensor);
+  // getWeights' first entry is a scalar made for the call; the rest are the state being replaced.
+  const replaced = isRuleOptimizer(optimizer) ? [] : (await optimizer.getWeights()).map((w) => w.tensor);
   await optimizer.setWeights(tensors);
   tf.dispose(replaced);
   tf.dispose(tensors.map((t) => t.tensor));
