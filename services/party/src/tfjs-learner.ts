@@ -74,18 +74,20 @@ export class TfjsLearner implements LocalLearner {
 
   /**
    * Trains on `threads` wasm backends in worker threads (each computes the gradient of a slice of
-   * every batch; the model's optimizer steps on the main thread). Resolves to the threads in use
-   * and, when that is 1, why: one requested, or a model the workers cannot train (the learner
-   * then keeps training with model.fit on this thread).
+   * every batch and steps the optimizer on its stretch of the weights). Resolves to the threads in
+   * use and, when that is 1, why: one requested, or a model the workers cannot train (the learner
+   * then keeps training with model.fit on this thread); `optimizerOnMainThread` says why an
+   * optimizer the workers cannot step (a custom one, clipnorm) steps on this thread instead.
    */
-  async useWasmThreads(threads: number): Promise<{ threads: number; reason?: string }> {
+  async useWasmThreads(threads: number): Promise<{ threads: number; reason?: string; optimizerOnMainThread?: string }> {
     if (this.backend !== "wasm") return { threads: 1, reason: `worker threads are for the wasm backend, not ${this.backend}` };
     if (threads <= 1) return { threads: 1, reason: "one thread requested" };
     await this.parallel?.close();
     this.parallel = undefined;
     try {
       this.parallel = await ParallelWasmTrainer.start(this.model, threads);
-      return { threads };
+      const why = this.parallel.optimizerOnMainThread;
+      return why ? { threads, optimizerOnMainThread: why } : { threads };
     } catch (err) {
       return { threads: 1, reason: err instanceof Error ? err.message : String(err) };
     }

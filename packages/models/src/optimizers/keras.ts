@@ -174,6 +174,7 @@ export function kerasOptimizer(name: string, options: KerasOptimizerOptions = {}
     className: cls,
     config: { ...Object.fromEntries(Object.entries(h).filter(([k]) => k !== "lr")), weight_decay: weightDecay || null, clipnorm: clipnorm ?? null, clipvalue: clipvalue ?? null, ...(decay ? { decay } : {}) },
     slots: family.slots(h),
+    recipe: { family: "keras", name, options: { generation: options.generation, config: options.config, lr: options.lr } },
     update: (input) => {
       let grad = input.grad;
       if (clipnorm) grad = tf.mul(grad, tf.div(clipnorm, tf.maximum(tf.norm(grad), clipnorm)));

@@ -37,7 +37,16 @@ export interface UpdateRule {
   readonly slots: Record<string, number>;
   /** Pure function of its inputs, run inside tf.tidy. */
   update(input: StepInput): StepOutput;
+  /**
+   * How to build this rule again elsewhere (a wasm worker thread): the factory and its arguments,
+   * plain data, since `update` is a closure that cannot be sent.
+   */
+  readonly recipe?: OptimizerRecipe;
 }
+
+export type OptimizerRecipe =
+  | { family: "keras"; name: string; options: { generation?: "keras2" | "keras3"; config?: Record<string, unknown>; lr?: number } }
+  | { family: "torch"; name: string; params: Record<string, unknown> };
 
 export class RuleOptimizer extends tf.Optimizer {
   static get className() { return "CohortRuleOptimizer"; }
@@ -93,7 +102,10 @@ export class RuleOptimizer extends tf.Optimizer {
     const rest = await this.extractIterations(weightValues);
     for (const { name, tensor } of rest) {
       const cut = name.lastIndexOf("/");
-      const slots = this.state.get(name.slice(0, cut));
+      const variable = name.slice(0, cut);
+      // State for a variable not stepped here yet (handed over from a worker thread) creates its slots.
+      const param = tf.engine().registeredVariables[variable];
+      const slots = this.state.get(variable) ?? (param ? this.slotsFor(variable, param) : undefined);
       slots?.[name.slice(cut + 1)]?.assign(tensor);
     }
   }

@@ -154,6 +154,7 @@ export function torchOptimizer(name: string, params: Record<string, unknown> = {
     className: cls,
     config: { ...p },
     slots: spec.slots(p as never),
+    recipe: { family: "torch", name, params: { ...params } },
     update: (input) => spec.update(p as never, input),
   };
   return new RuleOptimizer(rule, p.lr as number);

@@ -29,23 +29,28 @@ export async function fitEpochParallel(trainer: ParallelWasmTrainer, data: Epoch
   let correct = 0;
   let hasAccuracy = false;
   let done = 0;
-  for (let start = 0, batch = 0; start < data.rows && !options.stop?.(); start += options.batchSize, batch++) {
-    const rows = Math.min(options.batchSize, data.rows - start);
-    const x = new Float32Array(rows * xRow);
-    const y = new Float32Array(rows * yRow);
-    for (let r = 0; r < rows; r++) {
-      const from = order[start + r];
-      x.set(data.x.subarray(from * xRow, (from + 1) * xRow), r * xRow);
-      y.set(data.y.subarray(from * yRow, (from + 1) * yRow), r * yRow);
+  try {
+    for (let start = 0, batch = 0; start < data.rows && !options.stop?.(); start += options.batchSize, batch++) {
+      const rows = Math.min(options.batchSize, data.rows - start);
+      const x = new Float32Array(rows * xRow);
+      const y = new Float32Array(rows * yRow);
+      for (let r = 0; r < rows; r++) {
+        const from = order[start + r];
+        x.set(data.x.subarray(from * xRow, (from + 1) * xRow), r * xRow);
+        y.set(data.y.subarray(from * yRow, (from + 1) * yRow), r * yRow);
+      }
+      const result = await trainer.step({ x, y, rows });
+      loss += result.loss * rows;
+      if (result.correct !== undefined) {
+        hasAccuracy = true;
+        correct += result.correct;
+      }
+      done += rows;
+      options.onBatchEnd?.(batch, result.loss);
     }
-    const result = await trainer.step({ x, y, rows });
-    loss += result.loss * rows;
-    if (result.correct !== undefined) {
-      hasAccuracy = true;
-      correct += result.correct;
-    }
-    done += rows;
-    options.onBatchEnd?.(batch, result.loss);
+  } finally {
+    // The model's weights and optimizer state, back from the workers.
+    await trainer.sync();
   }
   const seen = Math.max(done, 1);
   return hasAccuracy ? { loss: loss / seen, acc: correct / seen } : { loss: loss / seen };

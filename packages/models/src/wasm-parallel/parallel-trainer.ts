@@ -2,15 +2,20 @@
  * Data-parallel training on several wasm backends: tfjs-backend-wasm runs one thread in Node (its
  * threaded build starts pthreads from blob: URLs, which worker_threads refuses), so each step
  * splits the batch across worker threads that each hold a copy of the model. Every worker writes
- * the gradient of its slice, scaled by its share of the batch, to shared memory; their sum is the
- * full batch's mean gradient, which the model's own optimizer applies on the main thread
- * (applyGradients, so Cohort's Keras/PyTorch optimizer rules are used unchanged). The new weights
- * go back through shared memory before the next step.
+ * the gradient of its slice, scaled by its share of the batch, to shared memory, and the workers
+ * add them up among themselves (reduce.ts): the full batch's mean gradient. Each worker then steps
+ * the model's optimizer (rebuilt in the worker: Cohort's Keras/PyTorch rules or tfjs' stock ones)
+ * on its stretch of the weights, in shared memory (optimizer-shard.ts); the optimizer's state
+ * lives in the workers from a fit's first step until `sync`, which hands it and the weights back
+ * to the model. An optimizer the workers cannot step (a custom one, clipnorm) steps on the main
+ * thread after each batch, as `optimizerOnMainThread` says.
  */
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { tf, type LayersModel } from "../tfjs.js";
-import type { InitMessage, StepMessage, WorkerReply } from "./protocol.js";
+import { threadTimes } from "./thread-cpu.js";
+import { describeOptimizer, joinState, readState, writeState, type OptimizerSpec } from "./optimizer-shard.js";
+import type { BeginMessage, InitMessage, StepMessage, WorkerReply, WorkerStepTimes } from "./protocol.js";
 
 export interface ParallelBatch {
   /** Rows of x and y in one batch, in order. */
@@ -23,10 +28,15 @@ export interface StepResult {
   loss: number;
   /** Correct predictions in the batch, when the model has an accuracy metric. */
   correct?: number;
-  /** Where the step's time went: main thread before and after the workers, and the slowest worker's compute. */
+  /** Where the step's wall time went: main thread before and after the workers (0 where the workers step the optimizer), and the slowest worker. */
   ms: { publish: number; workers: number; slowestWorker: number; apply: number };
-  /** CPU time of each worker's thread on this step (Linux; 10 ms ticks), to tell a starved thread from a slow one. */
-  workerCpuMs?: number[];
+  /**
+   * The main thread's CPU time (Linux) publishing the weights and stepping the optimizer: the
+   * serial part, during which the workers wait.
+   */
+  mainCpuMs?: { publish: number; apply: number };
+  /** Each worker's own account of the step (CPU times on Linux), to tell a starved thread from a slow one. */
+  workers: WorkerStepTimes[];
 }
 
 /** Why this model cannot be trained in parallel, or undefined when it can. */
@@ -52,15 +62,33 @@ export function defaultThreads(): number {
 export class ParallelWasmTrainer {
   private readonly variables: tf.Variable[];
   private readonly weights: Float32Array;
-  private readonly grads: Float32Array[];
+  private readonly sum: Float32Array;
+  private readonly barrier: Int32Array;
   private readonly lossName: string;
+  /** Set from a fit's first step until `sync`: the workers hold the weights and optimizer state. */
+  private begun = false;
+  /** The model's optimizer as last described (a recompile between fits may replace it). */
+  private described: { optimizer: tf.Optimizer; spec: OptimizerSpec | string } | undefined;
 
-  private constructor(private readonly model: LayersModel, private readonly workers: Worker[], buffers: { weights: SharedArrayBuffer; grads: SharedArrayBuffer[] }) {
+  private constructor(private readonly model: LayersModel, private readonly workers: Worker[], buffers: Buffers) {
     this.variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
     this.weights = new Float32Array(buffers.weights);
-    this.grads = buffers.grads.map((b) => new Float32Array(b));
+    this.sum = new Float32Array(buffers.sum);
+    this.barrier = new Int32Array(buffers.barrier);
     const loss = (model as unknown as { loss: string | string[] }).loss;
     this.lossName = Array.isArray(loss) ? loss[0] : loss;
+  }
+
+  /** Why the main thread steps the optimizer, or undefined when the workers do. */
+  get optimizerOnMainThread(): string | undefined {
+    const spec = this.optimizerSpec();
+    return typeof spec === "string" ? spec : undefined;
+  }
+
+  private optimizerSpec(): OptimizerSpec | string {
+    const optimizer = this.model.optimizer;
+    if (this.described?.optimizer !== optimizer) this.described = { optimizer, spec: describeOptimizer(optimizer) };
+    return this.described.spec;
   }
 
   get threads(): number {
@@ -76,14 +104,19 @@ export class ParallelWasmTrainer {
     const why = parallelUnsupported(model);
     if (why) throw new Error(why);
     const size = model.trainableWeights.reduce((n, w) => n + w.shape.reduce((a: number, b) => a * (b ?? 1), 1), 0);
-    const buffers = { weights: new SharedArrayBuffer(size * 4), grads: Array.from({ length: threads }, () => new SharedArrayBuffer(size * 4)) };
+    const buffers: Buffers = {
+      weights: new SharedArrayBuffer(size * 4),
+      grads: Array.from({ length: threads }, () => new SharedArrayBuffer(size * 4)),
+      sum: new SharedArrayBuffer(size * 4),
+      barrier: new SharedArrayBuffer(8),
+    };
     const workers = Array.from({ length: threads }, () => new Worker(workerUrl(), { execArgv: withoutConditions(process.execArgv) }));
     for (const w of workers) w.unref(); // an idle worker must not keep the party process alive
     const trainer = new ParallelWasmTrainer(model, workers, buffers);
     const accuracy = model.metricsNames.some((n) => n === "acc" || n === "accuracy");
     const topology = model.toJSON(undefined, false);
     try {
-      await Promise.all(workers.map((w, i) => trainer.ask<WorkerReply>(w, { init: { topology, loss: trainer.lossName, weights: buffers.weights, grads: buffers.grads[i], accuracy } satisfies InitMessage })));
+      await Promise.all(workers.map((w, i) => trainer.ask<WorkerReply>(w, { init: { topology, loss: trainer.lossName, weights: buffers.weights, grads: buffers.grads, sum: buffers.sum, barrier: buffers.barrier, index: i, threads, accuracy } satisfies InitMessage })));
     } catch (err) {
       await trainer.close();
       throw err;
@@ -91,17 +124,28 @@ export class ParallelWasmTrainer {
     return trainer;
   }
 
-  /** One optimizer step on a batch, its rows split as evenly as possible across the workers. */
+  /**
+   * One optimizer step on a batch, its rows split as evenly as possible across the workers. The
+   * first step after `start` or `sync` hands the model's weights and optimizer state to the
+   * workers; until `sync`, the model's own weights and optimizer lag behind.
+   */
   async step(batch: ParallelBatch): Promise<StepResult> {
     const t0 = performance.now();
-    this.publishWeights();
+    const c0 = threadTimes();
+    if (this.optimizerOnMainThread) this.publishWeights();
+    else if (!this.begun) await this.begin();
+    const c1 = threadTimes();
     const t1 = performance.now();
     const xRow = batch.x.length / batch.rows;
     const yRow = batch.y.length / batch.rows;
     const xShape = this.model.inputs[0].shape.slice(1) as number[];
     const yShape = [yRow];
-    const used = Math.min(this.workers.length, batch.rows);
-    const replies = await Promise.all(this.workers.slice(0, used).map((w, i) => {
+    // Every worker takes part, with no rows where the batch has fewer than workers: each steps the
+    // optimizer for its stretch of the weights.
+    const used = this.workers.length;
+    Atomics.store(this.barrier, 0, 0);
+    Atomics.store(this.barrier, 1, 0);
+    const replies = await this.allReplies(this.workers.map((w, i) => {
       const from = Math.floor((i * batch.rows) / used);
       const to = Math.floor(((i + 1) * batch.rows) / used);
       const step: StepMessage = {
@@ -112,15 +156,48 @@ export class ParallelWasmTrainer {
       return this.ask<Extract<WorkerReply, { kind: "step" }>>(w, { step });
     }));
     const t2 = performance.now();
-    this.applySummedGradients(used);
+    const c2 = threadTimes();
+    if (this.optimizerOnMainThread) this.applySummedGradients();
+    const c3 = threadTimes();
     const t3 = performance.now();
     const accuracy = this.model.metricsNames.some((n) => n === "acc" || n === "accuracy");
     return {
       loss: replies.reduce((s, r) => s + r.loss, 0),
       correct: accuracy ? replies.reduce((s, r) => s + r.correct, 0) : undefined,
-      ms: { publish: t1 - t0, workers: t2 - t1, slowestWorker: Math.max(...replies.map((r) => r.ms)), apply: t3 - t2 },
-      workerCpuMs: replies.every((r) => r.cpuMs !== undefined) ? replies.map((r) => r.cpuMs as number) : undefined,
+      ms: { publish: t1 - t0, workers: t2 - t1, slowestWorker: Math.max(...replies.map((r) => r.times.ms)), apply: t3 - t2 },
+      mainCpuMs: c0 && c1 && c2 && c3 ? { publish: c1.cpuMs - c0.cpuMs, apply: c3.cpuMs - c2.cpuMs } : undefined,
+      workers: replies.map((r) => r.times),
     };
+  }
+
+  /**
+   * Hands the weights and the optimizer state back from the workers to the model (its variables
+   * and its optimizer's slots and step count), so that the next round, the one-thread path and
+   * the model's export go on from them. Call it at the end of every fit; the next step hands them
+   * to the workers again.
+   */
+  async sync(): Promise<void> {
+    if (!this.begun) return;
+    this.begun = false;
+    const replies = await this.allReplies(this.workers.map((w) => this.ask<Extract<WorkerReply, { kind: "state" }>>(w, { end: true })));
+    const state = joinState(replies, this.variables.map((v) => v.size));
+    await writeState(this.model.optimizer, this.variables.map((v) => v.name), state);
+    let offset = 0;
+    for (const v of this.variables) {
+      tf.tidy(() => v.assign(tf.tensor(this.weights.subarray(offset, offset + v.size), v.shape, "float32")));
+      offset += v.size;
+    }
+  }
+
+  /** The workers take the model's weights and its optimizer with its state. */
+  private async begin(): Promise<void> {
+    this.publishWeights();
+    // Described again: the learning rate may have changed since the last fit.
+    const optimizer = describeOptimizer(this.model.optimizer) as OptimizerSpec;
+    const state = await readState(this.model.optimizer, this.variables.map((v) => v.name));
+    const begin: BeginMessage = { optimizer, state };
+    await this.allReplies(this.workers.map((w) => this.ask<WorkerReply>(w, { begin })));
+    this.begun = true;
   }
 
   async close(): Promise<void> {
@@ -135,12 +212,31 @@ export class ParallelWasmTrainer {
     }
   }
 
-  private applySummedGradients(used: number): void {
-    const sum = this.grads[0].slice();
-    for (let w = 1; w < used; w++) {
-      const g = this.grads[w];
-      for (let i = 0; i < sum.length; i++) sum[i] += g[i];
-    }
+  /**
+   * Every worker's reply, or the first failure once all have answered: a reply left in flight
+   * would be taken for the answer to the next step. A worker that fails before the barrier
+   * arrives anyway (worker.ts); one that dies never does, so the first failure lets the others
+   * past the barrier (they then sum a stale buffer, but the step is rejected) rather than leave
+   * them blocked in Atomics.wait.
+   */
+  private async allReplies<T>(replies: Promise<T>[]): Promise<T[]> {
+    const release = () => {
+      Atomics.store(this.barrier, 1, 1);
+      Atomics.store(this.barrier, 0, 2 ** 30);
+      Atomics.notify(this.barrier, 0);
+    };
+    const settled = await Promise.allSettled(replies.map((r) => r.catch((err: unknown) => {
+      release();
+      throw err;
+    })));
+    const failed = settled.find((s): s is PromiseRejectedResult => s.status === "rejected");
+    if (failed) throw failed.reason;
+    return settled.map((s) => (s as PromiseFulfilledResult<T>).value);
+  }
+
+  /** Steps the optimizer with the workers' sum (the tensors copy it, as the next step overwrites it). */
+  private applySummedGradients(): void {
+    const sum = this.sum;
     tf.tidy(() => {
       const named: tf.NamedTensorMap = {};
       let offset = 0;
@@ -178,6 +274,13 @@ export class ParallelWasmTrainer {
       worker.postMessage(message);
     });
   }
+}
+
+interface Buffers {
+  weights: SharedArrayBuffer;
+  grads: SharedArrayBuffer[];
+  sum: SharedArrayBuffer;
+  barrier: SharedArrayBuffer;
 }
 
 /**

@@ -1,13 +1,18 @@
 /**
  * One wasm backend in a worker thread: holds a copy of the model, and for each step reads the
- * current weights from shared memory, computes the gradient of its slice of the batch and writes
- * it to its own shared gradient buffer. Importing the package index registers Cohort's custom
- * layers and wasm training kernels here too, so the same models deserialize and train.
+ * current weights from shared memory, computes the gradient of its slice of the batch, writes it
+ * to its own shared gradient buffer, waits for the other workers' and adds up its stretch of all
+ * of them into the shared sum (reduce.ts), then, where the optimizer allows (optimizer-shard.ts),
+ * steps the optimizer on that stretch and writes the new weights back. Importing the package
+ * index registers Cohort's custom layers and wasm training kernels here too, so the same models
+ * deserialize and train.
  */
 import { parentPort } from "node:worker_threads";
 import { selectBackend, tf, tfl, type LayersModel } from "../index.js";
-import { threadCpuMs } from "./thread-cpu.js";
-import type { InitMessage, StepMessage, WorkerReply } from "./protocol.js";
+import { arriveAndWait, stretchOf, sumStretch } from "./reduce.js";
+import { threadTimes } from "./thread-cpu.js";
+import { buildOptimizer, readState, segmentsOf, sliceState, writeState, type Segment } from "./optimizer-shard.js";
+import type { BeginMessage, InitMessage, StepMessage, WorkerReply, WorkerStepTimes } from "./protocol.js";
 
 type LossFn = (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Tensor;
 
@@ -18,13 +23,25 @@ let model: LayersModel;
 let lossFn: LossFn;
 let variables: tf.Variable[];
 let weights: Float32Array;
-let grads: Float32Array;
+let grads: Float32Array[];
+let sum: Float32Array;
+let barrier: Int32Array;
+let index: number;
+let threads: number;
 let accuracy = false;
+/** This worker's stretch of the flat weights cut at variable ends, each piece a 1-D variable of its own. */
+let segments: Segment[];
+let segmentVariables: tf.Variable[];
+/** The optimizer stepping the segments during a fit (undefined while the main thread steps it). */
+let optimizer: tf.Optimizer | undefined;
 
 const reply = (message: WorkerReply) => port.postMessage(message);
 
-port.on("message", (message: { init?: InitMessage; step?: StepMessage }) => {
-  const work = message.init ? init(message.init) : new Promise<WorkerReply>((resolve) => resolve(step(message.step as StepMessage)));
+port.on("message", (message: { init?: InitMessage; step?: StepMessage; begin?: BeginMessage; end?: true }) => {
+  const work = message.init ? init(message.init)
+    : message.begin ? begin(message.begin)
+      : message.end ? end()
+        : new Promise<WorkerReply>((resolve) => resolve(step(message.step as StepMessage)));
   work.then(reply, (err: unknown) => reply({ kind: "error", message: err instanceof Error ? (err.stack ?? err.message) : String(err) }));
 });
 
@@ -40,22 +57,105 @@ async function init(message: InitMessage): Promise<WorkerReply> {
   lossFn = resolved;
   variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
   weights = new Float32Array(message.weights);
-  grads = new Float32Array(message.grads);
+  grads = message.grads.map((b) => new Float32Array(b));
+  sum = new Float32Array(message.sum);
+  barrier = new Int32Array(message.barrier);
+  index = message.index;
+  threads = message.threads;
   accuracy = message.accuracy;
   const size = variables.reduce((n, v) => n + v.size, 0);
+  if (grads.some((g) => g.length !== size) || sum.length !== size) throw new Error("the gradient buffers do not match the weights");
   if (size !== weights.length) throw new Error(`the worker's model has ${size} trainable values, the main thread's ${weights.length}`);
+  segments = segmentsOf(variables.map((v) => v.size), ...stretchOf(size, index, threads));
+  segmentVariables = segments.map((s, k) => tf.variable(tf.zeros([s.to - s.from]), false, `cohort_worker${index}_segment${k}`));
   return { kind: "ready", backend: backend.name };
+}
+
+/** A fit starts: the segments take the published weights, the optimizer the main thread's state. */
+async function begin(message: BeginMessage): Promise<WorkerReply> {
+  optimizer?.dispose();
+  optimizer = undefined;
+  segments.forEach((s, k) => tf.tidy(() => segmentVariables[k].assign(tf.tensor(weights.subarray(s.at, s.at + s.to - s.from)))));
+  const built = buildOptimizer(message.optimizer);
+  await writeState(built, segmentVariables.map((v) => v.name), sliceState(message.state, segments));
+  optimizer = built;
+  return { kind: "begun" };
+}
+
+/** A fit ends: the optimizer state of this worker's segments, for the main thread's optimizer. */
+async function end(): Promise<WorkerReply> {
+  const state = optimizer ? await readState(optimizer, segmentVariables.map((v) => v.name)) : { iterations: 0, slots: [] };
+  optimizer?.dispose();
+  optimizer = undefined;
+  return { kind: "state", state, segments };
 }
 
 function step(message: StepMessage): WorkerReply {
   const started = performance.now();
-  const cpuStarted = threadCpuMs();
+  const t0 = threadTimes();
+  let result: { loss: number; correct: number } | undefined;
+  let failure: unknown;
+  try {
+    result = gradient(message);
+  } catch (err) {
+    failure = err;
+  }
+  const t1 = threadTimes();
+  // The reduce needs every worker's gradient: wait for them, then add up this worker's stretch.
+  // A worker that failed still arrives, so that the others do not wait for it forever, and says
+  // so first: then no worker steps the optimizer, and the weights stay as they were.
+  if (!result) Atomics.store(barrier, 1, 1);
+  const arrived = performance.now();
+  arriveAndWait(barrier, threads);
+  const waited = performance.now();
+  if (!result) throw failure;
+  const [from, to] = stretchOf(sum.length, index, threads);
+  sumStretch(grads, threads, sum, from, to);
+  const t2 = threadTimes();
+  if (optimizer && Atomics.load(barrier, 1) === 0) stepOptimizer(optimizer);
+  const t3 = threadTimes();
+  const times: WorkerStepTimes = {
+    ms: performance.now() - started,
+    computeCpuMs: t0 && t1 ? t1.cpuMs - t0.cpuMs : undefined,
+    barrierMs: waited - arrived,
+    reduceCpuMs: t1 && t2 ? t2.cpuMs - t1.cpuMs : undefined,
+    optimizerCpuMs: t2 && t3 ? t3.cpuMs - t2.cpuMs : undefined,
+    runQueueMs: t0?.waitMs !== undefined && t3?.waitMs !== undefined ? t3.waitMs - t0.waitMs : undefined,
+  };
+  return { kind: "step", ...result, times };
+}
+
+/**
+ * Steps the optimizer on this worker's segments with their stretch of the summed gradient and
+ * writes the new values into the shared weights: every worker has read the weights for this step
+ * before the barrier, and the main thread sends the next step only after every reply.
+ */
+function stepOptimizer(stepping: tf.Optimizer): void {
+  if (segments.length === 0) return;
+  tf.tidy(() => {
+    const named: tf.NamedTensorMap = {};
+    segments.forEach((s, k) => {
+      named[segmentVariables[k].name] = tf.tensor(sum.subarray(s.at, s.at + s.to - s.from));
+    });
+    stepping.applyGradients(named);
+  });
+  segments.forEach((s, k) => weights.set(segmentVariables[k].dataSync() as Float32Array, s.at));
+}
+
+/** Writes the gradient of this worker's slice, scaled by its share of the batch, to its buffer. */
+function gradient(message: StepMessage): { loss: number; correct: number } {
+  const mine = grads[index];
+  // A batch with fewer rows than workers leaves this one none: it adds nothing to the sum.
+  if (message.xShape[0] === 0) {
+    mine.fill(0);
+    return { loss: 0, correct: 0 };
+  }
   let offset = 0;
   for (const v of variables) {
     tf.tidy(() => v.assign(tf.tensor(weights.subarray(offset, offset + v.size), v.shape, "float32")));
     offset += v.size;
   }
-  const result = tf.tidy(() => {
+  return tf.tidy(() => {
     const x = tf.tensor(message.x, message.xShape, "float32");
     const y = tf.tensor(message.y, message.yShape, "float32");
     let correct = 0;
@@ -67,14 +167,11 @@ function step(message: StepMessage): WorkerReply {
     }, variables);
     let at = 0;
     for (const v of variables) {
-      grads.set(g[v.name].dataSync() as Float32Array, at);
+      mine.set(g[v.name].dataSync() as Float32Array, at);
       at += v.size;
     }
     return { loss: value.dataSync()[0], correct };
   });
-  const cpuEnded = threadCpuMs();
-  const cpuMs = cpuStarted !== undefined && cpuEnded !== undefined ? cpuEnded - cpuStarted : undefined;
-  return { kind: "step", ...result, ms: performance.now() - started, cpuMs };
 }
 
 /** Keras' "accuracy" for the label layout at hand: one-hot, sparse class ids, or one sigmoid unit. */
