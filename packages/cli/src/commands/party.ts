@@ -66,10 +66,12 @@ async function runParty(config: PartyConfig & { allowInsecureKeyPermissions: boo
   const learner = await loadingInput(`${config.file}: data and model`, () => new TfjsLearner(model, dataset, backend.name, `${config.file}: data`, onBatch, { seed: config.seed }));
   if (backend.name === "wasm") {
     const wanted = config.threads ?? defaultThreads();
-    const { threads, reason } = await learner.useWasmThreads(wanted);
+    const { threads, reason, optimizerOnMainThread } = await learner.useWasmThreads(wanted);
     const why = reason ? ` (${reason})` : "";
     if (threads < wanted) log.warn({ phase: "backend", threads, wanted, reason }, `wasm training on one thread instead of ${wanted}${why}`);
     else log.info({ phase: "backend", threads }, `wasm training on ${threads} thread${threads === 1 ? "" : "s"}${why}`);
+    // The workers step the optimizer on their stretches of the weights unless it needs whole variables.
+    if (optimizerOnMainThread) log.info({ phase: "backend", optimizer_on_main_thread: optimizerOnMainThread }, `the optimizer steps on the main thread after the workers (${optimizerOnMainThread})`);
   }
   log.info({
     phase: "ready", ms: Date.now() - started, data: dataset.description, train_examples: learner.numTrainExamples,
