@@ -25,6 +25,8 @@ export interface FusedCall {
 interface Resources {
   param: tf.Tensor;
   slots: Map<string, tf.Tensor>;
+  /** The tfjs tensor last read back from `param`: while the weight still holds it, no assign is needed. */
+  lastValue?: object;
 }
 
 /** What the binding exposes beyond the single-output call the kernels use. */
@@ -48,6 +50,8 @@ export class ResourceSlots {
   private readonly vars = new Map<string, Resources>();
   /** Ops run so far (for logs and tests: which updates took the fused path). */
   readonly opsRun = new Set<string>();
+  /** The step's scalar inputs by value: lr, betas and epsilon are the same for every variable. */
+  private readonly scalars = new Map<number, tf.Tensor>();
 
   /** Slot names held for `name`, in creation order. */
   slotNames(name: string): string[] {
@@ -65,14 +69,9 @@ export class ResourceSlots {
    */
   apply(name: string, param: tf.Tensor, grad: tf.Tensor, call: FusedCall, initial: Record<string, number>): tf.Tensor {
     const res = this.resourcesFor(name, param.shape);
-    const scalars: tf.Tensor[] = [];
     const inputs = call.inputs.map((input) => {
       if (input === "grad") return grad;
-      if (typeof input === "number") {
-        const s = tf.scalar(input, "float32");
-        scalars.push(s);
-        return s;
-      }
+      if (typeof input === "number") return this.scalar(input);
       let slot = res.slots.get(input.slot);
       if (!slot) {
         slot = this.newResource(param.shape);
@@ -81,20 +80,35 @@ export class ResourceSlots {
       }
       return slot;
     });
-    try {
-      this.assignTo(res.param, param);
-      const b = this.backend.binding;
-      const attrs: OpAttr[] = [
-        { name: "T", type: b.TF_ATTR_TYPE, value: b.TF_FLOAT },
-        { name: "use_locking", type: b.TF_ATTR_BOOL, value: false },
-        ...Object.entries(call.flags ?? {}).map(([k, v]) => ({ name: k, type: b.TF_ATTR_BOOL, value: v })),
-      ];
-      this.backend.executeMultipleOutputs(call.op, attrs, [res.param, ...inputs], 0);
-      this.opsRun.add(call.op);
-      return this.readFrom(res.param);
-    } finally {
-      tf.dispose(scalars);
+    // The weight changes outside the optimizer (setWeights of a new global model, decoupled decay
+    // making a new tensor): then its value goes to the resource first.
+    if (res.lastValue !== param.dataId) this.assignTo(res.param, param);
+    const b = this.backend.binding;
+    const attrs: OpAttr[] = [
+      { name: "T", type: b.TF_ATTR_TYPE, value: b.TF_FLOAT },
+      { name: "use_locking", type: b.TF_ATTR_BOOL, value: false },
+      ...Object.entries(call.flags ?? {}).map(([k, v]) => ({ name: k, type: b.TF_ATTR_BOOL, value: v })),
+    ];
+    this.backend.executeMultipleOutputs(call.op, attrs, [res.param, ...inputs], 0);
+    this.opsRun.add(call.op);
+    const updated = this.readFrom(res.param);
+    res.lastValue = updated.dataId;
+    return updated;
+  }
+
+  /** Frees the step's scalars; call after the step's last `apply`. */
+  endStep(): void {
+    tf.dispose([...this.scalars.values()]);
+    this.scalars.clear();
+  }
+
+  private scalar(value: number): tf.Tensor {
+    let s = this.scalars.get(value);
+    if (!s) {
+      s = tf.keep(tf.scalar(value, "float32"));
+      this.scalars.set(value, s);
     }
+    return s;
   }
 
   /** A copy of slot `slot` of variable `name` (undefined before its first step). */
@@ -113,6 +127,7 @@ export class ResourceSlots {
 
   /** Frees every resource (TensorFlow keeps a named resource until it is destroyed). */
   dispose(): void {
+    this.endStep();
     const b = this.backend.binding;
     for (const res of this.vars.values()) {
       for (const handle of [res.param, ...res.slots.values()]) {

@@ -116,6 +116,7 @@ export class RuleOptimizer extends tf.Optimizer {
         param.assign(out.param);
       });
     }
+    resources?.endStep();
     this.incrementIterations();
   }
 
