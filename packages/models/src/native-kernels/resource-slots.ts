@@ -53,19 +53,16 @@ export class ResourceSlots {
   /** The step's scalar inputs by value: lr, betas and epsilon are the same for every variable. */
   private readonly scalars = new Map<number, tf.Tensor>();
 
-  /** Slot names held for `name`, in creation order. */
-  slotNames(name: string): string[] {
-    return [...(this.vars.get(name)?.slots.keys() ?? [])];
-  }
-
+  /** The variables that have resources (those stepped at least once). */
   variables(): string[] {
     return [...this.vars.keys()];
   }
 
   /**
    * Runs `call` on the variable `name`: assigns `param` (the value to update: the tfjs variable's,
-   * or its decayed value) to its resource, runs the op, and returns the updated value as a new
-   * tensor. Slots are created on first use with `initial[slot]` (0 for scratch slots).
+   * or its decayed value) to its resource unless the resource produced it, runs the op, and
+   * returns the updated value as a new tensor. Slots are created on first use with
+   * `initial[slot]` (0 for scratch slots).
    */
   apply(name: string, param: tf.Tensor, grad: tf.Tensor, call: FusedCall, initial: Record<string, number>): tf.Tensor {
     const res = this.resourcesFor(name, param.shape);
