@@ -76,6 +76,24 @@ describe.skipIf(!native || process.env.COHORT_FUSED_OPTIMIZER === "0")(`fused op
     tf.dispose(saved.map((w) => w.tensor));
   });
 
+  it("keeps Keras 3 Adagrad's accumulator shifted by epsilon inside ResourceApplyAdagrad, and shows and restores it unshifted", async () => {
+    const model = scalarModel(1);
+    const optimizer = kerasOptimizer("Adagrad", { lr: 0.1, config: { epsilon: 0.01 } });
+    model.compile({ optimizer, loss: "meanSquaredError" });
+    // Keras 3: accumulator 0.1 + g^2 = 4.1, w = 1 - 0.1 * 2 / sqrt(4.1 + 0.01).
+    await step(model);
+    expect(optimizer.fusedOps).toEqual(["ResourceApplyAdagrad"]);
+    expect(weight(model)).toBeCloseTo(1 - 0.2 / Math.sqrt(4.11), 6);
+    const accumulator = () => optimizer.getWeights().then((w) => w[1]!.tensor.dataSync()[0]!);
+    expect(await accumulator()).toBeCloseTo(4.1, 5);
+    await optimizer.setWeights([{ name: "iter", tensor: tf.scalar(1, "int32") }, { name: `${model.weights[0]!.originalName}/accumulator`, tensor: tf.tensor2d([[0.5]]) }]);
+    expect(await accumulator()).toBeCloseTo(0.5, 6);
+    // From w = 0.8: g = 1.6, accumulator 0.5 + 2.56 = 3.06, w = 0.8 - 0.1 * 1.6 / sqrt(3.07).
+    model.setWeights([tf.tensor2d([[0.8]])]);
+    await step(model);
+    expect(weight(model)).toBeCloseTo(0.8 - 0.16 / Math.sqrt(3.07), 6);
+  });
+
   it("leaks no tensors: after the first step, steps and getWeights leave the count unchanged, and dispose frees the resources", async () => {
     const model = scalarModel(1);
     const optimizer = kerasOptimizer("RMSprop", { config: { momentum: 0.5, centered: true } });

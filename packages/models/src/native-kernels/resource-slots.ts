@@ -20,11 +20,19 @@ export interface FusedCall {
   inputs: FusedInput[];
   /** Boolean attributes besides use_locking (use_nesterov, update_slots). */
   flags?: Record<string, boolean>;
+  /**
+   * Slots the op holds shifted: its resource stores the slot's value + offset (Keras 3 Adagrad's
+   * accumulator + epsilon, so that ApplyAdagrad's sqrt(accum) is Keras' sqrt(accumulator +
+   * epsilon)). Reads and writes of the state see the unshifted value.
+   */
+  offsets?: Record<string, number>;
 }
 
 interface Resources {
   param: tf.Tensor;
   slots: Map<string, tf.Tensor>;
+  /** The slots' offsets (FusedCall.offsets), fixed when each slot is created. */
+  offsets: Map<string, number>;
   /** The tfjs tensor last read back from `param`: while the weight still holds it, no assign is needed. */
   lastValue?: object;
 }
@@ -71,9 +79,11 @@ export class ResourceSlots {
       if (typeof input === "number") return this.scalar(input);
       let slot = res.slots.get(input.slot);
       if (!slot) {
+        const offset = call.offsets?.[input.slot] ?? 0;
         slot = this.newResource(param.shape);
-        this.assignTo(slot, tf.tidy(() => tf.fill(param.shape, initial[input.slot] ?? 0, "float32")), true);
+        this.assignTo(slot, tf.tidy(() => tf.fill(param.shape, (initial[input.slot] ?? 0) + offset, "float32")), true);
         res.slots.set(input.slot, slot);
+        if (offset) res.offsets.set(input.slot, offset);
       }
       return slot;
     });
@@ -110,15 +120,20 @@ export class ResourceSlots {
 
   /** A copy of slot `slot` of variable `name` (undefined before its first step). */
   read(name: string, slot: string): tf.Tensor | undefined {
-    const handle = this.vars.get(name)?.slots.get(slot);
-    return handle && this.readFrom(handle);
+    const res = this.vars.get(name);
+    const handle = res?.slots.get(slot);
+    if (!handle) return undefined;
+    const offset = res!.offsets.get(slot);
+    return offset ? tf.tidy(() => tf.sub(this.readFrom(handle), offset)) : this.readFrom(handle);
   }
 
   /** Sets slot `slot` of `name` to `value`; false when that slot does not exist (yet). */
   assign(name: string, slot: string, value: tf.Tensor): boolean {
-    const handle = this.vars.get(name)?.slots.get(slot);
+    const res = this.vars.get(name);
+    const handle = res?.slots.get(slot);
     if (!handle) return false;
-    this.assignTo(handle, value);
+    const offset = res!.offsets.get(slot);
+    tf.tidy(() => this.assignTo(handle, offset ? tf.add(value, offset) : value));
     return true;
   }
 
@@ -138,7 +153,7 @@ export class ResourceSlots {
   private resourcesFor(name: string, shape: number[]): Resources {
     let res = this.vars.get(name);
     if (!res) {
-      res = { param: this.newResource(shape), slots: new Map() };
+      res = { param: this.newResource(shape), slots: new Map(), offsets: new Map() };
       this.vars.set(name, res);
     }
     return res;

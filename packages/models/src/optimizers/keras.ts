@@ -114,10 +114,11 @@ const FAMILIES: Record<string, Family> = {
       const denom = gen === "keras2" ? tf.add(tf.sqrt(acc), h.epsilon) : tf.sqrt(tf.add(acc, h.epsilon));
       return { param: tf.sub(param, tf.div(tf.mul(grad, lr), denom)), slots: { accumulator: acc } };
     },
-    // ApplyAdagradV2 adds epsilon outside the root: Keras 2's rule (Keras 3 adds it inside: eager).
+    // Keras 2: ApplyAdagradV2, epsilon outside the root. Keras 3 adds it inside: ApplyAdagrad (no
+    // epsilon) on the accumulator stored as accumulator + epsilon, sqrt((acc + eps) + g^2).
     fused: (h, gen) => gen === "keras2"
       ? ({ lr }) => ({ op: "ResourceApplyAdagradV2", inputs: [slot("accumulator"), lr, h.epsilon, "grad"], flags: { update_slots: true } })
-      : undefined,
+      : ({ lr }) => ({ op: "ResourceApplyAdagrad", inputs: [slot("accumulator"), lr, "grad"], flags: { update_slots: true }, offsets: { accumulator: h.epsilon } }),
   },
   adadelta: {
     cls: "Adadelta",

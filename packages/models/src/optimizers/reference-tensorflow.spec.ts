@@ -30,10 +30,11 @@ const FUSED: Record<string, string[]> = {
   "keras adamw_default": ["ResourceApplyAdam"],
   "keras rmsprop_default": ["ResourceApplyRMSProp"],
   "keras rmsprop_momentum_centered": ["ResourceApplyCenteredRMSProp"],
+  "keras adagrad_default": ["ResourceApplyAdagrad"],
   "keras adadelta_default": ["ResourceApplyAdadelta"],
   "keras adadelta_keras2_defaults": ["ResourceApplyAdadelta"],
   "keras adamax_clipvalue": ["ResourceApplyAdaMax"],
-  // torch RMSprop and Keras 3 Adagrad add epsilon where no TensorFlow op does: eager.
+  // torch RMSprop adds epsilon where no TensorFlow op does: eager.
 };
 
 // CI sets COHORT_EXPECT_TENSORFLOW=1 after building the binding: a missing one fails there.
