@@ -8,6 +8,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { installedNativeBinding, selectBackend } from "../backend.js";
 import { getLearningRate, setLearningRate } from "../compile.js";
 import { kerasOptimizer } from "../optimizers/keras.js";
+import { optimizerUpdate } from "../optimizers/rule-optimizer.js";
 import { torchOptimizer } from "../optimizers/torch.js";
 import { tf, tfl } from "../tfjs.js";
 
@@ -92,6 +93,13 @@ describe.skipIf(!native || process.env.COHORT_FUSED_OPTIMIZER === "0")(`fused op
     model.setWeights([tf.tensor2d([[0.8]])]);
     await step(model);
     expect(weight(model)).toBeCloseTo(0.8 - 0.16 / Math.sqrt(3.07), 6);
+  });
+
+  it("says for the start-up log which optimizers step fused: Cohort's rules with a TensorFlow op, not torch's RMSprop nor TF.js' own", () => {
+    expect(optimizerUpdate(kerasOptimizer("Adam"))).toEqual({ optimizer: "keras.optimizers.Adam (Keras 3 / tf.keras)", fused: true });
+    expect(optimizerUpdate(torchOptimizer("optim.RMSprop"))).toEqual({ optimizer: "torch.optim.RMSprop", fused: false });
+    expect(optimizerUpdate(tf.train.adam(0.01))).toEqual({ optimizer: "Adam", fused: false });
+    expect(optimizerUpdate(undefined)).toBeUndefined();
   });
 
   it("leaks no tensors: after the first step, steps and getWeights leave the count unchanged, and dispose frees the resources", async () => {

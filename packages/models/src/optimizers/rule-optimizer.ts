@@ -83,10 +83,18 @@ export class RuleOptimizer extends tf.Optimizer {
     return [...(this.resources?.opsRun ?? [])];
   }
 
+  /**
+   * Whether updates run as one of TensorFlow's fused training ops on the backend now active (for
+   * the start-up log; the optimizer decides for good at its first step).
+   */
+  runsFused(): boolean {
+    return this.decided ? this.resources !== undefined : Boolean(this.rule.fused) && process.env.COHORT_FUSED_OPTIMIZER !== "0" && resourceOpsAvailable();
+  }
+
   private useResources(): ResourceSlots | undefined {
     if (!this.decided) {
+      if (this.runsFused()) this.resources = new ResourceSlots();
       this.decided = true;
-      if (this.rule.fused && process.env.COHORT_FUSED_OPTIMIZER !== "0" && resourceOpsAvailable()) this.resources = new ResourceSlots();
     }
     return this.resources;
   }
@@ -179,6 +187,18 @@ export class RuleOptimizer extends tf.Optimizer {
   getConfig(): tf.serialization.ConfigDict {
     return { ...(this.rule.config as tf.serialization.ConfigDict), learning_rate: this.learningRate };
   }
+}
+
+/**
+ * How a compiled model's optimizer steps, for the start-up log: Cohort's rule (`name`) as a fused
+ * TensorFlow op or eager ops, or another tf.Optimizer (a user module's `tf.train.adam`: eager).
+ * tf.Optimizer's `instanceof` accepts any optimizer, hence the prototype check.
+ */
+export function optimizerUpdate(optimizer: unknown): { optimizer: string; fused: boolean } | undefined {
+  if (optimizer == null || !(optimizer instanceof tf.Optimizer)) return undefined;
+  if (!Object.prototype.isPrototypeOf.call(RuleOptimizer.prototype, optimizer)) return { optimizer: optimizer.getClassName(), fused: false };
+  const rule = optimizer as RuleOptimizer;
+  return { optimizer: rule.rule.name, fused: rule.runsFused() };
 }
 
 /** Parameter value after PyTorch/Keras-style decoupled weight decay: p * (1 - lr * wd). */
