@@ -28,6 +28,8 @@ describe.skipIf(!native)(`a federation whose parties train on the tensorflow bac
       expect(await party.exited).toBe(0);
       const backend = party.events.find((e) => e.phase === "backend");
       expect(backend).toMatchObject({ backend: "tensorflow", detail: expect.stringMatching(/^@tensorflow\/tfjs-node(-gpu)? \(TensorFlow \d+\.\d+\.\d+ C library/) });
+      // This model module compiles with TF.js' own tf.train.adam: eager ops (Cohort's rules run fused).
+      expect(party.events.find((e) => e.phase === "backend" && e.optimizer)).toMatchObject({ optimizer: "Adam", fused_update: false });
       const uploads = party.events.filter((e) => e.msg === "update uploaded");
       expect(uploads.map((e) => e.round)).toEqual([1, 2]);
       for (const upload of uploads) expect(upload.samples_per_second).toBeGreaterThan(0);

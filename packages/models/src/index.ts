@@ -35,7 +35,7 @@ export { saveTorchStateDict, torchStateDict } from "./pytorch/state-dict.js";
 export { loadTorchFile, type TorchTensor } from "./pytorch/torch-file.js";
 export { PickleError, PickleSecurityError } from "./pytorch/unpickler.js";
 export { torchOptimizer, torchOptimizerFromSpec, torchLoss, TORCH_OPTIMIZERS, TORCH_LOSSES } from "./pytorch/training.js";
-export { RuleOptimizer, type UpdateRule } from "./optimizers/rule-optimizer.js";
+export { RuleOptimizer, optimizerUpdate, type UpdateRule } from "./optimizers/rule-optimizer.js";
 export { kerasOptimizer, kerasGeneration, KERAS_OPTIMIZERS, type KerasGeneration } from "./optimizers/keras.js";
 export { torchOptimizerDefaults } from "./optimizers/torch.js";
 export { loadOnnxAsLayers, loadOnnxFromSpec, ONNX_SPEC_KEYS } from "./onnx/source.js";

@@ -5,6 +5,9 @@
  */
 import { describe, expect, it } from "vitest";
 import { installedNativeBinding, selectBackend } from "./backend.js";
+import { RELU_GRAD_KERNEL } from "./native-kernels/relu-grad.js";
+import { kerasOptimizer } from "./optimizers/keras.js";
+import type { RuleOptimizer } from "./optimizers/rule-optimizer.js";
 import { tf, tfl, type LayersModel } from "./tfjs.js";
 
 const native = installedNativeBinding();
@@ -26,7 +29,8 @@ function cnn(): LayersModel {
       tfl.layers.dense({ units: 10, activation: "softmax" }),
     ],
   });
-  model.compile({ optimizer: tf.train.adam(0.01), loss: "categoricalCrossentropy" });
+  // Keras' Adam: on this backend ResourceApplyAdam, on the cpu backend the same rule eagerly.
+  model.compile({ optimizer: kerasOptimizer("Adam", { lr: 0.01 }), loss: "categoricalCrossentropy" });
   return model;
 }
 
@@ -98,11 +102,30 @@ describe.skipIf(!native)(`tensorflow backend${skipped}`, () => {
     }
   });
 
-  it("trains as the pure-JS cpu backend does: same losses and weights after 4 Adam steps", async () => {
+  it("takes ReLU's gradient as TensorFlow's ReluGrad (one kernel), as the cpu backend computes it for finite values", async () => {
+    await selectBackend("auto");
+    const [xs, dys] = [[-3, -0, 0, 1e-30, 0.5, 7, -1e-30], [1, 2, -3, 4, 5, -6, 7]];
+    // + 0: the sign of a zero gradient (dy * 0 keeps dy's sign on the cpu backend) is not compared.
+    const grad = () => Array.from(tf.tidy(() => tf.grad((x: tf.Tensor) => tf.relu(x))(tf.tensor1d(xs), tf.tensor1d(dys))).dataSync(), (v) => v + 0);
+    const onNative = grad();
+    const { kernelNames } = await tf.profile(() => { grad(); });
+    expect(kernelNames).toContain(RELU_GRAD_KERNEL);
+    expect(kernelNames).not.toContain("Step");
+    try {
+      await tf.setBackend("cpu");
+      expect(onNative).toEqual(grad());
+      expect(onNative).toEqual([0, 0, 0, 4, 5, -6, 0]);
+    } finally {
+      await tf.setBackend("tensorflow");
+    }
+  });
+
+  it("trains as the pure-JS cpu backend does: same losses and weights after 4 Adam steps (fused ResourceApplyAdam here, eager there)", async () => {
     await selectBackend("auto");
     const onNative = cnn();
     const initial = onNative.getWeights().map((w) => ({ shape: w.shape, data: w.dataSync().slice() }));
     const native4 = await trainSteps(onNative, initial.map((w) => tf.tensor(w.data, w.shape)), 4);
+    expect((onNative.optimizer as unknown as RuleOptimizer).fusedOps).toEqual(process.env.COHORT_FUSED_OPTIMIZER === "0" ? [] : ["ResourceApplyAdam"]);
     onNative.dispose();
     try {
       await tf.setBackend("cpu");

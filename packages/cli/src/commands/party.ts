@@ -1,6 +1,6 @@
 import { type PartyConfig, loadPartyConfig, redact } from "@cohort/config";
 import { loadDataset } from "@cohort/data";
-import { defaultThreads, inputShapeOrigin, selectBackend } from "@cohort/models";
+import { defaultThreads, inputShapeOrigin, optimizerUpdate, selectBackend } from "@cohort/models";
 import { type BatchProgress, Party, PartyRefusedError, TfjsLearner, loadModelForData } from "@cohort/party";
 import { type Logger, PartyMetrics, ProgressLine, createLogger, progressBar } from "@cohort/telemetry";
 import { startOpsEndpoint } from "../ops-endpoint.js";
@@ -64,6 +64,10 @@ async function runParty(config: PartyConfig & { allowInsecureKeyPermissions: boo
   const model = await loadingInput(`${config.file}: model (${config.model.name})`, () => loadModelForData({ ...config.model, configFile: config.file }, dataset, `${config.file}: data ${config.data.name}`));
   const shapeOrigin = inputShapeOrigin(model);
   const learner = await loadingInput(`${config.file}: data and model`, () => new TfjsLearner(model, dataset, backend.name, `${config.file}: data`, onBatch, { seed: config.seed }));
+  // On the tensorflow backend Cohort's optimizers step through TensorFlow's fused training ops (one
+  // per variable: ResourceApplyAdam, ...) where one computes their rule; other optimizers run eagerly.
+  const update = backend.name === "tensorflow" ? optimizerUpdate(model.optimizer) : undefined;
+  if (update) log.info({ phase: "backend", optimizer: update.optimizer, fused_update: update.fused }, `optimizer ${update.optimizer}: ${update.fused ? "one fused TensorFlow op per variable" : "eager ops"}`);
   if (backend.name === "wasm") {
     const wanted = config.threads ?? defaultThreads();
     const { threads, reason, optimizerOnMainThread } = await learner.useWasmThreads(wanted);

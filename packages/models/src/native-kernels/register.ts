@@ -7,6 +7,7 @@
 import { tf } from "../tfjs.js";
 import { type KernelWrapper, wrapStockKernels } from "../kernel-wrappers.js";
 import { biasGradSum } from "./bias-sum.js";
+import { registerNativeReluGrad } from "./relu-grad.js";
 import { twoOpStep } from "./step.js";
 
 const BACKEND = "tensorflow";
@@ -23,4 +24,6 @@ export function registerNativeTrainingKernels(): void {
   if (registered) return;
   registered = true;
   wrapStockKernels(BACKEND, WRAPPERS);
+  // COHORT_NATIVE_RELU_GRAD=0 keeps tfjs' dy * step(x) (to compare the two).
+  if (process.env.COHORT_NATIVE_RELU_GRAD !== "0") registerNativeReluGrad(BACKEND);
 }

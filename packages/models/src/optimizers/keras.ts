@@ -11,7 +11,8 @@
  * gradient by `clipnorm` / `clipvalue` first.
  */
 import { tf } from "../tfjs.js";
-import { decayed, RuleOptimizer, type StepInput, type StepOutput } from "./rule-optimizer.js";
+import type { FusedCall } from "../native-kernels/resource-slots.js";
+import { decayed, type FusedStepInput, RuleOptimizer, type StepInput, type StepOutput } from "./rule-optimizer.js";
 
 type T = tf.Tensor;
 export type KerasGeneration = "keras2" | "keras3";
@@ -29,7 +30,14 @@ interface Family {
   defaults: Record<KerasGeneration, Partial<Hyper>>;
   slots: (h: Hyper) => Record<string, number>;
   update: (h: Hyper, gen: KerasGeneration, input: StepInput) => StepOutput;
+  /**
+   * The TensorFlow training op that computes exactly `update` for these hyperparameters (the
+   * kernels Keras itself runs on TensorFlow), or undefined where none does.
+   */
+  fused?: (h: Hyper, gen: KerasGeneration) => ((input: FusedStepInput) => FusedCall) | undefined;
 }
+
+const slot = (name: string) => ({ slot: name });
 
 const ema = (old: T, x: T, rate: number): T => tf.add(tf.mul(old, rate), tf.mul(x, 1 - rate));
 
@@ -44,6 +52,10 @@ const FAMILIES: Record<string, Family> = {
       const step = h.nesterov ? tf.sub(tf.mul(m, h.momentum), tf.mul(grad, lr)) : m;
       return { param: tf.add(param, step), slots: { momentum: m } };
     },
+    // ApplyKerasMomentum: accum = accum * momentum - lr * grad; var += accum (nesterov: momentum * accum - lr * grad).
+    fused: (h) => h.momentum
+      ? ({ lr }) => ({ op: "ResourceApplyKerasMomentum", inputs: [slot("momentum"), lr, "grad", h.momentum], flags: { use_nesterov: h.nesterov } })
+      : ({ lr }) => ({ op: "ResourceApplyGradientDescent", inputs: [lr, "grad"] }),
   },
   adam: {
     cls: "Adam",
@@ -63,6 +75,11 @@ const FAMILIES: Record<string, Family> = {
         slots: { m, v, ...(h.amsgrad ? { v_hat: vUsed } : {}) },
       };
     },
+    // ApplyAdam: lr * sqrt(1 - beta2^t) / (1 - beta1^t) * m / (sqrt(v) + epsilon), Keras' formula.
+    fused: (h) => ({ step, lr }) => ({
+      op: h.amsgrad ? "ResourceApplyAdamWithAmsgrad" : "ResourceApplyAdam",
+      inputs: [slot("m"), slot("v"), ...(h.amsgrad ? [slot("v_hat")] : []), h.beta_1 ** step, h.beta_2 ** step, lr, h.beta_1, h.beta_2, h.epsilon, "grad"],
+    }),
   },
   rmsprop: {
     cls: "RMSprop",
@@ -79,6 +96,14 @@ const FAMILIES: Record<string, Family> = {
       const mom = tf.add(tf.mul(slots.momentum!, h.momentum), increment);
       return { param: tf.sub(param, mom), slots: { ...next, momentum: mom } };
     },
+    // ApplyRMSProp: mom = momentum * mom + lr * g / sqrt(ms + epsilon); var -= mom (Keras 3's rule;
+    // Keras 2 adds epsilon outside the root). Without momentum, mom is scratch: momentum 0 makes it the increment.
+    fused: (h, gen) => gen === "keras3"
+      ? ({ lr }) => ({
+          op: h.centered ? "ResourceApplyCenteredRMSProp" : "ResourceApplyRMSProp",
+          inputs: [...(h.centered ? [slot("average_gradient")] : []), slot("velocity"), slot(h.momentum ? "momentum" : "scratch_momentum"), lr, h.rho, h.momentum, h.epsilon, "grad"],
+        })
+      : undefined,
   },
   adagrad: {
     cls: "Adagrad",
@@ -89,6 +114,11 @@ const FAMILIES: Record<string, Family> = {
       const denom = gen === "keras2" ? tf.add(tf.sqrt(acc), h.epsilon) : tf.sqrt(tf.add(acc, h.epsilon));
       return { param: tf.sub(param, tf.div(tf.mul(grad, lr), denom)), slots: { accumulator: acc } };
     },
+    // Keras 2: ApplyAdagradV2, epsilon outside the root. Keras 3 adds it inside: ApplyAdagrad (no
+    // epsilon) on the accumulator stored as accumulator + epsilon, sqrt((acc + eps) + g^2).
+    fused: (h, gen) => gen === "keras2"
+      ? ({ lr }) => ({ op: "ResourceApplyAdagradV2", inputs: [slot("accumulator"), lr, h.epsilon, "grad"], flags: { update_slots: true } })
+      : ({ lr }) => ({ op: "ResourceApplyAdagrad", inputs: [slot("accumulator"), lr, "grad"], flags: { update_slots: true }, offsets: { accumulator: h.epsilon } }),
   },
   adadelta: {
     cls: "Adadelta",
@@ -101,6 +131,7 @@ const FAMILIES: Record<string, Family> = {
       const accDelta = ema(slots.accumulated_delta_var!, tf.square(delta), h.rho);
       return { param: tf.sub(param, tf.mul(delta, lr)), slots: { accumulated_grad: acc, accumulated_delta_var: accDelta } };
     },
+    fused: (h) => ({ lr }) => ({ op: "ResourceApplyAdadelta", inputs: [slot("accumulated_grad"), slot("accumulated_delta_var"), lr, h.rho, h.epsilon, "grad"] }),
   },
   adamax: {
     cls: "Adamax",
@@ -111,6 +142,7 @@ const FAMILIES: Record<string, Family> = {
       const u = tf.maximum(tf.mul(slots.u!, h.beta_2), tf.abs(grad));
       return { param: tf.sub(param, tf.div(tf.mul(m, lr / (1 - h.beta_1 ** step)), tf.add(u, h.epsilon))), slots: { m, u } };
     },
+    fused: (h) => ({ step, lr }) => ({ op: "ResourceApplyAdaMax", inputs: [slot("m"), slot("u"), h.beta_1 ** step, lr, h.beta_1, h.beta_2, h.epsilon, "grad"] }),
   },
 };
 // AdamW is Adam with a default weight decay (Keras 3: 0.004).
@@ -169,19 +201,26 @@ export function kerasOptimizer(name: string, options: KerasOptimizerOptions = {}
   // Keras 2 clipped by the norm of all gradients together; this seam sees one tensor at a time.
   if (clipnorm && gen === "keras2") throw new Error(`${cls}: clipnorm of Keras 2 (the global norm of all gradients) is not supported; clipvalue is`);
   const clipvalue = num("clipvalue");
+  /** Clipping, Keras 2's time-based decay of lr and decoupled weight decay: the same before either path. */
+  const prepare = <I extends FusedStepInput>(input: I): I => {
+    let grad = input.grad;
+    if (clipnorm) grad = tf.mul(grad, tf.div(clipnorm, tf.maximum(tf.norm(grad), clipnorm)));
+    else if (clipvalue) grad = tf.clipByValue(grad, -clipvalue, clipvalue);
+    // Keras 2's time-based decay reads the iteration count before this step.
+    const stepLr = decay ? input.lr / (1 + decay * (input.step - 1)) : input.lr;
+    return { ...input, grad, lr: stepLr, param: decayed(input.param, input.lr, weightDecay) };
+  };
+  const fusedCall = family.fused?.(h, gen);
   return new RuleOptimizer({
     name: `keras.optimizers.${cls} (${gen === "keras2" ? "Keras 2.0-2.3" : "Keras 3 / tf.keras"})`,
     className: cls,
     config: { ...Object.fromEntries(Object.entries(h).filter(([k]) => k !== "lr")), weight_decay: weightDecay || null, clipnorm: clipnorm ?? null, clipvalue: clipvalue ?? null, ...(decay ? { decay } : {}) },
     slots: family.slots(h),
     recipe: { family: "keras", name, options: { generation: options.generation, config: options.config, lr: options.lr } },
-    update: (input) => {
-      let grad = input.grad;
-      if (clipnorm) grad = tf.mul(grad, tf.div(clipnorm, tf.maximum(tf.norm(grad), clipnorm)));
-      else if (clipvalue) grad = tf.clipByValue(grad, -clipvalue, clipvalue);
-      // Keras 2's time-based decay reads the iteration count before this step.
-      const stepLr = decay ? input.lr / (1 + decay * (input.step - 1)) : input.lr;
-      return family.update(h, gen, { ...input, grad, lr: stepLr, param: decayed(input.param, input.lr, weightDecay) });
-    },
+    update: (input) => family.update(h, gen, prepare(input)),
+    fused: fusedCall && ((input) => {
+      const ready = prepare(input);
+      return { call: fusedCall(ready), grad: ready.grad, param: ready.param };
+    }),
   }, lr);
 }

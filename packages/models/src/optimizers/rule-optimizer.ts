@@ -6,6 +6,7 @@
  * previous accumulator, so its first step is a plain gradient step of size lr).
  */
 import { tf } from "../tfjs.js";
+import { type FusedCall, ResourceSlots, resourceOpsAvailable } from "../native-kernels/resource-slots.js";
 
 type T = tf.Tensor;
 type NamedTensor = { name: string; tensor: tf.Tensor };
@@ -26,6 +27,20 @@ export interface StepOutput {
   slots?: Record<string, T>;
 }
 
+/** A step's inputs for a fused update: no slots (they live in TensorFlow's resources). */
+export type FusedStepInput = Omit<StepInput, "slots">;
+
+/**
+ * The same update as one of TensorFlow's fused training ops: the op call, and the gradient and
+ * parameter it applies to (after clipping, coupled or decoupled weight decay, done eagerly).
+ * Slot names in `call.inputs` that the rule's `slots` lacks are scratch state (start at 0, not saved).
+ */
+export interface FusedUpdate {
+  call: FusedCall;
+  grad: T;
+  param: T;
+}
+
 export interface UpdateRule {
   /** Full name shown in errors and logs ("torch.optim.Adadelta", "keras.optimizers.Adadelta (Keras 3 / tf.keras)"). */
   readonly name: string;
@@ -42,6 +57,11 @@ export interface UpdateRule {
    * plain data, since `update` is a closure that cannot be sent.
    */
   readonly recipe?: OptimizerRecipe;
+  /**
+   * The exact same rule through a TensorFlow training op, used on the tensorflow backend; absent
+   * where no op computes this rule (PyTorch's RMSprop adds epsilon outside the root, say).
+   */
+  fused?: (input: FusedStepInput) => FusedUpdate;
 }
 
 export type OptimizerRecipe =
@@ -53,10 +73,39 @@ export class RuleOptimizer extends tf.Optimizer {
   /** Read on every step, so `setLearningRate` between rounds keeps the state. */
   learningRate: number;
   private readonly state = new Map<string, Record<string, tf.Variable>>();
+  /** State in TensorFlow resources, when updates run as fused ops (decided at the first step). */
+  private resources: ResourceSlots | undefined;
+  private decided = false;
+  /** Copies handed out by the last getWeights (resource state, the iteration count), freed by the next one. */
+  private lastRead: tf.Tensor[] = [];
 
   constructor(readonly rule: UpdateRule, learningRate: number) {
     super();
     this.learningRate = learningRate;
+  }
+
+  /**
+   * The TensorFlow ops this optimizer's updates ran as, empty on the eager path (other backends,
+   * rules without a fused op, or COHORT_FUSED_OPTIMIZER=0).
+   */
+  get fusedOps(): string[] {
+    return [...(this.resources?.opsRun ?? [])];
+  }
+
+  /**
+   * Whether updates run as one of TensorFlow's fused training ops on the backend now active (for
+   * the start-up log; the optimizer decides for good at its first step).
+   */
+  runsFused(): boolean {
+    return this.decided ? this.resources !== undefined : Boolean(this.rule.fused) && process.env.COHORT_FUSED_OPTIMIZER !== "0" && resourceOpsAvailable();
+  }
+
+  private useResources(): ResourceSlots | undefined {
+    if (!this.decided) {
+      if (this.runsFused()) this.resources = new ResourceSlots();
+      this.decided = true;
+    }
+    return this.resources;
   }
 
   applyGradients(variableGradients: tf.NamedTensorMap | NamedTensor[]): void {
@@ -64,10 +113,19 @@ export class RuleOptimizer extends tf.Optimizer {
       ? variableGradients.map((g) => [g.name, g.tensor])
       : Object.entries(variableGradients);
     const step = this.iterations + 1;
+    const resources = this.useResources();
     for (const [name, grad] of entries) {
       if (grad == null) continue;
       const param = tf.engine().registeredVariables[name];
       if (!param) throw new Error(`${this.rule.name}: no variable named "${name}" to update`);
+      if (resources && param.dtype === "float32") {
+        const fused = this.rule.fused!;
+        tf.tidy(() => {
+          const out = fused({ grad, param, step, lr: this.learningRate });
+          param.assign(resources.apply(name, out.param, out.grad, out.call, this.rule.slots));
+        });
+        continue;
+      }
       const slots = this.slotsFor(name, param);
       tf.tidy(() => {
         const out = this.rule.update({ grad, param, slots: { ...slots }, step, lr: this.learningRate });
@@ -75,6 +133,7 @@ export class RuleOptimizer extends tf.Optimizer {
         param.assign(out.param);
       });
     }
+    resources?.endStep();
     this.incrementIterations();
   }
 
@@ -91,22 +150,44 @@ export class RuleOptimizer extends tf.Optimizer {
   override dispose(): void {
     for (const slots of this.state.values()) tf.dispose(Object.values(slots));
     this.state.clear();
+    tf.dispose(this.lastRead);
+    this.lastRead = [];
+    this.resources?.dispose();
   }
 
+  /** The iteration count, then each variable's slots (`<variable>/<slot>`), in the rule's slot order. */
   override async getWeights(): Promise<NamedTensor[]> {
     const slots = [...this.state.entries()].flatMap(([n, s]) => Object.entries(s).map(([k, v]) => ({ name: `${n}/${k}`, tensor: v as T })));
-    return [await this.saveIterations(), ...slots];
+    tf.dispose(this.lastRead);
+    this.lastRead = [];
+    const resources = this.resources;
+    if (resources) {
+      // Only the rule's own slots: scratch slots (RMSprop's unused momentum) are not state.
+      for (const n of resources.variables()) {
+        for (const k of Object.keys(this.rule.slots)) {
+          const tensor = resources.read(n, k);
+          if (!tensor) continue;
+          this.lastRead.push(tensor);
+          slots.push({ name: `${n}/${k}`, tensor });
+        }
+      }
+    }
+    // tfjs' saveIterations makes a new scalar each call: freed with the next call's copies too.
+    const iterations = await this.saveIterations();
+    this.lastRead.push(iterations.tensor);
+    return [iterations, ...slots];
   }
 
   override async setWeights(weightValues: NamedTensor[]): Promise<void> {
     const rest = await this.extractIterations(weightValues);
     for (const { name, tensor } of rest) {
       const cut = name.lastIndexOf("/");
-      const variable = name.slice(0, cut);
+      const [variable, slot] = [name.slice(0, cut), name.slice(cut + 1)];
+      if (this.resources) { tf.tidy(() => this.resources!.assign(variable, slot, tensor.toFloat())); continue; }
       // State for a variable not stepped here yet (handed over from a worker thread) creates its slots.
       const param = tf.engine().registeredVariables[variable];
       const slots = this.state.get(variable) ?? (param ? this.slotsFor(variable, param) : undefined);
-      slots?.[name.slice(cut + 1)]?.assign(tensor);
+      slots?.[slot]?.assign(tensor);
     }
   }
 
@@ -118,6 +199,18 @@ export class RuleOptimizer extends tf.Optimizer {
   getConfig(): tf.serialization.ConfigDict {
     return { ...(this.rule.config as tf.serialization.ConfigDict), learning_rate: this.learningRate };
   }
+}
+
+/**
+ * How a compiled model's optimizer steps, for the start-up log: Cohort's rule (`name`) as a fused
+ * TensorFlow op or eager ops, or another tf.Optimizer (a user module's `tf.train.adam`: eager).
+ * tf.Optimizer's `instanceof` accepts any optimizer, hence the prototype check.
+ */
+export function optimizerUpdate(optimizer: unknown): { optimizer: string; fused: boolean } | undefined {
+  if (optimizer == null || !(optimizer instanceof tf.Optimizer)) return undefined;
+  if (!Object.prototype.isPrototypeOf.call(RuleOptimizer.prototype, optimizer)) return { optimizer: optimizer.getClassName(), fused: false };
+  const rule = optimizer as RuleOptimizer;
+  return { optimizer: rule.rule.name, fused: rule.runsFused() };
 }
 
 /** Parameter value after PyTorch/Keras-style decoupled weight decay: p * (1 - lr * wd). */

@@ -5,7 +5,8 @@
  * parameter itself before the Adam step.
  */
 import { tf } from "../tfjs.js";
-import { decayed, RuleOptimizer, type StepInput, type StepOutput, type UpdateRule } from "./rule-optimizer.js";
+import type { FusedCall } from "../native-kernels/resource-slots.js";
+import { decayed, type FusedStepInput, type FusedUpdate, RuleOptimizer, type StepInput, type StepOutput, type UpdateRule } from "./rule-optimizer.js";
 
 type T = tf.Tensor;
 type Params = Record<string, number | boolean | number[]>;
@@ -21,7 +22,16 @@ interface Spec<P extends Params> {
   update: (p: P, input: StepInput) => StepOutput;
   /** Checks beyond the types (torch raises the same). */
   check?: (p: P) => string | undefined;
+  /**
+   * The same rule as a TensorFlow training op (the tensorflow backend runs it as one kernel):
+   * the op call with the gradient and parameter it applies to. Absent where no op computes
+   * torch's rule exactly.
+   */
+  fused?: (p: P, input: FusedStepInput) => FusedUpdate;
 }
+
+const slot = (name: string) => ({ slot: name });
+const fusedOn = (call: FusedCall, grad: T, param: T): FusedUpdate => ({ call, grad, param });
 
 const sgd: Spec<{ lr: number; momentum: number; dampening: number; weight_decay: number; nesterov: boolean }> = {
   defaults: { lr: 1e-3, momentum: 0, dampening: 0, weight_decay: 0, nesterov: false },
@@ -34,6 +44,16 @@ const sgd: Spec<{ lr: number; momentum: number; dampening: number; weight_decay:
     const buf = step === 1 ? g : tf.add(tf.mul(slots.momentum_buffer!, p.momentum), tf.mul(g, 1 - p.dampening));
     g = p.nesterov ? tf.add(g, tf.mul(buf, p.momentum)) : buf;
     return { param: tf.sub(param, tf.mul(g, lr)), slots: { momentum_buffer: buf } };
+  },
+  // ApplyMomentum: accum = accum * momentum + grad; var -= lr * accum (nesterov: lr * (grad +
+  // momentum * accum)). Dampening scales the gradient into the buffer after the first step; the
+  // first step's buffer (0 * momentum + g) is g itself, as torch's.
+  fused: (p, { grad, param, step, lr }) => {
+    const g = coupled(grad, param, p.weight_decay);
+    if (!p.momentum) return fusedOn({ op: "ResourceApplyGradientDescent", inputs: [lr, "grad"] }, g, param);
+    const into = step === 1 || !p.dampening ? g : tf.mul(g, 1 - p.dampening);
+    // Nesterov adds the undamped gradient; torch forbids dampening with it, so `into` is g there.
+    return fusedOn({ op: "ResourceApplyMomentum", inputs: [slot("momentum_buffer"), lr, "grad", p.momentum], flags: { use_nesterov: p.nesterov } }, into, param);
   },
 };
 
@@ -50,6 +70,18 @@ function adamStep(p: AdamParams, g: T, param: T, { slots, step, lr }: StepInput)
     slots: { exp_avg: m, exp_avg_sq: v, ...(p.amsgrad ? { max_exp_avg_sq: vMax } : {}) },
   };
 }
+/**
+ * Adam as TensorFlow's ApplyAdam, which computes lr * sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + eps').
+ * torch's lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps) is that with eps' = eps * sqrt(1 - b2^t).
+ */
+function fusedAdam(p: AdamParams, grad: T, param: T, { step, lr }: FusedStepInput): FusedUpdate {
+  const [b1, b2] = p.betas as [number, number];
+  const eps = p.eps * Math.sqrt(1 - b2 ** step);
+  return fusedOn({
+    op: p.amsgrad ? "ResourceApplyAdamWithAmsgrad" : "ResourceApplyAdam",
+    inputs: [slot("exp_avg"), slot("exp_avg_sq"), ...(p.amsgrad ? [slot("max_exp_avg_sq")] : []), b1 ** step, b2 ** step, lr, b1, b2, eps, "grad"],
+  }, grad, param);
+}
 const adamSlots = (p: AdamParams) => ({ exp_avg: 0, exp_avg_sq: 0, ...(p.amsgrad ? { max_exp_avg_sq: 0 } : {}) });
 const checkBetas = (p: AdamParams) => (p.betas.length !== 2 || p.betas.some((b) => !(b >= 0 && b < 1)) ? "betas must be two numbers in [0, 1)" : undefined);
 
@@ -58,6 +90,7 @@ const adam: Spec<AdamParams> = {
   slots: adamSlots,
   check: checkBetas,
   update: (p, input) => adamStep(p, coupled(input.grad, input.param, p.weight_decay), input.param, input),
+  fused: (p, input) => fusedAdam(p, coupled(input.grad, input.param, p.weight_decay), input.param, input),
 };
 
 const adamw: Spec<AdamParams> = {
@@ -65,6 +98,7 @@ const adamw: Spec<AdamParams> = {
   slots: adamSlots,
   check: checkBetas,
   update: (p, input) => adamStep(p, input.grad, decayed(input.param, input.lr, p.weight_decay), input),
+  fused: (p, input) => fusedAdam(p, input.grad, decayed(input.param, input.lr, p.weight_decay), input),
 };
 
 const rmsprop: Spec<{ lr: number; alpha: number; eps: number; weight_decay: number; momentum: number; centered: boolean }> = {
@@ -92,6 +126,12 @@ const adagrad: Spec<{ lr: number; lr_decay: number; weight_decay: number; initia
     const sum = tf.add(slots.sum!, tf.square(g));
     return { param: tf.sub(param, tf.mul(tf.div(g, tf.add(tf.sqrt(sum), p.eps)), clr)), slots: { sum } };
   },
+  // ApplyAdagradV2: accum += g^2; var -= lr * g / (sqrt(accum) + epsilon), torch's rule.
+  fused: (p, { grad, param, step, lr }) => fusedOn({
+    op: "ResourceApplyAdagradV2",
+    inputs: [slot("sum"), lr / (1 + (step - 1) * p.lr_decay), p.eps, "grad"],
+    flags: { update_slots: true },
+  }, coupled(grad, param, p.weight_decay), param),
 };
 
 const adadelta: Spec<{ lr: number; rho: number; eps: number; weight_decay: number }> = {
@@ -105,6 +145,7 @@ const adadelta: Spec<{ lr: number; rho: number; eps: number; weight_decay: numbe
     const acc = tf.add(tf.mul(slots.acc_delta!, p.rho), tf.mul(tf.square(delta), 1 - p.rho));
     return { param: tf.sub(param, tf.mul(delta, lr)), slots: { square_avg: sq, acc_delta: acc } };
   },
+  fused: (p, { grad, param, lr }) => fusedOn({ op: "ResourceApplyAdadelta", inputs: [slot("square_avg"), slot("acc_delta"), lr, p.rho, p.eps, "grad"] }, coupled(grad, param, p.weight_decay), param),
 };
 
 const SPECS: Record<string, { cls: string; spec: Spec<never> }> = {
@@ -156,6 +197,8 @@ export function torchOptimizer(name: string, params: Record<string, unknown> = {
     slots: spec.slots(p as never),
     recipe: { family: "torch", name, params: { ...params } },
     update: (input) => spec.update(p as never, input),
+    // torch's RMSprop adds eps outside the root, which no TensorFlow op does: it stays eager.
+    fused: spec.fused && ((input) => spec.fused!(p as never, input)),
   };
   return new RuleOptimizer(rule, p.lr as number);
 }
