@@ -4,3 +4,10 @@ export type { FusionStrategy, TrainConfig, ModelSlices, StagedUpdate, RoundInput
 export { FUSION_NAMES, type FusionName, type FusionSettings, createStrategy, DEFAULT_TRIM_BETA, DEFAULT_BYZANTINE, DEFAULT_PROXIMAL_MU } from "./strategies/index.js";
 export { SERVER_OPTIMIZER_DEFAULTS, type ServerOptimizerParams } from "./strategies/server-optimizer.js";
 export { updateNorm, ClippedUpdate } from "./update-norm.js";
+export { decodeInto, encodeInto, isFloat } from "./numeric-slices.js";
+export { GaussianNoise } from "./privacy/gaussian-noise.js";
+export { DEFAULT_RDP_ORDERS, RdpAccountant, epsilonFromRdp, rdpSampledGaussian } from "./privacy/rdp-accountant.js";
+export { AdaptiveClipNorm, type AdaptiveClipParams, updateNoiseMultiplier } from "./privacy/adaptive-clip.js";
+export { type DifferentialPrivacySettings, DP_COMPATIBLE_FUSION } from "./privacy/dp-settings.js";
+export { PrivacyLedger, type RoundPrivacy } from "./privacy/privacy-ledger.js";
+export { DpFedAvgStrategy } from "./privacy/dp-fedavg.js";
