@@ -3,6 +3,7 @@ import { dirname, resolve } from "node:path";
 import { aggregatorSchema, DEADLINE_PHASES, type RawAggregatorConfig } from "./aggregator-schema.js";
 import { type FusionAlgorithm, type FusionSection, normalizeFusion } from "./fusion-section.js";
 import { IssueList } from "./issue-list.js";
+import { type PrivacySection, normalizePrivacy } from "./privacy-section.js";
 import { caOf } from "./tls-ca.js";
 import type { LocalHyperparams } from "./local-hyperparams.js";
 import { mergeOverrides } from "./merge.js";
@@ -67,6 +68,8 @@ export interface AggregatorConfig {
   deadlines: { downloadMs: number; trainMs: number; uploadMs: number; evaluateMs: number };
   terminationAccuracy?: number;
   evaluateEvery: number;
+  /** DP-FedAvg (hyperparams.global.differential_privacy); absent: off. */
+  privacy?: PrivacySection;
   /** How parties send updates (hyperparams.global.compression; "none" is float32). */
   updateEncoding: "float32" | "float16" | "int8";
   local: LocalHyperparams;
@@ -153,6 +156,7 @@ function build(raw: unknown, label: string, file: string, baseDir: string, optio
   const info = parsed.connection.info;
   const tls = insecure ? undefined : serverTls(info.tls_config, baseDir, issues);
   const fusion = normalizeFusion(parsed.fusion, (key, message) => issues.add(["fusion", key], message));
+  const privacy = global.differential_privacy === undefined ? undefined : normalizePrivacy(global.differential_privacy, fusion.algorithm, numParties, issues);
   const model = parsed.model === undefined ? undefined : normalizeModel(parsed.model, ["model"], baseDir, issues, ignored, paths, options.cwd);
   const data = parsed.data === undefined ? undefined : normalizeData(parsed.data, baseDir, issues, ignored, paths, "data", options.cwd);
   const { training, optimizer } = parsed.hyperparams.local;
@@ -190,6 +194,7 @@ function build(raw: unknown, label: string, file: string, baseDir: string, optio
     ignored,
   };
   if (data !== undefined) config.data = data;
+  if (privacy !== undefined) config.privacy = privacy;
   if (global.termination_accuracy !== undefined) config.terminationAccuracy = global.termination_accuracy;
   if (model !== undefined) config.model = model;
   if (parsed.metrics !== undefined) config.metrics = { host: parsed.metrics.host, port: parsed.metrics.port };

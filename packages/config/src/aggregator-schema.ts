@@ -4,6 +4,7 @@ import { metricsSchema } from "./metrics-section.js";
 import { modelSchema } from "./model-section.js";
 import { MIN_TOKEN_LENGTH } from "./token.js";
 import { fusionSchema } from "./fusion-section.js";
+import { privacySchema } from "./privacy-section.js";
 
 export { FUSION_ALIASES } from "./fusion-section.js";
 import { flag, ignoredKey, integer, mapping, number, oneOf, section, text } from "./schema-helpers.js";
@@ -90,6 +91,8 @@ const hyperparamsSchema = section({
     evaluate_every: integer(1, undefined, "rounds").default(1),
     // Parties send float32 tensors as float16 or 8-bit differences from the global model.
     compression: oneOf(["none", "float16", "int8"] as const).default("none"),
+    // DP-FedAvg: clipping, Gaussian noise, the accountant's delta and an epsilon budget (privacy-section.ts).
+    differential_privacy: privacySchema.optional(),
   }),
   local: section({
     training: section({

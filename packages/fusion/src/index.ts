@@ -8,6 +8,6 @@ export { decodeInto, encodeInto, isFloat } from "./numeric-slices.js";
 export { GaussianNoise } from "./privacy/gaussian-noise.js";
 export { DEFAULT_RDP_ORDERS, RdpAccountant, epsilonFromRdp, rdpSampledGaussian } from "./privacy/rdp-accountant.js";
 export { AdaptiveClipNorm, type AdaptiveClipParams, updateNoiseMultiplier } from "./privacy/adaptive-clip.js";
-export { type DifferentialPrivacySettings, DP_COMPATIBLE_FUSION } from "./privacy/dp-settings.js";
+export type { DifferentialPrivacySettings } from "./privacy/dp-settings.js";
 export { PrivacyLedger, type RoundPrivacy } from "./privacy/privacy-ledger.js";
 export { DpFedAvgStrategy } from "./privacy/dp-fedavg.js";

@@ -4,12 +4,13 @@ import * as grpc from "@grpc/grpc-js";
 import { type UpdateEncoding, type WeightSet, encodeWeights, fingerprint, isUpdateEncoding } from "@cohort/tensors";
 import type { Logger, PartyMetrics } from "@cohort/telemetry";
 import {
-  AUTHORIZATION_KEY, type Instruction, type JoinResponse, PARTY_KEY, SESSION_KEY, TRANSFER_CHANNEL_OPTIONS, federationClientConstructor, manifestToMessage,
+  AUTHORIZATION_KEY, type Instruction, type JoinResponse, type LocalHyperparamsMessage, PARTY_KEY, SESSION_KEY, TRANSFER_CHANNEL_OPTIONS, federationClientConstructor, manifestToMessage,
   readPrivateKey,
 } from "@cohort/wire";
 import { type BackoffSettings, DEFAULT_BACKOFF, backoffDelay } from "./backoff.js";
 import type { LocalLearner, TrainResult, TrainSettings } from "./learner.js";
 import { downloadModel, uploadUpdate } from "./transfer.js";
+import { privateUpdate } from "./private-update.js";
 import { type TlsDial, diagnoseTls } from "./tls-diagnosis.js";
 
 export interface PartySettings {
@@ -213,7 +214,7 @@ export class Party {
     return weights;
   }
 
-  private async train(round: number, hyperparams: { epochs: number; batchSize: number; stepsPerEpoch: number; validationSplit: number; learningRate: number; proximalMu?: number }): Promise<void> {
+  private async train(round: number, hyperparams: LocalHyperparamsMessage): Promise<void> {
     let weights: WeightSet;
     try {
       weights = await this.globalWeights(round - 1);
@@ -251,7 +252,8 @@ export class Party {
     try {
       // The federation may want float32 tensors as float16/int8 differences from the round's base model.
       const encoding = sessionEncoding(this.session!);
-      ({ bytes } = await uploadUpdate(this.client, this.metadata(), encodeWeights(this.learner.getWeights(), weights, encoding), this.session!.chunkSize, {
+      const update = privateUpdate(this.learner.getWeights(), weights, hyperparams, (fields) => this.log.info({ round, phase: "privacy", ...fields }, "update clipped and noised (distributed DP)"));
+      ({ bytes } = await uploadUpdate(this.client, this.metadata(), encodeWeights(update, weights, encoding), this.session!.chunkSize, {
         round, numExamples: result.numExamples, metrics: result.metrics, trainSeconds: result.seconds, encoding,
       }));
     } catch (error) {

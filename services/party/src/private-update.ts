@@ -54,3 +54,15 @@ function float64Of(t: NamedTensor): Float64Array {
 function typedOf(dtype: DType, values: Float64Array): TypedArray {
   return viewAs(dtype, encodeInto(dtype, values, new Uint8Array(values.length * bytesPerElement(dtype))));
 }
+
+/**
+ * The party's hook: the trained weights as they go out, privatized when the train instruction
+ * asks for distributed DP (dp_clip_norm > 0), else unchanged; `log` hears the norm when it does.
+ */
+export function privateUpdate(trained: WeightSet, global: WeightSet, asked: { dpClipNorm?: number; dpNoiseStddev?: number }, log: (fields: Record<string, number | boolean>) => void): WeightSet {
+  if (!asked.dpClipNorm) return trained;
+  const share = { clipNorm: asked.dpClipNorm, noiseStddev: asked.dpNoiseStddev ?? 0 };
+  const { weights, norm, clipped } = privatizeUpdate(trained, global, share);
+  log({ norm, clipped, clip_norm: share.clipNorm, noise_stddev: share.noiseStddev });
+  return weights;
+}

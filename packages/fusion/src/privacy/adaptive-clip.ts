@@ -34,8 +34,13 @@ export function updateNoiseMultiplier(noiseMultiplier: number, clippedCountStdde
 export class AdaptiveClipNorm {
   private norm: number;
 
-  constructor(private readonly params: AdaptiveClipParams, private readonly noise: GaussianNoise, resumeAt?: number) {
-    this.norm = resumeAt ?? params.initialNorm;
+  constructor(private readonly params: AdaptiveClipParams, private readonly noise: GaussianNoise) {
+    this.norm = params.initialNorm;
+  }
+
+  /** Continues from a norm a resumed run recorded. */
+  restore(norm: number): void {
+    this.norm = norm;
   }
 
   get current(): number {

@@ -3,7 +3,7 @@ import type { FusionStrategy, ModelSlices, RoundInput, TrainConfig } from "../st
 import type { StagedBytes } from "../staging.js";
 import { ClippedUpdate, updateNorm } from "../update-norm.js";
 import { AdaptiveClipNorm, updateNoiseMultiplier } from "./adaptive-clip.js";
-import { type DifferentialPrivacySettings, DP_COMPATIBLE_FUSION } from "./dp-settings.js";
+import type { DifferentialPrivacySettings } from "./dp-settings.js";
 import { GaussianNoise } from "./gaussian-noise.js";
 
 /**
@@ -23,11 +23,11 @@ export class DpFedAvgStrategy implements FusionStrategy {
   /** The round in progress: its clip norm and how many of its updates it left unclipped (central mode). */
   private round = { number: 0, clipNorm: 0, unclipped: 0, expected: 0 };
 
-  constructor(private readonly inner: FusionStrategy, readonly settings: DifferentialPrivacySettings, private readonly noise = new GaussianNoise(), resumeClipNorm?: number) {
-    if (inner.mode !== "stream") throw new RangeError(`differential privacy needs a fusion strategy that sums updates (${DP_NAMES}), not ${inner.name}`);
+  constructor(private readonly inner: FusionStrategy, readonly settings: DifferentialPrivacySettings, private readonly noise = new GaussianNoise()) {
+    if (inner.mode !== "stream") throw new RangeError(`differential privacy needs a fusion strategy that sums updates (fedavg, iteravg, fedprox or a server optimizer), not ${inner.name}`);
     const adaptive = settings.adaptiveClipping;
     if (adaptive && settings.mode === "distributed") throw new RangeError("adaptive clipping with distributed noise is not supported: the count of unclipped updates would reach the aggregator per party");
-    this.adaptive = adaptive ? new AdaptiveClipNorm(adaptive, noise, resumeClipNorm) : undefined;
+    this.adaptive = adaptive ? new AdaptiveClipNorm(adaptive, noise) : undefined;
     this.fixedNorm = adaptive ? undefined : settings.clippingNorm;
     if (!this.adaptive && !(this.fixedNorm! > 0)) throw new RangeError("differential privacy needs clipping_norm > 0 or adaptive_clipping");
     this.updateMultiplier = adaptive ? updateNoiseMultiplier(settings.noiseMultiplier, adaptive.clippedCountStddev) : settings.noiseMultiplier;
@@ -35,6 +35,16 @@ export class DpFedAvgStrategy implements FusionStrategy {
 
   get name(): string {
     return this.inner.name;
+  }
+
+  /** A resumed run's clip norm (adaptive clipping), from its last metrics line. */
+  restoreClipNorm(norm: number): void {
+    if (this.adaptive && norm > 0 && Number.isFinite(norm)) this.adaptive.restore(norm);
+  }
+
+  /** C of the round in progress (or the last one). */
+  get roundClipNorm(): number {
+    return this.round.clipNorm;
   }
 
   /** C for the rounds to come. */
@@ -90,5 +100,3 @@ export class DpFedAvgStrategy implements FusionStrategy {
     yield* this.inner.aggregate(input);
   }
 }
-
-const DP_NAMES = DP_COMPATIBLE_FUSION.join(", ");

@@ -16,6 +16,3 @@ export interface DifferentialPrivacySettings {
   /** q: each party's chance to be in a round (Poisson sampling); 1: every party, every round. */
   samplingRate: number;
 }
-
-/** Fusion strategies that fold a sum (DP-FedAvg's noise is calibrated to the sum's sensitivity). */
-export const DP_COMPATIBLE_FUSION = ["fedavg", "iteravg", "fedprox", "fedadam", "fedyogi", "fedadagrad", "fedavgm"] as const;
