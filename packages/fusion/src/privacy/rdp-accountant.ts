@@ -116,6 +116,8 @@ export interface MechanismStep { samplingRate: number; noiseMultiplier: number }
 export class RdpAccountant {
   private readonly rdp: number[];
   private steps = 0;
+  /** RDP curves of steps already seen, by sampling rate and noise multiplier (a curve costs a few hundred ms). */
+  private readonly curves = new Map<string, number[]>();
 
   constructor(readonly orders: readonly number[] = DEFAULT_RDP_ORDERS) {
     this.rdp = orders.map(() => 0);
@@ -148,6 +150,12 @@ export class RdpAccountant {
   }
 
   private stepRdp({ samplingRate, noiseMultiplier }: MechanismStep): number[] {
-    return this.orders.map((alpha) => rdpSampledGaussian(samplingRate, noiseMultiplier, alpha));
+    const key = `${samplingRate}/${noiseMultiplier}`;
+    let curve = this.curves.get(key);
+    if (!curve) {
+      curve = this.orders.map((alpha) => rdpSampledGaussian(samplingRate, noiseMultiplier, alpha));
+      this.curves.set(key, curve);
+    }
+    return curve;
   }
 }
