@@ -3,8 +3,8 @@
 // every party every round (q = 1), for each target epsilon the noise multiplier that spends
 // exactly that epsilon in R rounds at delta (found with the run's own RDP accountant), plus a
 // run without DP and one with clipping alone (z = 0) as references. Prints one line per run and
-// writes bench/results/dp-mnist.json.
-// Usage: node bench/dp-mnist.mjs [--parties=100] [--rounds=15] [--clip=0.5] [--epsilons=1,3,8] [--delta=1e-5] [--lr=0.01] [--mode=central]
+// writes bench/results/dp-mnist-<mode>-<parties>.json.
+// Usage: node bench/dp-mnist.mjs [--parties=100] [--rounds=15] [--clip=0.5] [--epsilons=1,3,8] [--delta=1e-5] [--lr=0.01] [--mode=central] [--baselines=0]
 // Needs the built packages (npx tsc -b tsconfig.json).
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -25,6 +25,7 @@ const DELTA = Number(arg("delta", 1e-5));
 const LR = Number(arg("lr", 0.01));
 const MODE = arg("mode", "central");
 const EPSILONS = arg("epsilons", "1,3,8").split(",").map(Number);
+const BASELINES = arg("baselines", "1") !== "0";
 
 /** The smallest noise multiplier (to 3 digits) whose epsilon after ROUNDS rounds at q = 1 is at most `target`. */
 function noiseFor(target) {
@@ -74,7 +75,7 @@ const model = createMnistCnn();
 const initial = { manifest: modelManifest(model), bytes: packWeights(getWeights(model)), topology: JSON.stringify(model.toJSON(undefined, false)) };
 console.log(`dp-mnist: ${PARTIES} parties, ${ROUNDS} rounds, clip ${CLIP}, delta ${DELTA}, mode ${MODE}, backend ${backend}, lr ${LR}`);
 const base = { mode: MODE, clippingNorm: CLIP, delta: DELTA, samplingRate: 1 };
-const results = [await federation("no DP", undefined, initial, backend), await federation("clipping only (z = 0)", { ...base, noiseMultiplier: 0 }, initial, backend)];
+const results = BASELINES ? [await federation("no DP", undefined, initial, backend), await federation("clipping only (z = 0)", { ...base, noiseMultiplier: 0 }, initial, backend)] : [];
 for (const target of EPSILONS) {
   const { z, epsilon } = noiseFor(target);
   results.push(await federation(`epsilon ${target}`, { ...base, noiseMultiplier: z, targetEpsilon: target }, initial, backend));
@@ -82,4 +83,4 @@ for (const target of EPSILONS) {
 }
 const out = join(fileURLToPath(new URL(".", import.meta.url)), "results");
 await mkdir(out, { recursive: true });
-await writeFile(join(out, "dp-mnist.json"), JSON.stringify({ parties: PARTIES, rounds: ROUNDS, clip: CLIP, delta: DELTA, mode: MODE, lr: LR, backend, results }, null, 1));
+await writeFile(join(out, `dp-mnist-${MODE}-${PARTIES}.json`), JSON.stringify({ parties: PARTIES, rounds: ROUNDS, clip: CLIP, delta: DELTA, mode: MODE, lr: LR, backend, results }, null, 1));
