@@ -28,10 +28,10 @@ function epsilonAfter(rounds: number): number {
   return accountant.epsilon(DELTA).epsilon;
 }
 
-async function federation(mode: DifferentialPrivacySettings["mode"]) {
+async function federation(mode: DifferentialPrivacySettings["mode"], clipping: Pick<DifferentialPrivacySettings, "clippingNorm" | "adaptiveClipping"> = { clippingNorm: 0.5 }) {
   // Between the epsilon of 2 rounds and that of 3: round 3 must not run.
   const targetEpsilon = (epsilonAfter(2) + epsilonAfter(3)) / 2;
-  const privacy: DifferentialPrivacySettings = { mode, noiseMultiplier: Z, clippingNorm: 0.5, delta: DELTA, samplingRate: 1, targetEpsilon };
+  const privacy: DifferentialPrivacySettings = { mode, noiseMultiplier: Z, ...clipping, delta: DELTA, samplingRate: 1, targetEpsilon };
   const aggregatorLog = capturingLogger("aggregator");
   const outputDir = await tempDir("cohort-dp-");
   const aggregator = new Aggregator({
@@ -56,7 +56,7 @@ describe("differential privacy on real MNIST digits over gRPC (3 parties)", () =
     lines.forEach((line, k) => {
       expect(line.privacy.epsilon, `round ${line.round}`).toBeCloseTo(epsilonAfter(k + 1), 9);
       expect(line.privacy).toMatchObject({ delta: DELTA, noise_multiplier: Z, clip_norm: 0.5 });
-      // The noised model still scores: accuracy is a number in [0, 1] from all three parties' evaluations.
+      // All three parties evaluated the noised model.
       expect(line.eval_parties).toBe(3);
     });
     expect(summary.privacy).toMatchObject({ mode, delta: DELTA, rounds_accounted: 2, target_epsilon: targetEpsilon });
@@ -79,5 +79,20 @@ describe("differential privacy on real MNIST digits over gRPC (3 parties)", () =
       }
       for (const line of lines) expect(line.fusion.privacy).toEqual({ mode: "distributed", clip_norm: 0.5, next_clip_norm: 0.5 });
     }
+  }, 300_000);
+
+  it("adaptive clipping: the clip norm moves after each round and the next round uses it", async () => {
+    // Every CNN update is far over 0.01: b = 0 each round, so C grows by about exp(0.2 * 0.5) a round (the count's noise moves it a little).
+    const adaptiveClipping = { targetQuantile: 0.5, learningRate: 0.2, initialNorm: 0.01, clippedCountStddev: 1 };
+    const { summary, lines } = await federation("central", { adaptiveClipping });
+    expect(summary.rounds_completed).toBe(2);
+    const [first, second] = lines;
+    expect(first.privacy.clip_norm).toBe(0.01);
+    expect(first.privacy.next_clip_norm).not.toBe(0.01);
+    expect(second.privacy.clip_norm).toBe(first.privacy.next_clip_norm);
+    expect(first.fusion.privacy).toMatchObject({ mode: "central", unclipped: 0 });
+    // The update's share of the noise is what is left once the count takes its own: z_delta = (z^-2 - (2 sigma_b)^-2)^-1/2.
+    expect((first.fusion.privacy as { noise_stddev: number }).noise_stddev).toBeCloseTo((Z ** -2 - 2 ** -2) ** -0.5 * 0.01, 12);
+    expect(summary.privacy!.clip_norm).toBe(second.privacy.next_clip_norm);
   }, 300_000);
 });
