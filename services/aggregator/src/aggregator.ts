@@ -472,8 +472,7 @@ export class Aggregator implements FederationState {
     // The line but its evaluation goes into the checkpoint: a restart writes it if this process cannot.
     const pending = roundMetrics(round, updates, NO_REPORTS, { train: trainMs, fuse: 0, checkpoint: 0, eval: 0, round: 0 }, { in: this.bytesIn - bytesIn, out: this.bytesOut - bytesOut });
     const manifest = this.store.manifest!;
-    const base = round - 1;
-    const previous: ModelSlices = { read: (offset, length) => this.store.read(base, offset, length) };
+    const previous = this.previousOf(round);
     const report: Record<string, unknown> = {};
     // Spent as the noised sum is released (before the checkpoint: a failed write overcounts, never undercounts).
     const privacy = this.privacy?.record(phase.sum?.count ?? staged.length);
@@ -555,8 +554,7 @@ export class Aggregator implements FederationState {
     const bound = this.settings.maxUpdateNorm;
     if (bound === undefined) return staged;
     const manifest = this.store.manifest!;
-    const base = phase.round - 1;
-    const previous: ModelSlices = { read: (offset, length) => this.store.read(base, offset, length) };
+    const previous = this.previousOf(phase.round);
     const norm = await updateNorm(manifest, staged, previous);
     if (norm <= bound) return staged;
     if (this.settings.updateNormAction === "refuse") {
