@@ -63,7 +63,7 @@ async function federation(label, privacy, initial, backend) {
   const last = lines.at(-1);
   const result = {
     label, accuracy: summary.final.accuracy, rounds: summary.rounds_completed, epsilon: last.privacy?.epsilon ?? null,
-    noise_multiplier: privacy?.noiseMultiplier ?? null, unclipped_last_round: last.fusion?.privacy?.unclipped ?? null,
+    noise_multiplier: privacy?.noiseMultiplier ?? null, unclipped_per_round: lines.map((l) => l.fusion?.privacy?.unclipped ?? null),
     eval_examples: last.eval?.examples ?? null, wall_s: (performance.now() - started) / 1000,
   };
   console.log(JSON.stringify(result));
