@@ -240,10 +240,12 @@ export class Aggregator implements FederationState {
       this.admitUpload(party, header);
       const phase = this.training!;
       staged = await this.boundNorm(phase, party, staged);
-      if (this.privacy) staged = (await this.privacy.strategy.transformUpdate(this.store.manifest!, staged, this.previousOf(phase.round))).staged;
+      const privatized = this.privacy ? await this.privacy.strategy.transformUpdate(this.store.manifest!, staged, this.previousOf(phase.round)) : undefined;
+      if (privatized) staged = privatized.staged;
       if (!phase.collector.submit(party, { numExamples: header.numExamples, metrics: header.metrics, trainSeconds: header.trainSeconds })) {
         throw failedPrecondition(`round ${header.round} closed before the update was complete`);
       }
+      if (privatized?.unclipped) this.privacy!.strategy.countUnclipped();
       if (!phase.sum) {
         phase.staged.push({ party, staged, numExamples: header.numExamples });
         kept = true;

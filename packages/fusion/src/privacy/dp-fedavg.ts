@@ -63,16 +63,21 @@ export class DpFedAvgStrategy implements FusionStrategy {
     return 1;
   }
 
-  /** Central mode: the update clipped to C around the round's global model (float64), its norm counted for adaptive clipping. */
-  async transformUpdate(manifest: Manifest, staged: StagedBytes, previous: ModelSlices): Promise<{ staged: StagedBytes; norm?: number }> {
+  /**
+   * Central mode: the update clipped to C around the round's global model (float64). `unclipped`
+   * says whether it was within C; the caller counts it (countUnclipped) once the update is in the round.
+   */
+  async transformUpdate(manifest: Manifest, staged: StagedBytes, previous: ModelSlices): Promise<{ staged: StagedBytes; norm?: number; unclipped?: boolean }> {
     if (this.settings.mode !== "central") return { staged };
     const norm = await updateNorm(manifest, staged, previous);
     const c = this.round.clipNorm;
-    if (norm <= c) {
-      this.round.unclipped++;
-      return { staged, norm };
-    }
-    return { staged: new ClippedUpdate(manifest, staged, previous, c / norm), norm };
+    if (norm <= c) return { staged, norm, unclipped: true };
+    return { staged: new ClippedUpdate(manifest, staged, previous, c / norm), norm, unclipped: false };
+  }
+
+  /** One more update of the round within C (adaptive clipping's count); only updates the round keeps are counted. */
+  countUnclipped(): void {
+    this.round.unclipped++;
   }
 
   /** The noise multiplier of the round's released sum, given how many updates it holds. */
