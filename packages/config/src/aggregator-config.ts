@@ -3,6 +3,7 @@ import { dirname, resolve } from "node:path";
 import { aggregatorSchema, DEADLINE_PHASES, type RawAggregatorConfig } from "./aggregator-schema.js";
 import { type FusionAlgorithm, type FusionSection, normalizeFusion } from "./fusion-section.js";
 import { IssueList } from "./issue-list.js";
+import { type PrivacySection, normalizePrivacy } from "./privacy-section.js";
 import { caOf } from "./tls-ca.js";
 import type { LocalHyperparams } from "./local-hyperparams.js";
 import { mergeOverrides } from "./merge.js";
@@ -69,6 +70,9 @@ export interface AggregatorConfig {
   evaluateEvery: number;
   /** Secure aggregation (hyperparams.global.secure_aggregation); absent: off. Defaults are @cohort/secagg's. */
   secureAggregation?: { threshold?: number; clippingRange?: number; quantizationBits?: number; neighbours?: number };
+
+  /** DP-FedAvg (hyperparams.global.differential_privacy); absent: off. */
+  privacy?: PrivacySection;
   /** How parties send updates (hyperparams.global.compression; "none" is float32). */
   updateEncoding: "float32" | "float16" | "int8";
   local: LocalHyperparams;
@@ -156,6 +160,8 @@ function build(raw: unknown, label: string, file: string, baseDir: string, optio
   const tls = insecure ? undefined : serverTls(info.tls_config, baseDir, issues);
   const fusion = normalizeFusion(parsed.fusion, (key, message) => issues.add(["fusion", key], message));
   byzantineThreshold(fusion, parsed.hyperparams.global.byzantine_threshold, issues);
+
+  const privacy = global.differential_privacy === undefined ? undefined : normalizePrivacy(global.differential_privacy, fusion.algorithm, numParties, issues);
   const model = parsed.model === undefined ? undefined : normalizeModel(parsed.model, ["model"], baseDir, issues, ignored, paths, options.cwd);
   const data = parsed.data === undefined ? undefined : normalizeData(parsed.data, baseDir, issues, ignored, paths, "data", options.cwd);
   const { training, optimizer } = parsed.hyperparams.local;
@@ -206,6 +212,7 @@ function build(raw: unknown, label: string, file: string, baseDir: string, optio
     };
   }
   if (data !== undefined) config.data = data;
+  if (privacy !== undefined) config.privacy = privacy;
   if (global.termination_accuracy !== undefined) config.terminationAccuracy = global.termination_accuracy;
   if (model !== undefined) config.model = model;
   if (parsed.metrics !== undefined) config.metrics = { host: parsed.metrics.host, port: parsed.metrics.port };

@@ -4,6 +4,7 @@ import { metricsSchema } from "./metrics-section.js";
 import { modelSchema } from "./model-section.js";
 import { MIN_TOKEN_LENGTH } from "./token.js";
 import { fusionSchema } from "./fusion-section.js";
+import { privacySchema } from "./privacy-section.js";
 
 export { FUSION_ALIASES } from "./fusion-section.js";
 import { flag, ignoredKey, integer, mapping, number, oneOf, section, text } from "./schema-helpers.js";
@@ -100,6 +101,9 @@ const hyperparamsSchema = section({
       quantization_bits: integer(2, 30, "bits").optional(),
       neighbours: integer(2, undefined, "parties").optional(),
     }).optional(),
+
+    // DP-FedAvg: clipping, Gaussian noise, the accountant's delta and an epsilon budget (privacy-section.ts).
+    differential_privacy: privacySchema.optional(),
   }),
   local: section({
     training: section({

@@ -27,3 +27,4 @@ export { DEFAULT_METRICS_HOST, type MetricsEndpoint } from "./metrics-section.js
 export { closestKey } from "./suggest.js";
 export { type DataSection, PYTHON_HANDLER_HELP } from "./data-section.js";
 export { type PathBase, type ResolvedPath, resolvePathWithFallback } from "./path-fallback.js";
+export { type PrivacySection, DP_FUSION } from "./privacy-section.js";

@@ -374,6 +374,18 @@ export class WeightedSum {
   }
 
   /**
+   * Calls `perturb(sums)` on the float64 sums of every floating-point tensor, in place, range by
+   * range (central DP adds its noise to the clipped sum here, before the mean is taken).
+   */
+  perturbFloatSums(perturb: (sums: Float64Array) => void): void {
+    this.checkResult();
+    this.manifest.tensors.forEach((t, i) => {
+      if (t.dtype !== "float32" && t.dtype !== "float64" && t.dtype !== "float16") return;
+      this.eachRange(this.elementStarts[i], this.elementStarts[i + 1] - this.elementStarts[i], ({ sums }, from, n) => perturb(sums.subarray(from, from + n)));
+    });
+  }
+
+  /**
    * The float64 weighted mean of elements [start, start + out.length) of the model's flat element
    * order, into `out`: server optimizers step from the unrounded mean.
    */

@@ -18,8 +18,8 @@ export interface FusionStrategy {
    * aggregate reads the same slice of every one together.
    */
   readonly mode: "stream" | "staged";
-  /** What each party gets with the round's train instruction beyond the local hyperparameters. */
-  configureTrain(round: number): TrainConfig;
+  /** What each party gets with the round's train instruction beyond the local hyperparameters (`participants`: the round's party count). */
+  configureTrain(round: number, participants?: number): TrainConfig;
   /** An update's weight in the round's sum (stream mode). */
   weightOf(update: { numExamples: number }): number;
   /**
@@ -48,6 +48,8 @@ export interface StrategyState {
 export interface TrainConfig {
   /** FedProx's mu: the party adds mu/2 * ||w - w_global||^2 to its local loss (0: off). */
   proximalMu: number;
+  /** Distributed DP: each party clips its update to clipNorm and adds N(0, noiseStddev^2) per coordinate before upload. */
+  privacy?: { clipNorm: number; noiseStddev: number };
 }
 
 /** A readable packed model (the previous global weights), by byte range. */

@@ -33,6 +33,9 @@ export interface LocalHyperparamsMessage {
   learningRate: number;
   /** FedProx's mu (0 or absent: no proximal term). */
   proximalMu?: number;
+  /** Distributed DP: the clip norm of the party's update (0 or absent: off) and its share of the noise. */
+  dpClipNorm?: number;
+  dpNoiseStddev?: number;
 }
 /** A secure round's parameters (secure_aggregation.proto). */
 export interface SecureAggregationParamsMessage { threshold: number; neighbours: number; clippingRange: number; quantizationBits: number; totalExamples: number }

@@ -23,6 +23,7 @@ import { StreamQuota } from "./stream-guard.js";
 import type { FederationState } from "./state.js";
 import { type ReceivedUpdate, receiveBufferBytes } from "./upload-receiver.js";
 import { serverCredentials } from "./server-credentials.js";
+import { RunPrivacy } from "./run-privacy.js";
 import { withTimeout } from "./timeout.js";
 import { ConnectionGuard, listenersOf } from "./connection-guard.js";
 import type { AggregatorSettings, GlobalEvaluator, InitialModel, ModelExporter } from "./settings.js";
@@ -76,6 +77,8 @@ export class Aggregator implements FederationState {
   readonly deadlines: PhaseDeadlines;
   /** The fusion strategy: what each round sends the parties and how it folds their updates. */
   readonly strategy: FusionStrategy;
+  /** DP-FedAvg's clipping, noise and accounting (hyperparams.global.differential_privacy); absent: off. */
+  readonly privacy: RunPrivacy | undefined;
   initialWeightsFrom: string | undefined;
   bytesIn = 0;
   bytesOut = 0;
@@ -99,7 +102,9 @@ export class Aggregator implements FederationState {
 
   constructor(readonly settings: AggregatorSettings, readonly log: Logger, private readonly extras: { initialModel?: InitialModel; exportModel?: ModelExporter; metrics?: AggregatorMetrics; evaluateGlobal?: GlobalEvaluator } = {}) {
     this.auth = new PartyAuthenticator(settings.parties, settings.insecure === true);
-    this.strategy = createStrategy({ ...settings.fusionParams, name: settings.algorithm });
+    const fusion = createStrategy({ ...settings.fusionParams, name: settings.algorithm });
+    this.privacy = settings.privacy ? new RunPrivacy(fusion, settings.privacy, log) : undefined;
+    this.strategy = this.privacy?.strategy ?? fusion;
     if (settings.secureAggregation) checkSecureAggregation(settings, this.strategy);
     this.chunkSize = settings.chunkSize;
     this.updateEncoding = settings.updateEncoding ?? "float32";
@@ -178,6 +183,7 @@ export class Aggregator implements FederationState {
     this.round = point.round;
     this.resumedFrom = point.round;
     const history = await this.output.readMetrics();
+    this.privacy?.restore(history);
     this.log.info({ phase: "resume", round: point.round, metrics_lines: history.length }, `resuming after round ${point.round}`);
     restoreStrategyState(this.strategy, point, this.log);
   }
@@ -269,9 +275,12 @@ export class Aggregator implements FederationState {
         return;
       }
       staged = await this.boundNorm(phase, party, staged);
+      const privatized = this.privacy ? await this.privacy.strategy.transformUpdate(this.store.manifest!, staged, this.previousOf(phase.round)) : undefined;
+      if (privatized) staged = privatized.staged;
       if (!phase.collector.submit(party, { numExamples: header.numExamples, metrics: header.metrics, trainSeconds: header.trainSeconds })) {
         throw failedPrecondition(`round ${header.round} closed before the update was complete`);
       }
+      if (privatized?.unclipped) this.privacy!.strategy.countUnclipped();
       if (!phase.sum) {
         phase.staged.push({ party, staged, numExamples: header.numExamples });
         kept = true;
@@ -321,7 +330,8 @@ export class Aggregator implements FederationState {
   async run(): Promise<RunSummary> {
     const started = Date.now();
     const s = this.settings;
-    const quorum = Math.max(1, Math.ceil(s.percQuorum * s.numParties));
+    // Poisson-sampled rounds (DP's sampling_rate) have no fixed size: any sampled update makes the round.
+    const quorum = (s.privacy?.samplingRate ?? 1) < 1 ? 1 : Math.max(1, Math.ceil(s.percQuorum * s.numParties));
     let stoppedBecause = "all rounds completed";
     /** A round failed in a way a restart can repair: no summary, so the same config resumes the run. */
     let unfinished = false;
@@ -357,6 +367,12 @@ export class Aggregator implements FederationState {
     let lastLoss: number | null = previous?.eval.loss ?? null;
 
     for (let round = completed + 1; round <= s.rounds && !this.abort.signal.aborted; round++) {
+      const overBudget = this.privacy?.budgetStop(round);
+      if (overBudget) {
+        stoppedBecause = overBudget;
+        this.log.warn({ phase: "privacy", round, epsilon: this.privacy!.ledger.epsilon, target_epsilon: s.privacy!.targetEpsilon }, `stopping before round ${round}: ${overBudget}`);
+        break;
+      }
       const metrics = await this.runRound(round, quorum);
       if ("failed" in metrics) {
         stoppedBecause = `round ${round} failed: ${metrics.failed}`;
@@ -404,10 +420,11 @@ export class Aggregator implements FederationState {
       fusion: s.algorithm,
       exported,
       ...(this.lastAggregatorEval ? { aggregator_eval: this.lastAggregatorEval } : {}),
+      ...(this.privacy ? { privacy: this.privacy.summary() } : {}),
     };
     await this.output.writeSummary(summary);
     this.metrics?.setPhase("done");
-    this.log.info({ phase: "done", rounds: completed, accuracy: summary.final.accuracy, loss: summary.final.loss, wall_seconds: summary.wall_seconds, output_dir: s.outputDir }, "federation finished");
+    this.log.info({ phase: "done", rounds: completed, ...(summary.privacy ? { epsilon: summary.privacy.epsilon, delta: summary.privacy.delta } : {}), accuracy: summary.final.accuracy, loss: summary.final.loss, wall_seconds: summary.wall_seconds, output_dir: s.outputDir }, "federation finished");
     return summary;
   }
 
@@ -424,6 +441,7 @@ export class Aggregator implements FederationState {
       this.log.error({ round, phase: "train", connected: participants.length, quorum }, "not enough parties connected");
       return { failed: `fewer than ${quorum} updates`, resumable: false };
     }
+    if (this.privacy) participants = this.sampleParties(round, participants);
     let secure: SecureRound | undefined;
     if (s.secureAggregation) {
       // Keys first (each phase bounded by max_timeout): the round then trains the parties that dealt shares.
@@ -456,7 +474,7 @@ export class Aggregator implements FederationState {
       // Their train instruction came with the key exchange: the shares dealt to them start their training.
       for (const party of phase.secure.startUploads(this.secureHost())) phase.collector.drop(party);
     } else {
-      const instruction = this.trainInstruction(round);
+      const instruction = this.trainInstruction(round, participants.length);
       for (const party of participants) if (!this.registry.send(party, instruction)) phase.collector.drop(party);
     }
     this.metrics?.roundStarted(round);
@@ -499,11 +517,14 @@ export class Aggregator implements FederationState {
     // The line but its evaluation goes into the checkpoint: a restart writes it if this process cannot.
     const pending = roundMetrics(round, updates, NO_REPORTS, { train: trainMs, fuse: 0, checkpoint: 0, eval: 0, round: 0 }, { in: this.bytesIn - bytesIn, out: this.bytesOut - bytesOut });
     const manifest = this.store.manifest!;
-    const base = round - 1;
-    const previous: ModelSlices = { read: (offset, length) => this.store.read(base, offset, length) };
+    const previous = this.previousOf(round);
+    // Spent as the noised sum is released (before the checkpoint: a failed write overcounts, never undercounts).
+    const privacy = this.privacy?.record(phase.sum?.count ?? staged.length);
+    if (privacy) pending.privacy = privacy;
     let checkpoint;
     try {
-      const slices = this.strategy.aggregate({ round, manifest, previous, sum: phase.sum, updates: staged, report });
+      let slices = this.strategy.aggregate({ round, manifest, previous, sum: phase.sum, updates: staged, report });
+      if (privacy) slices = this.privacy!.withNextClipNorm(slices, privacy);
       checkpoint = await this.output.writeCheckpointSlices(round, manifest, finiteSlices(manifest, slices), pending, () => this.strategy.saveState?.());
     } catch (error) {
       if (!(error instanceof NonFiniteModel)) throw error;
@@ -534,6 +555,10 @@ export class Aggregator implements FederationState {
     if (phase.bounds.clipped.length) report.clipped = phase.bounds.clipped;
     if (phase.bounds.refused.length) report.refused = phase.bounds.refused;
     if (Object.keys(report).length) metrics.fusion = report;
+    if (privacy) {
+      metrics.privacy = privacy;
+      this.log.info({ round, phase: "privacy", epsilon: privacy.epsilon, delta: privacy.delta, noise_multiplier: privacy.noise_multiplier, clip_norm: privacy.clip_norm, next_clip_norm: privacy.next_clip_norm }, `round ${round}: epsilon ${privacy.epsilon.toFixed(3)} at delta ${privacy.delta}`);
+    }
     await this.output.appendMetrics(metrics);
     this.metrics?.roundCompleted(metrics);
     this.log.info({ round, phase: "round-done", parties: metrics.parties.length, examples: metrics.examples, train: metrics.train, eval: metrics.eval, ...(aggregatorEval ? { aggregator_eval: aggregatorEval } : {}), ms: metrics.ms.round, bytes_in: metrics.bytes_in, bytes_out: metrics.bytes_out, fusion: metrics.fusion }, `round ${round}/${s.rounds} done`);
@@ -555,13 +580,25 @@ export class Aggregator implements FederationState {
     throw invalidArgument(`${what} refused: ${reason}`);
   }
 
+  /** The round's global model (round - 1) by byte range. */
+  private previousOf(round: number): ModelSlices {
+    return { read: (offset, length) => this.store.read(round - 1, offset, length) };
+  }
+
+  /** The round's Poisson sample of `connected` (DP's sampling_rate), redrawn while it is empty; logged. */
+  private sampleParties(round: number, connected: string[]): string[] {
+    let sampled = this.privacy!.sample(connected);
+    while (sampled.length === 0) sampled = this.privacy!.sample(connected);
+    if (sampled.length < connected.length) this.log.info({ round, phase: "sample", sampled: sampled.length, connected: connected.length, sampling_rate: this.settings.privacy!.samplingRate }, `round ${round}: ${sampled.length} of ${connected.length} parties sampled`);
+    return sampled;
+  }
+
   /** Applies max_update_norm: the update as is, clipped to the bound, or refused (refuse throws). */
   private async boundNorm(phase: TrainingPhase, party: string, staged: StagedBytes): Promise<StagedBytes> {
     const bound = this.settings.maxUpdateNorm;
     if (bound === undefined) return staged;
     const manifest = this.store.manifest!;
-    const base = phase.round - 1;
-    const previous: ModelSlices = { read: (offset, length) => this.store.read(base, offset, length) };
+    const previous = this.previousOf(phase.round);
     const norm = await updateNorm(manifest, staged, previous);
     if (norm <= bound) return staged;
     if (this.settings.updateNormAction === "refuse") {
@@ -574,13 +611,17 @@ export class Aggregator implements FederationState {
   }
 
   /** The round's train instruction; a secure round's carries its parameters (the party advertises keys first). */
-  private trainInstruction(round: number, secure?: SecureRound): Instruction {
+  private trainInstruction(round: number, participants: number, secure?: SecureRound): Instruction {
     const s = this.settings;
-    const { proximalMu } = this.strategy.configureTrain(round);
+    const { proximalMu, privacy: share } = this.strategy.configureTrain(round, participants);
     return {
       kind: "train",
       train: {
-        round, hyperparams: { epochs: s.local.epochs, batchSize: s.local.batchSize, stepsPerEpoch: s.local.stepsPerEpoch ?? 0, validationSplit: s.local.validationSplit, learningRate: s.local.lr ?? 0, proximalMu },
+        round,
+        hyperparams: {
+          epochs: s.local.epochs, batchSize: s.local.batchSize, stepsPerEpoch: s.local.stepsPerEpoch ?? 0, validationSplit: s.local.validationSplit, learningRate: s.local.lr ?? 0, proximalMu,
+          ...(share ? { dpClipNorm: share.clipNorm, dpNoiseStddev: share.noiseStddev } : {}),
+        },
         ...(secure ? { secureAggregation: secure.trainParams } : {}),
       },
     };
@@ -600,7 +641,7 @@ export class Aggregator implements FederationState {
     } else {
       this.maskedSum = secure.sum;
       this.keyExchange = secure;
-      outcome = await secure.exchangeKeys(this.secureHost(), this.trainInstruction(round, secure));
+      outcome = await secure.exchangeKeys(this.secureHost(), this.trainInstruction(round, participants.length, secure));
     }
     if ("failed" in outcome) {
       this.log.error({ round, phase: "secagg", reason: outcome.failed }, `round ${round} failed: ${outcome.failed}`);
@@ -631,8 +672,7 @@ export class Aggregator implements FederationState {
       this.log.error({ round: phase.round, phase: "secagg-unmask", reason: outcome.failed }, `round ${phase.round} failed: ${outcome.failed}`);
       return outcome.failed;
     }
-    const base = phase.round - 1;
-    const model = secure.unmaskedModel(this.store.manifest!, { read: (offset, length) => this.store.read(base, offset, length) });
+    const model = secure.unmaskedModel(this.store.manifest!, this.previousOf(phase.round));
     const sum = this.roundSum();
     phase.sum = sum;
     await sum.fold(model, 1);

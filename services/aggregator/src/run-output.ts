@@ -1,7 +1,8 @@
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { type Manifest, manifestByteLength } from "@cohort/tensors";
-import type { StrategyState } from "@cohort/fusion";
+import type { RoundPrivacy, StrategyState } from "@cohort/fusion";
+import type { PrivacySummary } from "./run-privacy.js";
 import { type WeightsFile, type WriteTimings, writeWeightsFile } from "./checkpoint-file.js";
 import { type StrategyStateMeta, writeStrategyState } from "./strategy-state-file.js";
 import { FileIOError, appendLine, atomicWriteFile, isSystemError } from "@cohort/tensors";
@@ -25,6 +26,8 @@ export interface RoundMetrics {
   by_party?: Record<string, PartyRoundMetrics>;
   /** The aggregator's own evaluation of the new global model on its held-out data (config `data`): `examples`, `accuracy`, `loss` when known. */
   aggregator_eval?: Record<string, number>;
+  /** Differential privacy: epsilon spent so far at delta, the round's noise multiplier and clip norm. */
+  privacy?: RoundPrivacy;
 
   /**
    * Set on a line written after a restart for a round whose checkpoint was written but whose line
@@ -85,6 +88,8 @@ export interface RunSummary {
   exported: string[];
   /** The aggregator's last evaluation of the global model on its own held-out data, when the config has `data`. */
   aggregator_eval?: Record<string, number>;
+  /** Differential privacy: the epsilon spent at delta (the stop reason says when the budget ended the run). */
+  privacy?: PrivacySummary;
 }
 
 /**

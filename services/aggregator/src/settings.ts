@@ -1,5 +1,5 @@
 import type { LocalHyperparams } from "@cohort/config";
-import type { FusionName, FusionSettings } from "@cohort/fusion";
+import type { DifferentialPrivacySettings, FusionName, FusionSettings } from "@cohort/fusion";
 import type { Manifest, UpdateEncoding } from "@cohort/tensors";
 import type { SecureAggregationConfig } from "@cohort/secagg";
 import type { IdentityMode } from "./identity.js";
@@ -16,6 +16,8 @@ export interface AggregatorSettings {
   algorithm: FusionName;
   /** The strategy's parameters (fusion section: beta, f, m, mu, eta, beta1, beta2, tau, momentum). */
   fusionParams?: Omit<FusionSettings, "name">;
+  /** DP-FedAvg: clipping, noise, accounting and the epsilon budget; absent: off. */
+  privacy?: DifferentialPrivacySettings;
   /** Largest L2 norm of an update's change to the global model; unset: no bound. */
   maxUpdateNorm?: number;
   /** What happens to an update over maxUpdateNorm: scaled down to it (clip, the default) or refused. */

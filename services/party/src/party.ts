@@ -4,12 +4,13 @@ import * as grpc from "@grpc/grpc-js";
 import { type UpdateEncoding, type WeightSet, encodeWeights, fingerprint, isUpdateEncoding } from "@cohort/tensors";
 import type { Logger, PartyMetrics } from "@cohort/telemetry";
 import {
-  AUTHORIZATION_KEY, type Instruction, type JoinResponse, PARTY_KEY, SESSION_KEY, TRANSFER_CHANNEL_OPTIONS, federationClientConstructor, manifestToMessage,
+  AUTHORIZATION_KEY, type Instruction, type JoinResponse, type LocalHyperparamsMessage, PARTY_KEY, SESSION_KEY, TRANSFER_CHANNEL_OPTIONS, federationClientConstructor, manifestToMessage,
   readPrivateKey,
 } from "@cohort/wire";
 import { type BackoffSettings, DEFAULT_BACKOFF, backoffDelay } from "./backoff.js";
 import type { LocalLearner, TrainResult, TrainSettings } from "./learner.js";
 import { downloadModel, uploadUpdate } from "./transfer.js";
+import { privateUpdate } from "./private-update.js";
 import { type TlsDial, diagnoseTls } from "./tls-diagnosis.js";
 import { type MaskedUpload, SecureAggregationSteps, type UnaryCall } from "./secure-aggregation.js";
 import { type Dealer, ProtocolError } from "@cohort/secagg";
@@ -251,7 +252,7 @@ export class Party {
   }
 
   /** `mask`: a secure round's masking of the trained update (it is uploaded masked, never as is). */
-  private async train(round: number, hyperparams: { epochs: number; batchSize: number; stepsPerEpoch: number; validationSplit: number; learningRate: number; proximalMu?: number }, mask?: MaskUpdate): Promise<void> {
+  private async train(round: number, hyperparams: LocalHyperparamsMessage, mask?: MaskUpdate): Promise<void> {
     let weights: WeightSet;
     try {
       weights = await this.globalWeights(round - 1);
@@ -288,9 +289,11 @@ export class Party {
     this.log.info({ round, phase: "upload", examples: result.numExamples }, "upload started");
     try {
       // The federation may want float32 tensors as float16/int8 differences from the round's base model.
-      const masked = mask?.(this.learner.getWeights(), weights, result.numExamples);
+      // Distributed DP clips and noises the update first, so secure aggregation masks an already noised update.
+      const update = privateUpdate(this.learner.getWeights(), weights, hyperparams, (fields) => this.log.info({ round, phase: "privacy", ...fields }, "update clipped and noised (distributed DP)"));
+      const masked = mask?.(update, weights, result.numExamples);
       const encoding = masked?.encoding ?? sessionEncoding(this.session!);
-      const upload = masked?.weights ?? encodeWeights(this.learner.getWeights(), weights, sessionEncoding(this.session!));
+      const upload = masked?.weights ?? encodeWeights(update, weights, sessionEncoding(this.session!));
       ({ bytes } = await uploadUpdate(this.client, this.metadata(), upload, this.session!.chunkSize, {
         round, numExamples: result.numExamples, metrics: result.metrics, trainSeconds: result.seconds, encoding,
       }));

@@ -29,4 +29,10 @@ describe("aggregatorSettings", () => {
   it("sets no limits when the YAML has none", () => {
     expect(aggregatorSettings(config({})).limits).toBeUndefined();
   });
+
+  it("hands hyperparams.global.differential_privacy to the aggregator", () => {
+    const raw = { hyperparams: { global: { num_parties: 2, differential_privacy: { noise_multiplier: 1.1, clipping_norm: 0.7, mode: "distributed", target_epsilon: 4 } } }, parties: [{ name: "a", token: "t".repeat(16) }, { name: "b", token: "u".repeat(16) }] };
+    expect(aggregatorSettings(parseAggregatorConfig(raw, "a.yml", "/x")).privacy).toEqual({ mode: "distributed", noiseMultiplier: 1.1, clippingNorm: 0.7, delta: 1e-5, samplingRate: 1, targetEpsilon: 4 });
+    expect(aggregatorSettings(config({})).privacy).toBeUndefined();
+  });
 });

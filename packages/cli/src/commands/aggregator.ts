@@ -27,6 +27,7 @@ export function aggregatorSettings(config: AggregatorConfig): AggregatorSettings
     outputDir: config.outputDir, parties: config.parties, insecure: config.insecure, tls: config.connection.tls, updateEncoding: config.updateEncoding,
     ...(config.connection.limits === undefined ? {} : { limits: config.connection.limits }),
     ...(config.fusion.params === undefined ? {} : { fusionParams: config.fusion.params }),
+    ...(config.privacy === undefined ? {} : { privacy: config.privacy }),
     ...(config.fusion.maxUpdateNorm === undefined ? {} : { maxUpdateNorm: config.fusion.maxUpdateNorm, updateNormAction: config.fusion.onLargeUpdate }),
     ...(config.secureAggregation === undefined ? {} : { secureAggregation: config.secureAggregation }),
   };

@@ -92,4 +92,15 @@ describe("cohort report", () => {
     const dir = await tempDir("cohort-report-empty-");
     await expect(readRunData(dir)).rejects.toThrow(/no metrics\.jsonl or summary\.json here/);
   });
+
+  it("shows a DP run's epsilon as a fact and a chart", async () => {
+    const privacy = (epsilon: number) => ({ epsilon, delta: 1e-5, noise_multiplier: 1.1, sampling_rate: 1, clip_norm: 1, next_clip_norm: 1 });
+    const lines = [1, 2].map((r) => JSON.stringify({ ...round(r, 0.8, 0.5), privacy: privacy(r * 1.5) }));
+    const dpSummary: RunSummary = { ...summary, rounds_completed: 2, privacy: { mode: "central", epsilon: 3, delta: 1e-5, rounds_accounted: 2, noise_multiplier: 1.1, sampling_rate: 1, target_epsilon: 4, clip_norm: 1 } };
+    const html = renderReport(await readRunData(await runDir(lines, dpSummary)));
+    expect(html).toContain("<dt>differential privacy</dt><dd>epsilon 3.000 at delta 0.00001 (budget 4), noise multiplier 1.1, central</dd>");
+    expect(html).toContain("Privacy spent (epsilon at the run&#39;s delta)");
+    const plain = renderReport(await readRunData(await runDir([JSON.stringify(round(1, 0.8, 0.5))], summary)));
+    expect(plain).not.toContain("differential privacy");
+  });
 });

@@ -34,6 +34,9 @@ export function reportCharts(data: RunData): Record<string, string> {
     bytes: stackedBarChart(roundNumbers, [{ name: "in (updates)", values: rounds.map((r) => r.bytes_in / MIB) }, { name: "out (global models)", values: rounds.map((r) => r.bytes_out / MIB) }],
       { title: "Bytes moved per round", yLabel: "MiB", format: mib }),
   };
+  if (rounds.some((r) => r.privacy)) {
+    charts.privacy = lineChart([metricSeries("epsilon", (r) => r.privacy?.epsilon)], { title: "Privacy spent (epsilon at the run's delta)", yLabel: "epsilon", format: fixed(2) });
+  }
   if (parties.length > 0) {
     charts["party-loss"] = lineChart(perParty((p) => p.train.loss), { title: "Local training loss per party", yLabel: "loss", format: fixed(3) });
     charts["party-accuracy"] = lineChart(perParty((p) => p.eval.accuracy ?? p.train.accuracy), { title: "Accuracy per party (its held-out data)", yLabel: "accuracy", format: fixed(3) });
@@ -47,6 +50,13 @@ function aggregatorFacts(evaluation: Record<string, number> | undefined): [strin
   const facts: [string, string][] = [["final accuracy (aggregator's data)", `${num(evaluation.accuracy, 4)} on ${evaluation.examples ?? "?"} examples`]];
   if (evaluation.loss !== undefined) facts.push(["final loss (aggregator's data)", num(evaluation.loss, 4)]);
   return facts;
+}
+
+/** A DP run's (epsilon, delta) and noise, as report facts (none without differential privacy). */
+function privacyFacts(privacy: { epsilon: number; delta: number; noise_multiplier: number; mode?: string; target_epsilon?: number } | undefined): [string, string][] {
+  if (!privacy) return [];
+  const budget = privacy.target_epsilon === undefined ? "" : ` (budget ${privacy.target_epsilon})`;
+  return [["differential privacy", `epsilon ${num(privacy.epsilon, 3)} at delta ${privacy.delta}${budget}, noise multiplier ${privacy.noise_multiplier}${privacy.mode ? `, ${privacy.mode}` : ""}`]];
 }
 
 /** A self-contained HTML page (inline CSS and SVG, no scripts, no external assets) about one run. */
@@ -64,6 +74,7 @@ export function renderReport(data: RunData, generatedAt = new Date()): string {
     ["fusion", summary?.fusion ?? "n/a"],
     ["wall time", summary ? `${summary.wall_seconds.toFixed(1)} s` : "n/a (run unfinished)"],
     ["stopped because", summary?.stopped_because ?? "n/a (no summary.json)"],
+    ...privacyFacts(summary?.privacy ?? last?.privacy),
     ["bytes in / out", `${(total((r) => r.bytes_in) / MIB).toFixed(2)} MiB / ${(total((r) => r.bytes_out) / MIB).toFixed(2)} MiB`],
   ];
   // Exported files sit inside the run directory: their relative paths say it in far fewer characters.
@@ -80,7 +91,7 @@ export function renderReport(data: RunData, generatedAt = new Date()): string {
 <h1>Cohort run report</h1>
 <p class="sub">${esc(data.dir)} · generated ${esc(generatedAt.toISOString())}${data.skippedLines ? ` · ${data.skippedLines} unreadable line(s) of metrics.jsonl skipped` : ""}</p>
 <dl class="facts">${facts.map(([k, v]) => `<div><dt>${esc(k)}</dt><dd>${esc(v)}</dd></div>`).join("")}</dl>
-<h2>Global model</h2><div class="grid">${figure("accuracy")}${figure("loss")}</div>
+<h2>Global model</h2><div class="grid">${figure("accuracy")}${figure("loss")}${figure("privacy")}</div>
 ${partySection}
 <h2>Rounds</h2><div class="grid">${figure("timings")}${figure("bytes")}</div>
 ${roundTable(rounds)}
