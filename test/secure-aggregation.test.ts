@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { Party } from "@cohort/party";
+import type { DifferentialPrivacySettings } from "@cohort/fusion";
 import { type Dealer, quantizationStep, split } from "@cohort/secagg";
 import type { Manifest, WeightSet } from "@cohort/tensors";
 import { ArithmeticLearner } from "./helpers/arithmetic-learner.js";
@@ -14,14 +15,15 @@ afterEach(async () => { for (const f of cleanup.splice(0)) await f(); });
 
 /** A federation of arithmetic learners (party i: examples[i], offset[i]); `dealer`/`dropAt` make party i dishonest or leave after training in round 1. */
 async function federation(options: {
-  secure: boolean; examples: number[]; offsets: number[]; rounds?: number; threshold?: number; neighbours?: number; algorithm?: "fedavg" | "fedavgm"; stagingMemoryBytes?: number;
-  dealers?: Record<number, Dealer>; dropAfterTraining?: number[];
+  secure: boolean; examples: number[]; offsets: number[]; rounds?: number; threshold?: number; neighbours?: number; algorithm?: "fedavg" | "fedavgm" | "iteravg"; stagingMemoryBytes?: number;
+  dealers?: Record<number, Dealer>; dropAfterTraining?: number[]; privacy?: DifferentialPrivacySettings;
 }) {
   const n = options.examples.length;
   const parties = Array.from({ length: n }, (_, i) => ({ name: `party${i}`, token: `token-of-party-${i}` }));
   const { aggregator, port, outputDir } = await startAggregator({
     rounds: options.rounds ?? 2, numParties: n, parties, maxTimeoutMs: 15_000, percQuorum: 0.5, algorithm: options.algorithm ?? "fedavg",
     ...(options.stagingMemoryBytes === undefined ? {} : { stagingMemoryBytes: options.stagingMemoryBytes }),
+    ...(options.privacy ? { privacy: options.privacy } : {}),
     ...(options.secure ? { secureAggregation: { ...(options.threshold ? { threshold: options.threshold } : {}), ...(options.neighbours ? { neighbours: options.neighbours } : {}) } } : {}),
   });
   cleanup.push(() => aggregator.forceClose());
@@ -149,10 +151,43 @@ describe("secure aggregation over gRPC", () => {
     expect(Math.abs((await checkpoint(outputDir, 1))[0] - 3.25)).toBeLessThanOrEqual(3 * STEP);
   });
 
+  it("composes with IterAvg (equal weights): each party pre-scales by 1/n, the same model as without secure aggregation", async () => {
+    const setup = { examples: [100, 300, 600], offsets: [1, -2, 0.5], algorithm: "iteravg" as const };
+    const plain = await federation({ ...setup, secure: false });
+    const secure = await federation({ ...setup, secure: true });
+    for (const round of [1, 2]) {
+      const [a, b] = [await checkpoint(plain.outputDir, round), await checkpoint(secure.outputDir, round)];
+      // The unweighted mean offset (-1/6 a round), not FedAvg's example-weighted -0.2.
+      expect(a[0]).toBeCloseTo(0.25 - round / 6, 5);
+      expect(a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0)).toBeLessThanOrEqual(round * 1.5 * STEP + 1e-6);
+    }
+  });
+
+  it("composes with distributed DP: each party clips and noises before masking; the model and epsilon match distributed DP without secure aggregation", async () => {
+    // C = 1 over 1025 elements: each party's update (its offset everywhere) is clipped to sign(offset) / sqrt(1025)
+    // per element; z = 1e-4 keeps the noise (1e-4 / sqrt(3) per party and element) far under the bound below.
+    const C = 1;
+    const privacy: DifferentialPrivacySettings = { mode: "distributed", noiseMultiplier: 1e-4, clippingNorm: C, delta: 1e-5, samplingRate: 1 };
+    const setup = { examples: [100, 300, 600], offsets: [1, -2, 0.5], privacy };
+    const plain = await federation({ ...setup, secure: false });
+    const secure = await federation({ ...setup, secure: true });
+    expect(secure.summary.rounds_completed).toBe(2);
+    const perRound = (1 - 1 + 1) / 3 * (C / Math.sqrt(1025)); // the unweighted mean of the clipped updates
+    for (const round of [1, 2]) {
+      const [a, b] = [await checkpoint(plain.outputDir, round), await checkpoint(secure.outputDir, round)];
+      for (const model of [a, b]) expect(model.reduce((m, v) => Math.max(m, Math.abs(v - (0.25 + round * perRound))), 0)).toBeLessThan(5e-4 * round);
+      const line = [plain, secure].map((r) => r.lines[round - 1].privacy);
+      // Every survivor added its share: the same noise multiplier and epsilon with and without masking.
+      expect(line[1]).toMatchObject({ noise_multiplier: 1e-4, clip_norm: C });
+      expect(line[1].epsilon).toBe(line[0].epsilon);
+    }
+    expect(secure.lines[0].fusion).toMatchObject({ secure_aggregation: { survivors: 3, dropped: [] } });
+  });
+
   it("is refused for strategies that need individual updates, and with max_update_norm, naming the field", async () => {
     await expect(startAggregator({ algorithm: "coordinate-median", secureAggregation: {} })).rejects.toThrow(/secure_aggregation: fusion coordinate-median needs every party's update on its own/);
     await expect(startAggregator({ algorithm: "krum", secureAggregation: {} })).rejects.toThrow(/fusion krum needs every party's update/);
-    await expect(startAggregator({ algorithm: "iteravg", secureAggregation: {} })).rejects.toThrow(/weighs parties equally/);
+    await expect(startAggregator({ secureAggregation: {}, privacy: { mode: "central", noiseMultiplier: 1, clippingNorm: 1, delta: 1e-5, samplingRate: 1 } })).rejects.toThrow(/differential_privacy.mode central clips each update at the aggregator.*use differential_privacy.mode distributed/);
     await expect(startAggregator({ maxUpdateNorm: 1, secureAggregation: {} })).rejects.toThrow(/max_update_norm needs each update's norm/);
   });
 });

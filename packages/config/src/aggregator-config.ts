@@ -172,6 +172,10 @@ function build(raw: unknown, label: string, file: string, baseDir: string, optio
   if (threshold !== undefined && threshold > 1 && !Number.isInteger(threshold)) {
     issues.add(["hyperparams", "global", "secure_aggregation", "threshold"], `got ${threshold}, expected a fraction in (0.5, 1] of the shares each party deals or a whole count >= 2`);
   }
+  if (global.secure_aggregation !== undefined && global.differential_privacy !== undefined && global.differential_privacy.mode !== "distributed") {
+    // Central DP clips each update at the aggregator, which secure aggregation keeps from seeing one.
+    issues.add(["hyperparams", "global", "differential_privacy", "mode"], `got ${global.differential_privacy.mode} with secure_aggregation, expected distributed: central mode clips each update at the aggregator, which cannot see updates under secure aggregation (in distributed mode each party clips and adds its share of the noise before masking)`);
+  }
   issues.throwIfAny(label);
 
   const local: LocalHyperparams = { epochs: training.epochs, batchSize: training.batch_size, validationSplit: training.validation_split };

@@ -77,11 +77,11 @@ export interface RoundInput {
 
 /**
  * Why `strategy` cannot fuse a securely aggregated round (secure aggregation shows the aggregator
- * only the sum of updates, each pre-scaled by its party's examples), or undefined when it can.
+ * only the sum of updates, each pre-scaled by its party's weight: its examples, or 1 for strategies
+ * that weigh parties equally), or undefined when it can.
  * Staged strategies read every update on its own (median, trimmed mean, Krum): they cannot.
  */
 export function secureAggregationRefusal(strategy: FusionStrategy): string | undefined {
   if (strategy.mode === "staged") return `fusion ${strategy.name} needs every party's update on its own, and secure aggregation only reveals their sum: use fedavg, fedprox or a server optimizer (fedadam, fedyogi, fedadagrad, fedavgm)`;
-  if (strategy.weightOf({ numExamples: 1 }) === strategy.weightOf({ numExamples: 2 })) return `fusion ${strategy.name} weighs parties equally, while secure aggregation's parties pre-scale their updates by their examples (FedAvg): use fedavg`;
   return undefined;
 }

@@ -23,6 +23,8 @@ export interface RoundParams extends Quantization {
   neighbours: number;
   /** Sum of the participants' declared example counts: each pre-scales its update by n_i / this. */
   totalExamples: number;
+  /** Equal weights (IterAvg, DP-FedAvg): totalExamples is the participants' count and each pre-scales by 1 / it. */
+  equalWeights?: boolean;
 }
 
 export class SecureAggregationConfigError extends Error {
@@ -55,7 +57,7 @@ export function validateConfig(config: SecureAggregationConfig): Required<Omit<S
  * sets of holders could otherwise each recover one of a party's two secrets, and with both the
  * aggregator would unmask that party's update.
  */
-export function roundParams(config: SecureAggregationConfig, parties: number, totalExamples: number): RoundParams {
+export function roundParams(config: SecureAggregationConfig, parties: number, totalExamples: number, equalWeights = false): RoundParams {
   const c = validateConfig(config);
   if (parties < 2) throw new SecureAggregationConfigError("threshold", `secure aggregation needs at least 2 parties in a round, got ${parties}`);
   if (parties > maxSummands(c.quantizationBits)) {
@@ -67,5 +69,5 @@ export function roundParams(config: SecureAggregationConfig, parties: number, to
   const threshold = c.threshold <= 1 ? Math.max(Math.floor(dealt / 2) + 1, Math.ceil(c.threshold * dealt)) : c.threshold;
   if (threshold > dealt) throw new SecureAggregationConfigError("threshold", `${threshold} shares needed but each party deals only ${dealt} (its ${k} neighbours and itself)`);
   if (threshold <= dealt / 2) throw new SecureAggregationConfigError("threshold", `${threshold} of ${dealt} shares is not a majority: the aggregator could recover both secrets of a party`);
-  return { threshold, neighbours: k, clippingRange: c.clippingRange, bits: c.quantizationBits, totalExamples };
+  return { threshold, neighbours: k, clippingRange: c.clippingRange, bits: c.quantizationBits, ...(equalWeights ? { totalExamples: parties, equalWeights } : { totalExamples }) };
 }

@@ -38,7 +38,7 @@ export interface LocalHyperparamsMessage {
   dpNoiseStddev?: number;
 }
 /** A secure round's parameters (secure_aggregation.proto). */
-export interface SecureAggregationParamsMessage { threshold: number; neighbours: number; clippingRange: number; quantizationBits: number; totalExamples: number }
+export interface SecureAggregationParamsMessage { threshold: number; neighbours: number; clippingRange: number; quantizationBits: number; totalExamples: number; equalWeights?: boolean }
 export interface PartyKeysMessage { party: string; encryptionKey: Uint8Array; maskingKey: Uint8Array; seedCommitment: Uint8Array }
 export interface SealedShareMessage { from: string; to: string; ciphertext: Uint8Array }
 export interface AdvertiseKeysRequest { round: number; encryptionKey: Uint8Array; maskingKey: Uint8Array; seedCommitment: Uint8Array }

@@ -519,7 +519,8 @@ export class Aggregator implements FederationState {
     const manifest = this.store.manifest!;
     const previous = this.previousOf(round);
     // Spent as the noised sum is released (before the checkpoint: a failed write overcounts, never undercounts).
-    const privacy = this.privacy?.record(phase.sum?.count ?? staged.length);
+    // A secure round folds its unmasked mean as one update: its survivors are the updates received.
+    const privacy = this.privacy?.record(phase.secure ? updates.results.size : phase.sum?.count ?? staged.length);
     if (privacy) pending.privacy = privacy;
     let checkpoint;
     try {
@@ -634,7 +635,9 @@ export class Aggregator implements FederationState {
    */
   private async exchangeKeys(round: number, participants: string[]): Promise<{ secure: SecureRound; participants: string[] } | { failed: string }> {
     const declared = participants.reduce((total, party) => total + (this.registry.get(party)?.numTrainExamples ?? 0), 0);
-    const secure = SecureRound.start(this.settings.secureAggregation!, round, participants, declared, this.store.manifest!, this.maskedSum);
+    // Strategies that weigh parties equally (IterAvg, DP-FedAvg) have each party pre-scale by 1 / n.
+    const equalWeights = this.strategy.weightOf({ numExamples: 1 }) === this.strategy.weightOf({ numExamples: 2 });
+    const secure = SecureRound.start(this.settings.secureAggregation!, round, participants, declared, this.store.manifest!, this.maskedSum, equalWeights);
     let outcome: { failed: string } | { sharers: string[] };
     if ("failed" in secure) {
       outcome = secure;

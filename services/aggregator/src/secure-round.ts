@@ -42,12 +42,12 @@ export class SecureRound {
   }
 
   /** A secure round for `participants`, or why the config cannot run one for this model and these parties. */
-  static start(config: SecureAggregationConfig, round: number, participants: string[], declaredExamples: number, manifest: Manifest, sum: MaskedSum | undefined): SecureRound | { failed: string } {
+  static start(config: SecureAggregationConfig, round: number, participants: string[], declaredExamples: number, manifest: Manifest, sum: MaskedSum | undefined, equalWeights = false): SecureRound | { failed: string } {
     const other = manifest.tensors.find((t) => t.dtype !== "float32");
     if (other) return { failed: `secure aggregation masks float32 tensors only; tensor ${other.name} is ${other.dtype}` };
     let params: RoundParams;
     try {
-      params = roundParams(config, participants.length, declaredExamples);
+      params = roundParams(config, participants.length, declaredExamples, equalWeights);
     } catch (error) {
       return { failed: (error as Error).message };
     }
@@ -60,7 +60,7 @@ export class SecureRound {
   /** What the train instruction carries. */
   get trainParams(): SecureAggregationParamsMessage {
     const p = this.params;
-    return { threshold: p.threshold, neighbours: p.neighbours, clippingRange: p.clippingRange, quantizationBits: p.bits, totalExamples: p.totalExamples };
+    return { threshold: p.threshold, neighbours: p.neighbours, clippingRange: p.clippingRange, quantizationBits: p.bits, totalExamples: p.totalExamples, equalWeights: p.equalWeights === true };
   }
 
   /**
@@ -189,7 +189,8 @@ export class SecureRound {
    */
   unmaskedModel(manifest: Manifest, previous: ModelSlices): StagedBytes {
     const survivors = this.protocol.survivors.length;
-    const survivorExamples = [...this.examples.values()].reduce((a, b) => a + b, 0);
+    // Equal weights: each pre-scaled by 1 / participants, so the survivors' total is their count.
+    const survivorExamples = this.params.equalWeights ? survivors : [...this.examples.values()].reduce((a, b) => a + b, 0);
     const scale = this.params.totalExamples / survivorExamples;
     const size = manifestByteLength(manifest);
     const params = this.params;
@@ -219,9 +220,13 @@ export class SecureRound {
 }
 
 /** Refuses settings that secure aggregation cannot honour, naming what to change. */
+/** Central DP clips each update at the aggregator, which secure aggregation keeps from seeing one. */
+export const SECURE_CENTRAL_DP = "hyperparams.global.secure_aggregation: differential_privacy.mode central clips each update at the aggregator, which cannot see updates under secure aggregation: use differential_privacy.mode distributed (each party clips and adds its share of the noise before masking)";
+
 export function checkSecureAggregation(settings: AggregatorSettings, strategy: FusionStrategy): void {
   const refusal = secureAggregationRefusal(strategy);
   if (refusal) throw new Error(`hyperparams.global.secure_aggregation: ${refusal}`);
+  if (settings.privacy?.mode === "central") throw new Error(SECURE_CENTRAL_DP);
   if (settings.maxUpdateNorm !== undefined) throw new Error("hyperparams.global.secure_aggregation: max_update_norm needs each update's norm, which the aggregator cannot see under secure aggregation (clip on the parties: clipping_range)");
   if ((settings.updateEncoding ?? "float32") !== "float32") throw new Error(`hyperparams.global.secure_aggregation: update_encoding ${settings.updateEncoding} cannot be masked: masked updates are their own encoding (leave update_encoding at float32)`);
 }

@@ -35,7 +35,7 @@ export class SecureAggregationSteps {
 
   /** The train instruction of a secure round: new keys for it, advertised to the aggregator. */
   async begin(round: number, hyperparams: LocalHyperparamsMessage, params: SecureAggregationParamsMessage): Promise<void> {
-    const resolved: RoundParams = { threshold: params.threshold, neighbours: params.neighbours, clippingRange: params.clippingRange, bits: params.quantizationBits, totalExamples: params.totalExamples };
+    const resolved: RoundParams = { threshold: params.threshold, neighbours: params.neighbours, clippingRange: params.clippingRange, bits: params.quantizationBits, totalExamples: params.totalExamples, equalWeights: params.equalWeights === true };
     const protocol = new PartyRound(this.self, round, resolved, this.dealer);
     this.pending = { round, hyperparams, protocol };
     const keys = protocol.keys();
@@ -71,13 +71,15 @@ export class SecureAggregationSteps {
   }
 
   /**
-   * The masked upload: (trained - base) * numExamples / totalExamples for every float32 element
+   * The masked upload: (trained - base) * numExamples / totalExamples (1 / totalExamples under
+   * equal weights) for every float32 element
    * in manifest order (FedAvg's weighting, applied before masking), quantized and masked.
    */
   private mask(pending: PendingRound, trained: WeightSet, base: WeightSet, numExamples: number): MaskedUpload {
     const elements = trained.reduce((n, t) => n + t.data.length, 0);
     const values = new Float64Array(elements);
-    const scale = numExamples / pending.protocol.params.totalExamples;
+    const { totalExamples, equalWeights } = pending.protocol.params;
+    const scale = (equalWeights ? 1 : numExamples) / totalExamples;
     let at = 0;
     trained.forEach((t, i) => {
       if (t.dtype !== "float32") throw new Error(`secure aggregation masks float32 tensors only; ${t.name} is ${t.dtype}`);
