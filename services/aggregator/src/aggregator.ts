@@ -1,35 +1,33 @@
 import { join } from "node:path";
-import * as grpc from "@grpc/grpc-js";
-import { HealthImplementation } from "grpc-health-check";
 import { type FusionStrategy, type StagedBytes, UpdateStaging, createStrategy, defaultStagingBudget } from "@cohort/fusion";
-import { type UpdateEncoding, diffManifests, fingerprint } from "@cohort/tensors";
+import type { UpdateEncoding } from "@cohort/tensors";
 import type { AggregatorMetrics, Logger } from "@cohort/telemetry";
 import {
   type EvaluationReport, type TrainingFailure, type UpdateHeader, failedPrecondition,
-  federationService, invalidArgument, permissionDenied,
+  invalidArgument, permissionDenied,
 } from "@cohort/wire";
 import { PartyAuthenticator } from "./auth.js";
 import type { Collector } from "./collector.js";
 import { type BoundedTransfer, type PhaseDeadlines, resolveDeadlines } from "./deadlines.js";
 import type { IdentityPolicy } from "./identity.js";
-import { type AggregatorLimits, resolveLimits, serverOptions } from "./limits.js";
+import { type AggregatorLimits, resolveLimits } from "./limits.js";
 import { ModelStore, slicesOf } from "./model-store.js";
 import { PartyRegistry } from "./registry.js";
 import { RejectionLimiter } from "./rejection-limiter.js";
-import { findResumePoint, restoreStrategyState } from "./resume.js";
-import { OutputDirError, type RoundMetrics, type RunSummary, RunOutput } from "./run-output.js";
-import { federationHandlers } from "./service.js";
+import { resumeRun } from "./resume.js";
+import { type RoundMetrics, type RunSummary, RunOutput } from "./run-output.js";
 import { StreamQuota } from "./stream-guard.js";
 import type { FederationState } from "./state.js";
 import type { ReceivedUpdate } from "./upload-receiver.js";
-import { serverCredentials } from "./server-credentials.js";
 import { withTimeout } from "./timeout.js";
-import { ConnectionGuard, listenersOf } from "./connection-guard.js";
+import type { ConnectionGuard } from "./connection-guard.js";
+import { FederationServer } from "./federation-server.js";
+import { endRun, stopParties } from "./run-ending.js";
 import type { AggregatorSettings, GlobalEvaluator, InitialModel, ModelExporter } from "./settings.js";
-import { type EvaluationContext, collectEvaluations, evaluateOnOwnData } from "./evaluation-phase.js";
+import { type EvaluationContext, acceptEvaluation, collectEvaluations, evaluateOnOwnData } from "./evaluation-phase.js";
 import { roundMetrics } from "./round-metrics.js";
 import { recoverLostRounds } from "./lost-rounds.js";
-import { type MetricBounds, evaluationViolation } from "./report-bounds.js";
+import type { MetricBounds } from "./report-bounds.js";
 import { type SecureRound, checkSecureAggregation } from "./secure-round.js";
 import { MASKED_UPDATE_ENCODING } from "@cohort/secagg";
 import { RoundAccumulator } from "./round-accumulator.js";
@@ -67,10 +65,10 @@ export class Aggregator implements FederationState {
   initialWeightsFrom: string | undefined;
   bytesIn = 0;
   bytesOut = 0;
-  private readonly server: grpc.Server;
+  /** The gRPC server (Federation and health services) and its connection guard. */
+  private readonly server: FederationServer;
   /** Bounds connections that have not authenticated (deadlines, caps); logs failed TLS handshakes. */
   readonly guard: ConnectionGuard;
-  private readonly health = new HealthImplementation({ "": "NOT_SERVING", "cohort.v1.Federation": "NOT_SERVING" });
   private readonly abort = new AbortController();
   /** The open round's training phase (the upload callbacks act on it). */
   private training: TrainingPhase | undefined;
@@ -98,8 +96,8 @@ export class Aggregator implements FederationState {
     this.deadlines = resolveDeadlines(settings.maxTimeoutMs, settings.deadlines);
     this.identity = { mutualTls: settings.tls?.caFile !== undefined, mode: settings.tls?.identity ?? "token" };
     if (this.identity.mode === "certificate" && !this.identity.mutualTls) throw new Error("tls identity: certificate needs mutual TLS (a ca to verify client certificates)");
-    this.guard = new ConnectionGuard(this.limits, log, extras.metrics);
-    this.server = new grpc.Server(serverOptions(this.limits, settings.keepalive));
+    this.server = new FederationServer(this.limits, settings, log, extras.metrics);
+    this.guard = this.server.guard;
     this.output = new RunOutput(settings.outputDir);
     this.staging = new UpdateStaging({ dir: join(settings.outputDir, ".staging"), memoryBudgetBytes: settings.stagingMemoryBytes ?? defaultStagingBudget });
     const parts: RoundParts = { settings, strategy: this.strategy, log, metrics: extras.metrics, registry: this.registry, store: this.store, abort: this.abort.signal };
@@ -127,19 +125,7 @@ export class Aggregator implements FederationState {
   async start(): Promise<number> {
     await this.output.checkWritable();
     await this.resume();
-    this.server.addService(federationService(), federationHandlers(this));
-    this.health.addToServer(this.server);
-    const address = `${this.settings.host.includes(":") ? `[${this.settings.host}]` : this.settings.host}:${this.settings.port}`;
-    const credentials = await serverCredentials(this.settings.tls, this.settings.allowInsecureKeyPermissions);
-    if (!this.settings.tls) this.log.warn({ phase: "listen" }, "plaintext gRPC (tls_config not enabled): use only on loopback or a trusted network");
-    if (this.auth.open) this.log.warn({ phase: "listen", insecure: true }, "--insecure: no TLS and no allow-list, any party name joins: use only on a trusted network");
-    const port = await new Promise<number>((resolve, reject) =>
-      this.server.bindAsync(address, credentials, (error, bound) => (error ? reject(error) : resolve(bound))));
-    this.guard.attach(listenersOf(this.server));
-    this.health.setStatus("", "SERVING");
-    this.health.setStatus("cohort.v1.Federation", "SERVING");
-    this.log.info({ phase: "listen", host: this.settings.host, port, tls: this.settings.tls ? (this.settings.tls.caFile ? "mutual" : "server") : "off", fusion: this.settings.algorithm, parties: this.settings.numParties, rounds: this.settings.rounds }, "aggregator listening");
-    return port;
+    return this.server.listen(this, this.settings, this.auth);
   }
 
   /** Prometheus metrics, when the deployment exports them (extras.metrics). */
@@ -156,24 +142,12 @@ export class Aggregator implements FederationState {
     return this.round;
   }
 
-  /** Picks up a run that a crash or a stop interrupted: global weights and round from the last good checkpoint. */
+  /** Picks up a run that a crash or a stop interrupted: global weights and round from the last good checkpoint (resume.ts). */
   private async resume(): Promise<void> {
-    if (await this.output.hasSummary()) {
-      throw new OutputDirError(this.settings.outputDir, "holds a finished run (summary.json): choose another output_dir, or move that run away");
-    }
-    const point = await findResumePoint(this.settings.outputDir, this.log);
-    if (!point) return;
-    if (this.store.manifest && fingerprint(this.store.manifest) !== fingerprint(point.manifest)) {
-      throw new OutputDirError(this.settings.outputDir, `its checkpoints are of another model than the config's: ${diffManifests(this.store.manifest, point.manifest).slice(0, 5).join("; ")}`);
-    }
-    this.store.setManifest(point.manifest);
-    this.store.topology ??= point.topology;
-    this.store.putFile(point.round, point);
-    this.round = point.round;
-    this.resumedFrom = point.round;
-    const history = await this.output.readMetrics();
-    this.log.info({ phase: "resume", round: point.round, metrics_lines: history.length }, `resuming after round ${point.round}`);
-    restoreStrategyState(this.strategy, point, this.log);
+    const resumed = await resumeRun(this.output, this.settings.outputDir, this.store, this.strategy, this.log);
+    if (resumed === undefined) return;
+    this.round = resumed;
+    this.resumedFrom = resumed;
   }
 
   onConnected(party: string): void {
@@ -241,17 +215,7 @@ export class Aggregator implements FederationState {
   }
 
   acceptEvaluation(party: string, report: EvaluationReport): void {
-    const evaluation = this.evaluation;
-    if (!evaluation || evaluation.round !== report.round || !evaluation.isOpen) throw failedPrecondition(`evaluation of round ${report.round} is not open`);
-    if (!Number.isSafeInteger(report.numExamples) || report.numExamples < 0) throw invalidArgument("num_examples must be a non-negative integer");
-    const violation = evaluationViolation(this.registry.get(party), report, this.metricBounds);
-    if (violation) {
-      this.log.warn({ party, round: report.round, phase: "evaluate", reason: violation.reason }, `evaluation report of ${party} refused: ${violation.reason}`);
-      this.metrics?.reportRefused(violation.code);
-      evaluation.drop(party);
-      throw invalidArgument(`evaluation report refused: ${violation.reason}`);
-    }
-    if (!evaluation.submit(party, report)) throw permissionDenied(`${party} was not asked to evaluate round ${report.round}`);
+    acceptEvaluation(this.evaluationContext(), this.evaluation, party, report, this.metricBounds);
   }
 
   /**
@@ -279,8 +243,7 @@ export class Aggregator implements FederationState {
     if (this.abort.signal.aborted) {
       // A stop requested while waiting is not a failed start: no "only 0 of 2 parties joined".
       const reason = "stopped by signal";
-      for (const party of this.registry.connected()) this.registry.send(party, { kind: "stop", stop: { reason } });
-      this.registry.closeAll();
+      stopParties(this.registry, reason);
       this.log.warn({ phase: "stopped", round: completed, joined: present.length, expected: s.numParties }, `stopped by signal while waiting for parties (${present.length} of ${s.numParties} had joined)`);
       const before = (await this.output.readMetrics()).filter((m) => m.eval.accuracy !== undefined).pop();
       return { rounds_completed: completed, final: { accuracy: before?.eval.accuracy ?? null, loss: before?.eval.loss ?? null }, parties: [], wall_seconds: (Date.now() - started) / 1000, stopped_because: reason, fusion: s.algorithm, exported: [] };
@@ -324,36 +287,8 @@ export class Aggregator implements FederationState {
       failedRound = undefined; // the round in progress was abandoned on request, not failed
     }
     const interrupted = stoppedBySignal || unfinished;
-    const failure = failedRound !== undefined ? { failed_round: failedRound } : {};
-
-    for (const party of this.registry.connected()) this.registry.send(party, { kind: "stop", stop: { reason: stoppedBecause } });
-    this.registry.closeAll();
-    if (interrupted) {
-      // No summary: the run is unfinished, and the same config resumes it after the last checkpoint.
-      this.log.warn({ phase: "stopped", round: completed, output_dir: s.outputDir, reason: stoppedBecause }, `stopped after round ${completed}; the round in progress was abandoned; restart with the same config to resume`);
-      return { rounds_completed: completed, final: { accuracy: lastAccuracy, loss: lastLoss }, parties: [], wall_seconds: (Date.now() - started) / 1000, stopped_because: stoppedBecause, ...failure, fusion: s.algorithm, exported: [] };
-    }
-    const final = this.store.latest!;
-    // The export is the one place the final model is loaded whole (from its checkpoint).
-    const exported = this.extras.exportModel
-      ? await this.extras.exportModel(join(s.outputDir, "model"), this.store.manifest!, this.store.bytes(final.round)!, this.store.topology)
-      : [];
-    const summary: RunSummary = {
-      rounds_completed: completed,
-      final: { accuracy: lastAccuracy, loss: lastLoss },
-      // Allow-list order; under --insecure (no allow-list) the order of first join.
-      parties: this.auth.open ? this.registry.joined() : [...new Set(this.settings.parties.map((p) => p.name).filter((n) => this.registry.get(n)))],
-      wall_seconds: (Date.now() - started) / 1000,
-      stopped_because: stoppedBecause,
-      ...failure,
-      fusion: s.algorithm,
-      exported,
-      ...(this.lastAggregatorEval ? { aggregator_eval: this.lastAggregatorEval } : {}),
-    };
-    await this.output.writeSummary(summary);
-    this.metrics?.setPhase("done");
-    this.log.info({ phase: "done", rounds: completed, accuracy: summary.final.accuracy, loss: summary.final.loss, wall_seconds: summary.wall_seconds, output_dir: s.outputDir }, "federation finished");
-    return summary;
+    return endRun({ settings: s, log: this.log, metrics: this.metrics, registry: this.registry, store: this.store, output: this.output, auth: this.auth, exportModel: this.extras.exportModel },
+      { started, completed, lastAccuracy, lastLoss, stoppedBecause, failedRound, interrupted, aggregatorEval: this.lastAggregatorEval });
   }
 
   /** Runs one round to its metrics line, or says why it failed (the run stops then) and whether a restart can resume it. */
@@ -433,16 +368,13 @@ export class Aggregator implements FederationState {
   }
 
   async close(): Promise<void> {
-    this.guard.stop();
-    this.health.setStatus("", "NOT_SERVING");
-    await new Promise<void>((resolve) => this.server.tryShutdown(() => resolve()));
+    await this.server.close();
     this.store.close();
   }
 
   /** Stops at once: cancels every call in flight (tests, fatal errors). */
   forceClose(): void {
-    this.guard.stop();
-    this.server.forceShutdown();
+    this.server.forceClose();
     this.store.close();
   }
 }
