@@ -24,7 +24,8 @@ import type { ConnectionGuard } from "./connection-guard.js";
 import { FederationServer } from "./federation-server.js";
 import { endRun, stopParties } from "./run-ending.js";
 import type { AggregatorSettings, GlobalEvaluator, InitialModel, ModelExporter } from "./settings.js";
-import { type EvaluationContext, acceptEvaluation, collectEvaluations, evaluateOnOwnData } from "./evaluation-phase.js";
+import { type EvaluationContext, acceptEvaluation } from "./evaluation-phase.js";
+import { evaluateRound } from "./round-evaluation.js";
 import { roundMetrics } from "./round-metrics.js";
 import { recoverLostRounds } from "./lost-rounds.js";
 import type { MetricBounds } from "./report-bounds.js";
@@ -34,7 +35,7 @@ import { RoundAccumulator } from "./round-accumulator.js";
 import { SecureRoundDriver } from "./secure-round-driver.js";
 import type { RoundParts, TrainingPhase } from "./training-phase.js";
 import { TrainingUploads } from "./training-uploads.js";
-import { type FailedRound, type FusedRound, NO_REPORTS, RoundTraining } from "./round-training.js";
+import { type FailedRound, NO_REPORTS, RoundTraining } from "./round-training.js";
 
 /**
  * The aggregator: serves the Federation RPCs and runs the rounds. Per round it tells every
@@ -318,39 +319,14 @@ export class Aggregator implements FederationState {
       const fused = await this.rounds.trainAndFuse(phase, participants, quorum, roundStart,
         (updates, trainMs) => roundMetrics(round, updates, NO_REPORTS, { train: trainMs, fuse: 0, checkpoint: 0, eval: 0, round: 0 }, bytes()));
       if ("failed" in fused) return fused;
-      return await this.evaluateRound(phase, fused, roundStart, bytes);
+      return await evaluateRound({
+        ...this.evaluationContext(), settings: s, store: this.store, output: this.output, evaluateGlobal: this.extras.evaluateGlobal,
+        open: (collector) => { this.evaluation = collector; }, ownEvaluated: (evaluation) => { this.lastAggregatorEval = evaluation; },
+      }, phase, fused, roundStart, bytes);
     } finally {
       // Updates a staged strategy kept live until the round's model is written or the round fails.
       await this.rounds.release(phase);
     }
-  }
-
-  /** The evaluation phase of a fused round, then its metrics line. */
-  private async evaluateRound(phase: TrainingPhase, fused: FusedRound, roundStart: number, bytes: () => { in: number; out: number }): Promise<RoundMetrics> {
-    const s = this.settings;
-    const { round } = phase;
-    const { updates, report, trainMs, fuseMs, checkpointMs } = fused;
-    this.metrics?.setPhase("evaluate");
-    const evaluate = round % (s.evaluateEvery ?? 1) === 0 || round === s.rounds;
-    // The aggregator's own evaluation runs while the parties evaluate theirs.
-    const ownEvaluation = evaluate && this.extras.evaluateGlobal ? evaluateOnOwnData(this.extras.evaluateGlobal, this.store, this.log, round) : Promise.resolve(undefined);
-    const { reports, ms: evalMs } = await collectEvaluations(this.evaluationContext(),
-      round, evaluate ? this.registry.connected() : [], (collector) => { this.evaluation = collector; },
-    );
-    const aggregatorEval = await ownEvaluation;
-    const metrics = roundMetrics(round, updates, reports,
-      { train: trainMs, fuse: fuseMs, checkpoint: checkpointMs, eval: evalMs, round: Date.now() - roundStart }, bytes());
-    if (aggregatorEval) {
-      metrics.aggregator_eval = aggregatorEval;
-      this.lastAggregatorEval = aggregatorEval;
-    }
-    if (phase.bounds.clipped.length) report.clipped = phase.bounds.clipped;
-    if (phase.bounds.refused.length) report.refused = phase.bounds.refused;
-    if (Object.keys(report).length) metrics.fusion = report;
-    await this.output.appendMetrics(metrics);
-    this.metrics?.roundCompleted(metrics);
-    this.log.info({ round, phase: "round-done", parties: metrics.parties.length, examples: metrics.examples, train: metrics.train, eval: metrics.eval, ...(aggregatorEval ? { aggregator_eval: aggregatorEval } : {}), ms: metrics.ms.round, bytes_in: metrics.bytes_in, bytes_out: metrics.bytes_out, fusion: metrics.fusion }, `round ${round}/${s.rounds} done`);
-    return metrics;
   }
 
   private evaluationContext(): EvaluationContext {
