@@ -11,7 +11,7 @@ import type { Collector } from "./collector.js";
 import { type BoundedTransfer, type PhaseDeadlines, resolveDeadlines } from "./deadlines.js";
 import type { IdentityPolicy } from "./identity.js";
 import { type AggregatorLimits, resolveLimits } from "./limits.js";
-import { ModelStore, slicesOf } from "./model-store.js";
+import { ModelStore } from "./model-store.js";
 import { PartyRegistry } from "./registry.js";
 import { RejectionLimiter } from "./rejection-limiter.js";
 import { resumeRun } from "./resume.js";
@@ -19,15 +19,14 @@ import { type RoundMetrics, type RunSummary, RunOutput } from "./run-output.js";
 import { StreamQuota } from "./stream-guard.js";
 import type { FederationState } from "./state.js";
 import type { ReceivedUpdate } from "./upload-receiver.js";
-import { withTimeout } from "./timeout.js";
 import type { ConnectionGuard } from "./connection-guard.js";
 import { FederationServer } from "./federation-server.js";
-import { endRun, stopParties } from "./run-ending.js";
+import { endRun } from "./run-ending.js";
+import { startRun } from "./run-start.js";
 import type { AggregatorSettings, GlobalEvaluator, InitialModel, ModelExporter } from "./settings.js";
 import { type EvaluationContext, acceptEvaluation } from "./evaluation-phase.js";
 import { evaluateRound } from "./round-evaluation.js";
 import { roundMetrics } from "./round-metrics.js";
-import { recoverLostRounds } from "./lost-rounds.js";
 import type { MetricBounds } from "./report-bounds.js";
 import { type SecureRound, checkSecureAggregation } from "./secure-round.js";
 import { MASKED_UPDATE_ENCODING } from "@cohort/secagg";
@@ -238,32 +237,11 @@ export class Aggregator implements FederationState {
     let failedRound: number | undefined;
     let completed = this.resumedFrom ?? 0;
 
-    this.metrics?.setPhase("waiting");
-    this.log.info({ phase: "wait-parties", expected: s.numParties, quorum, timeout_ms: s.maxTimeoutMs }, "waiting for parties to join");
-    const present = await this.registry.waitForConnected(s.numParties, s.maxTimeoutMs, this.abort.signal);
-    if (this.abort.signal.aborted) {
-      // A stop requested while waiting is not a failed start: no "only 0 of 2 parties joined".
-      const reason = "stopped by signal";
-      stopParties(this.registry, reason);
-      this.log.warn({ phase: "stopped", round: completed, joined: present.length, expected: s.numParties }, `stopped by signal while waiting for parties (${present.length} of ${s.numParties} had joined)`);
-      const before = (await this.output.readMetrics()).filter((m) => m.eval.accuracy !== undefined).pop();
-      return { rounds_completed: completed, final: { accuracy: before?.eval.accuracy ?? null, loss: before?.eval.loss ?? null }, parties: [], wall_seconds: (Date.now() - started) / 1000, stopped_because: reason, fusion: s.algorithm, exported: [] };
-    }
-    if (present.length < quorum) throw new Error(`only ${present.length} of ${s.numParties} parties joined within ${s.maxTimeoutMs / 1000} s (quorum ${quorum}): ${present.join(", ") || "none"}`);
-    await withTimeout(this.store.ready, s.maxTimeoutMs, "no initial weights arrived from the first party");
-    if (this.resumedFrom === undefined && this.store.latest!.path === undefined) {
-      // An initial model handed over in memory: from here on it is served from checkpoint 0.
-      const initial = this.store.latest!;
-      const checkpoint = await this.output.writeCheckpointSlices(0, this.store.manifest!, slicesOf(this.store.bytes(initial.round)!));
-      this.store.putFile(0, checkpoint);
-    }
-    if (this.store.topology) await this.output.writeTopology(this.store.topology);
-    if (this.resumedFrom !== undefined) {
-      await recoverLostRounds({ ...this.evaluationContext(), output: this.output, open: (collector) => { this.evaluation = collector; } }, this.resumedFrom);
-    }
-    const previous = (await this.output.readMetrics()).filter((m) => m.eval.accuracy !== undefined).pop();
-    let lastAccuracy: number | null = previous?.eval.accuracy ?? null;
-    let lastLoss: number | null = previous?.eval.loss ?? null;
+    const start = await startRun({
+      ...this.evaluationContext(), settings: s, store: this.store, output: this.output, open: (collector) => { this.evaluation = collector; },
+    }, this.resumedFrom, quorum, started);
+    if ("stopped" in start) return start.stopped;
+    let { lastAccuracy, lastLoss } = start;
 
     for (let round = completed + 1; round <= s.rounds && !this.abort.signal.aborted; round++) {
       const metrics = await this.runRound(round, quorum);
