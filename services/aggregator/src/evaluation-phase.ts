@@ -1,8 +1,9 @@
 import type { AggregatorMetrics, Logger } from "@cohort/telemetry";
-import type { EvaluationReport } from "@cohort/wire";
+import { type EvaluationReport, failedPrecondition, invalidArgument, permissionDenied } from "@cohort/wire";
 import { type Collected, Collector } from "./collector.js";
 import type { ModelStore } from "./model-store.js";
 import type { PartyRegistry } from "./registry.js";
+import { type MetricBounds, evaluationViolation } from "./report-bounds.js";
 import type { GlobalEvaluator } from "./settings.js";
 
 /** What the evaluation phase of a round needs from the aggregator. */
@@ -58,4 +59,24 @@ export async function evaluateOnOwnData(evaluator: GlobalEvaluator, store: Model
     log.warn({ round, phase: "evaluate", evaluator: "aggregator", reason: (error as Error).message }, "the aggregator could not evaluate the global model on its data");
     return undefined;
   }
+}
+
+/**
+ * Takes `party`'s report into the open evaluation `evaluation`, or throws the refusal the party
+ * receives: no evaluation of that round open, a malformed count, a report that breaks the bounds
+ * (logged, counted, the party no longer waited for), or a party that was not asked.
+ */
+export function acceptEvaluation(
+  context: EvaluationContext, evaluation: Collector<EvaluationReport> | undefined, party: string, report: EvaluationReport, bounds: MetricBounds,
+): void {
+  if (!evaluation || evaluation.round !== report.round || !evaluation.isOpen) throw failedPrecondition(`evaluation of round ${report.round} is not open`);
+  if (!Number.isSafeInteger(report.numExamples) || report.numExamples < 0) throw invalidArgument("num_examples must be a non-negative integer");
+  const violation = evaluationViolation(context.registry.get(party), report, bounds);
+  if (violation) {
+    context.log.warn({ party, round: report.round, phase: "evaluate", reason: violation.reason }, `evaluation report of ${party} refused: ${violation.reason}`);
+    context.metrics?.reportRefused(violation.code);
+    evaluation.drop(party);
+    throw invalidArgument(`evaluation report refused: ${violation.reason}`);
+  }
+  if (!evaluation.submit(party, report)) throw permissionDenied(`${party} was not asked to evaluate round ${report.round}`);
 }

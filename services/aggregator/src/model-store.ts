@@ -146,6 +146,11 @@ export class ModelStore {
    * kept (one copy) until a newer round is stored; undefined when the round is not kept.
    * For the end-of-run export, or a consumer that cannot work in slices: it costs the model's size.
    */
+  /** The global model round `round`'s parties trained from (round - 1), by byte range: what strategies and bounds read. */
+  previousOf(round: number): { read(offset: number, length: number): Uint8Array } {
+    return { read: (offset, length) => this.read(round - 1, offset, length) };
+  }
+
   bytes(round: number): Uint8Array | undefined {
     const entry = this.rounds.get(round);
     if (!entry) return undefined;

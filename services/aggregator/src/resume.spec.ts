@@ -1,7 +1,9 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
 import { createLogger } from "@cohort/telemetry";
-import { findResumePoint } from "./resume.js";
+import { createStrategy } from "@cohort/fusion";
+import { ModelStore } from "./model-store.js";
+import { findResumePoint, resumeRun } from "./resume.js";
 import { RunOutput, strategyStatePath } from "./run-output.js";
 import { tempDir } from "../../../test/helpers/temp-dirs.js";
 
@@ -56,5 +58,27 @@ describe("findResumePoint", () => {
   it("finds nothing in a fresh directory", async () => {
     const dir = await tempDir("cohort-resume-");
     expect(await findResumePoint(dir, log)).toBeUndefined();
+  });
+});
+
+describe("resumeRun", () => {
+  it("takes the newest checkpoint's model and round into the store; a fresh directory resumes nothing", async () => {
+    const { dir, output } = await runWithCheckpoints(2);
+    const store = new ModelStore();
+    expect(await resumeRun(output, dir, store, createStrategy({ name: "fedavg" }), log)).toBe(2);
+    expect(store.latest?.round).toBe(2);
+    expect(store.manifest).toEqual(manifest);
+    store.close();
+    const fresh = await tempDir("cohort-resume-");
+    expect(await resumeRun(new RunOutput(fresh), fresh, new ModelStore(), createStrategy({ name: "fedavg" }), log)).toBeUndefined();
+  });
+
+  it("refuses a finished run and another model's checkpoints, naming the output directory", async () => {
+    const { dir, output } = await runWithCheckpoints(1);
+    const other = new ModelStore();
+    other.setManifest({ tensors: [{ name: "w", dtype: "float32", shape: [5] }] });
+    await expect(resumeRun(output, dir, other, createStrategy({ name: "fedavg" }), log)).rejects.toThrow(/checkpoints are of another model than the config's/);
+    await output.writeSummary({ rounds_completed: 1, final: { accuracy: null, loss: null }, parties: [], wall_seconds: 0, stopped_because: "all rounds completed", fusion: "fedavg", exported: [] });
+    await expect(resumeRun(output, dir, new ModelStore(), createStrategy({ name: "fedavg" }), log)).rejects.toThrow(new RegExp(`${dir}.*holds a finished run`));
   });
 });

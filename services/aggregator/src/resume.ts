@@ -1,10 +1,11 @@
 import { readFile, readdir } from "node:fs/promises";
 import { join } from "node:path";
-import { type Manifest, manifestByteLength } from "@cohort/tensors";
+import { type Manifest, diffManifests, fingerprint, manifestByteLength } from "@cohort/tensors";
 import type { Logger } from "@cohort/telemetry";
 import type { FusionStrategy, StrategyState } from "@cohort/fusion";
 import { type WeightsFile, hashFile } from "./checkpoint-file.js";
-import { strategyStatePath } from "./run-output.js";
+import type { ModelStore } from "./model-store.js";
+import { OutputDirError, type RoundMetrics, type RunOutput, strategyStatePath } from "./run-output.js";
 import { type StrategyStateMeta, readStrategyState } from "./strategy-state-file.js";
 
 /**
@@ -66,4 +67,29 @@ export function restoreStrategyState(strategy: FusionStrategy, { round, strategy
   } else if (strategy.restoreState && round > 0) {
     log.warn({ phase: "resume", round, fusion }, `round ${round}'s checkpoint holds no ${fusion} state (another fusion or an older version wrote it): it starts afresh`);
   }
+}
+
+/**
+ * Picks up a run that a crash or a stop interrupted: global weights and round from the last good
+ * checkpoint of `output` into `store`, the strategy's state with them. Returns the round resumed
+ * after, or undefined for a fresh run; throws OutputDirError for a finished run or another model's.
+ */
+export async function resumeRun(output: RunOutput, outputDir: string, store: ModelStore, strategy: FusionStrategy, log: Logger, privacy?: { restore(history: RoundMetrics[]): void }): Promise<number | undefined> {
+  if (await output.hasSummary()) {
+    throw new OutputDirError(outputDir, "holds a finished run (summary.json): choose another output_dir, or move that run away");
+  }
+  const point = await findResumePoint(outputDir, log);
+  if (!point) return undefined;
+  if (store.manifest && fingerprint(store.manifest) !== fingerprint(point.manifest)) {
+    throw new OutputDirError(outputDir, `its checkpoints are of another model than the config's: ${diffManifests(store.manifest, point.manifest).slice(0, 5).join("; ")}`);
+  }
+  store.setManifest(point.manifest);
+  store.topology ??= point.topology;
+  store.putFile(point.round, point);
+  const history = await output.readMetrics();
+  // DP's ledger (and adaptive clip norm) from the rounds already spent.
+  privacy?.restore(history);
+  log.info({ phase: "resume", round: point.round, metrics_lines: history.length }, `resuming after round ${point.round}`);
+  restoreStrategyState(strategy, point, log);
+  return point.round;
 }
