@@ -33,7 +33,8 @@ function learner(model: tfl.LayersModel): TfjsLearner {
  * summation orders can then part by far more than their rounding.
  */
 function demoCnn(optimizer: "sgd" | "adam" = "sgd"): tfl.LayersModel {
-  const model = createMnistCnn({ compile: false });
+  // Seeded: the same start every run, so rounding-tipped ties (below) are the same every run too.
+  const model = createMnistCnn({ compile: false, seed: 1 });
   const chosen = optimizer === "sgd" ? torchOptimizer("optim.SGD", 0.05, { momentum: 0.9 }) : kerasOptimizer("adam", { lr: 0.004 });
   model.compile({ optimizer: chosen, loss: "categoricalCrossentropy", metrics: ["accuracy"] });
   return model;
@@ -72,7 +73,8 @@ describe("TfjsLearner on several wasm threads", () => {
       const x = Array.from(a[i].data as Float32Array), y = b[i].data as Float32Array;
       const scale = Math.max(...x.map(Math.abs));
       const diff = Math.max(...x.map((v, j) => Math.abs(v - y[j])));
-      // Typically ~1e-6; a ReLU or max-pool tie that rounding tips the other way gives ~2e-4 now and then.
+      // ~1e-6 from this seeded start (9.7e-7 at most); unseeded starts tipped a ReLU or max-pool tie
+      // the other way now and then (2e-4, once 3.3e-3), which another CPU's kernels could still do.
       expect(diff / scale, a[i].name).toBeLessThan(2e-3);
     }
   });
