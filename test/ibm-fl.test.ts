@@ -28,12 +28,13 @@ async function startCase(folder: string) {
 }
 
 /**
- * Runs a case to the end and checks that it learns: the global model's accuracy, on the parties'
- * held-out digits and on the aggregator's own (its `data` section), is higher after the last
- * round than after the first, and well above chance (0.1). Where a case already reaches its
- * plateau on the parties' 2 x 40 held-out digits in round 1, they judge it by their loss instead.
+ * Runs a case to the end and checks that it learns: the global model's accuracy on the
+ * aggregator's own 200 digits (its `data` section) is higher after the last round than after the
+ * first and well above chance (0.1), and its loss on the parties' held-out digits falls by a fifth.
+ * The parties' accuracy on their 2 x 40 digits is too coarse to judge (one digit is 0.0125): in
+ * clean-clone CI runs it ended under round 1's + 0.05 twice while the loss fell by 27% and more.
  */
-async function runsAndLearns(folder: string, partiesJudgedBy: "accuracy" | "loss" = "accuracy"): Promise<void> {
+async function runsAndLearns(folder: string): Promise<void> {
   const { aggregator, parties, out } = await startCase(folder);
   expect(await aggregator.exited).toBe(0);
   expect(await Promise.all(parties.map((p) => p.exited))).toEqual([0, 0]);
@@ -42,8 +43,7 @@ async function runsAndLearns(folder: string, partiesJudgedBy: "accuracy" | "loss
   expect(lines.length).toBeGreaterThanOrEqual(2);
   const first = lines[0]!;
   const last = lines[lines.length - 1]!;
-  if (partiesJudgedBy === "accuracy") expect(last.eval.accuracy!).toBeGreaterThan(first.eval.accuracy! + 0.05);
-  else expect(last.eval.loss!).toBeLessThan(0.8 * first.eval.loss!);
+  expect(last.eval.loss!).toBeLessThan(0.8 * first.eval.loss!);
   expect(last.aggregator_eval.accuracy!).toBeGreaterThan(first.aggregator_eval.accuracy! + 0.05);
   expect(last.aggregator_eval.accuracy!).toBeGreaterThan(0.3);
   const summary = JSON.parse(await readFile(join(out, "summary.json"), "utf8")) as { aggregator_eval: Event; parties: string[] };
@@ -98,13 +98,11 @@ describe("IBM FL's generated configs, unchanged, as separate processes", () => {
   }, 60_000);
 
   it("iter_avg / keras runs to the end and learns", () => runsAndLearns("examples/configs/iter_avg/keras"), 600_000);
-  // As for tf: the parties' 80 held-out digits can be near their ceiling after round 1 (a clean-clone CI
-  // run ended at 0.6125 from about 0.62), so they are judged by their loss; the aggregator's 200 by accuracy.
-  it("fedavg / pytorch runs to the end and learns", () => runsAndLearns("examples/configs/fedavg/pytorch", "loss"), 600_000);
+  it("fedavg / pytorch runs to the end and learns", () => runsAndLearns("examples/configs/fedavg/pytorch"), 600_000);
   // IBM's subclassed TF model: its graph interpreted, compiled from the training config in its
   // root metadata (SparseCategoricalCrossentropy from logits, Adam), as IBM's files give nothing else.
   // Measured over 7 runs: the aggregator's accuracy 0.685-0.735 -> 0.82-0.85; the parties' accuracy
   // is 0.64-0.69 after round 1 already (3 epochs of Adam) and ends 0.70-0.76, a gain within the
   // 1/80 steps of their held-out digits, while their loss falls 1.25-1.30 -> 0.70-0.75.
-  it("fedavg / tf runs to the end and learns", () => runsAndLearns("examples/configs/fedavg/tf", "loss"), 600_000);
+  it("fedavg / tf runs to the end and learns", () => runsAndLearns("examples/configs/fedavg/tf"), 600_000);
 });
