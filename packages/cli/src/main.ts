@@ -29,6 +29,12 @@ function port(value: string): number {
   return n;
 }
 
+function seed(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 4294967295) throw new InvalidArgumentError("expected an integer from 0 to 4294967295");
+  return n;
+}
+
 const program = new Command()
   .name("cohort")
   .description("Federated learning over gRPC: one aggregator, one party per data holder.")
@@ -54,6 +60,7 @@ program.command("party")
   .requiredOption("-c, --config <file>", "party YAML config")
   .option("--port <port>", "override aggregator.port", port)
   .option("--metrics-port <port>", "serve /metrics, /healthz, /readyz on this port (metrics.port; 0 picks one)", port)
+  .option("--seed <n>", "override seed: seeds the shuffling of local training, for reproducible runs (0-4294967295)", seed)
   .option("--insecure", "no TLS and no token, for an aggregator started with --insecure; the name defaults to the config file's base name")
 
   .option("--allow-insecure-key-permissions", "load a TLS private key that other users may read (refused by default)")

@@ -12,6 +12,7 @@ export {
 export { loadModelFromModule, ModelModuleError, DEFAULT_EXPORTS, type ModelFactory, type ModelModuleContext } from "./module-source.js";
 export { modelManifest, getWeights, setWeights } from "./weights.js";
 export { evaluateModel } from "./evaluate.js";
+export { seededNoiseLayers, reseedNoise, noiseSeed, setNoiseSeeds, type SeededNoiseLayer } from "./noise-seeds.js";
 export { compileFromOptions, makeOptimizer, setLearningRate, getLearningRate, setKerasGeneration, type CompileOptions } from "./compile.js";
 export { createMnistCnn, createKerasMnistCnn, DEMO_LEARNING_RATE, type MnistCnnOptions } from "./mnist-cnn.js";
 // Written alongside this package by the lead (not by the models helper); exported for the CLI.

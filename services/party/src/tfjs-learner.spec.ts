@@ -127,3 +127,48 @@ describe("TfjsLearner with a seed", () => {
     expect(b).toEqual(a);
   });
 });
+
+describe("TfjsLearner with a seed, on a model with dropout", () => {
+  function dropoutModel(): tfl.LayersModel {
+    const init = (seed: number) => ({ kernelInitializer: tfl.initializers.glorotUniform({ seed }) });
+    const model = tfl.sequential({
+      layers: [
+        tfl.layers.flatten({ inputShape: [28, 28, 1] }),
+        tfl.layers.dense({ units: 32, activation: "relu", ...init(1) }),
+        tfl.layers.dropout({ rate: 0.5 }),
+        tfl.layers.dense({ units: 10, activation: "softmax", ...init(2) }),
+      ],
+    });
+    model.compile({ optimizer: "adam", loss: "categoricalCrossentropy", metrics: ["accuracy"] });
+    return model;
+  }
+  function digits(): Dataset {
+    const random = mulberry32(3);
+    const split = { x: Float32Array.from({ length: 32 * 784 }, () => random()), xShape: [32, 28, 28, 1], y: Int32Array.from({ length: 32 }, (_, i) => i % 10), yShape: [32] };
+    return { train: split, test: split, description: "synthetic" };
+  }
+  async function trainedWeights(seed: number | undefined, threads = 1): Promise<Float32Array[]> {
+    const learner = new TfjsLearner(dropoutModel(), digits(), "wasm", "synthetic", undefined, { seed });
+    try {
+      expect((await learner.useWasmThreads(threads)).threads).toBe(threads);
+      await learner.train({ epochs: 2, batchSize: 8, validationSplit: 0 });
+      return learner.getWeights().map((t) => t.data as Float32Array);
+    } finally {
+      await learner.close();
+    }
+  }
+
+  it("draws the same dropout masks from the same seed (fit on this thread)", async () => {
+    const [a, b, c] = [await trainedWeights(1), await trainedWeights(1), await trainedWeights(2)];
+    expect(b).toEqual(a);
+    expect(c).not.toEqual(a);
+    // Unseeded, tfjs draws each mask from Math.random: two runs part ways.
+    expect(await trainedWeights(undefined)).not.toEqual(await trainedWeights(undefined));
+  });
+
+  it("draws the same dropout masks from the same seed in the worker threads", async () => {
+    const [a, b, c] = [await trainedWeights(1, 2), await trainedWeights(1, 2), await trainedWeights(2, 2)];
+    expect(b).toEqual(a);
+    expect(c).not.toEqual(a);
+  }, 60_000);
+});

@@ -1,5 +1,5 @@
 import { type Dataset, type Random, type Split, checkInputShape, mulberry32, validateLabels } from "@cohort/data";
-import { type LayersModel, ParallelWasmTrainer, evaluateModel, fitEpochParallel, getWeights, modelManifest, setLearningRate, setWeights, tf } from "@cohort/models";
+import { type LayersModel, ParallelWasmTrainer, type SeededNoiseLayer, evaluateModel, fitEpochParallel, getWeights, modelManifest, reseedNoise, seededNoiseLayers, setLearningRate, setWeights, tf } from "@cohort/models";
 import type { Manifest, WeightSet } from "@cohort/tensors";
 import type { EvaluateResult, LocalLearner, TrainResult, TrainSettings } from "./learner.js";
 import { ProximalTerm } from "./proximal-term.js";
@@ -12,7 +12,7 @@ const DEFAULT_PROXIMAL_LR = 0.01;
 export interface LearnerOptions {
   /** false: batches in the data's order, every epoch. */
   shuffle?: boolean;
-  /** Seeds the epochs' shuffling (32-bit integer); absent: fit's unseeded shuffling. */
+  /** Seeds the epochs' shuffling and the Dropout layers' masks (32-bit integer); absent: unseeded. */
   seed?: number;
 }
 
@@ -36,14 +36,18 @@ export class TfjsLearner implements LocalLearner {
   private trainArrays: { x: Float32Array; y: Float32Array } | undefined;
   /** Orders each epoch's batches when a seed is given (fit's own shuffling draws from Math.random, which cannot be seeded). */
   private readonly random: Random | undefined;
+  /** Dropout layers, given fresh seeds from `random` before each batch when the learner is seeded. */
+  private readonly noiseLayers: SeededNoiseLayer[];
 
   /**
    * `shuffle: false` feeds batches in the data's order (`cohort model train --no-shuffle`: reproducible runs).
-   * `seed` shuffles every epoch (and draws steps_per_epoch samples) from a seeded generator instead:
-   * the same seed, data and starting weights give the same batches, hence the same weights on a deterministic backend.
+   * `seed` shuffles every epoch (and draws steps_per_epoch samples and each batch's dropout masks)
+   * from a seeded generator instead: the same seed, data and starting weights give the same batches
+   * and masks, hence the same weights on a deterministic backend.
    */
   constructor(private readonly model: LayersModel, dataset: Dataset, readonly backend: string, where: string, private readonly onBatch?: BatchProgress, private readonly options: LearnerOptions = {}) {
-    if (options.seed !== undefined && (options.shuffle ?? true)) this.random = mulberry32(options.seed);
+    if (options.seed !== undefined) this.random = mulberry32(options.seed);
+    this.noiseLayers = this.random ? seededNoiseLayers(model) : [];
     this.manifest = modelManifest(model);
     this.topology = JSON.stringify(model.toJSON(undefined, false));
     const inputShape = model.inputs[0].shape;
@@ -114,8 +118,10 @@ export class TfjsLearner implements LocalLearner {
         try {
           const batches = Math.ceil(Math.floor(count * (1 - (settings.validationSplit ?? 0))) / settings.batchSize);
           const onBatch = this.onBatch;
-          const callbacks = onBatch || proximal
+          const noiseRandom = this.noiseLayers.length > 0 ? this.random : undefined;
+          const callbacks = onBatch || proximal || noiseRandom
             ? {
+              onBatchBegin: noiseRandom ? () => reseedNoise(this.noiseLayers, noiseRandom) : undefined,
               onBatchEnd: (batch: number, logs?: Record<string, number>) => {
                 proximal?.step();
                 onBatch?.({ epoch: epoch + 1, epochs: settings.epochs, batch: batch + 1, batches, loss: logs?.loss });
@@ -129,6 +135,7 @@ export class TfjsLearner implements LocalLearner {
               batchSize: settings.batchSize, shuffle: this.fitShuffles,
               onBatchEnd: (batch, loss) => onBatch?.({ epoch: epoch + 1, epochs: settings.epochs, batch: batch + 1, batches, loss }),
               stop: () => this.stopping,
+              noiseRandom,
             });
             last = Object.fromEntries(Object.entries(logs).map(([k, v]) => [metricName(k), v]));
           } else {
@@ -167,10 +174,15 @@ export class TfjsLearner implements LocalLearner {
     return (this.options.shuffle ?? true) && this.random === undefined;
   }
 
+  /** The seeded generator where it orders the epochs (seeded and shuffling). */
+  private get seededShuffle(): Random | undefined {
+    return (this.options.shuffle ?? true) ? this.random : undefined;
+  }
+
   private epochSample(settings: TrainSettings): { x: tf.Tensor; y: tf.Tensor; count: number } {
     const total = this.train_.x.shape[0];
     const wanted = Math.min(total, settings.stepsPerEpoch ? settings.stepsPerEpoch * settings.batchSize : total);
-    if (wanted === total && this.random === undefined) return { ...this.train_, count: total };
+    if (wanted === total && this.seededShuffle === undefined) return { ...this.train_, count: total };
     return tf.tidy(() => {
       const indices = tf.tensor1d(sampleIndices(total, wanted, this.random ?? Math.random), "int32");
       return { x: tf.gather(this.train_.x, indices), y: tf.gather(this.train_.y, indices), count: wanted };

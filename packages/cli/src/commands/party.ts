@@ -14,6 +14,8 @@ export interface PartyCommandOptions {
   pretty?: boolean;
   port?: number;
   metricsPort?: number;
+  /** Overrides the config's `seed` (the shuffling of local training). */
+  seed?: number;
   /** No TLS and no token, for an aggregator run with --insecure. */
   insecure?: boolean;
 
@@ -30,6 +32,7 @@ export async function runPartyCommand(options: PartyCommandOptions): Promise<num
   const overrides: Record<string, unknown> = {};
   if (options.port !== undefined) overrides.aggregator = { port: options.port };
   if (options.metricsPort !== undefined) overrides.metrics = { port: options.metricsPort };
+  if (options.seed !== undefined) overrides.seed = options.seed;
   const config = await loadPartyConfig(options.config, overrides, { insecure: options.insecure === true });
   // A live line for local training on stderr when it is a terminal; plain log lines otherwise.
   const progress = new ProgressLine(process.stderr);

@@ -18,6 +18,8 @@ export interface EpochOptions {
   onBatchEnd?: (batch: number, loss: number) => void;
   /** Checked between batches, like fit's stopTraining: true ends the epoch early. */
   stop?: () => boolean;
+  /** Seeds each batch's dropout masks (seeded training); absent: unseeded masks. */
+  noiseRandom?: () => number;
 }
 
 export async function fitEpochParallel(trainer: ParallelWasmTrainer, data: EpochData, options: EpochOptions): Promise<Record<string, number>> {
@@ -39,7 +41,7 @@ export async function fitEpochParallel(trainer: ParallelWasmTrainer, data: Epoch
         x.set(data.x.subarray(from * xRow, (from + 1) * xRow), r * xRow);
         y.set(data.y.subarray(from * yRow, (from + 1) * yRow), r * yRow);
       }
-      const result = await trainer.step({ x, y, rows });
+      const result = await trainer.step({ x, y, rows, noiseRandom: options.noiseRandom });
       loss += result.loss * rows;
       if (result.correct !== undefined) {
         hasAccuracy = true;

@@ -14,6 +14,7 @@ import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { tf, type LayersModel } from "../tfjs.js";
 import { threadTimes } from "./thread-cpu.js";
+import { noiseSeed, seededNoiseLayers } from "../noise-seeds.js";
 import { describeOptimizer, joinState, readState, writeState, type OptimizerSpec } from "./optimizer-shard.js";
 import type { BeginMessage, InitMessage, StepMessage, WorkerReply, WorkerStepTimes } from "./protocol.js";
 
@@ -22,6 +23,8 @@ export interface ParallelBatch {
   x: Float32Array;
   y: Float32Array;
   rows: number;
+  /** Draws the dropout seeds of this step (each worker's layers get their own); absent: unseeded masks. */
+  noiseRandom?: () => number;
 }
 
 export interface StepResult {
@@ -65,6 +68,8 @@ export class ParallelWasmTrainer {
   private readonly sum: Float32Array;
   private readonly barrier: Int32Array;
   private readonly lossName: string;
+  /** How many Dropout layers the model has: a seeded step sends each worker that many seeds. */
+  private readonly noiseLayers: number;
   /** Set from a fit's first step until `sync`: the workers hold the weights and optimizer state. */
   private begun = false;
   /** The model's optimizer as last described (a recompile between fits may replace it). */
@@ -77,6 +82,7 @@ export class ParallelWasmTrainer {
     this.barrier = new Int32Array(buffers.barrier);
     const loss = (model as unknown as { loss: string | string[] }).loss;
     this.lossName = Array.isArray(loss) ? loss[0] : loss;
+    this.noiseLayers = seededNoiseLayers(model).length;
   }
 
   /** Why the main thread steps the optimizer, or undefined when the workers do. */
@@ -152,6 +158,7 @@ export class ParallelWasmTrainer {
         x: batch.x.slice(from * xRow, to * xRow), xShape: [to - from, ...xShape],
         y: batch.y.slice(from * yRow, to * yRow), yShape: [to - from, ...yShape],
         scale: (to - from) / batch.rows,
+        noiseSeeds: batch.noiseRandom && this.noiseLayers > 0 ? Array.from({ length: this.noiseLayers }, () => noiseSeed(batch.noiseRandom!)) : undefined,
       };
       return this.ask<Extract<WorkerReply, { kind: "step" }>>(w, { step });
     }));

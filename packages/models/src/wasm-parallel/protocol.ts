@@ -32,6 +32,8 @@ export interface StepMessage {
   yShape: number[];
   /** The slice's share of the batch (slice size / batch size). */
   scale: number;
+  /** This worker's seeds for the model's Dropout layers in this step (seeded training); absent: unseeded masks. */
+  noiseSeeds?: number[];
 }
 
 /**

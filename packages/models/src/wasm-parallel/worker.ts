@@ -11,6 +11,7 @@ import { parentPort } from "node:worker_threads";
 import { selectBackend, tf, tfl, type LayersModel } from "../index.js";
 import { arriveAndWait, stretchOf, sumStretch } from "./reduce.js";
 import { threadTimes } from "./thread-cpu.js";
+import { type SeededNoiseLayer, seededNoiseLayers, setNoiseSeeds } from "../noise-seeds.js";
 import { buildOptimizer, readState, segmentsOf, sliceState, writeState, type Segment } from "./optimizer-shard.js";
 import type { BeginMessage, InitMessage, StepMessage, WorkerReply, WorkerStepTimes } from "./protocol.js";
 
@@ -22,6 +23,8 @@ if (!port) throw new Error("wasm-parallel/worker.js must run in a worker thread"
 let model: LayersModel;
 let lossFn: LossFn;
 let variables: tf.Variable[];
+/** The model's Dropout layers, seeded for each step when the main thread sends seeds. */
+let noiseLayers: SeededNoiseLayer[] = [];
 let weights: Float32Array;
 let grads: Float32Array[];
 let sum: Float32Array;
@@ -56,6 +59,7 @@ async function init(message: InitMessage): Promise<WorkerReply> {
   if (!resolved) throw new Error(`tfjs-layers resolved no loss function for "${message.loss}"`);
   lossFn = resolved;
   variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  noiseLayers = seededNoiseLayers(model);
   weights = new Float32Array(message.weights);
   grads = message.grads.map((b) => new Float32Array(b));
   sum = new Float32Array(message.sum);
@@ -150,6 +154,7 @@ function gradient(message: StepMessage): { loss: number; correct: number } {
     mine.fill(0);
     return { loss: 0, correct: 0 };
   }
+  if (message.noiseSeeds) setNoiseSeeds(noiseLayers, message.noiseSeeds);
   let offset = 0;
   for (const v of variables) {
     tf.tidy(() => v.assign(tf.tensor(weights.subarray(offset, offset + v.size), v.shape, "float32")));

@@ -1,0 +1,44 @@
+/**
+ * Seeded dropout for reproducible training. tfjs-layers' Dropout (and SpatialDropout1D, its
+ * subclass) draws its mask from its `seed`, or from Math.random when it has none; a fixed seed
+ * would draw the same mask every step. So a seeded learner gives every such layer a fresh seed
+ * from its own generator before each batch: the same seed then gives the same masks, run after run.
+ * GaussianNoise, GaussianDropout and AlphaDropout take no seed in tfjs-layers and stay unseeded.
+ */
+import { type LayersModel, tfl } from "./tfjs.js";
+
+/** A layer whose training-time mask tfjs-layers draws from `seed`. */
+export interface SeededNoiseLayer {
+  seed?: number;
+}
+
+const DROPOUT = tfl.layers.dropout({ rate: 0.5 }).constructor as abstract new (...args: never[]) => tfl.layers.Layer;
+
+/** The model's Dropout layers (SpatialDropout1D included), nested models searched too, in layer order. */
+export function seededNoiseLayers(model: LayersModel): SeededNoiseLayer[] {
+  const found: SeededNoiseLayer[] = [];
+  const visit = (layers: tfl.layers.Layer[]) => {
+    for (const layer of layers) {
+      if (layer instanceof DROPOUT) found.push(layer as unknown as SeededNoiseLayer);
+      const nested = (layer as unknown as { layers?: tfl.layers.Layer[] }).layers;
+      if (Array.isArray(nested)) visit(nested);
+    }
+  };
+  visit(model.layers);
+  return found;
+}
+
+/** A seed tfjs honours: a nonzero 32-bit integer (it takes 0 for "unseeded"). */
+export function noiseSeed(random: () => number): number {
+  return 1 + Math.floor(random() * 0xfffffffe);
+}
+
+/** Gives each layer the next seed from `random`; call before every training batch. */
+export function reseedNoise(layers: SeededNoiseLayer[], random: () => number): void {
+  for (const layer of layers) layer.seed = noiseSeed(random);
+}
+
+/** Gives each layer its seed from `seeds` (same order as seededNoiseLayers). */
+export function setNoiseSeeds(layers: SeededNoiseLayer[], seeds: readonly number[]): void {
+  layers.forEach((layer, k) => { layer.seed = seeds[k]; });
+}
