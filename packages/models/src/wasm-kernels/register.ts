@@ -9,6 +9,7 @@ import { type KernelWrapper, wrapStockKernels } from "../kernel-wrappers.js";
 import { conv2DBackpropFilter } from "./conv2d-backprop-filter.js";
 import { conv2DBackpropInput } from "./conv2d-backprop-input.js";
 import { depthwiseBackpropFilter, depthwiseBackpropInput } from "./depthwise-backprop.js";
+import { sharedIdentity } from "./identity.js";
 import { untransposingMatMul } from "./mat-mul.js";
 import { maxPoolGrad } from "./max-pool-grad.js";
 import { leadingAxesSum } from "./sum.js";
@@ -32,6 +33,7 @@ const WRAPPERS: KernelWrapper[] = [
   { kernelName: tf.BatchMatMul, wrap: untransposingMatMul },
   { kernelName: tf._FusedMatMul, wrap: untransposingMatMul },
   { kernelName: tf.Sum, wrap: leadingAxesSum },
+  { kernelName: tf.Identity, wrap: sharedIdentity },
 ];
 
 let registered = false;

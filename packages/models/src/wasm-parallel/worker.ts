@@ -11,6 +11,7 @@ import { parentPort } from "node:worker_threads";
 import { selectBackend, tf, tfl, type LayersModel } from "../index.js";
 import { arriveAndWait, stretchOf, sumStretch } from "./reduce.js";
 import { threadTimes } from "./thread-cpu.js";
+import { heap } from "../wasm-kernels/wasm-calls.js";
 import { type SeededNoiseLayer, seededNoiseLayers, setNoiseSeeds } from "../noise-seeds.js";
 import { buildOptimizer, readState, segmentsOf, sliceState, writeState, type Segment } from "./optimizer-shard.js";
 import type { BeginMessage, InitMessage, StepMessage, WorkerReply, WorkerStepTimes } from "./protocol.js";
@@ -143,7 +144,7 @@ function stepOptimizer(stepping: tf.Optimizer): void {
     });
     stepping.applyGradients(named);
   });
-  segments.forEach((s, k) => weights.set(segmentVariables[k].dataSync() as Float32Array, s.at));
+  segments.forEach((s, k) => weights.set(heapView(segmentVariables[k]), s.at));
 }
 
 /** Writes the gradient of this worker's slice, scaled by its share of the batch, to its buffer. */
@@ -172,11 +173,20 @@ function gradient(message: StepMessage): { loss: number; correct: number } {
     }, variables);
     let at = 0;
     for (const v of variables) {
-      mine.set(g[v.name].dataSync() as Float32Array, at);
+      mine.set(heapView(g[v.name]), at);
       at += v.size;
     }
     return { loss: value.dataSync()[0], correct };
   });
+}
+
+/**
+ * The tensor's values in the wasm heap, read in place: dataSync would copy each gradient into a
+ * fresh buffer every step (4.7 MB for the seed CNN's dense kernel), and the garbage collector's
+ * threads then took cores from the workers. Only valid until the next wasm allocation.
+ */
+function heapView(t: tf.Tensor): Float32Array {
+  return heap(tf.backend() as unknown as Parameters<typeof heap>[0], t);
 }
 
 /** Keras' "accuracy" for the label layout at hand: one-hot, sparse class ids, or one sigmoid unit. */
