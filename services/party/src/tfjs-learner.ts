@@ -1,5 +1,5 @@
 import { type Dataset, type Random, type Split, checkInputShape, mulberry32, validateLabels } from "@cohort/data";
-import { type LayersModel, ParallelWasmTrainer, type SeededNoiseLayer, evaluateModel, fitEpochParallel, getWeights, modelManifest, reseedNoise, seededNoiseLayers, setLearningRate, setWeights, tf } from "@cohort/models";
+import { GraphTrainingStep, type LayersModel, ParallelWasmTrainer, type SeededNoiseLayer, evaluateModel, fitEpochGraph, fitEpochParallel, getWeights, modelManifest, reseedNoise, seededNoiseLayers, setLearningRate, setWeights, tf } from "@cohort/models";
 import type { Manifest, WeightSet } from "@cohort/tensors";
 import type { EvaluateResult, LocalLearner, TrainResult, TrainSettings } from "./learner.js";
 import { ProximalTerm } from "./proximal-term.js";
@@ -38,6 +38,8 @@ export class TfjsLearner implements LocalLearner {
   private readonly random: Random | undefined;
   /** Dropout layers, given fresh seeds from `random` before each batch when the learner is seeded. */
   private readonly noiseLayers: SeededNoiseLayer[];
+  /** The tensorflow backend's graph training step, or why the model trains with fit (any other backend included). */
+  private graph: GraphTrainingStep | string;
 
   /**
    * `shuffle: false` feeds batches in the data's order (`cohort model train --no-shuffle`: reproducible runs).
@@ -66,6 +68,15 @@ export class TfjsLearner implements LocalLearner {
     this.numTestExamples = dataset.test.xShape[0];
     this.train_ = prepare(dataset.train, "train");
     this.test = dataset.test.xShape[0] > 0 ? prepare(dataset.test, "test") : undefined;
+    this.graph = backend === "tensorflow" ? GraphTrainingStep.create(model) : `graph training is for the tensorflow backend, not ${backend}`;
+  }
+
+  /**
+   * Whether rounds train through one TensorFlow graph per batch (the tensorflow backend, a model
+   * whose layers and loss the graph trainer supports, no validation split), or why not.
+   */
+  get graphTraining(): { enabled: boolean; reason?: string } {
+    return typeof this.graph === "string" ? { enabled: false, reason: this.graph } : { enabled: true };
   }
 
   getWeights(): WeightSet {
@@ -101,6 +112,8 @@ export class TfjsLearner implements LocalLearner {
   async close(): Promise<void> {
     await this.parallel?.close();
     this.parallel = undefined;
+    if (typeof this.graph !== "string") this.graph.dispose();
+    this.graph = "the learner is closed";
   }
 
   async train(settings: TrainSettings, onEpoch?: (epoch: number, metrics: Record<string, number>) => void): Promise<TrainResult> {
@@ -134,6 +147,18 @@ export class TfjsLearner implements LocalLearner {
             const logs = await fitEpochParallel(this.parallel, { ...arrays, rows: count }, {
               batchSize: settings.batchSize, shuffle: this.fitShuffles,
               onBatchEnd: (batch, loss) => onBatch?.({ epoch: epoch + 1, epochs: settings.epochs, batch: batch + 1, batches, loss }),
+              stop: () => this.stopping,
+              noiseRandom,
+            });
+            last = Object.fromEntries(Object.entries(logs).map(([k, v]) => [metricName(k), v]));
+          } else if (typeof this.graph !== "string" && !settings.validationSplit) {
+            // One TensorFlow graph run per batch; FedProx's step and the progress line after each.
+            const logs = await fitEpochGraph(this.graph, this.model, x, y, {
+              batchSize: settings.batchSize, shuffle: this.fitShuffles,
+              onBatchEnd: (batch, loss) => {
+                proximal?.step();
+                onBatch?.({ epoch: epoch + 1, epochs: settings.epochs, batch: batch + 1, batches, loss });
+              },
               stop: () => this.stopping,
               noiseRandom,
             });

@@ -1,0 +1,220 @@
+/**
+ * The graph trainer on the tensorflow backend: its loss and gradients equal TF.js' own
+ * (tf.variableGrads through the layers) for every supported layer kind and loss, its epochs train
+ * as model.fit does, and the seed CNN's layer kinds train as Keras 3 does (reference steps from
+ * testdata/graph-training/gen.py). Runs where a tfjs-node binding is built; CI requires it with
+ * COHORT_EXPECT_TENSORFLOW=1.
+ */
+import { readFileSync } from "node:fs";
+import { beforeAll, describe, expect, it } from "vitest";
+import { installedNativeBinding, selectBackend } from "../backend.js";
+import { kerasOptimizer } from "../optimizers/keras.js";
+import { relativeError } from "../optimizers/reference-cases.js";
+import { type LayersModel, tf, tfl } from "../tfjs.js";
+import { fitEpochGraph } from "./fit-graph-epoch.js";
+import { GraphTrainingStep } from "./graph-step.js";
+
+const native = installedNativeBinding();
+const skipped = native ? "" : " (skipped: no tfjs-node binding is built here; `cohort backend install tensorflow` builds one)";
+
+it.runIf(process.env.COHORT_EXPECT_TENSORFLOW === "1" && !native)("has a tfjs-node binding (COHORT_EXPECT_TENSORFLOW=1)", () => {
+  expect.fail("no @tensorflow/tfjs-node(-gpu) binding is built: run cohort backend install tensorflow");
+});
+
+/** Deterministic values in [0, 1) from an LCG (the same as testdata/graph-training/gen.py's). */
+function lcg(n: number, seed: number): Float32Array {
+  const out = new Float32Array(n);
+  let s = seed;
+  for (let i = 0; i < n; i++) {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    out[i] = s / 2 ** 32;
+  }
+  return out;
+}
+
+const oneHot = (n: number, classes: number) => tf.tidy(() => tf.cast(tf.oneHot(tf.tensor1d(Array.from({ length: n }, (_, i) => (i * 7) % classes), "int32"), classes), "float32"));
+
+function step(model: LayersModel): GraphTrainingStep {
+  const s = GraphTrainingStep.create(model);
+  if (typeof s === "string") throw new Error(`unsupported: ${s}`);
+  return s;
+}
+
+/** TF.js' loss (the compiled loss function, averaged) and gradients at the model's weights, layers in inference mode. */
+function eager(model: LayersModel, x: tf.Tensor, y: tf.Tensor): { loss: number; grads: Float32Array[] } {
+  const name = (model as unknown as { loss: string }).loss;
+  const lossFn = { categoricalCrossentropy: tfl.metrics.categoricalCrossentropy, // tfjs-layers' sparse loss is this: one-hot of the (floored) class ids, then the categorical one.
+    sparseCategoricalCrossentropy: (t: tf.Tensor, p: tf.Tensor) => tfl.metrics.categoricalCrossentropy(tf.oneHot(tf.cast(tf.reshape(t, [-1]), "int32"), p.shape[1]!), p), meanSquaredError: tfl.metrics.meanSquaredError }[name]!;
+  const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  const { value, grads } = tf.variableGrads(() => tf.mean(lossFn(y, model.apply(x) as tf.Tensor)) as tf.Scalar, vars);
+  const out = { loss: value.dataSync()[0]!, grads: vars.map((v) => grads[v.name]!.dataSync() as Float32Array) };
+  tf.dispose([value, ...Object.values(grads)]);
+  return out;
+}
+
+function compareWithEager(model: LayersModel, x: tf.Tensor, y: tf.Tensor): void {
+  const s = step(model);
+  try {
+    const expected = eager(model, x, y);
+    const got = s.run(x, y, Array.from({ length: s.dropouts }, (_, k): [number, number] => [1, k]));
+    expect(Math.abs(got.loss.dataSync()[0]! - expected.loss) / expected.loss, "loss").toBeLessThan(1e-5);
+    expect(got.grads.length).toBe(model.trainableWeights.length);
+    got.grads.forEach((g, k) => {
+      expect(g.shape, `gradient ${k}`).toEqual(model.trainableWeights[k]!.shape);
+      expect(relativeError(g.dataSync(), expected.grads[k]!), `gradient ${k} (${model.trainableWeights[k]!.name})`).toBeLessThan(1e-5);
+    });
+    tf.dispose([got.loss, ...(got.correct ? [got.correct] : []), ...got.grads]);
+  } finally {
+    s.dispose();
+  }
+}
+
+describe.skipIf(!native)(`graph training on the tensorflow backend${skipped}`, () => {
+  beforeAll(async () => {
+    const chosen = await selectBackend("tensorflow");
+    expect(chosen.name).toBe("tensorflow");
+  });
+
+  it("conv (valid, same, strides 2) + max/avg pools + flatten + dense, relu/tanh/sigmoid/softmax, categorical cross-entropy: loss, gradients and accuracy count as TF.js'", () => {
+    const model = tfl.sequential({
+      layers: [
+        tfl.layers.conv2d({ inputShape: [11, 11, 2], filters: 4, kernelSize: 3, activation: "relu" }),
+        tfl.layers.conv2d({ filters: 5, kernelSize: [3, 2], strides: 2, padding: "same", activation: "tanh" }),
+        tfl.layers.maxPooling2d({ poolSize: 2, padding: "same" }),
+        tfl.layers.averagePooling2d({ poolSize: 2, strides: 1 }),
+        tfl.layers.flatten(),
+        tfl.layers.dropout({ rate: 0 }),
+        tfl.layers.dense({ units: 6, activation: "sigmoid" }),
+        tfl.layers.dense({ units: 4, activation: "softmax" }),
+      ],
+    });
+    model.compile({ optimizer: "sgd", loss: "categoricalCrossentropy", metrics: ["accuracy"] });
+    // Two batch sizes through one session: shapes come from Shape ops, not from the first batch.
+    for (const n of [7, 3]) {
+      const [x, y] = [tf.tensor4d(lcg(n * 11 * 11 * 2, n), [n, 11, 11, 2]), oneHot(n, 4)];
+      compareWithEager(model, x, y);
+      const s = step(model);
+      const got = s.run(x, y, [[1, 0]]);
+      const hits = tf.tidy(() => tf.sum(tf.cast(tf.equal(tf.argMax(model.predict(x) as tf.Tensor, -1), tf.argMax(y, -1)), "float32")).dataSync()[0]);
+      expect(got.correct!.dataSync()[0]).toBe(hits);
+      s.dispose();
+      tf.dispose([x, y, got.loss, got.correct!, ...got.grads]);
+    }
+  });
+
+  it("dense chain with an Activation layer and a bias-free layer, sparse categorical cross-entropy (class ids as floats)", () => {
+    const model = tfl.sequential({
+      layers: [
+        tfl.layers.dense({ inputShape: [5], units: 8, activation: "tanh" }),
+        tfl.layers.activation({ activation: "relu" }),
+        tfl.layers.dense({ units: 6, useBias: false, activation: "linear" }),
+        tfl.layers.dense({ units: 3, activation: "softmax" }),
+      ],
+    });
+    model.compile({ optimizer: "sgd", loss: "sparseCategoricalCrossentropy" });
+    const x = tf.tensor2d(lcg(9 * 5, 3), [9, 5]);
+    const y = tf.tensor1d(Array.from({ length: 9 }, (_, i) => i % 3), "float32");
+    compareWithEager(model, x, y);
+    tf.dispose([x, y]);
+  });
+
+  it("mean squared error on a linear and on a sigmoid output", () => {
+    for (const activation of ["linear", "sigmoid"] as const) {
+      const model = tfl.sequential({
+        layers: [
+          tfl.layers.dense({ inputShape: [4], units: 6, activation: "relu" }),
+          tfl.layers.dense({ units: 2, activation }),
+        ],
+      });
+      model.compile({ optimizer: "sgd", loss: "meanSquaredError" });
+      const x = tf.tensor2d(lcg(8 * 4, 5), [8, 4]);
+      const y = tf.tensor2d(lcg(8 * 2, 6), [8, 2]);
+      compareWithEager(model, x, y);
+      tf.dispose([x, y]);
+    }
+  });
+
+  it("dropout: the same seeds draw the same masks, other seeds others, and a mask scales kept units by 1 / (1 - rate)", () => {
+    const model = tfl.sequential({ layers: [tfl.layers.dropout({ inputShape: [400], rate: 0.5 }), tfl.layers.dense({ units: 1, useBias: false })] });
+    model.compile({ optimizer: "sgd", loss: "meanSquaredError" });
+    const s = step(model);
+    const x = tf.ones([1, 400]);
+    const y = tf.zeros([1, 1]);
+    // d loss / d kernel = x_masked * 2 (out - y): proportional to the masked input.
+    const kernelGrad = (seed: number) => { const r = s.run(x, y, [[seed, 0]]); const g = Array.from(r.grads[0]!.dataSync()); tf.dispose([r.loss, ...r.grads]); return g; };
+    const [a, b, c] = [kernelGrad(11), kernelGrad(11), kernelGrad(12)];
+    expect(a).toEqual(b);
+    expect(a).not.toEqual(c);
+    const kept = a.filter((v) => v !== 0);
+    expect(kept.length).toBeGreaterThan(150);
+    expect(kept.length).toBeLessThan(250);
+    // Every kept unit's gradient is the same: 2 * out * 2 (the mask's 1 / (1 - 0.5)).
+    const out = tf.tidy(() => tf.sum(tf.mul(model.trainableWeights[0]!.read().reshape([400]), tf.tensor1d(a.map((v) => (v !== 0 ? 2 : 0))))).dataSync()[0]!);
+    for (const v of kept) expect(v).toBeCloseTo(2 * out * 2, 4);
+    s.dispose();
+    tf.dispose([x, y]);
+  });
+
+  it("an epoch of fitEpochGraph trains as model.fit does (Keras' Adam, no shuffling): same epoch loss and weights", async () => {
+    const make = () => {
+      const m = tfl.sequential({
+        layers: [
+          tfl.layers.conv2d({ inputShape: [8, 8, 1], filters: 3, kernelSize: 3, activation: "relu" }),
+          tfl.layers.maxPooling2d({ poolSize: 2 }),
+          tfl.layers.flatten(),
+          tfl.layers.dense({ units: 4, activation: "softmax" }),
+        ],
+      });
+      m.compile({ optimizer: kerasOptimizer("Adam", { lr: 0.01 }), loss: "categoricalCrossentropy", metrics: ["accuracy"] });
+      return m;
+    };
+    const [a, b] = [make(), make()];
+    b.setWeights(a.getWeights());
+    const x = tf.tensor4d(lcg(50 * 64, 9), [50, 8, 8, 1]);
+    const y = oneHot(50, 4);
+    const history = await a.fit(x, y, { epochs: 1, batchSize: 16, shuffle: false, verbose: 0 });
+    const s = step(b);
+    const batches: number[] = [];
+    const logs = await fitEpochGraph(s, b, x, y, { batchSize: 16, shuffle: false, onBatchEnd: (k) => batches.push(k) });
+    s.dispose();
+    expect(batches).toEqual([0, 1, 2, 3]);
+    expect(logs.loss).toBeCloseTo(Number(history.history.loss![0]), 5);
+    expect(logs.acc).toBeCloseTo(Number(history.history.acc![0]), 6);
+    a.getWeights().forEach((w, k) => expect(relativeError(b.getWeights()[k]!.dataSync(), w.dataSync()), `weight ${k}`).toBeLessThan(1e-4));
+    tf.dispose([x, y]);
+  });
+
+  it("trains the seed CNN's layer kinds as Keras 3 does: same losses and weights after 4 Adam steps (testdata/graph-training)", async () => {
+    const ref = JSON.parse(readFileSync(new URL("../../testdata/graph-training/keras_cnn_steps.json", import.meta.url), "utf8")) as { side: number; batch: number; steps: number; lr: number; losses: number[]; weights: Array<{ shape: number[]; values: number[] }> };
+    const model = tfl.sequential({
+      layers: [
+        tfl.layers.conv2d({ inputShape: [ref.side, ref.side, 1], filters: 4, kernelSize: 3, activation: "relu" }),
+        tfl.layers.conv2d({ filters: 8, kernelSize: 3, activation: "relu" }),
+        tfl.layers.maxPooling2d({ poolSize: 2 }),
+        tfl.layers.dropout({ rate: 0 }),
+        tfl.layers.flatten(),
+        tfl.layers.dense({ units: 16, activation: "relu" }),
+        tfl.layers.dropout({ rate: 0 }),
+        tfl.layers.dense({ units: 10, activation: "softmax" }),
+      ],
+    });
+    model.compile({ optimizer: kerasOptimizer("Adam", { lr: ref.lr }), loss: "categoricalCrossentropy" });
+    // gen.py's initial weights: ((i * 37 + k * 11) mod 101 - 50) / 400.
+    model.setWeights(model.getWeights().map((w, k) => tf.tensor(Float32Array.from({ length: w.size }, (_, i) => (((i * 37 + k * 11) % 101) - 50) / 400), w.shape)));
+    const s = step(model);
+    const losses: number[] = [];
+    for (let k = 0; k < ref.steps; k++) {
+      const x = tf.tensor4d(lcg(ref.batch * ref.side * ref.side, k + 1), [ref.batch, ref.side, ref.side, 1]);
+      const y = tf.tidy(() => tf.cast(tf.oneHot(tf.tensor1d(Array.from({ length: ref.batch }, (_, i) => i % 10), "int32"), 10), "float32"));
+      const logs = await fitEpochGraph(s, model, x, y, { batchSize: ref.batch, shuffle: false });
+      losses.push(logs.loss!);
+      tf.dispose([x, y]);
+    }
+    s.dispose();
+    losses.forEach((loss, k) => expect(loss, `loss of step ${k}`).toBeCloseTo(ref.losses[k]!, 4));
+    model.getWeights().forEach((w, k) => {
+      expect(w.shape).toEqual(ref.weights[k]!.shape);
+      expect(relativeError(w.dataSync(), ref.weights[k]!.values), `weight ${k}`).toBeLessThan(1e-4);
+    });
+  });
+});

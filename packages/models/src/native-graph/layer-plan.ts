@@ -1,0 +1,147 @@
+/**
+ * Which models the graph trainer can express, read from the layers' configs: a chain of
+ * InputLayer, Conv2D, Dense, MaxPooling2D, AveragePooling2D, Flatten, Dropout and Activation
+ * layers with relu/sigmoid/tanh/linear activations (softmax only as the last layer's, with
+ * categorical cross-entropy), trained on categorical or sparse categorical cross-entropy or mean
+ * squared error. Anything else gets a reason instead of a plan, and the model trains with fit.
+ */
+import type { LayersModel } from "../tfjs.js";
+import { tfl } from "../tfjs.js";
+
+export type Activation = "relu" | "sigmoid" | "tanh" | "linear" | "softmax";
+export type LossKind = "categorical" | "sparse" | "mse";
+
+interface Weighted { kernel: number; bias: number | undefined; activation: Activation }
+export type LayerStep =
+  | ({ kind: "conv2d"; kernelShape: number[]; strides: [number, number]; padding: "VALID" | "SAME" } & Weighted)
+  | ({ kind: "dense"; kernelShape: number[] } & Weighted)
+  | { kind: "pool"; op: "MaxPool" | "AvgPool"; size: [number, number]; strides: [number, number]; padding: "VALID" | "SAME" }
+  | { kind: "flatten"; units: number }
+  | { kind: "dropout"; rate: number; index: number }
+  | { kind: "activation"; activation: Activation };
+
+export interface LayerPlan {
+  steps: LayerStep[];
+  loss: LossKind;
+  /** The model reports accuracy (`acc`/`accuracy` among its metrics). */
+  accuracy: boolean;
+  /** Output units of the last layer (1: accuracy by rounding, as Keras). */
+  units: number;
+  /** Rank of the model's output, batch included. */
+  outputRank: number;
+  /** The input's shape without the batch dimension. */
+  inputShape: number[];
+  dropouts: number;
+}
+
+const ACTIVATIONS = new Set(["relu", "sigmoid", "tanh", "linear", "softmax"]);
+const LOSSES: Record<string, LossKind> = { categoricalcrossentropy: "categorical", sparsecategoricalcrossentropy: "sparse", meansquarederror: "mse", mse: "mse" };
+
+type Config = Record<string, unknown>;
+const pair = (v: unknown): [number, number] => (Array.isArray(v) ? [Number(v[0]), Number(v[1] ?? v[0])] : [Number(v), Number(v)]);
+const isOnes = (v: unknown): boolean => v == null || pair(v).every((n) => n === 1);
+
+class Unsupported extends Error {}
+const fail = (why: string): never => { throw new Unsupported(why); };
+
+/** The model as graph-training steps, or the reason it cannot be trained through a graph. */
+export function planLayers(model: LayersModel): LayerPlan | string {
+  try {
+    return plan(model);
+  } catch (err) {
+    if (err instanceof Unsupported) return err.message;
+    throw err;
+  }
+}
+
+function plan(model: LayersModel): LayerPlan {
+  if (!model.optimizer) fail("the model is not compiled");
+  if (model.inputs.length !== 1 || model.outputs.length !== 1) fail("it has several inputs or outputs");
+  if (model.inputs[0]!.dtype !== "float32") fail(`its input is ${model.inputs[0]!.dtype}, not float32`);
+  if (model.nonTrainableWeights.length > 0) fail("it has non-trainable weights");
+  const lossName = (model as unknown as { loss?: unknown }).loss;
+  const name = Array.isArray(lossName) && lossName.length === 1 ? lossName[0] : lossName;
+  if (typeof name !== "string") fail("its loss is a custom function");
+  const loss = LOSSES[(name as string).toLowerCase().replace(/[_\s-]/g, "")] ?? fail(`its loss ${String(name)} is not one the graph computes (categorical or sparse categorical cross-entropy, mean squared error)`);
+  const weightIndex = new Map(model.trainableWeights.map((w, k) => [w, k]));
+  const steps: LayerStep[] = [];
+  let previous: unknown;
+  let dropouts = 0;
+  for (const layer of model.layers) {
+    const cls = layer.getClassName();
+    const config = layer.getConfig() as Config;
+    checkChain(model, layer, previous);
+    previous = layer;
+    if (cls === "InputLayer") continue;
+    if (layer.trainable === false && layer.weights.length > 0) fail(`layer ${layer.name} is frozen`);
+    for (const [k, v] of Object.entries(config)) {
+      if (/(regularizer|constraint)$/i.test(k) && v != null) fail(`layer ${layer.name} has a ${k}`);
+    }
+    const weight = (w: tfl.LayerVariable | undefined) => (w === undefined ? undefined : weightIndex.get(w) ?? fail(`layer ${layer.name}'s weight ${w.name} is not trainable`));
+    const activation = () => {
+      const a = String(config.activation ?? "linear");
+      return ACTIVATIONS.has(a) ? (a as Activation) : fail(`layer ${layer.name}'s activation ${a} is not relu, sigmoid, tanh, linear or softmax`);
+    };
+    switch (cls) {
+      case "Conv2D": {
+        if (config.dataFormat !== "channelsLast") fail(`layer ${layer.name} is channels_first`);
+        if (!isOnes(config.dilationRate)) fail(`layer ${layer.name} is dilated`);
+        if (config.padding !== "valid" && config.padding !== "same") fail(`layer ${layer.name} has padding ${String(config.padding)}`);
+        const [kernel, bias] = layer.trainableWeights;
+        steps.push({ kind: "conv2d", kernel: weight(kernel)!, bias: weight(config.useBias ? bias : undefined), activation: activation(), kernelShape: kernel!.shape as number[], strides: pair(config.strides), padding: config.padding === "same" ? "SAME" : "VALID" });
+        break;
+      }
+      case "Dense": {
+        if ((layer.input as tfl.SymbolicTensor).shape.length !== 2) fail(`layer ${layer.name} takes a rank-${(layer.input as tfl.SymbolicTensor).shape.length} input (only 2-D Dense inputs)`);
+        const [kernel, bias] = layer.trainableWeights;
+        steps.push({ kind: "dense", kernel: weight(kernel)!, bias: weight(config.useBias ? bias : undefined), activation: activation(), kernelShape: kernel!.shape as number[] });
+        break;
+      }
+      case "MaxPooling2D":
+      case "AveragePooling2D":
+        if (config.dataFormat !== "channelsLast") fail(`layer ${layer.name} is channels_first`);
+        steps.push({ kind: "pool", op: cls === "MaxPooling2D" ? "MaxPool" : "AvgPool", size: pair(config.poolSize), strides: pair(config.strides ?? config.poolSize), padding: config.padding === "same" ? "SAME" : "VALID" });
+        break;
+      case "Flatten":
+        if (config.dataFormat === "channelsFirst") fail(`layer ${layer.name} is channels_first`);
+        steps.push({ kind: "flatten", units: (layer.output as tfl.SymbolicTensor).shape[1] as number });
+        break;
+      case "Dropout":
+        if (config.noiseShape != null) fail(`layer ${layer.name} has a noise shape`);
+        steps.push({ kind: "dropout", rate: Number(config.rate), index: dropouts++ });
+        break;
+      case "Activation":
+        steps.push({ kind: "activation", activation: activation() });
+        break;
+      default:
+        fail(`layer ${layer.name} is a ${cls} (the graph trainer knows Conv2D, Dense, MaxPooling2D, AveragePooling2D, Flatten, Dropout, Activation)`);
+    }
+  }
+  checkSoftmax(steps, loss);
+  const outShape = model.outputs[0]!.shape;
+  if (loss !== "mse" && outShape.length !== 2) fail(`cross-entropy on a rank-${outShape.length} output (only [batch, classes])`);
+  const accuracy = model.metricsNames.some((n) => n === "acc" || n === "accuracy");
+  return { steps, loss, accuracy, units: Number(outShape[outShape.length - 1] ?? 1), outputRank: outShape.length, inputShape: model.inputs[0]!.shape.slice(1) as number[], dropouts };
+}
+
+/** Each layer must take the previous one's output, and only that (a plain chain). */
+function checkChain(model: LayersModel, layer: tfl.layers.Layer, previous: unknown): void {
+  const nodes = layer.inboundNodes.filter((n) => n.outboundLayer === layer);
+  if (nodes.length > 1) fail(`layer ${layer.name} is applied more than once`);
+  const inbound = nodes[0]?.inboundLayers ?? [];
+  const isSequentialFirst = previous === undefined && inbound.every((l) => l.getClassName() === "InputLayer");
+  if (!isSequentialFirst && (inbound.length !== 1 || inbound[0] !== previous)) fail(`layer ${layer.name} is not fed by the layer before it alone (only plain chains of layers)`);
+  void model;
+}
+
+/** Softmax is computed inside the loss (from the logits), so it may only end the model, under cross-entropy. */
+function checkSoftmax(steps: LayerStep[], loss: LossKind): void {
+  steps.forEach((s, k) => {
+    if (!("activation" in s) || s.activation !== "softmax") return;
+    if (k !== steps.length - 1) fail("a softmax activation before the last layer");
+    if (loss === "mse") fail("softmax under mean squared error");
+  });
+  if (loss !== "mse" && (steps.length === 0 || !("activation" in steps[steps.length - 1]!) || (steps[steps.length - 1] as { activation: string }).activation !== "softmax")) {
+    fail("cross-entropy without a softmax last layer");
+  }
+}

@@ -1,0 +1,159 @@
+/**
+ * The training step of a planned model as a TensorFlow graph: fed the trainable weights, a batch
+ * (x, y) and one seed pair per Dropout layer, it returns the batch's mean loss, its count of
+ * correct predictions (when the model reports accuracy) and the loss's gradient for every
+ * trainable weight, in model.trainableWeights order. The backward pass is written out op by op
+ * (TensorFlow's own gradient kernels: Conv2DBackpropFilter/Input, MaxPoolGrad, ReluGrad, ...);
+ * nothing but the forward and backward ops of the chain is in the graph, so the session's
+ * grappler can fuse Conv2D+BiasAdd+Relu and MatMul+BiasAdd+Relu as it does for Keras.
+ */
+import { type Attr } from "./graph-def-writer.js";
+import { DT_BOOL, DT_FLOAT, DT_INT32, GraphBuilder } from "./graph-builder.js";
+import type { Activation, LayerPlan, LayerStep } from "./layer-plan.js";
+
+export interface TrainingGraph {
+  builder: GraphBuilder;
+  /** Placeholder names to feed, in this order: weights, x, y, then one int32[2] seed per Dropout layer. */
+  inputs: string[];
+  /** Fetched tensor names: loss, [correct,] one gradient per weight. */
+  outputs: string[];
+}
+
+const NHWC: Attr = { s: "NHWC" };
+const F: Attr = { type: DT_FLOAT };
+const I32: Attr = { type: DT_INT32 };
+
+export function buildTrainingGraph(plan: LayerPlan, weightShapes: number[][]): TrainingGraph {
+  const g = new GraphBuilder();
+  const w = weightShapes.map((shape, k) => g.placeholder(`w${k}`, DT_FLOAT, shape));
+  const x = g.placeholder("x", DT_FLOAT, [null, ...plan.inputShape]);
+  const y = g.placeholder("y", DT_FLOAT);
+  const seeds = Array.from({ length: plan.dropouts }, (_, k) => g.placeholder(`seed${k}`, DT_INT32, [2]));
+  // Forward: each step's input and output (and Dropout's mask), kept for the backward pass.
+  const saved: Array<{ input: string; output: string; mask?: string }> = [];
+  let h = x;
+  plan.steps.forEach((step, k) => {
+    const { output, mask } = forward(g, step, h, w, seeds);
+    saved.push({ input: h, output, mask });
+    h = output;
+  });
+  const { loss, grad, correct } = lossOf(g, plan, h, y);
+  // Backward, skipping the input gradient of every step before the first weighted one.
+  const firstWeighted = plan.steps.findIndex((s) => s.kind === "conv2d" || s.kind === "dense");
+  const grads: string[] = new Array(weightShapes.length);
+  let dy = grad;
+  for (let k = plan.steps.length - 1; k >= Math.max(firstWeighted, 0); k--) {
+    dy = backward(g, plan.steps[k]!, saved[k]!, dy, w, grads, k === plan.steps.length - 1, k > firstWeighted);
+  }
+  const missing = grads.findIndex((v) => v === undefined);
+  if (missing >= 0 || grads.length !== weightShapes.length) throw new Error(`training graph: no gradient for trainable weight ${missing}`);
+  const outputs = [g.identity(loss, "loss"), ...(correct ? [g.identity(correct, "correct")] : []), ...grads.map((d, k) => g.identity(d, `grad${k}`))];
+  return { builder: g, inputs: [...w, x, y, ...seeds].map((n) => `${n}:0`), outputs: outputs.map((n) => `${n}:0`) };
+}
+
+function convAttrs(step: { strides: [number, number]; padding: string }): Record<string, Attr> {
+  return { strides: { list: [1, ...step.strides, 1] }, padding: { s: step.padding }, data_format: NHWC, dilations: { list: [1, 1, 1, 1] }, use_cudnn_on_gpu: { b: true }, explicit_paddings: { list: [] } };
+}
+
+function poolAttrs(step: { size: [number, number]; strides: [number, number]; padding: string }): Record<string, Attr> {
+  return { ksize: { list: [1, ...step.size, 1] }, strides: { list: [1, ...step.strides, 1] }, padding: { s: step.padding }, data_format: NHWC };
+}
+
+function activate(g: GraphBuilder, a: Activation, z: string): string {
+  if (a === "relu") return g.f("Relu", [z]);
+  if (a === "sigmoid") return g.f("Sigmoid", [z]);
+  if (a === "tanh") return g.f("Tanh", [z]);
+  // linear, and softmax (only ever the last layer's): the loss takes the logits (SoftmaxCrossEntropyWithLogits).
+  return z;
+}
+
+function activationGrad(g: GraphBuilder, a: Activation, dy: string, out: string): string {
+  // ReluGrad gates on features > 0; the output is > 0 exactly where the input is.
+  if (a === "relu") return g.f("ReluGrad", [dy, out]);
+  if (a === "sigmoid") return g.f("SigmoidGrad", [out, dy]);
+  if (a === "tanh") return g.f("TanhGrad", [out, dy]);
+  return dy;
+}
+
+function forward(g: GraphBuilder, step: LayerStep, h: string, w: string[], seeds: string[]): { output: string; mask?: string } {
+  switch (step.kind) {
+    case "conv2d":
+    case "dense": {
+      let z = step.kind === "conv2d"
+        ? g.f("Conv2D", [h, w[step.kernel]!], convAttrs(step))
+        : g.f("MatMul", [h, w[step.kernel]!], { transpose_a: { b: false }, transpose_b: { b: false } });
+      if (step.bias !== undefined) z = g.f("BiasAdd", [z, w[step.bias]!], { data_format: NHWC });
+      return { output: activate(g, step.activation, z) };
+    }
+    case "pool":
+      return { output: g.f(step.op, [h], poolAttrs(step)) };
+    case "flatten":
+      return { output: g.f("Reshape", [h, g.int32s([-1, step.units])], { Tshape: I32 }) };
+    case "dropout": {
+      if (step.rate <= 0) return { output: h };
+      const uniform = g.op("StatelessRandomUniform", [g.shape(h), seeds[step.index]!], { dtype: F, T: I32, Tseed: I32 });
+      const keep = g.op("Cast", [g.f("GreaterEqual", [uniform, g.float(step.rate)])], { SrcT: { type: DT_BOOL }, DstT: F, Truncate: { b: false } });
+      const mask = g.f("Mul", [keep, g.float(1 / (1 - step.rate))]);
+      return { output: g.f("Mul", [h, mask]), mask };
+    }
+    case "activation":
+      return { output: activate(g, step.activation, h) };
+  }
+}
+
+/** Propagates dy through one step, writing its weights' gradients; returns the input's gradient (unused when !needInput). */
+function backward(g: GraphBuilder, step: LayerStep, s: { input: string; output: string; mask?: string }, dy: string, w: string[], grads: string[], last: boolean, needInput: boolean): string {
+  const throughActivation = (a: Activation) => (last && a === "softmax" ? dy : activationGrad(g, a, dy, s.output));
+  switch (step.kind) {
+    case "conv2d": {
+      const dz = throughActivation(step.activation);
+      if (step.bias !== undefined) grads[step.bias] = g.f("BiasAddGrad", [dz], { data_format: NHWC });
+      grads[step.kernel] = g.f("Conv2DBackpropFilter", [s.input, g.int32s(step.kernelShape), dz], convAttrs(step));
+      return needInput ? g.f("Conv2DBackpropInput", [g.shape(s.input), w[step.kernel]!, dz], convAttrs(step)) : dz;
+    }
+    case "dense": {
+      const dz = throughActivation(step.activation);
+      if (step.bias !== undefined) grads[step.bias] = g.f("BiasAddGrad", [dz], { data_format: NHWC });
+      grads[step.kernel] = g.f("MatMul", [s.input, dz], { transpose_a: { b: true }, transpose_b: { b: false } });
+      return needInput ? g.f("MatMul", [dz, w[step.kernel]!], { transpose_a: { b: false }, transpose_b: { b: true } }) : dz;
+    }
+    case "pool":
+      return step.op === "MaxPool"
+        ? g.f("MaxPoolGrad", [s.input, s.output, dy], poolAttrs(step))
+        : g.f("AvgPoolGrad", [g.shape(s.input), dy], poolAttrs(step));
+    case "flatten":
+      return g.f("Reshape", [dy, g.shape(s.input)], { Tshape: I32 });
+    case "dropout":
+      return s.mask ? g.f("Mul", [dy, s.mask]) : dy;
+    case "activation":
+      return throughActivation(step.activation);
+  }
+}
+
+/** The batch's mean loss, its gradient with respect to the last step's output (the logits under cross-entropy), and the correct count. */
+function lossOf(g: GraphBuilder, plan: LayerPlan, out: string, y: string): { loss: string; grad: string; correct?: string } {
+  const count = (hits: string) => g.sumAll(g.op("Cast", [hits], { SrcT: { type: DT_BOOL }, DstT: F, Truncate: { b: false } }), 1);
+  const argMax = (t: string) => g.op("ArgMax", [t, g.int32(-1)], { T: F, Tidx: I32, output_type: I32 });
+  const flatHits = (hits: string) => count(g.op("Reshape", [hits, g.int32s([-1])], { T: { type: DT_BOOL }, Tshape: I32 }));
+  if (plan.loss === "mse") {
+    const diff = g.f("Sub", [out, y]);
+    const n = g.sizeAsFloat(out);
+    const rank = plan.outputRank;
+    const loss = g.f("RealDiv", [g.sumAll(g.f("Square", [diff]), rank), n]);
+    const grad = g.f("RealDiv", [g.f("Mul", [diff, g.float(2)]), n]);
+    if (!plan.accuracy) return { loss, grad };
+    const hits = plan.units === 1 ? g.f("Equal", [g.f("Round", [out]), y], { incompatible_shape_error: { b: true } }) : g.op("Equal", [argMax(out), argMax(y)], { T: I32, incompatible_shape_error: { b: true } });
+    return { loss, grad, correct: flatHits(hits) };
+  }
+  const sparse = plan.loss === "sparse";
+  const labels = sparse ? g.op("Cast", [g.f("Reshape", [y, g.int32s([-1])], { Tshape: I32 })], { SrcT: F, DstT: I32, Truncate: { b: false } }) : y;
+  const xent = sparse
+    ? g.f("SparseSoftmaxCrossEntropyWithLogits", [out, labels], { Tlabels: I32 })
+    : g.f("SoftmaxCrossEntropyWithLogits", [out, labels]);
+  const n = g.sizeAsFloat(xent);
+  const loss = g.f("RealDiv", [g.sumAll(xent, 1), n]);
+  const grad = g.f("RealDiv", [`${xent}:1`, n]);
+  if (!plan.accuracy) return { loss, grad };
+  const hits = g.op("Equal", [argMax(out), sparse ? labels : argMax(y)], { T: I32, incompatible_shape_error: { b: true } });
+  return { loss, grad, correct: count(hits) };
+}
