@@ -75,7 +75,12 @@ export class GraphTrainingStep {
     const plan = planLayers(model);
     if (typeof plan === "string") return plan;
     const graph = buildTrainingGraph(plan, model.trainableWeights.map((w) => w.shape as number[]));
-    return new GraphTrainingStep(model, sessionBackend() as SessionBackend, graph, plan.accuracy, plan.dropouts);
+    try {
+      return new GraphTrainingStep(model, sessionBackend() as SessionBackend, graph, plan.accuracy, plan.dropouts);
+    } catch (err) {
+      // E.g. a TensorFlow C library without one of the graph's ops: train with fit, and say so.
+      return `TensorFlow did not load the training graph: ${err instanceof Error ? err.message : String(err)}`;
+    }
   }
 
   /**
