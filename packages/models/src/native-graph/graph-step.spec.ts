@@ -43,7 +43,7 @@ function step(model: LayersModel): GraphTrainingStep {
 /** TF.js' loss (the compiled loss function, averaged) and gradients at the model's weights, layers in inference mode. */
 function eager(model: LayersModel, x: tf.Tensor, y: tf.Tensor): { loss: number; grads: Float32Array[] } {
   const name = (model as unknown as { loss: string }).loss;
-  const lossFn = { categoricalCrossentropy: tfl.metrics.categoricalCrossentropy, // tfjs-layers' sparse loss is this: one-hot of the (floored) class ids, then the categorical one.
+  const lossFn = { categoricalCrossentropy: tfl.metrics.categoricalCrossentropy, binaryCrossentropy: tfl.metrics.binaryCrossentropy, // tfjs-layers' sparse loss is this: one-hot of the (floored) class ids, then the categorical one.
     sparseCategoricalCrossentropy: (t: tf.Tensor, p: tf.Tensor) => tfl.metrics.categoricalCrossentropy(tf.oneHot(tf.cast(tf.reshape(t, [-1]), "int32"), p.shape[1]!), p), meanSquaredError: tfl.metrics.meanSquaredError }[name]!;
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const { value, grads } = tf.variableGrads(() => tf.mean(lossFn(y, model.apply(x) as tf.Tensor)) as tf.Scalar, vars);
@@ -52,11 +52,17 @@ function eager(model: LayersModel, x: tf.Tensor, y: tf.Tensor): { loss: number; 
   return out;
 }
 
-function compareWithEager(model: LayersModel, x: tf.Tensor, y: tf.Tensor): void {
+/** `graphY`: the labels as the graph gets them, when not as tfjs' loss takes them (a [batch] column). */
+function compareWithEager(model: LayersModel, x: tf.Tensor, y: tf.Tensor, graphY = y): void {
   const s = step(model);
   try {
     const expected = eager(model, x, y);
-    const got = s.run(x, y, Array.from({ length: s.dropouts }, (_, k): [number, number] => [1, k]));
+    const got = s.run(x, graphY, Array.from({ length: s.dropouts }, (_, k): [number, number] => [1, k]));
+    if (s.accuracy) {
+      // tfjs-layers' own accuracy metric for this loss and output (binary, sparse or categorical).
+      const acc = (model.evaluate(x, y) as tf.Scalar[])[1]!.dataSync()[0]!;
+      expect(got.correct!.dataSync()[0]! / x.shape[0]!, "accuracy").toBeCloseTo(acc, 6);
+    }
     expect(Math.abs(got.loss.dataSync()[0]! - expected.loss) / expected.loss, "loss").toBeLessThan(1e-5);
     expect(got.grads.length).toBe(model.trainableWeights.length);
     got.grads.forEach((g, k) => {
@@ -111,7 +117,7 @@ describe.skipIf(!native)(`graph training on the tensorflow backend${skipped}`, (
         tfl.layers.dense({ units: 3, activation: "softmax" }),
       ],
     });
-    model.compile({ optimizer: "sgd", loss: "sparseCategoricalCrossentropy" });
+    model.compile({ optimizer: "sgd", loss: "sparseCategoricalCrossentropy", metrics: ["accuracy"] });
     const x = tf.tensor2d(lcg(9 * 5, 3), [9, 5]);
     const y = tf.tensor1d(Array.from({ length: 9 }, (_, i) => i % 3), "float32");
     compareWithEager(model, x, y);
@@ -126,11 +132,29 @@ describe.skipIf(!native)(`graph training on the tensorflow backend${skipped}`, (
           tfl.layers.dense({ units: 2, activation }),
         ],
       });
-      model.compile({ optimizer: "sgd", loss: "meanSquaredError" });
+      model.compile({ optimizer: "sgd", loss: "meanSquaredError", metrics: ["accuracy"] });
       const x = tf.tensor2d(lcg(8 * 4, 5), [8, 4]);
       const y = tf.tensor2d(lcg(8 * 2, 6), [8, 2]);
       compareWithEager(model, x, y);
       tf.dispose([x, y]);
+    }
+  });
+
+  it("binary cross-entropy from a sigmoid's logits: one unit with a [batch] label column, and three independent units", () => {
+    for (const units of [1, 3]) {
+      const model = tfl.sequential({
+        layers: [
+          tfl.layers.dense({ inputShape: [4], units: 6, activation: "relu" }),
+          tfl.layers.dense({ units, activation: "sigmoid" }),
+        ],
+      });
+      model.compile({ optimizer: "sgd", loss: "binaryCrossentropy", metrics: ["accuracy"] });
+      const x = tf.tensor2d(lcg(10 * 4, 8), [10, 4]);
+      const labels = Array.from({ length: 10 * units }, (_, i) => (i * 5) % 3 === 0 ? 1 : 0);
+      const y = tf.tensor2d(labels, [10, units]);
+      const column = units === 1 ? tf.tensor1d(labels) : y;
+      compareWithEager(model, x, y, column);
+      tf.dispose([x, y, column]);
     }
   });
 

@@ -31,7 +31,13 @@ describe("planLayers", () => {
     ["a kernel regularizer", () => compiled([tfl.layers.dense({ inputShape: [3], units: 2, activation: "softmax", kernelRegularizer: tfl.regularizers.l2() })]), /kernelRegularizer/],
     ["a kernel constraint", () => compiled([tfl.layers.dense({ inputShape: [3], units: 2, activation: "softmax", kernelConstraint: tfl.constraints.maxNorm({}) })]), /kernelConstraint/],
     ["a custom loss", () => compiled([tfl.layers.dense({ inputShape: [3], units: 2 })], (a, b) => tf.sub(a, b)), /custom function/],
-    ["binary cross-entropy", () => compiled([tfl.layers.dense({ inputShape: [3], units: 1, activation: "sigmoid" })], "binaryCrossentropy"), /binaryCrossentropy is not one/],
+    ["a hinge loss", () => compiled([tfl.layers.dense({ inputShape: [3], units: 1, activation: "tanh" })], "hinge"), /hinge is not one/],
+    ["binary cross-entropy on a linear output", () => compiled([tfl.layers.dense({ inputShape: [3], units: 1 })], "binaryCrossentropy"), /binary cross-entropy without a sigmoid/],
+    ["a metric other than accuracy", () => {
+      const m = tfl.sequential({ layers: [tfl.layers.dense({ inputShape: [3], units: 1 })] });
+      m.compile({ optimizer: "sgd", loss: "meanSquaredError", metrics: ["mae"] });
+      return m;
+    }, /metric mae is not one/],
     ["a dilated conv", () => compiled([tfl.layers.conv2d({ inputShape: [9, 9, 1], filters: 2, kernelSize: 3, dilationRate: 2 }), tfl.layers.flatten(), tfl.layers.dense({ units: 2, activation: "softmax" })]), /dilated/],
     ["softmax before the last layer", () => compiled([tfl.layers.dense({ inputShape: [3], units: 4, activation: "softmax" }), tfl.layers.dense({ units: 2, activation: "softmax" })]), /softmax activation before the last layer/],
     ["cross-entropy without softmax", () => compiled([tfl.layers.dense({ inputShape: [3], units: 2, activation: "sigmoid" })]), /without a softmax/],

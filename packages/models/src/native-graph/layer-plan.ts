@@ -2,14 +2,14 @@
  * Which models the graph trainer can express, read from the layers' configs: a chain of
  * InputLayer, Conv2D, Dense, MaxPooling2D, AveragePooling2D, Flatten, Dropout and Activation
  * layers with relu/sigmoid/tanh/linear activations (softmax only as the last layer's, with
- * categorical cross-entropy), trained on categorical or sparse categorical cross-entropy or mean
- * squared error. Anything else gets a reason instead of a plan, and the model trains with fit.
+ * categorical or sparse categorical cross-entropy; binary cross-entropy on a last sigmoid), or
+ * mean squared error on any of them but softmax. Anything else gets a reason instead of a plan, and the model trains with fit.
  */
 import type { LayersModel } from "../tfjs.js";
 import { tfl } from "../tfjs.js";
 
 export type Activation = "relu" | "sigmoid" | "tanh" | "linear" | "softmax";
-export type LossKind = "categorical" | "sparse" | "mse";
+export type LossKind = "categorical" | "sparse" | "binary" | "mse";
 
 interface Weighted { kernel: number; bias: number | undefined; activation: Activation }
 export type LayerStep =
@@ -35,7 +35,7 @@ export interface LayerPlan {
 }
 
 const ACTIVATIONS = new Set(["relu", "sigmoid", "tanh", "linear", "softmax"]);
-const LOSSES: Record<string, LossKind> = { categoricalcrossentropy: "categorical", sparsecategoricalcrossentropy: "sparse", meansquarederror: "mse", mse: "mse" };
+const LOSSES: Record<string, LossKind> = { categoricalcrossentropy: "categorical", sparsecategoricalcrossentropy: "sparse", binarycrossentropy: "binary", meansquarederror: "mse", mse: "mse" };
 
 type Config = Record<string, unknown>;
 const pair = (v: unknown): [number, number] => (Array.isArray(v) ? [Number(v[0]), Number(v[1] ?? v[0])] : [Number(v), Number(v)]);
@@ -62,7 +62,7 @@ function plan(model: LayersModel): LayerPlan {
   const lossName = (model as unknown as { loss?: unknown }).loss;
   const name = Array.isArray(lossName) && lossName.length === 1 ? lossName[0] : lossName;
   if (typeof name !== "string") fail("its loss is a custom function");
-  const loss = LOSSES[(name as string).toLowerCase().replace(/[_\s-]/g, "")] ?? fail(`its loss ${String(name)} is not one the graph computes (categorical or sparse categorical cross-entropy, mean squared error)`);
+  const loss = LOSSES[(name as string).toLowerCase().replace(/[_\s-]/g, "")] ?? fail(`its loss ${String(name)} is not one the graph computes (categorical, sparse categorical or binary cross-entropy, mean squared error)`);
   const weightIndex = new Map(model.trainableWeights.map((w, k) => [w, k]));
   const steps: LayerStep[] = [];
   let previous: unknown;
@@ -121,6 +121,8 @@ function plan(model: LayersModel): LayerPlan {
   const outShape = model.outputs[0]!.shape;
   if (loss !== "mse" && outShape.length !== 2) fail(`cross-entropy on a rank-${outShape.length} output (only [batch, classes])`);
   const accuracy = model.metricsNames.some((n) => n === "acc" || n === "accuracy");
+  const other = model.metricsNames.find((n) => n !== "loss" && n !== "acc" && n !== "accuracy");
+  if (other) fail(`its metric ${other} is not one the graph computes (only loss and accuracy)`);
   return { steps, loss, accuracy, units: Number(outShape[outShape.length - 1] ?? 1), outputRank: outShape.length, inputShape: model.inputs[0]!.shape.slice(1) as number[], dropouts };
 }
 
@@ -134,14 +136,19 @@ function checkChain(model: LayersModel, layer: tfl.layers.Layer, previous: unkno
   void model;
 }
 
-/** Softmax is computed inside the loss (from the logits), so it may only end the model, under cross-entropy. */
+/**
+ * The cross-entropies are computed from the logits (as Keras 3 does), so the last layer's
+ * activation belongs to the loss: softmax for the categorical ones, sigmoid for binary. Softmax
+ * may appear nowhere else.
+ */
 function checkSoftmax(steps: LayerStep[], loss: LossKind): void {
   steps.forEach((s, k) => {
     if (!("activation" in s) || s.activation !== "softmax") return;
     if (k !== steps.length - 1) fail("a softmax activation before the last layer");
     if (loss === "mse") fail("softmax under mean squared error");
   });
-  if (loss !== "mse" && (steps.length === 0 || !("activation" in steps[steps.length - 1]!) || (steps[steps.length - 1] as { activation: string }).activation !== "softmax")) {
-    fail("cross-entropy without a softmax last layer");
-  }
+  const last = steps[steps.length - 1];
+  const activation = last && "activation" in last ? last.activation : undefined;
+  if ((loss === "categorical" || loss === "sparse") && activation !== "softmax") fail("cross-entropy without a softmax last layer");
+  if (loss === "binary" && activation !== "sigmoid") fail("binary cross-entropy without a sigmoid last layer");
 }

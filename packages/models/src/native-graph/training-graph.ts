@@ -32,8 +32,10 @@ export function buildTrainingGraph(plan: LayerPlan, weightShapes: number[][]): T
   // Forward: each step's input and output (and Dropout's mask), kept for the backward pass.
   const saved: Array<{ input: string; output: string; mask?: string }> = [];
   let h = x;
+  // Under cross-entropy the last activation (softmax, sigmoid) is the loss's: that step outputs logits.
+  const logits = plan.loss !== "mse";
   plan.steps.forEach((step, k) => {
-    const { output, mask } = forward(g, step, h, w, seeds);
+    const { output, mask } = forward(g, step, h, w, seeds, logits && k === plan.steps.length - 1);
     saved.push({ input: h, output, mask });
     h = output;
   });
@@ -43,7 +45,7 @@ export function buildTrainingGraph(plan: LayerPlan, weightShapes: number[][]): T
   const grads: string[] = new Array(weightShapes.length);
   let dy = grad;
   for (let k = plan.steps.length - 1; k >= Math.max(firstWeighted, 0); k--) {
-    dy = backward(g, plan.steps[k]!, saved[k]!, dy, w, grads, k === plan.steps.length - 1, k > firstWeighted);
+    dy = backward(g, plan.steps[k]!, saved[k]!, dy, w, grads, logits && k === plan.steps.length - 1, k > firstWeighted);
   }
   const missing = grads.findIndex((v) => v === undefined);
   if (missing >= 0 || grads.length !== weightShapes.length) throw new Error(`training graph: no gradient for trainable weight ${missing}`);
@@ -63,7 +65,7 @@ function activate(g: GraphBuilder, a: Activation, z: string): string {
   if (a === "relu") return g.f("Relu", [z]);
   if (a === "sigmoid") return g.f("Sigmoid", [z]);
   if (a === "tanh") return g.f("Tanh", [z]);
-  // linear, and softmax (only ever the last layer's): the loss takes the logits (SoftmaxCrossEntropyWithLogits).
+  // linear; softmax is only ever the last layer's, whose activation the loss applies.
   return z;
 }
 
@@ -75,7 +77,9 @@ function activationGrad(g: GraphBuilder, a: Activation, dy: string, out: string)
   return dy;
 }
 
-function forward(g: GraphBuilder, step: LayerStep, h: string, w: string[], seeds: string[]): { output: string; mask?: string } {
+/** One step forward; `logits`: leave out the activation (the loss applies it). */
+function forward(g: GraphBuilder, step: LayerStep, h: string, w: string[], seeds: string[], logits: boolean): { output: string; mask?: string } {
+  const act = (a: Activation, z: string) => activate(g, logits ? "linear" : a, z);
   switch (step.kind) {
     case "conv2d":
     case "dense": {
@@ -83,7 +87,7 @@ function forward(g: GraphBuilder, step: LayerStep, h: string, w: string[], seeds
         ? g.f("Conv2D", [h, w[step.kernel]!], convAttrs(step))
         : g.f("MatMul", [h, w[step.kernel]!], { transpose_a: { b: false }, transpose_b: { b: false } });
       if (step.bias !== undefined) z = g.f("BiasAdd", [z, w[step.bias]!], { data_format: NHWC });
-      return { output: activate(g, step.activation, z) };
+      return { output: act(step.activation, z) };
     }
     case "pool":
       return { output: g.f(step.op, [h], poolAttrs(step)) };
@@ -97,13 +101,16 @@ function forward(g: GraphBuilder, step: LayerStep, h: string, w: string[], seeds
       return { output: g.f("Mul", [h, mask]), mask };
     }
     case "activation":
-      return { output: activate(g, step.activation, h) };
+      return { output: act(step.activation, h) };
   }
 }
 
-/** Propagates dy through one step, writing its weights' gradients; returns the input's gradient (unused when !needInput). */
-function backward(g: GraphBuilder, step: LayerStep, s: { input: string; output: string; mask?: string }, dy: string, w: string[], grads: string[], last: boolean, needInput: boolean): string {
-  const throughActivation = (a: Activation) => (last && a === "softmax" ? dy : activationGrad(g, a, dy, s.output));
+/**
+ * Propagates dy through one step, writing its weights' gradients; returns the input's gradient
+ * (unused when !needInput). `logits`: dy is already the gradient of the step's pre-activation.
+ */
+function backward(g: GraphBuilder, step: LayerStep, s: { input: string; output: string; mask?: string }, dy: string, w: string[], grads: string[], logits: boolean, needInput: boolean): string {
+  const throughActivation = (a: Activation) => (logits ? dy : activationGrad(g, a, dy, s.output));
   switch (step.kind) {
     case "conv2d": {
       const dz = throughActivation(step.activation);
@@ -132,28 +139,47 @@ function backward(g: GraphBuilder, step: LayerStep, s: { input: string; output: 
 
 /** The batch's mean loss, its gradient with respect to the last step's output (the logits under cross-entropy), and the correct count. */
 function lossOf(g: GraphBuilder, plan: LayerPlan, out: string, y: string): { loss: string; grad: string; correct?: string } {
-  const count = (hits: string) => g.sumAll(g.op("Cast", [hits], { SrcT: { type: DT_BOOL }, DstT: F, Truncate: { b: false } }), 1);
-  const argMax = (t: string) => g.op("ArgMax", [t, g.int32(-1)], { T: F, Tidx: I32, output_type: I32 });
-  const flatHits = (hits: string) => count(g.op("Reshape", [hits, g.int32s([-1])], { T: { type: DT_BOOL }, Tshape: I32 }));
-  if (plan.loss === "mse") {
-    const diff = g.f("Sub", [out, y]);
-    const n = g.sizeAsFloat(out);
-    const rank = plan.outputRank;
-    const loss = g.f("RealDiv", [g.sumAll(g.f("Square", [diff]), rank), n]);
-    const grad = g.f("RealDiv", [g.f("Mul", [diff, g.float(2)]), n]);
-    if (!plan.accuracy) return { loss, grad };
-    const hits = plan.units === 1 ? g.f("Equal", [g.f("Round", [out]), y], { incompatible_shape_error: { b: true } }) : g.op("Equal", [argMax(out), argMax(y)], { T: I32, incompatible_shape_error: { b: true } });
-    return { loss, grad, correct: flatHits(hits) };
-  }
+  const { loss, grad, target, labels } = plan.loss === "categorical" || plan.loss === "sparse" ? softmaxLoss(g, plan, out, y) : elementLoss(g, plan, out, y);
+  return { loss, grad, correct: plan.accuracy ? correctCount(g, plan, out, target, labels) : undefined };
+}
+
+/** Categorical (one-hot y) or sparse (class ids in y) cross-entropy from the logits. */
+function softmaxLoss(g: GraphBuilder, plan: LayerPlan, logits: string, y: string): { loss: string; grad: string; target: string; labels?: string } {
   const sparse = plan.loss === "sparse";
-  const labels = sparse ? g.op("Cast", [g.f("Reshape", [y, g.int32s([-1])], { Tshape: I32 })], { SrcT: F, DstT: I32, Truncate: { b: false } }) : y;
-  const xent = sparse
-    ? g.f("SparseSoftmaxCrossEntropyWithLogits", [out, labels], { Tlabels: I32 })
-    : g.f("SoftmaxCrossEntropyWithLogits", [out, labels]);
+  const labels = sparse ? g.op("Cast", [g.f("Reshape", [y, g.int32s([-1])], { Tshape: I32 })], { SrcT: F, DstT: I32, Truncate: { b: false } }) : undefined;
+  const xent = labels ? g.f("SparseSoftmaxCrossEntropyWithLogits", [logits, labels], { Tlabels: I32 }) : g.f("SoftmaxCrossEntropyWithLogits", [logits, y]);
   const n = g.sizeAsFloat(xent);
-  const loss = g.f("RealDiv", [g.sumAll(xent, 1), n]);
-  const grad = g.f("RealDiv", [`${xent}:1`, n]);
-  if (!plan.accuracy) return { loss, grad };
-  const hits = g.op("Equal", [argMax(out), sparse ? labels : argMax(y)], { T: I32, incompatible_shape_error: { b: true } });
-  return { loss, grad, correct: count(hits) };
+  return { loss: g.f("RealDiv", [g.sumAll(xent, 1), n]), grad: g.f("RealDiv", [`${xent}:1`, n]), target: y, labels };
+}
+
+/** Binary cross-entropy from the logits, or mean squared error: both averaged over every output unit. */
+function elementLoss(g: GraphBuilder, plan: LayerPlan, out: string, y: string): { loss: string; grad: string; target: string; labels?: string } {
+  // Targets take the output's shape (a [batch] column of values for a one-unit output).
+  const target = g.f("Reshape", [y, g.shape(out)], { Tshape: I32 });
+  const n = g.sizeAsFloat(out);
+  if (plan.loss === "binary") {
+    // Stably from the logits z: max(z, 0) - z * y + log(1 + exp(-|z|)); its gradient sigmoid(z) - y.
+    const perUnit = g.f("AddV2", [g.f("Sub", [g.f("Relu", [out]), g.f("Mul", [out, target])]), g.f("Log1p", [g.f("Exp", [g.f("Neg", [g.f("Abs", [out])])])])]);
+    return { loss: g.f("RealDiv", [g.sumAll(perUnit, plan.outputRank), n]), grad: g.f("RealDiv", [g.f("Sub", [g.f("Sigmoid", [out]), target]), n]), target };
+  }
+  const diff = g.f("Sub", [out, target]);
+  return { loss: g.f("RealDiv", [g.sumAll(g.f("Square", [diff]), plan.outputRank), n]), grad: g.f("RealDiv", [g.f("Mul", [diff, g.float(2)]), n]), target };
+}
+
+/**
+ * The batch's correct predictions under tfjs-layers' "accuracy": binary accuracy (p > 0.5, the
+ * fraction of a sample's units) for one output unit or binary cross-entropy, sparse categorical
+ * for class ids, categorical (argmax) otherwise.
+ */
+function correctCount(g: GraphBuilder, plan: LayerPlan, out: string, target: string, labels: string | undefined): string {
+  const toFloat = (t: string) => g.op("Cast", [t], { SrcT: { type: DT_BOOL }, DstT: F, Truncate: { b: false } });
+  const argMax = (t: string) => g.op("ArgMax", [t, g.int32(-1)], { T: F, Tidx: I32, output_type: I32 });
+  if (plan.units === 1 || plan.loss === "binary") {
+    // Under binary cross-entropy `out` holds logits: p > 0.5 is z > 0.
+    const predicted = toFloat(g.f("Greater", [out, g.float(plan.loss === "binary" ? 0 : 0.5)]));
+    const hits = toFloat(g.f("Equal", [predicted, target], { incompatible_shape_error: { b: true } }));
+    return g.f("RealDiv", [g.sumAll(g.f("Reshape", [hits, g.int32s([-1])], { Tshape: I32 }), 1), g.float(plan.units)]);
+  }
+  const hits = g.op("Equal", [argMax(out), labels ?? argMax(target)], { T: I32, incompatible_shape_error: { b: true } });
+  return g.sumAll(toFloat(hits), 1);
 }
