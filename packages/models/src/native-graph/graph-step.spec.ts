@@ -5,9 +5,12 @@
  * testdata/graph-training/gen.py). Runs where a tfjs-node binding is built; CI requires it with
  * COHORT_EXPECT_TENSORFLOW=1.
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
 import { installedNativeBinding, selectBackend } from "../backend.js";
+import { loadKerasModel } from "../keras-source.js";
 import { kerasOptimizer } from "../optimizers/keras.js";
 import { relativeError } from "../optimizers/reference-cases.js";
 import { type LayersModel, tf, tfl } from "../tfjs.js";
@@ -15,6 +18,9 @@ import { fitEpochGraph } from "./fit-graph-epoch.js";
 import { GraphTrainingStep } from "./graph-step.js";
 
 const native = installedNativeBinding();
+/** Real model files written by Keras (../shared/fixtures beside the repository; never copied in). */
+const sharedKeras = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../../../shared/fixtures/keras");
+const FIXTURES = ["keras224-mnist-cnn/model.h5", "keras3-mnist-softmax/model.keras", "tf212-house-mlp/model.h5"];
 const skipped = native ? "" : " (skipped: no tfjs-node binding is built here; `cohort backend install tensorflow` builds one)";
 
 it.runIf(process.env.COHORT_EXPECT_TENSORFLOW === "1" && !native)("has a tfjs-node binding (COHORT_EXPECT_TENSORFLOW=1)", () => {
@@ -157,6 +163,26 @@ describe.skipIf(!native)(`graph training on the tensorflow backend${skipped}`, (
       tf.dispose([x, y, column]);
     }
   });
+
+  for (const rel of FIXTURES) {
+    const file = path.join(sharedKeras, rel);
+    it.skipIf(!existsSync(file))(`a real Keras file, ${rel}, trains through the graph with tfjs' loss and gradients${existsSync(file) ? "" : ` (skipped: ${file} is absent; the shared fixtures live only beside the repository)`}`, async () => {
+      const model = await loadKerasModel(file);
+      const shape = model.inputs[0]!.shape.slice(1) as number[];
+      const n = 6;
+      // Inputs in [0, 0.1): a trained classifier stays unsure of noise, so no probability falls
+      // under 1e-7, where tfjs clips it (its loss and gradient then differ from the logits' ones,
+      // which the graph computes as Keras 3 does).
+      const x = tf.tidy(() => tf.mul(tf.tensor(lcg(n * shape.reduce((a, b) => a * b, 1), 4), [n, ...shape]), 0.1));
+      const units = model.outputs[0]!.shape[1] as number;
+      // Sparse files get class ids, the regression file values of its output's size.
+      const y = (model as unknown as { loss: string }).loss === "sparseCategoricalCrossentropy"
+        ? tf.tensor1d(Array.from({ length: n }, (_, i) => i % units), "float32")
+        : tf.tensor2d(lcg(n * units, 5), [n, units]);
+      compareWithEager(model, x, y);
+      tf.dispose([x, y]);
+    });
+  }
 
   it("dropout: the same seeds draw the same masks, other seeds others, and a mask scales kept units by 1 / (1 - rate)", () => {
     const model = tfl.sequential({ layers: [tfl.layers.dropout({ inputShape: [400], rate: 0.5 }), tfl.layers.dense({ units: 1, useBias: false })] });
