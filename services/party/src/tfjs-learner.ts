@@ -38,8 +38,8 @@ export class TfjsLearner implements LocalLearner {
   private readonly random: Random | undefined;
   /** Dropout layers, given fresh seeds from `random` before each batch when the learner is seeded. */
   private readonly noiseLayers: SeededNoiseLayer[];
-  /** The tensorflow backend's graph training step, or why the model trains with fit (any other backend included). */
-  private graph: GraphTrainingStep | string;
+  /** The tensorflow backend's graph training step, or why the model trains with fit; built on first use (a learner that only evaluates never builds it). */
+  private graph_: GraphTrainingStep | string | undefined;
 
   /**
    * `shuffle: false` feeds batches in the data's order (`cohort model train --no-shuffle`: reproducible runs).
@@ -68,7 +68,11 @@ export class TfjsLearner implements LocalLearner {
     this.numTestExamples = dataset.test.xShape[0];
     this.train_ = prepare(dataset.train, "train");
     this.test = dataset.test.xShape[0] > 0 ? prepare(dataset.test, "test") : undefined;
-    this.graph = backend === "tensorflow" ? GraphTrainingStep.create(model) : `graph training is for the tensorflow backend, not ${backend}`;
+  }
+
+  private get graph(): GraphTrainingStep | string {
+    this.graph_ ??= this.backend === "tensorflow" ? GraphTrainingStep.create(this.model) : `graph training is for the tensorflow backend, not ${this.backend}`;
+    return this.graph_;
   }
 
   /**
@@ -112,8 +116,8 @@ export class TfjsLearner implements LocalLearner {
   async close(): Promise<void> {
     await this.parallel?.close();
     this.parallel = undefined;
-    if (typeof this.graph !== "string") this.graph.dispose();
-    this.graph = "the learner is closed";
+    if (this.graph_ !== undefined && typeof this.graph_ !== "string") this.graph_.dispose();
+    this.graph_ = "the learner is closed";
   }
 
   async train(settings: TrainSettings, onEpoch?: (epoch: number, metrics: Record<string, number>) => void): Promise<TrainResult> {
@@ -124,6 +128,7 @@ export class TfjsLearner implements LocalLearner {
     // FedProx: the weights set for this round (the global model) anchor the proximal term.
     const proximal = settings.proximalMu ? new ProximalTerm(this.model, settings.proximalMu, settings.lr ?? DEFAULT_PROXIMAL_LR) : undefined;
     let trained = 0;
+    const graph = this.graph;
     try {
       for (let epoch = 0; epoch < settings.epochs && !this.stopping; epoch++) {
         // steps_per_epoch caps an epoch at that many batches of a fresh random sample.
@@ -151,9 +156,9 @@ export class TfjsLearner implements LocalLearner {
               noiseRandom,
             });
             last = Object.fromEntries(Object.entries(logs).map(([k, v]) => [metricName(k), v]));
-          } else if (typeof this.graph !== "string" && !settings.validationSplit) {
+          } else if (typeof graph !== "string" && !settings.validationSplit) {
             // One TensorFlow graph run per batch; FedProx's step and the progress line after each.
-            const logs = await fitEpochGraph(this.graph, this.model, x, y, {
+            const logs = await fitEpochGraph(graph, this.model, x, y, {
               batchSize: settings.batchSize, shuffle: this.fitShuffles,
               onBatchEnd: (batch, loss) => {
                 proximal?.step();
