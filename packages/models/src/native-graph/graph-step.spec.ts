@@ -114,6 +114,25 @@ describe.skipIf(!native)(`graph training on the tensorflow backend${skipped}`, (
     }
   });
 
+  it("elu and selu, global average and global max pooling", () => {
+    for (const global of [tfl.layers.globalAveragePooling2d({}), tfl.layers.globalMaxPooling2d({})]) {
+      const model = tfl.sequential({
+        layers: [
+          tfl.layers.conv2d({ inputShape: [7, 6, 2], filters: 4, kernelSize: 3, activation: "elu" }),
+          global,
+          tfl.layers.dense({ units: 5, activation: "selu" }),
+          tfl.layers.dense({ units: 3, activation: "softmax" }),
+        ],
+      });
+      model.compile({ optimizer: "sgd", loss: "categoricalCrossentropy", metrics: ["accuracy"] });
+      // Inputs around zero, so elu and selu see both signs.
+      const x = tf.tidy(() => tf.sub(tf.tensor4d(lcg(5 * 7 * 6 * 2, 13), [5, 7, 6, 2]), 0.5));
+      const y = oneHot(5, 3);
+      compareWithEager(model, x, y);
+      tf.dispose([x, y]);
+    }
+  });
+
   it("dense chain with an Activation layer and a bias-free layer, sparse categorical cross-entropy (class ids as floats)", () => {
     const model = tfl.sequential({
       layers: [

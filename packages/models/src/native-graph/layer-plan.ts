@@ -1,14 +1,15 @@
 /**
  * Which models the graph trainer can express, read from the layers' configs: a chain of
- * InputLayer, Conv2D, Dense, MaxPooling2D, AveragePooling2D, Flatten, Dropout and Activation
- * layers with relu/sigmoid/tanh/linear activations (softmax only as the last layer's, with
+ * InputLayer, Conv2D, Dense, MaxPooling2D, AveragePooling2D, GlobalMaxPooling2D,
+ * GlobalAveragePooling2D, Flatten, Dropout and Activation layers with relu, elu, selu, sigmoid,
+ * tanh and linear activations (softmax only as the last layer's, with
  * categorical or sparse categorical cross-entropy; binary cross-entropy on a last sigmoid), or
  * mean squared error on any of them but softmax. Anything else gets a reason instead of a plan, and the model trains with fit.
  */
 import type { LayersModel } from "../tfjs.js";
 import { tfl } from "../tfjs.js";
 
-export type Activation = "relu" | "sigmoid" | "tanh" | "linear" | "softmax";
+export type Activation = "relu" | "elu" | "selu" | "sigmoid" | "tanh" | "linear" | "softmax";
 export type LossKind = "categorical" | "sparse" | "binary" | "mse";
 
 interface Weighted { kernel: number; bias: number | undefined; activation: Activation }
@@ -34,7 +35,7 @@ export interface LayerPlan {
   dropouts: number;
 }
 
-const ACTIVATIONS = new Set(["relu", "sigmoid", "tanh", "linear", "softmax"]);
+const ACTIVATIONS = new Set(["relu", "elu", "selu", "sigmoid", "tanh", "linear", "softmax"]);
 const LOSSES: Record<string, LossKind> = { categoricalcrossentropy: "categorical", sparsecategoricalcrossentropy: "sparse", binarycrossentropy: "binary", meansquarederror: "mse", mse: "mse" };
 
 type Config = Record<string, unknown>;
@@ -80,7 +81,7 @@ function plan(model: LayersModel): LayerPlan {
     const weight = (w: tfl.LayerVariable | undefined) => (w === undefined ? undefined : weightIndex.get(w) ?? fail(`layer ${layer.name}'s weight ${w.name} is not trainable`));
     const activation = () => {
       const a = String(config.activation ?? "linear");
-      return ACTIVATIONS.has(a) ? (a as Activation) : fail(`layer ${layer.name}'s activation ${a} is not relu, sigmoid, tanh, linear or softmax`);
+      return ACTIVATIONS.has(a) ? (a as Activation) : fail(`layer ${layer.name}'s activation ${a} is not relu, elu, selu, sigmoid, tanh, linear or softmax`);
     };
     switch (cls) {
       case "Conv2D": {
@@ -102,6 +103,16 @@ function plan(model: LayersModel): LayerPlan {
         if (config.dataFormat !== "channelsLast") fail(`layer ${layer.name} is channels_first`);
         steps.push({ kind: "pool", op: cls === "MaxPooling2D" ? "MaxPool" : "AvgPool", size: pair(config.poolSize), strides: pair(config.strides ?? config.poolSize), padding: config.padding === "same" ? "SAME" : "VALID" });
         break;
+      case "GlobalMaxPooling2D":
+      case "GlobalAveragePooling2D": {
+        // A pool over the whole image, then [batch, channels].
+        if (config.dataFormat === "channelsFirst") fail(`layer ${layer.name} is channels_first`);
+        const [, h, w, c] = (layer.input as tfl.SymbolicTensor).shape as number[];
+        const whole: [number, number] = [h!, w!];
+        steps.push({ kind: "pool", op: cls === "GlobalMaxPooling2D" ? "MaxPool" : "AvgPool", size: whole, strides: whole, padding: "VALID" });
+        steps.push({ kind: "flatten", units: c! });
+        break;
+      }
       case "Flatten":
         if (config.dataFormat === "channelsFirst") fail(`layer ${layer.name} is channels_first`);
         steps.push({ kind: "flatten", units: (layer.output as tfl.SymbolicTensor).shape[1] as number });
@@ -114,7 +125,7 @@ function plan(model: LayersModel): LayerPlan {
         steps.push({ kind: "activation", activation: activation() });
         break;
       default:
-        fail(`layer ${layer.name} is a ${cls} (the graph trainer knows Conv2D, Dense, MaxPooling2D, AveragePooling2D, Flatten, Dropout, Activation)`);
+        fail(`layer ${layer.name} is a ${cls} (the graph trainer knows Conv2D, Dense, MaxPooling2D, AveragePooling2D, GlobalMaxPooling2D, GlobalAveragePooling2D, Flatten, Dropout, Activation)`);
     }
   }
   checkSoftmax(steps, loss);

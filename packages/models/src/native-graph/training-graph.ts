@@ -63,6 +63,8 @@ function poolAttrs(step: { size: [number, number]; strides: [number, number]; pa
 
 function activate(g: GraphBuilder, a: Activation, z: string): string {
   if (a === "relu") return g.f("Relu", [z]);
+  if (a === "elu") return g.f("Elu", [z]);
+  if (a === "selu") return g.f("Selu", [z]);
   if (a === "sigmoid") return g.f("Sigmoid", [z]);
   if (a === "tanh") return g.f("Tanh", [z]);
   // linear; softmax is only ever the last layer's, whose activation the loss applies.
@@ -72,6 +74,9 @@ function activate(g: GraphBuilder, a: Activation, z: string): string {
 function activationGrad(g: GraphBuilder, a: Activation, dy: string, out: string): string {
   // ReluGrad gates on features > 0; the output is > 0 exactly where the input is.
   if (a === "relu") return g.f("ReluGrad", [dy, out]);
+  // EluGrad and SeluGrad take the outputs: y + 1 (y + scale * alpha for selu) is the slope where y < 0.
+  if (a === "elu") return g.f("EluGrad", [dy, out]);
+  if (a === "selu") return g.f("SeluGrad", [dy, out]);
   if (a === "sigmoid") return g.f("SigmoidGrad", [out, dy]);
   if (a === "tanh") return g.f("TanhGrad", [out, dy]);
   return dy;
