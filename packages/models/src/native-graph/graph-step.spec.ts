@@ -133,17 +133,24 @@ describe.skipIf(!native)(`graph training on the tensorflow backend${skipped}`, (
     }
   });
 
-  it("dense chain with an Activation layer and a bias-free layer, sparse categorical cross-entropy (class ids as floats)", () => {
+  it("dense chain with Activation, LeakyReLU and ReLU(6) layers and a bias-free layer, sparse categorical cross-entropy (class ids as floats)", () => {
     const model = tfl.sequential({
       layers: [
-        tfl.layers.dense({ inputShape: [5], units: 8, activation: "tanh" }),
+        tfl.layers.dense({ inputShape: [5], units: 8 }),
+        tfl.layers.reLU({ maxValue: 6 }),
+        tfl.layers.dense({ units: 7, activation: "tanh" }),
+        tfl.layers.leakyReLU({ alpha: 0.2 }),
+        tfl.layers.dense({ units: 7 }),
         tfl.layers.activation({ activation: "relu" }),
         tfl.layers.dense({ units: 6, useBias: false, activation: "linear" }),
         tfl.layers.dense({ units: 3, activation: "softmax" }),
       ],
     });
     model.compile({ optimizer: "sgd", loss: "sparseCategoricalCrossentropy", metrics: ["accuracy"] });
-    const x = tf.tensor2d(lcg(9 * 5, 3), [9, 5]);
+    // Inputs in [-10, 10): the first layer's outputs fall below 0 and above ReLU(6)'s cap.
+    const x = tf.tidy(() => tf.mul(tf.sub(tf.tensor2d(lcg(9 * 5, 3), [9, 5]), 0.5), 20));
+    const capped = tf.tidy(() => (model.layers[0]!.apply(x) as tf.Tensor).dataSync());
+    expect(capped.some((v) => v > 6) && capped.some((v) => v < 0)).toBe(true);
     const y = tf.tensor1d(Array.from({ length: 9 }, (_, i) => i % 3), "float32");
     compareWithEager(model, x, y);
     tf.dispose([x, y]);

@@ -1,7 +1,7 @@
 /**
  * Which models the graph trainer can express, read from the layers' configs: a chain of
  * InputLayer, Conv2D, Dense, MaxPooling2D, AveragePooling2D, GlobalMaxPooling2D,
- * GlobalAveragePooling2D, Flatten, Dropout and Activation layers with relu, elu, selu, sigmoid,
+ * GlobalAveragePooling2D, Flatten, Dropout, Activation, LeakyReLU and ReLU (max 6 or none) layers with relu, elu, selu, sigmoid,
  * tanh and linear activations (softmax only as the last layer's, with
  * categorical or sparse categorical cross-entropy; binary cross-entropy on a last sigmoid), or
  * mean squared error on any of them but softmax. Anything else gets a reason instead of a plan, and the model trains with fit.
@@ -19,7 +19,10 @@ export type LayerStep =
   | { kind: "pool"; op: "MaxPool" | "AvgPool"; size: [number, number]; strides: [number, number]; padding: "VALID" | "SAME" }
   | { kind: "flatten"; units: number }
   | { kind: "dropout"; rate: number; index: number }
-  | { kind: "activation"; activation: Activation };
+  | { kind: "activation"; activation: Activation }
+  /** LeakyReLU (alpha) and ReLU capped at 6 (Keras' ReLU(max_value=6)): their gradients take the layer's input. */
+  | { kind: "leakyRelu"; alpha: number }
+  | { kind: "relu6" };
 
 export interface LayerPlan {
   steps: LayerStep[];
@@ -108,6 +111,7 @@ function plan(model: LayersModel): LayerPlan {
         // A pool over the whole image, then [batch, channels].
         if (config.dataFormat === "channelsFirst") fail(`layer ${layer.name} is channels_first`);
         const [, h, w, c] = (layer.input as tfl.SymbolicTensor).shape as number[];
+        if (!(h! > 0 && w! > 0)) fail(`layer ${layer.name} pools an image of unknown size`);
         const whole: [number, number] = [h!, w!];
         steps.push({ kind: "pool", op: cls === "GlobalMaxPooling2D" ? "MaxPool" : "AvgPool", size: whole, strides: whole, padding: "VALID" });
         steps.push({ kind: "flatten", units: c! });
@@ -115,7 +119,9 @@ function plan(model: LayersModel): LayerPlan {
       }
       case "Flatten":
         if (config.dataFormat === "channelsFirst") fail(`layer ${layer.name} is channels_first`);
-        steps.push({ kind: "flatten", units: (layer.output as tfl.SymbolicTensor).shape[1] as number });
+        const units = (layer.output as tfl.SymbolicTensor).shape[1];
+        if (!(typeof units === "number" && units > 0)) fail(`layer ${layer.name} flattens an input of unknown size`);
+        steps.push({ kind: "flatten", units: units as number });
         break;
       case "Dropout":
         if (config.noiseShape != null) fail(`layer ${layer.name} has a noise shape`);
@@ -124,8 +130,18 @@ function plan(model: LayersModel): LayerPlan {
       case "Activation":
         steps.push({ kind: "activation", activation: activation() });
         break;
+      case "LeakyReLU":
+        steps.push({ kind: "leakyRelu", alpha: Number(config.alpha ?? 0.3) });
+        break;
+      case "ReLU": {
+        const max = config.maxValue;
+        if (max == null) steps.push({ kind: "activation", activation: "relu" });
+        else if (Number(max) === 6) steps.push({ kind: "relu6" });
+        else fail(`layer ${layer.name} caps ReLU at ${String(max)} (only 6 or none)`);
+        break;
+      }
       default:
-        fail(`layer ${layer.name} is a ${cls} (the graph trainer knows Conv2D, Dense, MaxPooling2D, AveragePooling2D, GlobalMaxPooling2D, GlobalAveragePooling2D, Flatten, Dropout, Activation)`);
+        fail(`layer ${layer.name} is a ${cls} (the graph trainer knows Conv2D, Dense, MaxPooling2D, AveragePooling2D, GlobalMaxPooling2D, GlobalAveragePooling2D, Flatten, Dropout, Activation, LeakyReLU, ReLU)`);
     }
   }
   checkSoftmax(steps, loss);

@@ -107,6 +107,10 @@ function forward(g: GraphBuilder, step: LayerStep, h: string, w: string[], seeds
     }
     case "activation":
       return { output: act(step.activation, h) };
+    case "leakyRelu":
+      return { output: g.f("LeakyRelu", [h], { alpha: { f: step.alpha } }) };
+    case "relu6":
+      return { output: g.f("Relu6", [h]) };
   }
 }
 
@@ -139,6 +143,10 @@ function backward(g: GraphBuilder, step: LayerStep, s: { input: string; output: 
       return s.mask ? g.f("Mul", [dy, s.mask]) : dy;
     case "activation":
       return throughActivation(step.activation);
+    case "leakyRelu":
+      return g.f("LeakyReluGrad", [dy, s.input], { alpha: { f: step.alpha } });
+    case "relu6":
+      return g.f("Relu6Grad", [dy, s.input]);
   }
 }
 
