@@ -46,13 +46,13 @@ function step(model: LayersModel): GraphTrainingStep {
   return s;
 }
 
-/** TF.js' loss (the compiled loss function, averaged) and gradients at the model's weights, layers in inference mode. */
-function eager(model: LayersModel, x: tf.Tensor, y: tf.Tensor): { loss: number; grads: Float32Array[] } {
+/** TF.js' loss (the compiled loss function, averaged) and gradients at the model's weights, layers in inference mode (`training`: training mode). */
+function eager(model: LayersModel, x: tf.Tensor, y: tf.Tensor, training = false): { loss: number; grads: Float32Array[] } {
   const name = (model as unknown as { loss: string }).loss;
   const lossFn = { categoricalCrossentropy: tfl.metrics.categoricalCrossentropy, binaryCrossentropy: tfl.metrics.binaryCrossentropy, // tfjs-layers' sparse loss is this: one-hot of the (floored) class ids, then the categorical one.
     sparseCategoricalCrossentropy: (t: tf.Tensor, p: tf.Tensor) => tfl.metrics.categoricalCrossentropy(tf.oneHot(tf.cast(tf.reshape(t, [-1]), "int32"), p.shape[1]!), p), meanSquaredError: tfl.metrics.meanSquaredError }[name]!;
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
-  const { value, grads } = tf.variableGrads(() => tf.mean(lossFn(y, model.apply(x) as tf.Tensor)) as tf.Scalar, vars);
+  const { value, grads } = tf.variableGrads(() => tf.mean(lossFn(y, model.apply(x, { training }) as tf.Tensor)) as tf.Scalar, vars);
   const out = { loss: value.dataSync()[0]!, grads: vars.map((v) => grads[v.name]!.dataSync() as Float32Array) };
   tf.dispose([value, ...Object.values(grads)]);
   return out;
@@ -131,6 +131,41 @@ describe.skipIf(!native)(`graph training on the tensorflow backend${skipped}`, (
       compareWithEager(model, x, y);
       tf.dispose([x, y]);
     }
+  });
+
+  it("BatchNormalization (4-D and 2-D): batch statistics, gradients and moving statistics as tfjs' training mode", () => {
+    const model = tfl.sequential({
+      layers: [
+        // No bias before a normalization: its gradient is zero up to rounding (no relative scale to compare).
+        tfl.layers.conv2d({ inputShape: [6, 6, 2], filters: 3, kernelSize: 3, useBias: false }),
+        tfl.layers.batchNormalization({ momentum: 0.9 }),
+        tfl.layers.activation({ activation: "relu" }),
+        tfl.layers.flatten(),
+        tfl.layers.dense({ units: 5, useBias: false }),
+        tfl.layers.batchNormalization({ epsilon: 0.01 }),
+        tfl.layers.dense({ units: 3, activation: "softmax" }),
+      ],
+    });
+    model.compile({ optimizer: "sgd", loss: "categoricalCrossentropy" });
+    // Statistics away from their initial 0 and 1, so that the moving update shows.
+    const x = tf.tidy(() => tf.add(tf.mul(tf.tensor4d(lcg(7 * 6 * 6 * 2, 21), [7, 6, 6, 2]), 3), 1));
+    const y = oneHot(7, 3);
+    const moving = () => model.nonTrainableWeights.map((w) => Array.from(w.read().dataSync()));
+    const before = moving();
+    const expected = eager(model, x, y, true);
+    const movedByTfjs = moving();
+    model.nonTrainableWeights.forEach((w, k) => w.write(tf.tensor(before[k]!, w.shape as number[])));
+    const s = step(model);
+    const got = s.run(x, y, []);
+    expect(Math.abs(got.loss.dataSync()[0]! - expected.loss) / expected.loss, "loss").toBeLessThan(1e-5);
+    got.grads.forEach((g, k) => expect(relativeError(g.dataSync(), expected.grads[k]!), `gradient ${k} (${model.trainableWeights[k]!.name})`).toBeLessThan(1e-5));
+    const movedByGraph = moving();
+    movedByGraph.forEach((m, k) => {
+      expect(m, `moving statistic ${k} moved`).not.toEqual(before[k]);
+      expect(relativeError(m, movedByTfjs[k]!), `moving statistic ${k}`).toBeLessThan(1e-5);
+    });
+    s.dispose();
+    tf.dispose([x, y, got.loss, ...got.grads]);
   });
 
   it("dense chain with Activation, LeakyReLU and ReLU(6) layers and a bias-free layer, sparse categorical cross-entropy (class ids as floats)", () => {

@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { type LayersModel, tf } from "../tfjs.js";
 import { encodeSavedModel } from "./graph-def-writer.js";
-import { planLayers } from "./layer-plan.js";
+import { type MovingStats, planLayers } from "./layer-plan.js";
 import { buildTrainingGraph, type TrainingGraph } from "./training-graph.js";
 
 /** The parts of tfjs-node's NodeJSKernelBackend (not exported with types) a session run needs. */
@@ -55,7 +55,7 @@ export class GraphTrainingStep {
   private readonly inputNames: string;
   private readonly outputNames: string;
 
-  private constructor(private readonly model: LayersModel, private readonly backend: SessionBackend, graph: TrainingGraph, readonly accuracy: boolean, readonly dropouts: number) {
+  private constructor(private readonly model: LayersModel, private readonly backend: SessionBackend, graph: TrainingGraph, readonly accuracy: boolean, readonly dropouts: number, private readonly norms: MovingStats[]) {
     this.inputNames = graph.inputs.join(",");
     this.outputNames = graph.outputs.join(",");
     const dir = mkdtempSync(path.join(tmpdir(), "cohort-graph-"));
@@ -76,7 +76,7 @@ export class GraphTrainingStep {
     if (typeof plan === "string") return plan;
     const graph = buildTrainingGraph(plan, model.trainableWeights.map((w) => w.shape as number[]));
     try {
-      return new GraphTrainingStep(model, sessionBackend() as SessionBackend, graph, plan.accuracy, plan.dropouts);
+      return new GraphTrainingStep(model, sessionBackend() as SessionBackend, graph, plan.accuracy, plan.dropouts, plan.norms);
     } catch (err) {
       // E.g. a TensorFlow C library without one of the graph's ops: train with fit, and say so.
       return `TensorFlow did not load the training graph: ${err instanceof Error ? err.message : String(err)}`;
@@ -85,7 +85,8 @@ export class GraphTrainingStep {
 
   /**
    * Loss, correct count and gradients of one batch at the model's current weights. `seeds` holds
-   * one [a, b] int32 pair per Dropout layer (its mask for this batch).
+   * one [a, b] int32 pair per Dropout layer (its mask for this batch). Like a training-mode pass
+   * of tfjs-layers, it moves the BatchNormalization layers' moving statistics toward the batch's.
    */
   run(x: tf.Tensor, y: tf.Tensor, seeds: Array<[number, number]>): GraphStepResult {
     if (this.sessionId === undefined) throw new Error("graph training step used after dispose()");
@@ -97,10 +98,25 @@ export class GraphTrainingStep {
       const outs = this.backend.binding.runSavedModel(this.sessionId, ids, this.inputNames, this.outputNames).map((info) => this.backend.createOutputTensor(info));
       const [loss, ...rest] = outs;
       const correct = this.accuracy ? rest.shift() : undefined;
+      const stats = rest.splice(this.model.trainableWeights.length);
+      this.moveStatistics(stats);
       return { loss: loss!, correct, grads: rest };
     } finally {
       tf.dispose(seedTensors);
     }
+  }
+
+  /** tfjs-layers' update: moving <- moving - (moving - batch) * (1 - momentum), for each mean and variance. */
+  private moveStatistics(stats: tf.Tensor[]): void {
+    tf.tidy(() => {
+      this.norms.forEach((norm, k) => {
+        for (const [variable, batch] of [[norm.mean, stats[2 * k]!], [norm.variance, stats[2 * k + 1]!]] as const) {
+          const moving = variable.read();
+          variable.write(tf.sub(moving, tf.mul(tf.sub(moving, batch), 1 - norm.momentum)));
+        }
+      });
+    });
+    tf.dispose(stats);
   }
 
   dispose(): void {

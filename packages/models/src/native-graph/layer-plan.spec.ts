@@ -26,7 +26,14 @@ describe("planLayers", () => {
 
   it.each<[string, () => LayersModel, RegExp]>([
     ["an uncompiled model", () => tfl.sequential({ layers: [tfl.layers.dense({ inputShape: [3], units: 2 })] }), /not compiled/],
-    ["BatchNormalization", () => compiled([tfl.layers.dense({ inputShape: [3], units: 4 }), tfl.layers.batchNormalization(), tfl.layers.dense({ units: 2, activation: "softmax" })]), /non-trainable weights/],
+    ["a frozen layer", () => {
+      const frozen = tfl.layers.dense({ units: 4 });
+      const m = compiled([tfl.layers.dense({ inputShape: [3], units: 4 }), frozen, tfl.layers.dense({ units: 2, activation: "softmax" })]);
+      frozen.trainable = false;
+      return m;
+    }, /non-trainable weights|frozen/],
+    ["BatchNormalization over channels first", () => compiled([tfl.layers.conv2d({ inputShape: [4, 4, 2], filters: 2, kernelSize: 3 }), tfl.layers.batchNormalization({ axis: 1 }), tfl.layers.flatten(), tfl.layers.dense({ units: 2, activation: "softmax" })]), /normalizes axis 1/],
+    ["BatchNormalization without scale", () => compiled([tfl.layers.dense({ inputShape: [3], units: 4 }), tfl.layers.batchNormalization({ scale: false }), tfl.layers.dense({ units: 2, activation: "softmax" })]), /has no scale/],
     ["an LSTM", () => compiled([tfl.layers.lstm({ inputShape: [5, 3], units: 4 }), tfl.layers.dense({ units: 2, activation: "softmax" })]), /is a LSTM/],
     ["a kernel regularizer", () => compiled([tfl.layers.dense({ inputShape: [3], units: 2, activation: "softmax", kernelRegularizer: tfl.regularizers.l2() })]), /kernelRegularizer/],
     ["a kernel constraint", () => compiled([tfl.layers.dense({ inputShape: [3], units: 2, activation: "softmax", kernelConstraint: tfl.constraints.maxNorm({}) })]), /kernelConstraint/],

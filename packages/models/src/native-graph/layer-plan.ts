@@ -1,7 +1,8 @@
 /**
  * Which models the graph trainer can express, read from the layers' configs: a chain of
  * InputLayer, Conv2D, Dense, MaxPooling2D, AveragePooling2D, GlobalMaxPooling2D,
- * GlobalAveragePooling2D, Flatten, Dropout, Activation, LeakyReLU and ReLU (max 6 or none) layers with relu, elu, selu, sigmoid,
+ * GlobalAveragePooling2D, BatchNormalization (last axis), Flatten, Dropout, Activation, LeakyReLU
+ * and ReLU (max 6 or none) layers with relu, elu, selu, sigmoid,
  * tanh and linear activations (softmax only as the last layer's, with
  * categorical or sparse categorical cross-entropy; binary cross-entropy on a last sigmoid), or
  * mean squared error on any of them but softmax. Anything else gets a reason instead of a plan, and the model trains with fit.
@@ -22,7 +23,12 @@ export type LayerStep =
   | { kind: "activation"; activation: Activation }
   /** LeakyReLU (alpha) and ReLU capped at 6 (Keras' ReLU(max_value=6)): their gradients take the layer's input. */
   | { kind: "leakyRelu"; alpha: number }
-  | { kind: "relu6" };
+  | { kind: "relu6" }
+  /** BatchNormalization over the last axis in training mode: batch statistics; `norm` indexes LayerPlan.norms. */
+  | { kind: "batchNorm"; gamma: number; beta: number; channels: number; rank: number; epsilon: number; norm: number };
+
+/** A BatchNormalization layer's moving statistics, which each training step moves toward the batch's. */
+export interface MovingStats { mean: tfl.LayerVariable; variance: tfl.LayerVariable; momentum: number }
 
 export interface LayerPlan {
   steps: LayerStep[];
@@ -36,6 +42,8 @@ export interface LayerPlan {
   /** The input's shape without the batch dimension. */
   inputShape: number[];
   dropouts: number;
+  /** The BatchNormalization layers' moving statistics, in layer order. */
+  norms: MovingStats[];
 }
 
 const ACTIVATIONS = new Set(["relu", "elu", "selu", "sigmoid", "tanh", "linear", "softmax"]);
@@ -62,7 +70,9 @@ function plan(model: LayersModel): LayerPlan {
   if (!model.optimizer) fail("the model is not compiled");
   if (model.inputs.length !== 1 || model.outputs.length !== 1) fail("it has several inputs or outputs");
   if (model.inputs[0]!.dtype !== "float32") fail(`its input is ${model.inputs[0]!.dtype}, not float32`);
-  if (model.nonTrainableWeights.length > 0) fail("it has non-trainable weights");
+  // The only non-trainable weights the graph handles are BatchNormalization's moving statistics.
+  const moving = new Set(model.layers.filter((l) => l.getClassName() === "BatchNormalization").flatMap((l) => l.weights.filter((w) => /moving_(mean|variance)$/.test(w.originalName))));
+  if (model.nonTrainableWeights.some((w) => !moving.has(w))) fail("it has non-trainable weights (other than BatchNormalization's moving statistics)");
   const lossName = (model as unknown as { loss?: unknown }).loss;
   const name = Array.isArray(lossName) && lossName.length === 1 ? lossName[0] : lossName;
   if (typeof name !== "string") fail("its loss is a custom function");
@@ -71,6 +81,7 @@ function plan(model: LayersModel): LayerPlan {
   const steps: LayerStep[] = [];
   let previous: unknown;
   let dropouts = 0;
+  const norms: MovingStats[] = [];
   for (const layer of model.layers) {
     const cls = layer.getClassName();
     const config = layer.getConfig() as Config;
@@ -130,6 +141,20 @@ function plan(model: LayersModel): LayerPlan {
       case "Activation":
         steps.push({ kind: "activation", activation: activation() });
         break;
+      case "BatchNormalization": {
+        const rank = (layer.input as tfl.SymbolicTensor).shape.length;
+        const axis = Number(config.axis ?? -1);
+        if (axis !== -1 && axis !== rank - 1) fail(`layer ${layer.name} normalizes axis ${axis}, not the last`);
+        if (rank !== 2 && rank !== 4) fail(`layer ${layer.name} normalizes a rank-${rank} input (only 2 or 4)`);
+        // tfjs-layers 4.22 cannot train these either (its training branch reads gamma and beta).
+        if (config.scale === false || config.center === false) fail(`layer ${layer.name} has no ${config.scale === false ? "scale" : "center"}`);
+        const named = (suffix: string) => layer.weights.find((w) => w.originalName.endsWith(`/${suffix}`));
+        const [mean, variance] = [named("moving_mean"), named("moving_variance")];
+        if (!mean || !variance) fail(`layer ${layer.name} has no moving statistics`);
+        norms.push({ mean: mean!, variance: variance!, momentum: Number(config.momentum ?? 0.99) });
+        steps.push({ kind: "batchNorm", gamma: weight(named("gamma"))!, beta: weight(named("beta"))!, channels: mean!.shape[0]!, rank, epsilon: Number(config.epsilon ?? 1e-3), norm: norms.length - 1 });
+        break;
+      }
       case "LeakyReLU":
         steps.push({ kind: "leakyRelu", alpha: Number(config.alpha ?? 0.3) });
         break;
@@ -141,7 +166,7 @@ function plan(model: LayersModel): LayerPlan {
         break;
       }
       default:
-        fail(`layer ${layer.name} is a ${cls} (the graph trainer knows Conv2D, Dense, MaxPooling2D, AveragePooling2D, GlobalMaxPooling2D, GlobalAveragePooling2D, Flatten, Dropout, Activation, LeakyReLU, ReLU)`);
+        fail(`layer ${layer.name} is a ${cls} (the graph trainer knows Conv2D, Dense, MaxPooling2D, AveragePooling2D, GlobalMaxPooling2D, GlobalAveragePooling2D, BatchNormalization, Flatten, Dropout, Activation, LeakyReLU, ReLU)`);
     }
   }
   checkSoftmax(steps, loss);
@@ -150,7 +175,7 @@ function plan(model: LayersModel): LayerPlan {
   const accuracy = model.metricsNames.some((n) => n === "acc" || n === "accuracy");
   const other = model.metricsNames.find((n) => n !== "loss" && n !== "acc" && n !== "accuracy");
   if (other) fail(`its metric ${other} is not one the graph computes (only loss and accuracy)`);
-  return { steps, loss, accuracy, units: Number(outShape[outShape.length - 1] ?? 1), outputRank: outShape.length, inputShape: model.inputs[0]!.shape.slice(1) as number[], dropouts };
+  return { steps, loss, accuracy, units: Number(outShape[outShape.length - 1] ?? 1), outputRank: outShape.length, inputShape: model.inputs[0]!.shape.slice(1) as number[], dropouts, norms };
 }
 
 /** Each layer must take the previous one's output, and only that (a plain chain). */

@@ -15,7 +15,7 @@ export interface TrainingGraph {
   builder: GraphBuilder;
   /** Placeholder names to feed, in this order: weights, x, y, then one int32[2] seed per Dropout layer. */
   inputs: string[];
-  /** Fetched tensor names: loss, [correct,] one gradient per weight. */
+  /** Fetched tensor names: loss, [correct,] one gradient per weight, then each BatchNormalization's batch mean and (biased) variance. */
   outputs: string[];
 }
 
@@ -30,18 +30,18 @@ export function buildTrainingGraph(plan: LayerPlan, weightShapes: number[][]): T
   const y = g.placeholder("y", DT_FLOAT);
   const seeds = Array.from({ length: plan.dropouts }, (_, k) => g.placeholder(`seed${k}`, DT_INT32, [2]));
   // Forward: each step's input and output (and Dropout's mask), kept for the backward pass.
-  const saved: Array<{ input: string; output: string; mask?: string }> = [];
+  const saved: Saved[] = [];
   let h = x;
   // Under cross-entropy the last activation (softmax, sigmoid) is the loss's: that step outputs logits.
   const logits = plan.loss !== "mse";
   plan.steps.forEach((step, k) => {
-    const { output, mask } = forward(g, step, h, w, seeds, logits && k === plan.steps.length - 1);
-    saved.push({ input: h, output, mask });
-    h = output;
+    const out = forward(g, step, h, w, seeds, logits && k === plan.steps.length - 1);
+    saved.push({ input: h, ...out });
+    h = out.output;
   });
   const { loss, grad, correct } = lossOf(g, plan, h, y);
   // Backward, skipping the input gradient of every step before the first weighted one.
-  const firstWeighted = plan.steps.findIndex((s) => s.kind === "conv2d" || s.kind === "dense");
+  const firstWeighted = plan.steps.findIndex((s) => s.kind === "conv2d" || s.kind === "dense" || s.kind === "batchNorm");
   const grads: string[] = new Array(weightShapes.length);
   let dy = grad;
   for (let k = plan.steps.length - 1; k >= Math.max(firstWeighted, 0); k--) {
@@ -49,7 +49,8 @@ export function buildTrainingGraph(plan: LayerPlan, weightShapes: number[][]): T
   }
   const missing = grads.findIndex((v) => v === undefined);
   if (missing >= 0 || grads.length !== weightShapes.length) throw new Error(`training graph: no gradient for trainable weight ${missing}`);
-  const outputs = [g.identity(loss, "loss"), ...(correct ? [g.identity(correct, "correct")] : []), ...grads.map((d, k) => g.identity(d, `grad${k}`))];
+  const stats = saved.flatMap((v) => v.stats ?? []);
+  const outputs = [g.identity(loss, "loss"), ...(correct ? [g.identity(correct, "correct")] : []), ...grads.map((d, k) => g.identity(d, `grad${k}`)), ...stats.map((t, k) => g.identity(t, `stat${k}`))];
   return { builder: g, inputs: [...w, x, y, ...seeds].map((n) => `${n}:0`), outputs: outputs.map((n) => `${n}:0`) };
 }
 
@@ -82,8 +83,11 @@ function activationGrad(g: GraphBuilder, a: Activation, dy: string, out: string)
   return dy;
 }
 
+/** What a step keeps from the forward pass for its backward pass (and, for BatchNormalization, the batch statistics to fetch). */
+interface Saved { input: string; output: string; mask?: string; norm?: { x: string; scale: string; fused: string }; stats?: [string, string] }
+
 /** One step forward; `logits`: leave out the activation (the loss applies it). */
-function forward(g: GraphBuilder, step: LayerStep, h: string, w: string[], seeds: string[], logits: boolean): { output: string; mask?: string } {
+function forward(g: GraphBuilder, step: LayerStep, h: string, w: string[], seeds: string[], logits: boolean): Omit<Saved, "input"> {
   const act = (a: Activation, z: string) => activate(g, logits ? "linear" : a, z);
   switch (step.kind) {
     case "conv2d":
@@ -107,6 +111,8 @@ function forward(g: GraphBuilder, step: LayerStep, h: string, w: string[], seeds
     }
     case "activation":
       return { output: act(step.activation, h) };
+    case "batchNorm":
+      return batchNormForward(g, step, h, w);
     case "leakyRelu":
       return { output: g.f("LeakyRelu", [h], { alpha: { f: step.alpha } }) };
     case "relu6":
@@ -118,7 +124,7 @@ function forward(g: GraphBuilder, step: LayerStep, h: string, w: string[], seeds
  * Propagates dy through one step, writing its weights' gradients; returns the input's gradient
  * (unused when !needInput). `logits`: dy is already the gradient of the step's pre-activation.
  */
-function backward(g: GraphBuilder, step: LayerStep, s: { input: string; output: string; mask?: string }, dy: string, w: string[], grads: string[], logits: boolean, needInput: boolean): string {
+function backward(g: GraphBuilder, step: LayerStep, s: Saved, dy: string, w: string[], grads: string[], logits: boolean, needInput: boolean): string {
   const throughActivation = (a: Activation) => (logits ? dy : activationGrad(g, a, dy, s.output));
   switch (step.kind) {
     case "conv2d": {
@@ -143,11 +149,44 @@ function backward(g: GraphBuilder, step: LayerStep, s: { input: string; output: 
       return s.mask ? g.f("Mul", [dy, s.mask]) : dy;
     case "activation":
       return throughActivation(step.activation);
+    case "batchNorm": {
+      const { x, scale, fused } = s.norm!;
+      const dy4 = step.rank === 2 ? g.f("Reshape", [dy, g.int32s([-1, 1, 1, step.channels])], { Tshape: I32 }) : dy;
+      const grad = g.op("FusedBatchNormGradV3", [dy4, x, scale, `${fused}:3`, `${fused}:4`, `${fused}:5`], normAttrs(step));
+      grads[step.gamma] = `${grad}:1`;
+      grads[step.beta] = `${grad}:2`;
+      return step.rank === 2 ? g.f("Reshape", [grad, g.int32s([-1, step.channels])], { Tshape: I32 }) : grad;
+    }
     case "leakyRelu":
       return g.f("LeakyReluGrad", [dy, s.input], { alpha: { f: step.alpha } });
     case "relu6":
       return g.f("Relu6Grad", [dy, s.input]);
   }
+}
+
+type BatchNormStep = Extract<LayerStep, { kind: "batchNorm" }>;
+
+function normAttrs(step: BatchNormStep): Record<string, Attr> {
+  return { T: F, U: F, epsilon: { f: step.epsilon }, data_format: NHWC, is_training: { b: true } };
+}
+
+/**
+ * BatchNormalization in training mode as TensorFlow's fused kernel (4-D NHWC; a 2-D input as
+ * [batch, 1, 1, channels]), normalized with the batch's statistics. The moving statistics move
+ * toward the batch mean and the biased variance, as tfjs' moments give them (the fused op's
+ * variance output is Bessel-corrected), so those two are computed apart and fetched.
+ */
+function batchNormForward(g: GraphBuilder, step: BatchNormStep, h: string, w: string[]): Omit<Saved, "input"> {
+  const c = step.channels;
+  const x = step.rank === 2 ? g.f("Reshape", [h, g.int32s([-1, 1, 1, c])], { Tshape: I32 }) : h;
+  const [scale, offset] = [w[step.gamma]!, w[step.beta]!];
+  const empty = g.op("Const", [], { dtype: F, value: { tensor: { dtype: DT_FLOAT, shape: [0], float: [] } } });
+  const fused = g.op("FusedBatchNormV3", [x, scale, offset, empty, empty], { ...normAttrs(step), exponential_avg_factor: { f: 1 } });
+  const output = step.rank === 2 ? g.f("Reshape", [fused, g.int32s([-1, c])], { Tshape: I32 }) : fused;
+  const axes = g.int32s([...Array(step.rank - 1).keys()]);
+  const mean = g.op("Mean", [h, axes], { T: F, Tidx: I32, keep_dims: { b: false } });
+  const variance = g.op("Mean", [g.f("SquaredDifference", [h, mean]), axes], { T: F, Tidx: I32, keep_dims: { b: false } });
+  return { output, norm: { x, scale, fused }, stats: [mean, variance] };
 }
 
 /** The batch's mean loss, its gradient with respect to the last step's output (the logits under cross-entropy), and the correct count. */
