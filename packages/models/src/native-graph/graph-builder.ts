@@ -34,8 +34,8 @@ export class GraphBuilder {
     return this.op("Placeholder", [], shape ? { dtype: { type: dtype }, shape: { shape } } : { dtype: { type: dtype } }, name);
   }
 
-  int32s(values: number[]): string {
-    return this.op("Const", [], { dtype: { type: DT_INT32 }, value: { tensor: { dtype: DT_INT32, shape: [values.length], int32: values } } });
+  int32s(values: number[], shape = [values.length]): string {
+    return this.op("Const", [], { dtype: { type: DT_INT32 }, value: { tensor: { dtype: DT_INT32, shape, int32: values } } });
   }
 
   int32(value: number): string {

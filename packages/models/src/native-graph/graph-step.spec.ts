@@ -114,6 +114,24 @@ describe.skipIf(!native)(`graph training on the tensorflow backend${skipped}`, (
     }
   });
 
+  it("Reshape and ZeroPadding2D (uneven pads) before a conv", () => {
+    const model = tfl.sequential({
+      layers: [
+        tfl.layers.dense({ inputShape: [6], units: 32, activation: "tanh" }),
+        tfl.layers.reshape({ targetShape: [4, 4, 2] }),
+        tfl.layers.zeroPadding2d({ padding: [[1, 2], [0, 3]] }),
+        tfl.layers.conv2d({ filters: 3, kernelSize: 2, activation: "relu" }),
+        tfl.layers.flatten(),
+        tfl.layers.dense({ units: 4, activation: "softmax" }),
+      ],
+    });
+    model.compile({ optimizer: "sgd", loss: "categoricalCrossentropy" });
+    const x = tf.tensor2d(lcg(5 * 6, 17), [5, 6]);
+    const y = oneHot(5, 4);
+    compareWithEager(model, x, y);
+    tf.dispose([x, y]);
+  });
+
   it("elu and selu, global average and global max pooling", () => {
     for (const global of [tfl.layers.globalAveragePooling2d({}), tfl.layers.globalMaxPooling2d({})]) {
       const model = tfl.sequential({

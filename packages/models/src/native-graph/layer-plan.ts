@@ -1,7 +1,7 @@
 /**
  * Which models the graph trainer can express, read from the layers' configs: a chain of
  * InputLayer, Conv2D, Dense, MaxPooling2D, AveragePooling2D, GlobalMaxPooling2D,
- * GlobalAveragePooling2D, BatchNormalization (last axis), Flatten, Dropout, Activation, LeakyReLU
+ * GlobalAveragePooling2D, BatchNormalization (last axis), ZeroPadding2D, Flatten, Reshape, Dropout, Activation, LeakyReLU
  * and ReLU (max 6 or none) layers with relu, elu, selu, sigmoid,
  * tanh and linear activations (softmax only as the last layer's, with
  * categorical or sparse categorical cross-entropy; binary cross-entropy on a last sigmoid), or
@@ -19,6 +19,9 @@ export type LayerStep =
   | ({ kind: "dense"; kernelShape: number[] } & Weighted)
   | { kind: "pool"; op: "MaxPool" | "AvgPool"; size: [number, number]; strides: [number, number]; padding: "VALID" | "SAME" }
   | { kind: "flatten"; units: number }
+  | { kind: "reshape"; shape: number[] }
+  /** ZeroPadding2D: [[top, bottom], [left, right]]. */
+  | { kind: "pad"; pads: [[number, number], [number, number]] }
   | { kind: "dropout"; rate: number; index: number }
   | { kind: "activation"; activation: Activation }
   /** LeakyReLU (alpha) and ReLU capped at 6 (Keras' ReLU(max_value=6)): their gradients take the layer's input. */
@@ -134,6 +137,18 @@ function plan(model: LayersModel): LayerPlan {
         if (!(typeof units === "number" && units > 0)) fail(`layer ${layer.name} flattens an input of unknown size`);
         steps.push({ kind: "flatten", units: units as number });
         break;
+      case "Reshape": {
+        const shape = (layer.output as tfl.SymbolicTensor).shape.slice(1);
+        if (!shape.every((d) => typeof d === "number" && d > 0)) fail(`layer ${layer.name} reshapes to [${shape.join(", ")}] (unknown sizes)`);
+        steps.push({ kind: "reshape", shape: shape as number[] });
+        break;
+      }
+      case "ZeroPadding2D": {
+        if (config.dataFormat === "channelsFirst") fail(`layer ${layer.name} is channels_first`);
+        const [rows, cols] = config.padding as [[number, number], [number, number]];
+        steps.push({ kind: "pad", pads: [[rows[0], rows[1]], [cols[0], cols[1]]] });
+        break;
+      }
       case "Dropout":
         if (config.noiseShape != null) fail(`layer ${layer.name} has a noise shape`);
         steps.push({ kind: "dropout", rate: Number(config.rate), index: dropouts++ });
@@ -166,7 +181,7 @@ function plan(model: LayersModel): LayerPlan {
         break;
       }
       default:
-        fail(`layer ${layer.name} is a ${cls} (the graph trainer knows Conv2D, Dense, MaxPooling2D, AveragePooling2D, GlobalMaxPooling2D, GlobalAveragePooling2D, BatchNormalization, Flatten, Dropout, Activation, LeakyReLU, ReLU)`);
+        fail(`layer ${layer.name} is a ${cls} (the graph trainer knows Conv2D, Dense, MaxPooling2D, AveragePooling2D, GlobalMaxPooling2D, GlobalAveragePooling2D, BatchNormalization, ZeroPadding2D, Flatten, Reshape, Dropout, Activation, LeakyReLU, ReLU)`);
     }
   }
   checkSoftmax(steps, loss);

@@ -102,6 +102,10 @@ function forward(g: GraphBuilder, step: LayerStep, h: string, w: string[], seeds
       return { output: g.f(step.op, [h], poolAttrs(step)) };
     case "flatten":
       return { output: g.f("Reshape", [h, g.int32s([-1, step.units])], { Tshape: I32 }) };
+    case "reshape":
+      return { output: g.f("Reshape", [h, g.int32s([-1, ...step.shape])], { Tshape: I32 }) };
+    case "pad":
+      return { output: g.f("Pad", [h, g.int32s([0, 0, ...step.pads[0], ...step.pads[1], 0, 0], [4, 2])], { Tpaddings: I32 }) };
     case "dropout": {
       if (step.rate <= 0) return { output: h };
       const uniform = g.op("StatelessRandomUniform", [g.shape(h), seeds[step.index]!], { dtype: F, T: I32, Tseed: I32 });
@@ -144,7 +148,11 @@ function backward(g: GraphBuilder, step: LayerStep, s: Saved, dy: string, w: str
         ? g.f("MaxPoolGrad", [s.input, s.output, dy], poolAttrs(step))
         : g.f("AvgPoolGrad", [g.shape(s.input), dy], poolAttrs(step));
     case "flatten":
+    case "reshape":
       return g.f("Reshape", [dy, g.shape(s.input)], { Tshape: I32 });
+    case "pad":
+      // The padded border gets no gradient: the input's window of dy.
+      return g.f("Slice", [dy, g.int32s([0, step.pads[0][0], step.pads[1][0], 0]), g.shape(s.input)], { Index: I32 });
     case "dropout":
       return s.mask ? g.f("Mul", [dy, s.mask]) : dy;
     case "activation":
