@@ -3,8 +3,8 @@ guide's Keras MNIST CNN's layer kinds (Conv-Conv-MaxPool-Dropout-Flatten-Dense-D
 softmax, categorical cross-entropy, Adam) on 12x12 inputs, trained by Keras 3 itself with
 train_on_batch for a few steps. The Dropout layers have rate 0: Keras' masks come from its own
 generator, which Cohort's graph does not reproduce, so masks are left out of the comparison.
-The inputs and initial weights come from integer formulas that graph-keras.spec.ts repeats
-exactly in TypeScript, so only Keras' results are stored.
+The inputs and initial weights come from integer formulas that the spec repeats
+exactly in TypeScript (native-graph/fit-graph-epoch.spec.ts), so only Keras' results are stored.
 
 usage: /work/venv/bin/python gen.py   (writes keras_cnn_steps.json beside this file; deterministic)
 """
