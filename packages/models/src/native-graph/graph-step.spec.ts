@@ -92,6 +92,24 @@ describe.skipIf(!native)(`graph training on the tensorflow backend${skipped}`, (
     }
   });
 
+  it("DepthwiseConv2D (depth multiplier 2, strides 2, same) and SeparableConv2D, with and without bias", () => {
+    const model = tfl.sequential({
+      layers: [
+        tfl.layers.conv2d({ inputShape: [9, 9, 2], filters: 3, kernelSize: 2, activation: "relu" }),
+        tfl.layers.depthwiseConv2d({ kernelSize: 3, depthMultiplier: 2, strides: 2, padding: "same", activation: "tanh" }),
+        tfl.layers.separableConv2d({ filters: 4, kernelSize: 2, depthMultiplier: 2, activation: "relu" }),
+        tfl.layers.separableConv2d({ filters: 2, kernelSize: 2, useBias: false }),
+        tfl.layers.flatten(),
+        tfl.layers.dense({ units: 3, activation: "softmax" }),
+      ],
+    });
+    model.compile({ optimizer: "sgd", loss: "categoricalCrossentropy" });
+    const x = tf.tensor4d(lcg(4 * 9 * 9 * 2, 19), [4, 9, 9, 2]);
+    const y = oneHot(4, 3);
+    compareWithEager(model, x, y);
+    tf.dispose([x, y]);
+  });
+
   it("Reshape and ZeroPadding2D (uneven pads) before a conv", () => {
     const model = tfl.sequential({
       layers: [

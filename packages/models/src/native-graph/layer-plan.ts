@@ -1,6 +1,6 @@
 /**
  * Which models the graph trainer can express, read from the layers' configs: a chain of
- * InputLayer, Conv2D, Dense, MaxPooling2D, AveragePooling2D, GlobalMaxPooling2D,
+ * InputLayer, Conv2D, DepthwiseConv2D, SeparableConv2D, Dense, MaxPooling2D, AveragePooling2D, GlobalMaxPooling2D,
  * GlobalAveragePooling2D, BatchNormalization (last axis), ZeroPadding2D, Flatten, Reshape, Dropout, Activation, LeakyReLU
  * and ReLU (max 6 or none) layers with relu, elu, selu, sigmoid,
  * tanh and linear activations (softmax only as the last layer's, with
@@ -15,7 +15,8 @@ export type LossKind = "categorical" | "sparse" | "binary" | "mse";
 
 interface Weighted { kernel: number; bias: number | undefined; activation: Activation }
 export type LayerStep =
-  | ({ kind: "conv2d"; kernelShape: number[]; strides: [number, number]; padding: "VALID" | "SAME" } & Weighted)
+  /** Conv2D, or (depthwise) DepthwiseConv2D and a SeparableConv2D's first half. */
+  | ({ kind: "conv2d"; depthwise: boolean; kernelShape: number[]; strides: [number, number]; padding: "VALID" | "SAME" } & Weighted)
   | ({ kind: "dense"; kernelShape: number[] } & Weighted)
   | { kind: "pool"; op: "MaxPool" | "AvgPool"; size: [number, number]; strides: [number, number]; padding: "VALID" | "SAME" }
   | { kind: "flatten"; units: number }
@@ -101,12 +102,25 @@ function plan(model: LayersModel): LayerPlan {
       return ACTIVATIONS.has(a) ? (a as Activation) : fail(`layer ${layer.name}'s activation ${a} is not relu, elu, selu, sigmoid, tanh, linear or softmax`);
     };
     switch (cls) {
-      case "Conv2D": {
+      case "Conv2D":
+      case "DepthwiseConv2D":
+      case "SeparableConv2D": {
         if (config.dataFormat !== "channelsLast") fail(`layer ${layer.name} is channels_first`);
         if (!isOnes(config.dilationRate)) fail(`layer ${layer.name} is dilated`);
         if (config.padding !== "valid" && config.padding !== "same") fail(`layer ${layer.name} has padding ${String(config.padding)}`);
-        const [kernel, bias] = layer.trainableWeights;
-        steps.push({ kind: "conv2d", kernel: weight(kernel)!, bias: weight(config.useBias ? bias : undefined), activation: activation(), kernelShape: kernel!.shape as number[], strides: pair(config.strides), padding: config.padding === "same" ? "SAME" : "VALID" });
+        const named = (suffix: string) => layer.trainableWeights.find((w) => w.originalName.endsWith(`/${suffix}`));
+        const bias = weight(config.useBias ? named("bias") : undefined);
+        const conv = { strides: pair(config.strides), padding: config.padding === "same" ? "SAME" as const : "VALID" as const };
+        if (cls === "Conv2D") {
+          const kernel = named("kernel")!;
+          steps.push({ kind: "conv2d", depthwise: false, kernel: weight(kernel)!, bias, activation: activation(), kernelShape: kernel.shape as number[], ...conv });
+        } else {
+          const depthwise = named("depthwise_kernel")!;
+          // SeparableConv2D: the depthwise part (strided, no bias), then a 1x1 convolution with bias and activation.
+          const pointwise = cls === "SeparableConv2D" ? named("pointwise_kernel")! : undefined;
+          steps.push({ kind: "conv2d", depthwise: true, kernel: weight(depthwise)!, bias: pointwise ? undefined : bias, activation: pointwise ? "linear" : activation(), kernelShape: depthwise.shape as number[], ...conv });
+          if (pointwise) steps.push({ kind: "conv2d", depthwise: false, kernel: weight(pointwise)!, bias, activation: activation(), kernelShape: pointwise.shape as number[], strides: [1, 1], padding: "VALID" });
+        }
         break;
       }
       case "Dense": {
@@ -181,7 +195,7 @@ function plan(model: LayersModel): LayerPlan {
         break;
       }
       default:
-        fail(`layer ${layer.name} is a ${cls} (the graph trainer knows Conv2D, Dense, MaxPooling2D, AveragePooling2D, GlobalMaxPooling2D, GlobalAveragePooling2D, BatchNormalization, ZeroPadding2D, Flatten, Reshape, Dropout, Activation, LeakyReLU, ReLU)`);
+        fail(`layer ${layer.name} is a ${cls} (the graph trainer knows Conv2D, DepthwiseConv2D, SeparableConv2D, Dense, MaxPooling2D, AveragePooling2D, GlobalMaxPooling2D, GlobalAveragePooling2D, BatchNormalization, ZeroPadding2D, Flatten, Reshape, Dropout, Activation, LeakyReLU, ReLU)`);
     }
   }
   checkSoftmax(steps, loss);

@@ -54,8 +54,9 @@ export function buildTrainingGraph(plan: LayerPlan, weightShapes: number[][]): T
   return { builder: g, inputs: [...w, x, y, ...seeds].map((n) => `${n}:0`), outputs: outputs.map((n) => `${n}:0`) };
 }
 
-function convAttrs(step: { strides: [number, number]; padding: string }): Record<string, Attr> {
-  return { strides: { list: [1, ...step.strides, 1] }, padding: { s: step.padding }, data_format: NHWC, dilations: { list: [1, 1, 1, 1] }, use_cudnn_on_gpu: { b: true }, explicit_paddings: { list: [] } };
+function convAttrs(step: { depthwise: boolean; strides: [number, number]; padding: string }): Record<string, Attr> {
+  const attrs: Record<string, Attr> = { strides: { list: [1, ...step.strides, 1] }, padding: { s: step.padding }, data_format: NHWC, dilations: { list: [1, 1, 1, 1] }, explicit_paddings: { list: [] } };
+  return step.depthwise ? attrs : { ...attrs, use_cudnn_on_gpu: { b: true } };
 }
 
 function poolAttrs(step: { size: [number, number]; strides: [number, number]; padding: string }): Record<string, Attr> {
@@ -93,7 +94,7 @@ function forward(g: GraphBuilder, step: LayerStep, h: string, w: string[], seeds
     case "conv2d":
     case "dense": {
       let z = step.kind === "conv2d"
-        ? g.f("Conv2D", [h, w[step.kernel]!], convAttrs(step))
+        ? g.f(step.depthwise ? "DepthwiseConv2dNative" : "Conv2D", [h, w[step.kernel]!], convAttrs(step))
         : g.f("MatMul", [h, w[step.kernel]!], { transpose_a: { b: false }, transpose_b: { b: false } });
       if (step.bias !== undefined) z = g.f("BiasAdd", [z, w[step.bias]!], { data_format: NHWC });
       return { output: act(step.activation, z) };
@@ -134,8 +135,9 @@ function backward(g: GraphBuilder, step: LayerStep, s: Saved, dy: string, w: str
     case "conv2d": {
       const dz = throughActivation(step.activation);
       if (step.bias !== undefined) grads[step.bias] = g.f("BiasAddGrad", [dz], { data_format: NHWC });
-      grads[step.kernel] = g.f("Conv2DBackpropFilter", [s.input, g.int32s(step.kernelShape), dz], convAttrs(step));
-      return needInput ? g.f("Conv2DBackpropInput", [g.shape(s.input), w[step.kernel]!, dz], convAttrs(step)) : dz;
+      const op = step.depthwise ? "DepthwiseConv2dNative" : "Conv2D";
+      grads[step.kernel] = g.f(`${op}BackpropFilter`, [s.input, g.int32s(step.kernelShape), dz], convAttrs(step));
+      return needInput ? g.f(`${op}BackpropInput`, [g.shape(s.input), w[step.kernel]!, dz], convAttrs(step)) : dz;
     }
     case "dense": {
       const dz = throughActivation(step.activation);
