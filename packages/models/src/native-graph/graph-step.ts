@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { type LayersModel, tf } from "../tfjs.js";
 import { encodeSavedModel } from "./graph-def-writer.js";
-import { type MovingStats, planLayers } from "./layer-plan.js";
+import { type LayerPlan, type MovingStats, planLayers } from "./layer-plan.js";
 import { buildTrainingGraph, type TrainingGraph } from "./training-graph.js";
 
 /** The parts of tfjs-node's NodeJSKernelBackend (not exported with types) a session run needs. */
@@ -70,16 +70,24 @@ export class GraphTrainingStep {
 
   /** A step for `model`, or the reason (string) it trains with fit instead. */
   static create(model: LayersModel): GraphTrainingStep | string {
-    const why = graphTrainingUnsupported(model);
-    if (why) return why;
-    const plan = planLayers(model);
-    if (typeof plan === "string") return plan;
-    const graph = buildTrainingGraph(plan, model.trainableWeights.map((w) => w.shape as number[]));
+    if (process.env.COHORT_GRAPH_TRAINING === "0") return "COHORT_GRAPH_TRAINING=0";
+    const backend = sessionBackend();
+    if (typeof backend === "string") return backend;
+    const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
+    let built: { plan: LayerPlan; graph: TrainingGraph };
     try {
-      return new GraphTrainingStep(model, sessionBackend() as SessionBackend, graph, plan.accuracy, plan.dropouts, plan.norms);
+      const plan = planLayers(model);
+      if (typeof plan === "string") return plan;
+      built = { plan, graph: buildTrainingGraph(plan, model.trainableWeights.map((w) => w.shape as number[])) };
+    } catch (err) {
+      // A model the planner misreads should still train (with fit), with the reason in the log.
+      return `the graph trainer could not build this model's graph: ${message(err)}`;
+    }
+    try {
+      return new GraphTrainingStep(model, backend, built.graph, built.plan.accuracy, built.plan.dropouts, built.plan.norms);
     } catch (err) {
       // E.g. a TensorFlow C library without one of the graph's ops: train with fit, and say so.
-      return `TensorFlow did not load the training graph: ${err instanceof Error ? err.message : String(err)}`;
+      return `TensorFlow did not load the training graph: ${message(err)}`;
     }
   }
 
