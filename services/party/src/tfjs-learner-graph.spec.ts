@@ -27,13 +27,13 @@ function dataset(n: number): Dataset {
 }
 
 /** Conv-pool-dropout-dense with fixed initial weights (the same model every call). */
-function cnn(extra: tfl.layers.Layer[] = []): LayersModel {
+function cnn(extra: tfl.layers.Layer[] = [], dropout = 0.3): LayersModel {
   const model = tfl.sequential({
     layers: [
       tfl.layers.conv2d({ inputShape: [SIDE, SIDE, 1], filters: 4, kernelSize: 3, activation: "relu", kernelInitializer: tfl.initializers.glorotUniform({ seed: 1 }) }),
       tfl.layers.maxPooling2d({ poolSize: 2 }),
       ...extra,
-      tfl.layers.dropout({ rate: 0.3 }),
+      tfl.layers.dropout({ rate: dropout }),
       tfl.layers.flatten(),
       tfl.layers.dense({ units: 10, activation: "softmax", kernelInitializer: tfl.initializers.glorotUniform({ seed: 2 }) }),
     ],
@@ -74,7 +74,7 @@ describe.skipIf(!native)(`TfjsLearner graph training on the tensorflow backend${
     expect(a).not.toEqual(c);
   });
 
-  it("keeps the progress callback, stop(), FedProx's step, and fit for a round with a validation split", async () => {
+  it("keeps the progress callback, stop(), FedProx's step, and fit's validation split", async () => {
     const steps: string[] = [];
     let learner: TfjsLearner | undefined;
     learner = new TfjsLearner(cnn(), dataset(80), "tensorflow", "synthetic", (s) => {
@@ -95,9 +95,20 @@ describe.skipIf(!native)(`TfjsLearner graph training on the tensorflow backend${
     };
     expect(await moved(50)).toBeLessThan(0.8 * (await moved(undefined)));
 
-    // validation_split needs fit's held-out evaluation: fit reports val_loss, the graph loop would not.
-    const withSplit = new TfjsLearner(cnn(), dataset(40), "tensorflow", "synthetic");
-    const result = await withSplit.train({ epochs: 1, batchSize: 16, validationSplit: 0.25 });
-    expect(Object.keys(result.metrics)).toContain("val_loss");
+    // validation_split: the graph loop holds out and evaluates the same rows as fit (no dropout, no shuffling: the same numbers).
+    const split = async (graph: boolean) => {
+      if (!graph) process.env.COHORT_GRAPH_TRAINING = "0";
+      try {
+        const l = new TfjsLearner(cnn([], 0), dataset(40), "tensorflow", "synthetic", undefined, { shuffle: false });
+        expect(l.graphTraining.enabled).toBe(graph);
+        return (await l.train({ epochs: 1, batchSize: 16, validationSplit: 0.25 })).metrics;
+      } finally {
+        delete process.env.COHORT_GRAPH_TRAINING;
+      }
+    };
+    const [viaGraph, viaFit] = [await split(true), await split(false)];
+    expect(Object.keys(viaGraph).sort()).toEqual(["accuracy", "loss", "val_acc", "val_loss"]);
+    expect(Object.keys(viaFit).sort()).toEqual(Object.keys(viaGraph).sort());
+    for (const name of Object.keys(viaFit)) expect(viaGraph[name], name).toBeCloseTo(viaFit[name]!, 5);
   });
 });

@@ -77,7 +77,7 @@ export class TfjsLearner implements LocalLearner {
 
   /**
    * Whether rounds train through one TensorFlow graph per batch (the tensorflow backend, a model
-   * whose layers and loss the graph trainer supports, no validation split), or why not.
+   * whose layers and loss the graph trainer supports), or why not.
    */
   get graphTraining(): { enabled: boolean; reason?: string } {
     return typeof this.graph === "string" ? { enabled: false, reason: this.graph } : { enabled: true };
@@ -156,10 +156,10 @@ export class TfjsLearner implements LocalLearner {
               noiseRandom,
             });
             last = Object.fromEntries(Object.entries(logs).map(([k, v]) => [metricName(k), v]));
-          } else if (typeof graph !== "string" && !settings.validationSplit) {
+          } else if (typeof graph !== "string") {
             // One TensorFlow graph run per batch; FedProx's step and the progress line after each.
             const logs = await fitEpochGraph(graph, this.model, x, y, {
-              batchSize: settings.batchSize, shuffle: this.fitShuffles,
+              batchSize: settings.batchSize, shuffle: this.fitShuffles, validationSplit: settings.validationSplit,
               onBatchEnd: (batch, loss) => {
                 proximal?.step();
                 onBatch?.({ epoch: epoch + 1, epochs: settings.epochs, batch: batch + 1, batches, loss });

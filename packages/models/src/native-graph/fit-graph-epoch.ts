@@ -1,10 +1,11 @@
 /**
  * One epoch of training through a GraphTrainingStep, like model.fit({ epochs: 1 }): batches of
  * `batchSize` rows (the last one smaller) in the data's order or freshly shuffled (Math.random,
- * as fit), each one graph run for loss and gradients and one model.optimizer.applyGradients (on
+ * as fit), the last `validationSplit` of the rows held out and evaluated at the end, each one graph run for loss and gradients and one model.optimizer.applyGradients (on
  * the tensorflow backend Cohort's optimizers step through TensorFlow's fused training ops), and
  * the epoch's loss and accuracy as fit reports them (batch values averaged, weighted by rows).
  */
+import { evaluateModel } from "../evaluate.js";
 import { noiseSeed } from "../noise-seeds.js";
 import { type LayersModel, tf } from "../tfjs.js";
 import type { GraphTrainingStep } from "./graph-step.js";
@@ -18,10 +19,16 @@ export interface GraphEpochOptions {
   stop?: () => boolean;
   /** Seeds each batch's dropout masks (seeded training); absent: Math.random. */
   noiseRandom?: () => number;
+  /**
+   * fit's validation_split: the last fraction of the rows (before shuffling) is held out and
+   * evaluated after the epoch, reported as val_loss, val_acc, ...
+   */
+  validationSplit?: number;
 }
 
 export async function fitEpochGraph(step: GraphTrainingStep, model: LayersModel, x: tf.Tensor, y: tf.Tensor, options: GraphEpochOptions): Promise<Record<string, number>> {
-  const rows = x.shape[0]!;
+  const all = x.shape[0]!;
+  const rows = options.validationSplit ? Math.floor(all * (1 - options.validationSplit)) : all;
   const order = options.shuffle ? shuffled(rows) : undefined;
   const names = model.trainableWeights.map((w) => (w.read() as tf.Variable).name);
   const accuracyName = model.metricsNames.find((n) => n === "acc" || n === "accuracy");
@@ -53,7 +60,20 @@ export async function fitEpochGraph(step: GraphTrainingStep, model: LayersModel,
     await new Promise((resolve) => setImmediate(resolve));
   }
   const seen = Math.max(done, 1);
-  return accuracyName ? { loss: loss / seen, [accuracyName]: correct / seen } : { loss: loss / seen };
+  const logs: Record<string, number> = accuracyName ? { loss: loss / seen, [accuracyName]: correct / seen } : { loss: loss / seen };
+  if (rows < all && !options.stop?.()) Object.assign(logs, await validation(model, x, y, rows, options.batchSize));
+  return logs;
+}
+
+/** The held-out rows [from, end) evaluated as fit's validation does: val_ + each of metricsNames. */
+async function validation(model: LayersModel, x: tf.Tensor, y: tf.Tensor, from: number, batchSize: number): Promise<Record<string, number>> {
+  const [xv, yv] = tf.tidy(() => [tf.slice(x, from), tf.slice(y, from)]);
+  try {
+    const values = await evaluateModel(model, xv!, yv!, batchSize);
+    return Object.fromEntries(model.metricsNames.map((name, k) => [`val_${name}`, values[k]!]));
+  } finally {
+    tf.dispose([xv!, yv!]);
+  }
 }
 
 function shuffled(rows: number): Int32Array {
