@@ -110,6 +110,25 @@ describe.skipIf(!native)(`graph training on the tensorflow backend${skipped}`, (
     tf.dispose([x, y]);
   });
 
+  it("Embedding (repeated ids) with global average and global max pooling over the steps", () => {
+    for (const pool of [tfl.layers.globalAveragePooling1d({}), tfl.layers.globalMaxPooling1d({})]) {
+      const model = tfl.sequential({
+        layers: [
+          tfl.layers.embedding({ inputDim: 12, outputDim: 5, inputLength: 7 }),
+          pool,
+          tfl.layers.dense({ units: 6, activation: "relu" }),
+          tfl.layers.dense({ units: 3, activation: "softmax" }),
+        ],
+      });
+      model.compile({ optimizer: "sgd", loss: "categoricalCrossentropy" });
+      // Ids 0-11 as floats, each row repeating some: the table's gradient must add them up.
+      const x = tf.tensor2d(Array.from({ length: 4 * 7 }, (_, i) => (i * 5) % 12), [4, 7]);
+      const y = oneHot(4, 3);
+      compareWithEager(model, x, y);
+      tf.dispose([x, y]);
+    }
+  });
+
   it("Reshape and ZeroPadding2D (uneven pads) before a conv", () => {
     const model = tfl.sequential({
       layers: [

@@ -1,7 +1,7 @@
 /**
  * Which models the graph trainer can express, read from the layers' configs: a chain of
- * InputLayer, Conv2D, DepthwiseConv2D, SeparableConv2D, Dense, MaxPooling2D, AveragePooling2D, GlobalMaxPooling2D,
- * GlobalAveragePooling2D, BatchNormalization (last axis), ZeroPadding2D, Flatten, Reshape, Dropout, Activation, LeakyReLU
+ * InputLayer, Embedding (first), Conv2D, DepthwiseConv2D, SeparableConv2D, Dense, MaxPooling2D, AveragePooling2D, GlobalMaxPooling2D,
+ * GlobalAveragePooling2D, GlobalMax/AveragePooling1D, BatchNormalization (last axis), ZeroPadding2D, Flatten, Reshape, Dropout, Activation, LeakyReLU
  * and ReLU (max 6 or none) layers with relu, elu, selu, sigmoid,
  * tanh and linear activations (softmax only as the last layer's, with
  * categorical or sparse categorical cross-entropy; binary cross-entropy on a last sigmoid), or
@@ -20,6 +20,8 @@ export type LayerStep =
   | ({ kind: "dense"; kernelShape: number[] } & Weighted)
   | { kind: "pool"; op: "MaxPool" | "AvgPool"; size: [number, number]; strides: [number, number]; padding: "VALID" | "SAME" }
   | { kind: "flatten"; units: number }
+  /** Embedding, only as the first layer (its input is the model's, ids as floats): rows of `weight` [vocabulary, dims]. */
+  | { kind: "embedding"; weight: number; vocabulary: number; dims: number }
   | { kind: "reshape"; shape: number[] }
   /** ZeroPadding2D: [[top, bottom], [left, right]]. */
   | { kind: "pad"; pads: [[number, number], [number, number]] }
@@ -151,6 +153,24 @@ function plan(model: LayersModel): LayerPlan {
         if (!(typeof units === "number" && units > 0)) fail(`layer ${layer.name} flattens an input of unknown size`);
         steps.push({ kind: "flatten", units: units as number });
         break;
+      case "Embedding": {
+        if (steps.length > 0) fail(`layer ${layer.name} is an Embedding after other layers (only as the first layer)`);
+        if (config.maskZero) fail(`layer ${layer.name} masks zeros`);
+        const embeddings = layer.trainableWeights[0]!;
+        const [vocabulary, dims] = embeddings.shape as number[];
+        steps.push({ kind: "embedding", weight: weight(embeddings)!, vocabulary: vocabulary!, dims: dims! });
+        break;
+      }
+      case "GlobalMaxPooling1D":
+      case "GlobalAveragePooling1D": {
+        // [batch, steps, channels] as a one-column image: a pool over the steps, then [batch, channels].
+        const [, length, c] = (layer.input as tfl.SymbolicTensor).shape as number[];
+        if (!(length! > 0 && c! > 0)) fail(`layer ${layer.name} pools a sequence of unknown length`);
+        steps.push({ kind: "reshape", shape: [length!, 1, c!] });
+        steps.push({ kind: "pool", op: cls === "GlobalMaxPooling1D" ? "MaxPool" : "AvgPool", size: [length!, 1], strides: [length!, 1], padding: "VALID" });
+        steps.push({ kind: "flatten", units: c! });
+        break;
+      }
       case "Reshape": {
         const shape = (layer.output as tfl.SymbolicTensor).shape.slice(1);
         if (!shape.every((d) => typeof d === "number" && d > 0)) fail(`layer ${layer.name} reshapes to [${shape.join(", ")}] (unknown sizes)`);
@@ -195,7 +215,7 @@ function plan(model: LayersModel): LayerPlan {
         break;
       }
       default:
-        fail(`layer ${layer.name} is a ${cls} (the graph trainer knows Conv2D, DepthwiseConv2D, SeparableConv2D, Dense, MaxPooling2D, AveragePooling2D, GlobalMaxPooling2D, GlobalAveragePooling2D, BatchNormalization, ZeroPadding2D, Flatten, Reshape, Dropout, Activation, LeakyReLU, ReLU)`);
+        fail(`layer ${layer.name} is a ${cls} (the graph trainer knows Embedding, Conv2D, DepthwiseConv2D, SeparableConv2D, Dense, MaxPooling2D, AveragePooling2D, GlobalMaxPooling2D, GlobalAveragePooling2D, GlobalMaxPooling1D, GlobalAveragePooling1D, BatchNormalization, ZeroPadding2D, Flatten, Reshape, Dropout, Activation, LeakyReLU, ReLU)`);
     }
   }
   checkSoftmax(steps, loss);

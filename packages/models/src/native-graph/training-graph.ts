@@ -41,7 +41,7 @@ export function buildTrainingGraph(plan: LayerPlan, weightShapes: number[][]): T
   });
   const { loss, grad, correct } = lossOf(g, plan, h, y);
   // Backward, skipping the input gradient of every step before the first weighted one.
-  const firstWeighted = plan.steps.findIndex((s) => s.kind === "conv2d" || s.kind === "dense" || s.kind === "batchNorm");
+  const firstWeighted = plan.steps.findIndex((s) => s.kind === "conv2d" || s.kind === "dense" || s.kind === "batchNorm" || s.kind === "embedding");
   const grads: string[] = new Array(weightShapes.length);
   let dy = grad;
   for (let k = plan.steps.length - 1; k >= Math.max(firstWeighted, 0); k--) {
@@ -85,7 +85,7 @@ function activationGrad(g: GraphBuilder, a: Activation, dy: string, out: string)
 }
 
 /** What a step keeps from the forward pass for its backward pass (and, for BatchNormalization, the batch statistics to fetch). */
-interface Saved { input: string; output: string; mask?: string; norm?: { x: string; scale: string; fused: string }; stats?: [string, string] }
+interface Saved { input: string; output: string; mask?: string; ids?: string; norm?: { x: string; scale: string; fused: string }; stats?: [string, string] }
 
 /** One step forward; `logits`: leave out the activation (the loss applies it). */
 function forward(g: GraphBuilder, step: LayerStep, h: string, w: string[], seeds: string[], logits: boolean): Omit<Saved, "input"> {
@@ -105,6 +105,11 @@ function forward(g: GraphBuilder, step: LayerStep, h: string, w: string[], seeds
       return { output: g.f("Reshape", [h, g.int32s([-1, step.units])], { Tshape: I32 }) };
     case "reshape":
       return { output: g.f("Reshape", [h, g.int32s([-1, ...step.shape])], { Tshape: I32 }) };
+    case "embedding": {
+      // Ids arrive as floats; tfjs casts them to int32 too (truncating).
+      const ids = g.op("Cast", [h], { SrcT: F, DstT: I32, Truncate: { b: false } });
+      return { output: g.op("GatherV2", [w[step.weight]!, ids, g.int32(0)], { Tparams: F, Tindices: I32, Taxis: I32, batch_dims: { i: 0 } }), ids };
+    }
     case "pad":
       return { output: g.f("Pad", [h, g.int32s([0, 0, ...step.pads[0], ...step.pads[1], 0, 0], [4, 2])], { Tpaddings: I32 }) };
     case "dropout": {
@@ -152,6 +157,10 @@ function backward(g: GraphBuilder, step: LayerStep, s: Saved, dy: string, w: str
     case "flatten":
     case "reshape":
       return g.f("Reshape", [dy, g.shape(s.input)], { Tshape: I32 });
+    case "embedding":
+      // Each looked-up row's gradient summed into its row of the table (repeated ids add up).
+      grads[step.weight] = g.op("UnsortedSegmentSum", [g.f("Reshape", [dy, g.int32s([-1, step.dims])], { Tshape: I32 }), g.op("Reshape", [s.ids!, g.int32s([-1])], { T: I32, Tshape: I32 }), g.int32(step.vocabulary)], { T: F, Tindices: I32, Tnumsegments: I32 });
+      return dy;
     case "pad":
       // The padded border gets no gradient: the input's window of dy.
       return g.f("Slice", [dy, g.int32s([0, step.pads[0][0], step.pads[1][0], 0]), g.shape(s.input)], { Index: I32 });
