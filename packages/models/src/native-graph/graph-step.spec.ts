@@ -129,6 +129,25 @@ describe.skipIf(!native)(`graph training on the tensorflow backend${skipped}`, (
     }
   });
 
+  it("a text CNN: Embedding, Conv1D (strides 2, same; valid), MaxPooling1D, AveragePooling1D, GlobalMaxPooling1D", () => {
+    const model = tfl.sequential({
+      layers: [
+        tfl.layers.embedding({ inputDim: 15, outputDim: 4, inputLength: 12 }),
+        tfl.layers.conv1d({ filters: 5, kernelSize: 3, strides: 2, padding: "same", activation: "relu" }),
+        tfl.layers.conv1d({ filters: 6, kernelSize: 2, activation: "tanh" }),
+        tfl.layers.maxPooling1d({ poolSize: 2 }),
+        tfl.layers.averagePooling1d({ poolSize: 2, strides: 1, padding: "same" }),
+        tfl.layers.globalMaxPooling1d({}),
+        tfl.layers.dense({ units: 3, activation: "softmax" }),
+      ],
+    });
+    model.compile({ optimizer: "sgd", loss: "categoricalCrossentropy" });
+    const x = tf.tensor2d(Array.from({ length: 5 * 12 }, (_, i) => (i * 7) % 15), [5, 12]);
+    const y = oneHot(5, 3);
+    compareWithEager(model, x, y);
+    tf.dispose([x, y]);
+  });
+
   it("Reshape and ZeroPadding2D (uneven pads) before a conv", () => {
     const model = tfl.sequential({
       layers: [

@@ -1,6 +1,6 @@
 /**
  * Which models the graph trainer can express, read from the layers' configs: a chain of
- * InputLayer, Embedding (first), Conv2D, DepthwiseConv2D, SeparableConv2D, Dense, MaxPooling2D, AveragePooling2D, GlobalMaxPooling2D,
+ * InputLayer, Embedding (first), Conv1D, MaxPooling1D, AveragePooling1D, Conv2D, DepthwiseConv2D, SeparableConv2D, Dense, MaxPooling2D, AveragePooling2D, GlobalMaxPooling2D,
  * GlobalAveragePooling2D, GlobalMax/AveragePooling1D, BatchNormalization (last axis), ZeroPadding2D, Flatten, Reshape, Dropout, Activation, LeakyReLU
  * and ReLU (max 6 or none) layers with relu, elu, selu, sigmoid,
  * tanh and linear activations (softmax only as the last layer's, with
@@ -15,8 +15,11 @@ export type LossKind = "categorical" | "sparse" | "binary" | "mse";
 
 interface Weighted { kernel: number; bias: number | undefined; activation: Activation }
 export type LayerStep =
-  /** Conv2D, or (depthwise) DepthwiseConv2D and a SeparableConv2D's first half. */
-  | ({ kind: "conv2d"; depthwise: boolean; kernelShape: number[]; strides: [number, number]; padding: "VALID" | "SAME" } & Weighted)
+  /**
+   * Conv2D, or (depthwise) DepthwiseConv2D and a SeparableConv2D's first half; a Conv1D as a
+   * Conv2D over a one-row image, its [k, in, out] kernel (`weightShape`) viewed as [1, k, in, out].
+   */
+  | ({ kind: "conv2d"; depthwise: boolean; kernelShape: number[]; weightShape?: number[]; strides: [number, number]; padding: "VALID" | "SAME" } & Weighted)
   | ({ kind: "dense"; kernelShape: number[] } & Weighted)
   | { kind: "pool"; op: "MaxPool" | "AvgPool"; size: [number, number]; strides: [number, number]; padding: "VALID" | "SAME" }
   | { kind: "flatten"; units: number }
@@ -153,6 +156,30 @@ function plan(model: LayersModel): LayerPlan {
         if (!(typeof units === "number" && units > 0)) fail(`layer ${layer.name} flattens an input of unknown size`);
         steps.push({ kind: "flatten", units: units as number });
         break;
+      case "Conv1D":
+      case "MaxPooling1D":
+      case "AveragePooling1D": {
+        // [batch, steps, channels] as a one-row image [batch, 1, steps, channels], and back.
+        const [, length, c] = (layer.input as tfl.SymbolicTensor).shape as number[];
+        const [, outLength, outC] = (layer.output as tfl.SymbolicTensor).shape as number[];
+        if (![length, c, outLength, outC].every((d) => typeof d === "number" && d > 0)) fail(`layer ${layer.name} takes or gives a sequence of unknown length`);
+        if (config.dataFormat === "channelsFirst") fail(`layer ${layer.name} is channels_first`);
+        if (config.padding !== "valid" && config.padding !== "same") fail(`layer ${layer.name} has padding ${String(config.padding)}`);
+        const padding = config.padding === "same" ? "SAME" as const : "VALID" as const;
+        const stride = pair(config.strides)[0];
+        steps.push({ kind: "reshape", shape: [1, length!, c!] });
+        if (cls === "Conv1D") {
+          if (!isOnes(config.dilationRate)) fail(`layer ${layer.name} is dilated`);
+          const [kernel, bias] = layer.trainableWeights;
+          const shape = kernel!.shape as number[];
+          steps.push({ kind: "conv2d", depthwise: false, kernel: weight(kernel)!, bias: weight(config.useBias ? bias : undefined), activation: activation(), kernelShape: [1, ...shape], weightShape: shape, strides: [1, stride], padding });
+        } else {
+          const size = pair(config.poolSize)[0];
+          steps.push({ kind: "pool", op: cls === "MaxPooling1D" ? "MaxPool" : "AvgPool", size: [1, size], strides: [1, stride], padding });
+        }
+        steps.push({ kind: "reshape", shape: [outLength!, outC!] });
+        break;
+      }
       case "Embedding": {
         if (steps.length > 0) fail(`layer ${layer.name} is an Embedding after other layers (only as the first layer)`);
         if (config.maskZero) fail(`layer ${layer.name} masks zeros`);
@@ -215,7 +242,7 @@ function plan(model: LayersModel): LayerPlan {
         break;
       }
       default:
-        fail(`layer ${layer.name} is a ${cls} (the graph trainer knows Embedding, Conv2D, DepthwiseConv2D, SeparableConv2D, Dense, MaxPooling2D, AveragePooling2D, GlobalMaxPooling2D, GlobalAveragePooling2D, GlobalMaxPooling1D, GlobalAveragePooling1D, BatchNormalization, ZeroPadding2D, Flatten, Reshape, Dropout, Activation, LeakyReLU, ReLU)`);
+        fail(`layer ${layer.name} is a ${cls} (the graph trainer knows Embedding, Conv1D, MaxPooling1D, AveragePooling1D, Conv2D, DepthwiseConv2D, SeparableConv2D, Dense, MaxPooling2D, AveragePooling2D, GlobalMaxPooling2D, GlobalAveragePooling2D, GlobalMaxPooling1D, GlobalAveragePooling1D, BatchNormalization, ZeroPadding2D, Flatten, Reshape, Dropout, Activation, LeakyReLU, ReLU)`);
     }
   }
   checkSoftmax(steps, loss);

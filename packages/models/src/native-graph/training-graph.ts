@@ -59,6 +59,11 @@ function convAttrs(step: { depthwise: boolean; strides: [number, number]; paddin
   return step.depthwise ? attrs : { ...attrs, use_cudnn_on_gpu: { b: true } };
 }
 
+/** The step's filter as the 4-D kernel the op takes (a Conv1D's viewed as one row). */
+function filterOf(g: GraphBuilder, step: Extract<LayerStep, { kind: "conv2d" }>, w: string[]): string {
+  return step.weightShape ? g.f("Reshape", [w[step.kernel]!, g.int32s(step.kernelShape)], { Tshape: I32 }) : w[step.kernel]!;
+}
+
 function poolAttrs(step: { size: [number, number]; strides: [number, number]; padding: string }): Record<string, Attr> {
   return { ksize: { list: [1, ...step.size, 1] }, strides: { list: [1, ...step.strides, 1] }, padding: { s: step.padding }, data_format: NHWC };
 }
@@ -94,7 +99,7 @@ function forward(g: GraphBuilder, step: LayerStep, h: string, w: string[], seeds
     case "conv2d":
     case "dense": {
       let z = step.kind === "conv2d"
-        ? g.f(step.depthwise ? "DepthwiseConv2dNative" : "Conv2D", [h, w[step.kernel]!], convAttrs(step))
+        ? g.f(step.depthwise ? "DepthwiseConv2dNative" : "Conv2D", [h, filterOf(g, step, w)], convAttrs(step))
         : g.f("MatMul", [h, w[step.kernel]!], { transpose_a: { b: false }, transpose_b: { b: false } });
       if (step.bias !== undefined) z = g.f("BiasAdd", [z, w[step.bias]!], { data_format: NHWC });
       return { output: act(step.activation, z) };
@@ -141,8 +146,9 @@ function backward(g: GraphBuilder, step: LayerStep, s: Saved, dy: string, w: str
       const dz = throughActivation(step.activation);
       if (step.bias !== undefined) grads[step.bias] = g.f("BiasAddGrad", [dz], { data_format: NHWC });
       const op = step.depthwise ? "DepthwiseConv2dNative" : "Conv2D";
-      grads[step.kernel] = g.f(`${op}BackpropFilter`, [s.input, g.int32s(step.kernelShape), dz], convAttrs(step));
-      return needInput ? g.f(`${op}BackpropInput`, [g.shape(s.input), w[step.kernel]!, dz], convAttrs(step)) : dz;
+      const filterGrad = g.f(`${op}BackpropFilter`, [s.input, g.int32s(step.kernelShape), dz], convAttrs(step));
+      grads[step.kernel] = step.weightShape ? g.f("Reshape", [filterGrad, g.int32s(step.weightShape)], { Tshape: I32 }) : filterGrad;
+      return needInput ? g.f(`${op}BackpropInput`, [g.shape(s.input), filterOf(g, step, w), dz], convAttrs(step)) : dz;
     }
     case "dense": {
       const dz = throughActivation(step.activation);
