@@ -129,12 +129,14 @@ describe.skipIf(!native)(`graph training on the tensorflow backend${skipped}`, (
     }
   });
 
-  it("a text CNN: Embedding, Conv1D (strides 2, same; valid), MaxPooling1D, AveragePooling1D, GlobalMaxPooling1D", () => {
+  it("a text CNN: Embedding, Conv1D (strides 2, same; valid), a Dense per step, MaxPooling1D, AveragePooling1D, GlobalMaxPooling1D", () => {
     const model = tfl.sequential({
       layers: [
         tfl.layers.embedding({ inputDim: 15, outputDim: 4, inputLength: 12 }),
         tfl.layers.conv1d({ filters: 5, kernelSize: 3, strides: 2, padding: "same", activation: "relu" }),
         tfl.layers.conv1d({ filters: 6, kernelSize: 2, activation: "tanh" }),
+        // A Dense on each step of the sequence ([batch, steps, 6] -> [batch, steps, 7]).
+        tfl.layers.dense({ units: 7, activation: "relu" }),
         tfl.layers.maxPooling1d({ poolSize: 2 }),
         tfl.layers.averagePooling1d({ poolSize: 2, strides: 1, padding: "same" }),
         tfl.layers.globalMaxPooling1d({}),

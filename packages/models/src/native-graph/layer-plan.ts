@@ -129,9 +129,16 @@ function plan(model: LayersModel): LayerPlan {
         break;
       }
       case "Dense": {
-        if ((layer.input as tfl.SymbolicTensor).shape.length !== 2) fail(`layer ${layer.name} takes a rank-${(layer.input as tfl.SymbolicTensor).shape.length} input (only 2-D Dense inputs)`);
+        // On [batch, ..., in]: a 2-D Dense on [batch * ..., in], reshaped back to [batch, ..., units].
+        const inner = (layer.input as tfl.SymbolicTensor).shape.slice(1, -1);
+        if (!inner.every((d) => typeof d === "number" && d > 0)) fail(`layer ${layer.name} takes an input of unknown size`);
         const [kernel, bias] = layer.trainableWeights;
-        steps.push({ kind: "dense", kernel: weight(kernel)!, bias: weight(config.useBias ? bias : undefined), activation: activation(), kernelShape: kernel!.shape as number[] });
+        const [units, out] = kernel!.shape as number[];
+        const act = activation();
+        if (inner.length > 0 && act === "softmax") fail(`layer ${layer.name} applies softmax to a rank-${inner.length + 2} output (only [batch, classes])`);
+        if (inner.length > 0) steps.push({ kind: "flatten", units: units! });
+        steps.push({ kind: "dense", kernel: weight(kernel)!, bias: weight(config.useBias ? bias : undefined), activation: act, kernelShape: kernel!.shape as number[] });
+        if (inner.length > 0) steps.push({ kind: "reshape", shape: [...(inner as number[]), out!] });
         break;
       }
       case "MaxPooling2D":
