@@ -1,11 +1,11 @@
 /**
- * Which models the graph trainer can express, read from the layers' configs: a chain of
- * InputLayer, Embedding (first), Conv1D, MaxPooling1D, AveragePooling1D, Conv2D, DepthwiseConv2D, SeparableConv2D, Dense, MaxPooling2D, AveragePooling2D, GlobalMaxPooling2D,
- * GlobalAveragePooling2D, GlobalMax/AveragePooling1D, BatchNormalization (last axis), ZeroPadding2D, Flatten, Reshape, Dropout, Activation, LeakyReLU
- * and ReLU (max 6 or none) layers with relu, elu, selu, sigmoid,
- * tanh and linear activations (softmax only as the last layer's, with
- * categorical or sparse categorical cross-entropy; binary cross-entropy on a last sigmoid), or
- * mean squared error on any of them but softmax. Anything else gets a reason instead of a plan, and the model trains with fit.
+ * Which models the graph trainer can express, read from the layers' configs: a plain chain of
+ * layers it knows (see the switch below and the README's Training backends), relu, elu, selu,
+ * sigmoid, tanh and linear activations, softmax only as the last layer's under categorical or
+ * sparse categorical cross-entropy, sigmoid last under binary cross-entropy, or mean squared
+ * error on anything but softmax. Layers the graph builds from 2-D ops (Conv1D, 1-D pools, Dense
+ * on sequences) are planned as those ops between reshapes. Anything else gets a reason instead
+ * of a plan, and the model trains with fit.
  */
 import type { LayersModel } from "../tfjs.js";
 import { tfl } from "../tfjs.js";
@@ -94,7 +94,7 @@ function plan(model: LayersModel): LayerPlan {
   for (const layer of model.layers) {
     const cls = layer.getClassName();
     const config = layer.getConfig() as Config;
-    checkChain(model, layer, previous);
+    checkChain(layer, previous);
     previous = layer;
     if (cls === "InputLayer") continue;
     if (layer.trainable === false && layer.weights.length > 0) fail(`layer ${layer.name} is frozen`);
@@ -262,13 +262,12 @@ function plan(model: LayersModel): LayerPlan {
 }
 
 /** Each layer must take the previous one's output, and only that (a plain chain). */
-function checkChain(model: LayersModel, layer: tfl.layers.Layer, previous: unknown): void {
+function checkChain(layer: tfl.layers.Layer, previous: unknown): void {
   const nodes = layer.inboundNodes.filter((n) => n.outboundLayer === layer);
   if (nodes.length > 1) fail(`layer ${layer.name} is applied more than once`);
   const inbound = nodes[0]?.inboundLayers ?? [];
   const isSequentialFirst = previous === undefined && inbound.every((l) => l.getClassName() === "InputLayer");
   if (!isSequentialFirst && (inbound.length !== 1 || inbound[0] !== previous)) fail(`layer ${layer.name} is not fed by the layer before it alone (only plain chains of layers)`);
-  void model;
 }
 
 /**
