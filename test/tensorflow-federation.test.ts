@@ -30,6 +30,8 @@ describe.skipIf(!native)(`a federation whose parties train on the tensorflow bac
       expect(backend).toMatchObject({ backend: "tensorflow", detail: expect.stringMatching(/^@tensorflow\/tfjs-node(-gpu)? \(TensorFlow \d+\.\d+\.\d+ C library/) });
       // This model module compiles with TF.js' own tf.train.adam: eager ops (Cohort's rules run fused).
       expect(party.events.find((e) => e.phase === "backend" && e.optimizer)).toMatchObject({ optimizer: "Adam", fused_update: false });
+      // The example CNN's layers and loss are the graph trainer's: one TensorFlow graph run per batch.
+      expect(party.events.find((e) => e.phase === "backend" && e.graph_training !== undefined)).toMatchObject({ graph_training: true });
       const uploads = party.events.filter((e) => e.msg === "update uploaded");
       expect(uploads.map((e) => e.round)).toEqual([1, 2]);
       for (const upload of uploads) expect(upload.samples_per_second).toBeGreaterThan(0);

@@ -1,5 +1,5 @@
 import { type Dataset, type Random, type Split, checkInputShape, mulberry32, validateLabels } from "@cohort/data";
-import { type LayersModel, ParallelWasmTrainer, type SeededNoiseLayer, evaluateModel, fitEpochParallel, getWeights, modelManifest, reseedNoise, seededNoiseLayers, setLearningRate, setWeights, tf } from "@cohort/models";
+import { GraphTrainingStep, type LayersModel, ParallelWasmTrainer, type SeededNoiseLayer, evaluateModel, fitEpochGraph, fitEpochParallel, getWeights, modelManifest, reseedNoise, seededNoiseLayers, setLearningRate, setWeights, tf } from "@cohort/models";
 import type { Manifest, WeightSet } from "@cohort/tensors";
 import type { EvaluateResult, LocalLearner, TrainResult, TrainSettings } from "./learner.js";
 import { ProximalTerm } from "./proximal-term.js";
@@ -38,6 +38,8 @@ export class TfjsLearner implements LocalLearner {
   private readonly random: Random | undefined;
   /** Dropout layers, given fresh seeds from `random` before each batch when the learner is seeded. */
   private readonly noiseLayers: SeededNoiseLayer[];
+  /** The tensorflow backend's graph training step, or why the model trains with fit; built on first use (a learner that only evaluates never builds it). */
+  private graph_: GraphTrainingStep | string | undefined;
 
   /**
    * `shuffle: false` feeds batches in the data's order (`cohort model train --no-shuffle`: reproducible runs).
@@ -66,6 +68,19 @@ export class TfjsLearner implements LocalLearner {
     this.numTestExamples = dataset.test.xShape[0];
     this.train_ = prepare(dataset.train, "train");
     this.test = dataset.test.xShape[0] > 0 ? prepare(dataset.test, "test") : undefined;
+  }
+
+  private get graph(): GraphTrainingStep | string {
+    this.graph_ ??= this.backend === "tensorflow" ? GraphTrainingStep.create(this.model) : `graph training is for the tensorflow backend, not ${this.backend}`;
+    return this.graph_;
+  }
+
+  /**
+   * Whether rounds train through one TensorFlow graph per batch (the tensorflow backend, a model
+   * whose layers and loss the graph trainer supports), or why not.
+   */
+  get graphTraining(): { enabled: boolean; reason?: string } {
+    return typeof this.graph === "string" ? { enabled: false, reason: this.graph } : { enabled: true };
   }
 
   getWeights(): WeightSet {
@@ -101,6 +116,8 @@ export class TfjsLearner implements LocalLearner {
   async close(): Promise<void> {
     await this.parallel?.close();
     this.parallel = undefined;
+    if (this.graph_ !== undefined && typeof this.graph_ !== "string") this.graph_.dispose();
+    this.graph_ = "the learner is closed";
   }
 
   async train(settings: TrainSettings, onEpoch?: (epoch: number, metrics: Record<string, number>) => void): Promise<TrainResult> {
@@ -111,6 +128,7 @@ export class TfjsLearner implements LocalLearner {
     // FedProx: the weights set for this round (the global model) anchor the proximal term.
     const proximal = settings.proximalMu ? new ProximalTerm(this.model, settings.proximalMu, settings.lr ?? DEFAULT_PROXIMAL_LR) : undefined;
     let trained = 0;
+    const graph = this.graph;
     try {
       for (let epoch = 0; epoch < settings.epochs && !this.stopping; epoch++) {
         // steps_per_epoch caps an epoch at that many batches of a fresh random sample.
@@ -134,6 +152,18 @@ export class TfjsLearner implements LocalLearner {
             const logs = await fitEpochParallel(this.parallel, { ...arrays, rows: count }, {
               batchSize: settings.batchSize, shuffle: this.fitShuffles,
               onBatchEnd: (batch, loss) => onBatch?.({ epoch: epoch + 1, epochs: settings.epochs, batch: batch + 1, batches, loss }),
+              stop: () => this.stopping,
+              noiseRandom,
+            });
+            last = Object.fromEntries(Object.entries(logs).map(([k, v]) => [metricName(k), v]));
+          } else if (typeof graph !== "string") {
+            // One TensorFlow graph run per batch; FedProx's step and the progress line after each.
+            const logs = await fitEpochGraph(graph, this.model, x, y, {
+              batchSize: settings.batchSize, shuffle: this.fitShuffles, validationSplit: settings.validationSplit,
+              onBatchEnd: (batch, loss) => {
+                proximal?.step();
+                onBatch?.({ epoch: epoch + 1, epochs: settings.epochs, batch: batch + 1, batches, loss });
+              },
               stop: () => this.stopping,
               noiseRandom,
             });

@@ -71,6 +71,11 @@ async function runParty(config: PartyConfig & { allowInsecureKeyPermissions: boo
   // per variable: ResourceApplyAdam, ...) where one computes their rule; other optimizers run eagerly.
   const update = backend.name === "tensorflow" ? optimizerUpdate(model.optimizer) : undefined;
   if (update) log.info({ phase: "backend", optimizer: update.optimizer, fused_update: update.fused }, `optimizer ${update.optimizer}: ${update.fused ? "one fused TensorFlow op per variable" : "eager ops"}`);
+  if (backend.name === "tensorflow") {
+    const { enabled, reason } = learner.graphTraining;
+    if (enabled) log.info({ phase: "backend", graph_training: true }, "training through one TensorFlow graph per batch");
+    else log.info({ phase: "backend", graph_training: false, reason }, `training with eager ops (model.fit): ${reason}`);
+  }
   if (backend.name === "wasm") {
     const wanted = config.threads ?? defaultThreads();
     const { threads, reason, optimizerOnMainThread } = await learner.useWasmThreads(wanted);

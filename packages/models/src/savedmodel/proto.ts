@@ -20,10 +20,20 @@ export function readVarint(buf: Uint8Array, pos: number): [number, number] {
     if (pos >= buf.length) throw new ProtoError("truncated varint");
     const b = buf[pos++];
     value += (b & 0x7f) * scale;
-    if (b < 0x80) return [value >= 2 ** 63 ? value - 2 ** 64 : value, pos];
+    if (b < 0x80) return [value >= 2 ** 63 ? wideVarint(buf, pos - i - 1) : value, pos];
     scale *= 128;
   }
   throw new ProtoError("varint longer than 10 bytes");
+}
+
+/** A varint past 2^63 (a negative int64/int32, e.g. -1 for an unknown dimension) decoded exactly: doubles would round 2^64 - 1 to 2^64, i.e. -1 to 0. */
+function wideVarint(buf: Uint8Array, start: number): number {
+  let value = 0n;
+  for (let i = 0, pos = start; i < 10; i++, pos++) {
+    value |= BigInt(buf[pos]! & 0x7f) << BigInt(7 * i);
+    if (buf[pos]! < 0x80) break;
+  }
+  return Number(BigInt.asIntN(64, value));
 }
 
 const EMPTY = new Uint8Array(0);
