@@ -1,8 +1,9 @@
 /**
- * Seeded dropout for reproducible training. tfjs-layers' Dropout (and SpatialDropout1D, its
- * subclass) draws its mask from its `seed`, or from Math.random when it has none; a fixed seed
- * would draw the same mask every step. So a seeded learner gives every such layer a fresh seed
- * from its own generator before each batch: the same seed then gives the same masks, run after run.
+ * Dropout seeds for each batch. tfjs-layers' Dropout (and SpatialDropout1D, its subclass) draws
+ * its mask from its `seed`, or from Math.random when it has none; a fixed seed draws the same mask
+ * every step. So the learner gives every such layer a fresh seed from a generator before each
+ * batch: a seeded learner's (the same seed then gives the same masks, run after run), or one
+ * seeded by the layers' own seeds (as Keras' Dropout(seed=s) draws a new mask each step).
  * GaussianNoise, GaussianDropout and AlphaDropout take no seed in tfjs-layers and stay unseeded.
  */
 import { type LayersModel, tfl } from "./tfjs.js";
@@ -38,7 +39,7 @@ export function reseedNoise(layers: SeededNoiseLayer[], random: () => number): v
   for (const layer of layers) layer.seed = noiseSeed(random);
 }
 
-/** Gives each layer its seed from `seeds` (same order as seededNoiseLayers). */
-export function setNoiseSeeds(layers: SeededNoiseLayer[], seeds: readonly number[]): void {
+/** Gives each layer its seed from `seeds` (same order as seededNoiseLayers); undefined: unseeded. */
+export function setNoiseSeeds(layers: SeededNoiseLayer[], seeds: ReadonlyArray<number | undefined>): void {
   layers.forEach((layer, k) => { layer.seed = seeds[k]; });
 }

@@ -129,13 +129,13 @@ describe("TfjsLearner with a seed", () => {
 });
 
 describe("TfjsLearner with a seed, on a model with dropout", () => {
-  function dropoutModel(): tfl.LayersModel {
+  function dropoutModel(layerSeed?: number): tfl.LayersModel {
     const init = (seed: number) => ({ kernelInitializer: tfl.initializers.glorotUniform({ seed }) });
     const model = tfl.sequential({
       layers: [
         tfl.layers.flatten({ inputShape: [28, 28, 1] }),
         tfl.layers.dense({ units: 32, activation: "relu", ...init(1) }),
-        tfl.layers.dropout({ rate: 0.5 }),
+        tfl.layers.dropout({ rate: 0.5, seed: layerSeed }),
         tfl.layers.dense({ units: 10, activation: "softmax", ...init(2) }),
       ],
     });
@@ -171,4 +171,22 @@ describe("TfjsLearner with a seed, on a model with dropout", () => {
     expect(b).toEqual(a);
     expect(c).not.toEqual(a);
   }, 60_000);
+
+  it("draws a new mask each step from a Dropout's own seed (Keras' Dropout(seed=...)), and keeps that seed in the model's config", async () => {
+    async function run(): Promise<{ weights: Float32Array[]; seeds: number[]; after: unknown }> {
+      const model = dropoutModel(42);
+      const layer = model.layers[2] as unknown as { seed?: number };
+      const seeds: number[] = [];
+      const learner = new TfjsLearner(model, digits(), "wasm", "synthetic", () => seeds.push(layer.seed!), { shuffle: false });
+      await learner.train({ epochs: 1, batchSize: 8, validationSplit: 0 });
+      return { weights: learner.getWeights().map((t) => t.data as Float32Array), seeds, after: (model.layers[2]!.getConfig() as { seed?: unknown }).seed };
+    }
+    const [a, b] = [await run(), await run()];
+    // tfjs alone would draw all 4 batches' masks from seed 42: one mask.
+    expect(new Set(a.seeds).size).toBe(4);
+    expect(a.seeds).not.toContain(42);
+    expect(b.seeds).toEqual(a.seeds);
+    expect(b.weights).toEqual(a.weights);
+    expect(a.after).toBe(42);
+  });
 });

@@ -1,5 +1,5 @@
 import { type Dataset, type Random, type Split, checkInputShape, mulberry32, validateLabels } from "@cohort/data";
-import { GraphTrainingStep, type LayersModel, ParallelWasmTrainer, type SeededNoiseLayer, evaluateModel, fitEpochGraph, fitEpochParallel, getWeights, modelManifest, reseedNoise, seededNoiseLayers, setLearningRate, setWeights, tf } from "@cohort/models";
+import { GraphTrainingStep, type LayersModel, ParallelWasmTrainer, type SeededNoiseLayer, evaluateModel, fitEpochGraph, fitEpochParallel, getWeights, modelManifest, reseedNoise, seededNoiseLayers, setLearningRate, setNoiseSeeds, setWeights, tf } from "@cohort/models";
 import type { Manifest, WeightSet } from "@cohort/tensors";
 import type { EvaluateResult, LocalLearner, TrainResult, TrainSettings } from "./learner.js";
 import { ProximalTerm } from "./proximal-term.js";
@@ -36,8 +36,12 @@ export class TfjsLearner implements LocalLearner {
   private trainArrays: { x: Float32Array; y: Float32Array } | undefined;
   /** Orders each epoch's batches when a seed is given (fit's own shuffling draws from Math.random, which cannot be seeded). */
   private readonly random: Random | undefined;
-  /** Dropout layers, given fresh seeds from `random` before each batch when the learner is seeded. */
+  /** Dropout layers, given fresh seeds from `noiseRandom` before each batch. */
   private readonly noiseLayers: SeededNoiseLayer[];
+  /** Their seeds as loaded, put back after each round so that exports keep the model's own config. */
+  private readonly loadedNoiseSeeds: Array<number | undefined>;
+  /** Draws each batch's dropout seeds: the learner's seed, else the layers' own seeds, else unseeded. */
+  private readonly noiseRandom: Random;
   /** The tensorflow backend's graph training step, or why the model trains with fit; built on first use (a learner that only evaluates never builds it). */
   private graph_: GraphTrainingStep | string | undefined;
 
@@ -49,7 +53,14 @@ export class TfjsLearner implements LocalLearner {
    */
   constructor(private readonly model: LayersModel, dataset: Dataset, readonly backend: string, where: string, private readonly onBatch?: BatchProgress, private readonly options: LearnerOptions = {}) {
     if (options.seed !== undefined) this.random = mulberry32(options.seed);
-    this.noiseLayers = this.random ? seededNoiseLayers(model) : [];
+    // tfjs-layers draws every mask of a Dropout with its own `seed` from that one seed: the same
+    // mask each step. Keras' Dropout(seed=s) draws a new mask each step from a generator seeded
+    // with s. So the learner reseeds every batch, from a generator seeded by the layers' own
+    // seeds when the learner has none.
+    this.noiseLayers = seededNoiseLayers(model);
+    this.loadedNoiseSeeds = this.noiseLayers.map((l) => l.seed);
+    const own = this.loadedNoiseSeeds.filter((seed): seed is number => !!seed);
+    this.noiseRandom = this.random ?? (own.length > 0 ? mulberry32(own.reduce((h, seed) => Math.imul(h ^ seed, 0x9e3779b1) >>> 0, 0x2545f491)) : Math.random);
     this.manifest = modelManifest(model);
     this.topology = JSON.stringify(model.toJSON(undefined, false));
     const inputShape = model.inputs[0].shape;
@@ -136,7 +147,7 @@ export class TfjsLearner implements LocalLearner {
         try {
           const batches = Math.ceil(Math.floor(count * (1 - (settings.validationSplit ?? 0))) / settings.batchSize);
           const onBatch = this.onBatch;
-          const noiseRandom = this.noiseLayers.length > 0 ? this.random : undefined;
+          const noiseRandom = this.noiseLayers.length > 0 ? this.noiseRandom : undefined;
           const callbacks = onBatch || proximal || noiseRandom
             ? {
               onBatchBegin: noiseRandom ? () => reseedNoise(this.noiseLayers, noiseRandom) : undefined,
@@ -181,6 +192,7 @@ export class TfjsLearner implements LocalLearner {
       }
     } finally {
       proximal?.dispose();
+      setNoiseSeeds(this.noiseLayers, this.loadedNoiseSeeds);
     }
     const seconds = (performance.now() - started) / 1000;
     return { numExamples: seen, metrics: last, seconds, samplesPerSecond: seconds > 0 ? trained / seconds : undefined };
