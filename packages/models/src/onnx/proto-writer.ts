@@ -1,8 +1,9 @@
 /**
- * Writes the subset of onnx.proto that `saveOnnx` emits, with a tiny protobuf wire encoder
- * (the counterpart of proto.ts's reader; no generated code). Field numbers are onnx/onnx.proto's.
+ * Writes the subset of onnx.proto that `saveOnnx` emits, with the shared protobuf wire encoder
+ * (../protobuf-writer.ts). Field numbers are onnx/onnx.proto's.
  * Weights go into `raw_data` (little-endian), the compact form every ONNX runtime reads.
  */
+import { ProtoWriter as Writer } from "../protobuf-writer.js";
 
 export const ONNX_FLOAT = 1, ONNX_INT64 = 7;
 
@@ -13,45 +14,6 @@ export interface NodeOut { opType: string; inputs: string[]; outputs: string[]; 
 /** A graph input/output: dims are numbers, or strings for symbolic (batch) sizes. */
 export interface ValueOut { name: string; dims: (number | string)[] }
 export interface GraphOut { name: string; nodes: NodeOut[]; initializers: TensorOut[]; inputs: ValueOut[]; outputs: ValueOut[] }
-
-class Writer {
-  // Large payloads (raw weights, nested messages) are kept as chunks, not copied byte by byte.
-  private readonly chunks: Uint8Array[] = [];
-  private parts: number[] = [];
-  private flush(): void { if (this.parts.length) { this.chunks.push(Uint8Array.from(this.parts)); this.parts = []; } }
-  private varintRaw(v: number | bigint): void {
-    // int64 fields are two's complement in 10 bytes when negative (Reshape -1, axis -1).
-    let x = BigInt.asUintN(64, BigInt(v));
-    while (x >= 0x80n) { this.parts.push(Number(x & 0x7fn) | 0x80); x >>= 7n; }
-    this.parts.push(Number(x));
-  }
-  private key(field: number, wire: number): void { this.varintRaw(field * 8 + wire); }
-  int(field: number, v: number): this { this.key(field, 0); this.varintRaw(v); return this; }
-  bytes(field: number, b: Uint8Array): this { this.key(field, 2); this.varintRaw(b.length); this.flush(); this.chunks.push(b); return this; }
-  string(field: number, s: string): this { return this.bytes(field, new TextEncoder().encode(s)); }
-  message(field: number, fill: (w: Writer) => void): this { const w = new Writer(); fill(w); return this.bytes(field, w.finish()); }
-  float(field: number, v: number): this {
-    this.key(field, 5);
-    const b = new Uint8Array(4);
-    new DataView(b.buffer).setFloat32(0, v, true);
-    this.parts.push(...b);
-    return this;
-  }
-  packedInts(field: number, vs: number[]): this { const w = new Writer(); vs.forEach((v) => w.varintRaw(v)); return this.bytes(field, w.finish()); }
-  packedFloats(field: number, vs: number[]): this {
-    const b = new Uint8Array(vs.length * 4);
-    const dv = new DataView(b.buffer);
-    vs.forEach((v, i) => dv.setFloat32(i * 4, v, true));
-    return this.bytes(field, b);
-  }
-  finish(): Uint8Array {
-    this.flush();
-    const out = new Uint8Array(this.chunks.reduce((a, c) => a + c.length, 0));
-    let at = 0;
-    for (const c of this.chunks) { out.set(c, at); at += c.length; }
-    return out;
-  }
-}
 
 function tensor(w: Writer, t: TensorOut): void {
   w.packedInts(1, t.dims);
