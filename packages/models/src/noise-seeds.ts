@@ -34,9 +34,14 @@ export function noiseSeed(random: () => number): number {
   return 1 + Math.floor(random() * 0xfffffffe);
 }
 
+/** The next `count` seeds from `random`: one batch's, one per Dropout layer (the workers' and the graph's too). */
+export function drawNoiseSeeds(count: number, random: () => number): number[] {
+  return Array.from({ length: count }, () => noiseSeed(random));
+}
+
 /** Gives each layer the next seed from `random`; call before every training batch. */
 export function reseedNoise(layers: SeededNoiseLayer[], random: () => number): void {
-  for (const layer of layers) layer.seed = noiseSeed(random);
+  setNoiseSeeds(layers, drawNoiseSeeds(layers.length, random));
 }
 
 /** Gives each layer its seed from `seeds` (same order as seededNoiseLayers); undefined: unseeded. */

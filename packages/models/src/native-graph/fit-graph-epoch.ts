@@ -6,19 +6,13 @@
  * the epoch's loss and accuracy as fit reports them (batch values averaged, weighted by rows).
  */
 import { evaluateModel } from "../evaluate.js";
-import { noiseSeed } from "../noise-seeds.js";
+import { drawNoiseSeeds } from "../noise-seeds.js";
 import { type LayersModel, tf } from "../tfjs.js";
+import type { EpochOptions } from "../wasm-parallel/fit-epoch.js";
 import type { GraphTrainingStep } from "./graph-step.js";
 
-export interface GraphEpochOptions {
-  batchSize: number;
-  shuffle: boolean;
-  /** Called after each batch's optimizer step with its index and loss, like fit's onBatchEnd. */
-  onBatchEnd?: (batch: number, loss: number) => void;
-  /** Checked between batches, like fit's stopTraining: true ends the epoch early. */
-  stop?: () => boolean;
-  /** Seeds each batch's dropout masks (seeded training); absent: Math.random. */
-  noiseRandom?: () => number;
+/** The data-parallel epoch's options (absent `noiseRandom`: Math.random), and fit's validation split. */
+export interface GraphEpochOptions extends EpochOptions {
   /**
    * fit's validation_split: the last fraction of the rows (before shuffling) is held out and
    * evaluated after the epoch, reported as val_loss, val_acc, ...
@@ -32,6 +26,7 @@ export async function fitEpochGraph(step: GraphTrainingStep, model: LayersModel,
   const order = options.shuffle ? shuffled(rows) : undefined;
   const names = model.trainableWeights.map((w) => (w.read() as tf.Variable).name);
   const accuracyName = model.metricsNames.find((n) => n === "acc" || n === "accuracy");
+  const random = options.noiseRandom ?? Math.random;
   let loss = 0;
   let correct = 0;
   let done = 0;
@@ -43,8 +38,7 @@ export async function fitEpochGraph(step: GraphTrainingStep, model: LayersModel,
       return [tf.gather(x, indices), tf.gather(y, indices)];
     });
     // One seed per Dropout layer and batch, drawn like reseedNoise does for fit.
-    const random = options.noiseRandom ?? Math.random;
-    const seeds = Array.from({ length: step.dropouts }, (_, k): [number, number] => [noiseSeed(random) | 0, k]);
+    const seeds = drawNoiseSeeds(step.dropouts, random).map((seed, k): [number, number] => [seed | 0, k]);
     const result = step.run(xb!, yb!, seeds);
     try {
       tf.tidy(() => model.optimizer.applyGradients(Object.fromEntries(names.map((name, k) => [name, result.grads[k]!]))));

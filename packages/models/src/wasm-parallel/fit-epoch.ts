@@ -3,6 +3,7 @@
  * rows (the last one smaller), in the data's order or freshly shuffled, and the epoch's loss and
  * accuracy as fit reports them (the batch values averaged, weighted by batch size).
  */
+import { tf } from "../tfjs.js";
 import type { ParallelWasmTrainer } from "./parallel-trainer.js";
 
 export interface EpochData {
@@ -26,7 +27,7 @@ export async function fitEpochParallel(trainer: ParallelWasmTrainer, data: Epoch
   const xRow = data.x.length / data.rows;
   const yRow = data.y.length / data.rows;
   const order = Int32Array.from({ length: data.rows }, (_, i) => i);
-  if (options.shuffle) shuffleInPlace(order);
+  if (options.shuffle) tf.util.shuffle(order);
   let loss = 0;
   let correct = 0;
   let hasAccuracy = false;
@@ -56,11 +57,4 @@ export async function fitEpochParallel(trainer: ParallelWasmTrainer, data: Epoch
   }
   const seen = Math.max(done, 1);
   return hasAccuracy ? { loss: loss / seen, acc: correct / seen } : { loss: loss / seen };
-}
-
-function shuffleInPlace(order: Int32Array): void {
-  for (let i = order.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1));
-    [order[i], order[j]] = [order[j], order[i]];
-  }
 }

@@ -14,7 +14,7 @@ import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { tf, type LayersModel } from "../tfjs.js";
 import { threadTimes } from "./thread-cpu.js";
-import { noiseSeed, seededNoiseLayers } from "../noise-seeds.js";
+import { drawNoiseSeeds, seededNoiseLayers } from "../noise-seeds.js";
 import { describeOptimizer, joinState, readState, writeState, type OptimizerSpec } from "./optimizer-shard.js";
 import type { BeginMessage, InitMessage, StepMessage, WorkerReply, WorkerStepTimes } from "./protocol.js";
 
@@ -158,7 +158,7 @@ export class ParallelWasmTrainer {
         x: batch.x.slice(from * xRow, to * xRow), xShape: [to - from, ...xShape],
         y: batch.y.slice(from * yRow, to * yRow), yShape: [to - from, ...yShape],
         scale: (to - from) / batch.rows,
-        noiseSeeds: batch.noiseRandom && this.noiseLayers > 0 ? Array.from({ length: this.noiseLayers }, () => noiseSeed(batch.noiseRandom!)) : undefined,
+        noiseSeeds: batch.noiseRandom && this.noiseLayers > 0 ? drawNoiseSeeds(this.noiseLayers, batch.noiseRandom) : undefined,
       };
       return this.ask<Extract<WorkerReply, { kind: "step" }>>(w, { step });
     }));
