@@ -11,27 +11,22 @@ import { MODEL_SPEC_HELP, runModelInspect, runModelPredict } from "./commands/mo
 import { runModelTrain } from "./commands/model-train.js";
 import { aggregatorModelHooks } from "./model-hooks.js";
 
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("expected a positive integer");
-  return n;
+/** A commander parser for an integer option from `min` to `max`; `expected` is its usage error. */
+function integerIn(min: number, max: number, expected: string): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(expected);
+    return n;
+  };
 }
+
+const positiveInt = integerIn(1, Infinity, "expected a positive integer");
+const port = integerIn(0, 65535, "expected a port number (0-65535)");
+const seed = integerIn(0, 4294967295, "expected an integer from 0 to 4294967295");
 
 function positiveNumber(value: string): number {
   const n = Number(value);
   if (!(n > 0 && Number.isFinite(n))) throw new InvalidArgumentError("expected a positive number");
-  return n;
-}
-
-function port(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError("expected a port number (0-65535)");
-  return n;
-}
-
-function seed(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 4294967295) throw new InvalidArgumentError("expected an integer from 0 to 4294967295");
   return n;
 }
 
@@ -60,7 +55,7 @@ program.command("party")
   .requiredOption("-c, --config <file>", "party YAML config")
   .option("--port <port>", "override aggregator.port", port)
   .option("--metrics-port <port>", "serve /metrics, /healthz, /readyz on this port (metrics.port; 0 picks one)", port)
-  .option("--seed <n>", "override seed: seeds the shuffling of local training, for reproducible runs (0-4294967295)", seed)
+  .option("--seed <n>", "override seed: seeds local training's shuffling and dropout masks, for reproducible runs (0-4294967295)", seed)
   .option("--insecure", "no TLS and no token, for an aggregator started with --insecure; the name defaults to the config file's base name")
 
   .option("--allow-insecure-key-permissions", "load a TLS private key that other users may read (refused by default)")

@@ -48,4 +48,4 @@ export type { WorkerStepTimes } from "./wasm-parallel/protocol.js";
 export { fitEpochParallel, type EpochData, type EpochOptions } from "./wasm-parallel/fit-epoch.js";
 export { threadCpuMs, threadTimes, type ThreadTimes } from "./wasm-parallel/thread-cpu.js";
 export { fitEpochGraph, type GraphEpochOptions } from "./native-graph/fit-graph-epoch.js";
-export { GraphTrainingStep, graphTrainingUnsupported, type GraphStepResult } from "./native-graph/graph-step.js";
+export { GraphTrainingStep, type GraphStepResult } from "./native-graph/graph-step.js";

@@ -14,7 +14,7 @@ export interface PartyCommandOptions {
   pretty?: boolean;
   port?: number;
   metricsPort?: number;
-  /** Overrides the config's `seed` (the shuffling of local training). */
+  /** Overrides the config's `seed` (local training's shuffling and dropout masks). */
   seed?: number;
   /** No TLS and no token, for an aggregator run with --insecure. */
   insecure?: boolean;

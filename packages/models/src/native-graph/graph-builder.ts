@@ -39,7 +39,7 @@ export class GraphBuilder {
   }
 
   int32(value: number): string {
-    return this.op("Const", [], { dtype: { type: DT_INT32 }, value: { tensor: { dtype: DT_INT32, shape: [], int32: [value] } } });
+    return this.int32s([value], []);
   }
 
   float(value: number): string {

@@ -41,15 +41,6 @@ function sessionBackend(): SessionBackend | string {
   return backend as SessionBackend;
 }
 
-/** Why `model` cannot train through a graph here, or undefined when it can. */
-export function graphTrainingUnsupported(model: LayersModel): string | undefined {
-  if (process.env.COHORT_GRAPH_TRAINING === "0") return "COHORT_GRAPH_TRAINING=0";
-  const backend = sessionBackend();
-  if (typeof backend === "string") return backend;
-  const plan = planLayers(model);
-  return typeof plan === "string" ? plan : undefined;
-}
-
 export class GraphTrainingStep {
   private sessionId: number | undefined;
   private readonly inputNames: string;

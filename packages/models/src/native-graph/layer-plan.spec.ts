@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { createKerasMnistCnn } from "../mnist-cnn.js";
 import { useWasm } from "../test-support.js";
 import { type LayersModel, tf, tfl } from "../tfjs.js";
-import { graphTrainingUnsupported } from "./graph-step.js";
+import { GraphTrainingStep } from "./graph-step.js";
 import { planLayers } from "./layer-plan.js";
 
 beforeAll(useWasm);
@@ -75,10 +75,10 @@ describe("planLayers", () => {
   });
 
   it("graph training needs the tensorflow backend, and COHORT_GRAPH_TRAINING=0 turns it off", () => {
-    expect(graphTrainingUnsupported(createKerasMnistCnn())).toBe("the backend is wasm, not tensorflow");
+    expect(GraphTrainingStep.create(createKerasMnistCnn())).toBe("the backend is wasm, not tensorflow");
     process.env.COHORT_GRAPH_TRAINING = "0";
     try {
-      expect(graphTrainingUnsupported(createKerasMnistCnn())).toBe("COHORT_GRAPH_TRAINING=0");
+      expect(GraphTrainingStep.create(createKerasMnistCnn())).toBe("COHORT_GRAPH_TRAINING=0");
     } finally {
       delete process.env.COHORT_GRAPH_TRAINING;
     }
