@@ -2,13 +2,14 @@
  * Registers Cohort's training kernels for the wasm backend: the conv and gather gradients it lacks or runs
  * slowly, and faster versions of kernels that dominated a profile of MNIST CNN training. Call
  * before the wasm backend is initialised (kernel setup functions run at initialisation);
- * later calls are no-ops.
+ * later calls are no-ops. Dropout, an op rather than a kernel, is routed too (heap-dropout.ts).
  */
 import { tf } from "../tfjs.js";
 import { type KernelWrapper, wrapStockKernels } from "../kernel-wrappers.js";
 import { conv2DBackpropFilter } from "./conv2d-backprop-filter.js";
 import { conv2DBackpropInput } from "./conv2d-backprop-input.js";
 import { depthwiseBackpropFilter, depthwiseBackpropInput } from "./depthwise-backprop.js";
+import { installHeapDropout } from "./heap-dropout.js";
 import { sharedIdentity } from "./identity.js";
 import { untransposingMatMul } from "./mat-mul.js";
 import { maxPoolGrad } from "./max-pool-grad.js";
@@ -46,4 +47,5 @@ export function registerWasmTrainingKernels(): void {
     tf.registerKernel({ kernelName, backendName: BACKEND, kernelFunc });
   }
   wrapStockKernels(BACKEND, WRAPPERS);
+  installHeapDropout();
 }
