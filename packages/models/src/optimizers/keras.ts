@@ -12,7 +12,7 @@
  */
 import { tf } from "../tfjs.js";
 import type { FusedCall } from "../native-kernels/resource-slots.js";
-import { decayed, type FusedStepInput, RuleOptimizer, type StepInput, type StepOutput } from "./rule-optimizer.js";
+import { decayed, type ElementwiseStep, type FusedStepInput, RuleOptimizer, type StepInput, type StepOutput } from "./rule-optimizer.js";
 
 type T = tf.Tensor;
 export type KerasGeneration = "keras2" | "keras3";
@@ -35,6 +35,11 @@ interface Family {
    * kernels Keras itself runs on TensorFlow), or undefined where none does.
    */
   fused?: (h: Hyper, gen: KerasGeneration) => ((input: FusedStepInput) => FusedCall) | undefined;
+  /**
+   * `update` on plain arrays (rule-optimizer.ts, ElementwiseStep), the parameter first scaled by
+   * `shrink` (decoupled weight decay; 1 without).
+   */
+  elementwise?: (h: Hyper) => (step: number, lr: number, shrink: number) => ElementwiseStep;
 }
 
 const slot = (name: string) => ({ slot: name });
@@ -56,6 +61,17 @@ const FAMILIES: Record<string, Family> = {
     fused: (h) => h.momentum
       ? ({ lr }) => ({ op: "ResourceApplyKerasMomentum", inputs: [slot("momentum"), lr, "grad", h.momentum], flags: { use_nesterov: h.nesterov } })
       : ({ lr }) => ({ op: "ResourceApplyGradientDescent", inputs: [lr, "grad"] }),
+    elementwise: (h) => (_step, lr, shrink) => (g, p, { momentum: m }) => {
+      const mu = h.momentum;
+      if (!mu) {
+        for (let i = 0; i < g.length; i++) p[i] = p[i] * shrink - g[i] * lr;
+        return;
+      }
+      for (let i = 0; i < g.length; i++) {
+        m[i] = m[i] * mu - g[i] * lr;
+        p[i] = p[i] * shrink + (h.nesterov ? m[i] * mu - g[i] * lr : m[i]);
+      }
+    },
   },
   adam: {
     cls: "Adam",
@@ -80,6 +96,20 @@ const FAMILIES: Record<string, Family> = {
       op: h.amsgrad ? "ResourceApplyAdamWithAmsgrad" : "ResourceApplyAdam",
       inputs: [slot("m"), slot("v"), ...(h.amsgrad ? [slot("v_hat")] : []), h.beta_1 ** step, h.beta_2 ** step, lr, h.beta_1, h.beta_2, h.epsilon, "grad"],
     }),
+    elementwise: (h) => (step, lr, shrink) => {
+      const alpha = (lr * Math.sqrt(1 - h.beta_2 ** step)) / (1 - h.beta_1 ** step);
+      const { beta_1: b1, beta_2: b2, epsilon: eps } = h;
+      return (g, p, { m, v, v_hat: vHat }) => {
+        for (let i = 0; i < g.length; i++) {
+          const gi = g[i];
+          m[i] = m[i] * b1 + gi * (1 - b1);
+          v[i] = v[i] * b2 + gi * gi * (1 - b2);
+          // The stored (float32) moments step the parameter, as the eager rule's do.
+          const vUsed = vHat ? (vHat[i] = Math.max(vHat[i], v[i])) : v[i];
+          p[i] = p[i] * shrink - (m[i] * alpha) / (Math.sqrt(vUsed) + eps);
+        }
+      };
+    },
   },
   rmsprop: {
     cls: "RMSprop",
@@ -211,6 +241,8 @@ export function kerasOptimizer(name: string, options: KerasOptimizerOptions = {}
     return { ...input, grad, lr: stepLr, param: decayed(input.param, input.lr, weightDecay) };
   };
   const fusedCall = family.fused?.(h, gen);
+  // Clipping and Keras 2's decay stay eager: per-tensor norms and a schedule the arrays do not see.
+  const elementwise = clipnorm || clipvalue || decay ? undefined : family.elementwise?.(h);
   return new RuleOptimizer({
     name: `keras.optimizers.${cls} (${gen === "keras2" ? "Keras 2.0-2.3" : "Keras 3 / tf.keras"})`,
     className: cls,
@@ -222,5 +254,6 @@ export function kerasOptimizer(name: string, options: KerasOptimizerOptions = {}
       const ready = prepare(input);
       return { call: fusedCall(ready), grad: ready.grad, param: ready.param };
     }),
+    elementwise: elementwise && ((step, stepLr) => elementwise(step, stepLr, weightDecay ? 1 - stepLr * weightDecay : 1)),
   }, lr);
 }

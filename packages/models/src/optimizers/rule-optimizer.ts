@@ -62,7 +62,22 @@ export interface UpdateRule {
    * where no op computes this rule (PyTorch's RMSprop adds epsilon outside the root, say).
    */
   fused?: (input: FusedStepInput) => FusedUpdate;
+  /**
+   * The same rule on plain arrays for step `step` at rate `lr`, where it has one (the commonest
+   * rules, without gradient clipping): used by the wasm workers on their stretch of the weights.
+   */
+  elementwise?: (step: number, lr: number) => ElementwiseStep;
 }
+
+/**
+ * One step of an update rule on float32 arrays, in place: `param` and each of the rule's slots
+ * are read and written element by element, the arithmetic in double precision (so within a
+ * float32 rounding or two of the eager rule, whose every kernel rounds). The wasm workers step
+ * their stretch of the weights with it (wasm-parallel/optimizer-shard.ts): one pass over memory
+ * where the eager rule runs about a dozen kernels, each a pass, and two workers' passes contended
+ * for memory bandwidth (Adam on 600K weights: 8 ms each at once, against 4 ms for one alone).
+ */
+export type ElementwiseStep = (grad: Float32Array, param: Float32Array, slots: Record<string, Float32Array>) => void;
 
 export type OptimizerRecipe =
   | { family: "keras"; name: string; options: { generation?: "keras2" | "keras3"; config?: Record<string, unknown>; lr?: number } }

@@ -6,7 +6,7 @@
  */
 import { tf } from "../tfjs.js";
 import type { FusedCall } from "../native-kernels/resource-slots.js";
-import { decayed, type FusedStepInput, type FusedUpdate, RuleOptimizer, type StepInput, type StepOutput, type UpdateRule } from "./rule-optimizer.js";
+import { decayed, type ElementwiseStep, type FusedStepInput, type FusedUpdate, RuleOptimizer, type StepInput, type StepOutput, type UpdateRule } from "./rule-optimizer.js";
 
 type T = tf.Tensor;
 type Params = Record<string, number | boolean | number[]>;
@@ -28,6 +28,8 @@ interface Spec<P extends Params> {
    * torch's rule exactly.
    */
   fused?: (p: P, input: FusedStepInput) => FusedUpdate;
+  /** `update` on plain arrays (rule-optimizer.ts, ElementwiseStep), where written. */
+  elementwise?: (p: P, step: number, lr: number) => ElementwiseStep;
 }
 
 const slot = (name: string) => ({ slot: name });
@@ -54,6 +56,17 @@ const sgd: Spec<{ lr: number; momentum: number; dampening: number; weight_decay:
     const into = step === 1 || !p.dampening ? g : tf.mul(g, 1 - p.dampening);
     // Nesterov adds the undamped gradient; torch forbids dampening with it, so `into` is g there.
     return fusedOn({ op: "ResourceApplyMomentum", inputs: [slot("momentum_buffer"), lr, "grad", p.momentum], flags: { use_nesterov: p.nesterov } }, into, param);
+  },
+  elementwise: (p, step, lr) => (grad, param, { momentum_buffer: buf }) => {
+    const { weight_decay: wd, momentum: mu, dampening } = p;
+    for (let i = 0; i < grad.length; i++) {
+      let g = grad[i] + param[i] * wd;
+      if (mu) {
+        buf[i] = step === 1 ? g : buf[i] * mu + g * (1 - dampening);
+        g = p.nesterov ? g + buf[i] * mu : buf[i];
+      }
+      param[i] -= g * lr;
+    }
   },
 };
 
@@ -82,6 +95,24 @@ function fusedAdam(p: AdamParams, grad: T, param: T, { step, lr }: FusedStepInpu
     inputs: [slot("exp_avg"), slot("exp_avg_sq"), ...(p.amsgrad ? [slot("max_exp_avg_sq")] : []), b1 ** step, b2 ** step, lr, b1, b2, eps, "grad"],
   }, grad, param);
 }
+/** adamStep on plain arrays; `coupledDecay` adds wd * p to the gradient (Adam), else the parameter decays first (AdamW). */
+function adamElementwise(p: AdamParams, step: number, lr: number, coupledDecay: boolean): ElementwiseStep {
+  const [b1, b2] = p.betas as [number, number];
+  const root = Math.sqrt(1 - b2 ** step);
+  const stepSize = lr / (1 - b1 ** step);
+  const wd = p.weight_decay;
+  return (grad, param, { exp_avg: m, exp_avg_sq: v, max_exp_avg_sq: vMax }) => {
+    for (let i = 0; i < grad.length; i++) {
+      const g = coupledDecay ? grad[i] + param[i] * wd : grad[i];
+      const at = coupledDecay ? param[i] : param[i] * (1 - lr * wd);
+      m[i] = m[i] + (g - m[i]) * (1 - b1);
+      v[i] = v[i] * b2 + g * g * (1 - b2);
+      // The stored (float32) moments step the parameter, as the eager rule's do.
+      const vUsed = vMax ? (vMax[i] = Math.max(vMax[i], v[i])) : v[i];
+      param[i] = at - (m[i] / (Math.sqrt(vUsed) / root + p.eps)) * stepSize;
+    }
+  };
+}
 const adamSlots = (p: AdamParams) => ({ exp_avg: 0, exp_avg_sq: 0, ...(p.amsgrad ? { max_exp_avg_sq: 0 } : {}) });
 const checkBetas = (p: AdamParams) => (p.betas.length !== 2 || p.betas.some((b) => !(b >= 0 && b < 1)) ? "betas must be two numbers in [0, 1)" : undefined);
 
@@ -91,6 +122,7 @@ const adam: Spec<AdamParams> = {
   check: checkBetas,
   update: (p, input) => adamStep(p, coupled(input.grad, input.param, p.weight_decay), input.param, input),
   fused: (p, input) => fusedAdam(p, coupled(input.grad, input.param, p.weight_decay), input.param, input),
+  elementwise: (p, step, lr) => adamElementwise(p, step, lr, true),
 };
 
 const adamw: Spec<AdamParams> = {
@@ -99,6 +131,7 @@ const adamw: Spec<AdamParams> = {
   check: checkBetas,
   update: (p, input) => adamStep(p, input.grad, decayed(input.param, input.lr, p.weight_decay), input),
   fused: (p, input) => fusedAdam(p, input.grad, decayed(input.param, input.lr, p.weight_decay), input),
+  elementwise: (p, step, lr) => adamElementwise(p, step, lr, false),
 };
 
 const rmsprop: Spec<{ lr: number; alpha: number; eps: number; weight_decay: number; momentum: number; centered: boolean }> = {
@@ -199,6 +232,7 @@ export function torchOptimizer(name: string, params: Record<string, unknown> = {
     update: (input) => spec.update(p as never, input),
     // torch's RMSprop adds eps outside the root, which no TensorFlow op does: it stays eager.
     fused: spec.fused && ((input) => spec.fused!(p as never, input)),
+    elementwise: spec.elementwise && ((step, lr) => spec.elementwise!(p as never, step, lr)),
   };
   return new RuleOptimizer(rule, p.lr as number);
 }

@@ -3,7 +3,7 @@ import { selectBackend } from "../backend.js";
 import { tf } from "../tfjs.js";
 import { kerasOptimizer } from "../optimizers/keras.js";
 import { torchOptimizer } from "../optimizers/torch.js";
-import { buildOptimizer, describeOptimizer, joinState, readState, segmentsOf, sliceState, writeState, type OptimizerState } from "./optimizer-shard.js";
+import { buildOptimizer, describeOptimizer, ElementwiseShard, joinState, readState, segmentsOf, sliceState, writeState, type OptimizerState } from "./optimizer-shard.js";
 import { stretchOf } from "./reduce.js";
 
 beforeAll(async () => {
@@ -75,5 +75,46 @@ describe("readState and writeState", () => {
       expect(back).toEqual(state);
     }
     tf.dispose([a, b]);
+  });
+});
+
+describe("ElementwiseShard", () => {
+  it("steps each worker's stretch as the whole optimizer steps the variables, and hands back state joinState reassembles", async () => {
+    const sizes = [3, 5, 2];
+    const names = ["shard_elementwise/a", "shard_elementwise/b", "shard_elementwise/c"];
+    const start = Float32Array.from({ length: 10 }, (_, i) => Math.cos(i));
+    const vars = sizes.map((n, k) => tf.variable(tf.tensor1d(start.slice(sizes.slice(0, k).reduce((s, x) => s + x, 0)).slice(0, n)), true, names[k]));
+    const whole = torchOptimizer("optim.Adam", { lr: 0.1, weight_decay: 0.01 });
+    const gradOf = (step: number) => Float32Array.from({ length: 10 }, (_, i) => Math.sin(step * 3 + i));
+    // Step 1 on the whole optimizer; its state is handed to two shards, which take steps 2 and 3.
+    const split = (g: Float32Array) => Object.fromEntries(names.map((n, k) => [n, tf.tensor1d(g.slice(sizes.slice(0, k).reduce((s, x) => s + x, 0)).slice(0, sizes[k]))]));
+    tf.tidy(() => whole.applyGradients(split(gradOf(1))));
+    const handed = await readState(whole, names);
+    const flat = Float32Array.from(vars.flatMap((v) => Array.from(v.dataSync())));
+    const pieces = [0, 1].map((w) => {
+      const [from, to] = stretchOf(10, w, 2);
+      const segments = segmentsOf(sizes, from, to);
+      const shard = ElementwiseShard.of(buildOptimizer(describeOptimizer(whole) as Exclude<ReturnType<typeof describeOptimizer>, string>), segments, from, to, sliceState(handed, segments))!;
+      expect(shard).toBeDefined();
+      return { shard, segments, from, to };
+    });
+    for (const step of [2, 3]) {
+      const g = gradOf(step);
+      tf.tidy(() => whole.applyGradients(split(g)));
+      for (const p of pieces) p.shard.step(g.subarray(p.from, p.to), flat.subarray(p.from, p.to));
+    }
+    const expected = Float32Array.from(vars.flatMap((v) => Array.from(v.dataSync())));
+    for (let i = 0; i < 10; i++) expect(flat[i]).toBeCloseTo(expected[i], 6);
+    const joined = joinState(pieces.map((p) => ({ state: p.shard.state(), segments: p.segments })), sizes);
+    const reference = await readState(whole, names);
+    expect(joined.iterations).toBe(3);
+    expect(joined.slots.map((s) => `${s.variable}${s.slot}`).sort()).toEqual(reference.slots.map((s) => `${s.variable}${s.slot}`).sort());
+    for (const s of joined.slots) {
+      const r = reference.slots.find((x) => x.variable === s.variable && x.slot === s.slot)!;
+      s.values.forEach((v, i) => expect(v).toBeCloseTo(r.values[i], 6));
+    }
+    // A rule without an elementwise form (tfjs' stock Adam) gets no shard: its segments step eagerly.
+    expect(ElementwiseShard.of(tf.train.adam(0.1), pieces[0].segments, 0, 5, { iterations: 0, slots: [] })).toBeUndefined();
+    tf.dispose(vars);
   });
 });

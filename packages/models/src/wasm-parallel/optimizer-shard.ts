@@ -7,6 +7,8 @@
  * Keras/PyTorch rules and tfjs' stock optimizers do (clipnorm, a per-variable norm, does not).
  * The optimizer's state (moments, step count) lives in the workers during a fit; these helpers
  * move it between the model's optimizer and the workers' segments, by variable and slot name.
+ * Cohort's rules with an elementwise form step as one pass over plain arrays (ElementwiseShard);
+ * others through the optimizer itself on the segments' variables.
  */
 import { tf } from "../tfjs.js";
 import { RuleOptimizer, type OptimizerRecipe } from "../optimizers/rule-optimizer.js";
@@ -157,4 +159,48 @@ export function joinState(pieces: { state: OptimizerState; segments: Segment[] }
   }
   const slots = [...joined.values()].filter((w) => w.filled === w.values.length).map(({ variable, slot, values }) => ({ variable, slot, values }));
   return { iterations: Math.max(0, ...pieces.map((p) => p.state.iterations)), slots };
+}
+
+/**
+ * A worker's optimizer for its stretch [from, to) of the flat weights as plain arrays, stepped by
+ * the rule's elementwise form (rule-optimizer.ts, ElementwiseStep) in place in the shared weights:
+ * no tensors in or out, one pass over memory. Its state has the layout `readState` gives for the
+ * segment variables (slot values by segment index), so `joinState` takes either.
+ */
+export class ElementwiseShard {
+  private iterations: number;
+  private readonly slots: Record<string, Float32Array>;
+
+  private constructor(private readonly optimizer: RuleOptimizer, private readonly segments: Segment[], private readonly from: number, to: number, state: OptimizerState) {
+    this.iterations = state.iterations;
+    this.slots = Object.fromEntries(Object.entries(optimizer.rule.slots).map(([name, init]) => [name, new Float32Array(to - from).fill(init)]));
+    for (const s of state.slots) {
+      const into = this.slots[s.slot];
+      if (!into) throw new Error(`${optimizer.rule.name} has no state slot "${s.slot}"`);
+      into.set(s.values, segments[s.variable].at - from);
+    }
+  }
+
+  /**
+   * The shard for `optimizer` over the stretch that `segments` cover, with its state (by segment
+   * index, as `sliceState` cuts it); undefined where the optimizer has no elementwise form.
+   */
+  static of(optimizer: tf.Optimizer, segments: Segment[], from: number, to: number, state: OptimizerState): ElementwiseShard | undefined {
+    if (!isRuleOptimizer(optimizer) || !optimizer.rule.elementwise) return undefined;
+    return new ElementwiseShard(optimizer, segments, from, to, state);
+  }
+
+  /** One step: `grad` and `param` are the stretch's summed gradient and weights. */
+  step(grad: Float32Array, param: Float32Array): void {
+    this.iterations += 1;
+    this.optimizer.rule.elementwise!(this.iterations, this.optimizer.learningRate)(grad, param, this.slots);
+  }
+
+  /** The state, as `readState` of the segment variables gives it; none before a first step. */
+  state(): OptimizerState {
+    if (this.iterations === 0) return { iterations: 0, slots: [] };
+    const slots = this.segments.flatMap((seg, k) => Object.entries(this.slots).map(([slot, values]) =>
+      ({ variable: k, slot, values: values.slice(seg.at - this.from, seg.at - this.from + seg.to - seg.from) })));
+    return { iterations: this.iterations, slots };
+  }
 }

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { selectBackend } from "../backend.js";
 import { tf, tfl, type LayersModel } from "../tfjs.js";
 import { kerasOptimizer } from "../optimizers/keras.js";
+import { torchOptimizer } from "../optimizers/torch.js";
 import { ParallelWasmTrainer } from "./parallel-trainer.js";
 
 // One step on 3 wasm worker threads (the workers sum their gradients among themselves) against
@@ -76,10 +77,12 @@ describe("ParallelWasmTrainer", () => {
   });
 
   // The workers step the optimizer, each on its stretch of the weights (2 threads cut the first
-  // kernel in two), and hand its state back: the model's optimizer then holds the same step count
-  // and moments as after trainOnBatch, and a step on this thread goes on from them.
+  // kernel in two; Cohort's rules in their elementwise form), and hand its state back: the
+  // model's optimizer then holds the same step count and moments as after trainOnBatch, and a
+  // step on this thread goes on from them.
   it.each([
     ["Cohort's Keras Adam", () => kerasOptimizer("adam", { lr: 0.01 })],
+    ["Cohort's torch SGD with momentum", () => torchOptimizer("optim.SGD", { lr: 0.05, momentum: 0.9, dampening: 0.1 })],
     ["tfjs' stock Adam", () => tf.train.adam(0.01)],
   ])("steps %s in the workers and hands its state back to the model's optimizer", async (_name, optimizer) => {
     const rows = 8;

@@ -13,7 +13,7 @@ import { arriveAndWait, stretchOf, sumStretch } from "./reduce.js";
 import { threadTimes } from "./thread-cpu.js";
 import { heap } from "../wasm-kernels/wasm-calls.js";
 import { type SeededNoiseLayer, seededNoiseLayers, setNoiseSeeds } from "../noise-seeds.js";
-import { buildOptimizer, readState, segmentsOf, sliceState, writeState, type Segment } from "./optimizer-shard.js";
+import { buildOptimizer, ElementwiseShard, readState, segmentsOf, sliceState, writeState, type Segment } from "./optimizer-shard.js";
 import type { BeginMessage, InitMessage, StepMessage, WorkerReply, WorkerStepTimes } from "./protocol.js";
 
 type LossFn = (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Tensor;
@@ -38,6 +38,10 @@ let segments: Segment[];
 let segmentVariables: tf.Variable[];
 /** The optimizer stepping the segments during a fit (undefined while the main thread steps it). */
 let optimizer: tf.Optimizer | undefined;
+/** This worker's stretch of the flat weights, [from, to). */
+let stretch: [number, number];
+/** The optimizer's elementwise form over the stretch, where it has one: then it steps instead of `optimizer`. */
+let shard: ElementwiseShard | undefined;
 
 const reply = (message: WorkerReply) => port.postMessage(message);
 
@@ -71,7 +75,8 @@ async function init(message: InitMessage): Promise<WorkerReply> {
   const size = variables.reduce((n, v) => n + v.size, 0);
   if (grads.some((g) => g.length !== size) || sum.length !== size) throw new Error("the gradient buffers do not match the weights");
   if (size !== weights.length) throw new Error(`the worker's model has ${size} trainable values, the main thread's ${weights.length}`);
-  segments = segmentsOf(variables.map((v) => v.size), ...stretchOf(size, index, threads));
+  stretch = stretchOf(size, index, threads);
+  segments = segmentsOf(variables.map((v) => v.size), ...stretch);
   segmentVariables = segments.map((s, k) => tf.variable(tf.zeros([s.to - s.from]), false, `cohort_worker${index}_segment${k}`));
   return { kind: "ready", backend: backend.name };
 }
@@ -80,18 +85,23 @@ async function init(message: InitMessage): Promise<WorkerReply> {
 async function begin(message: BeginMessage): Promise<WorkerReply> {
   optimizer?.dispose();
   optimizer = undefined;
-  segments.forEach((s, k) => tf.tidy(() => segmentVariables[k].assign(tf.tensor(weights.subarray(s.at, s.at + s.to - s.from)))));
   const built = buildOptimizer(message.optimizer);
-  await writeState(built, segmentVariables.map((v) => v.name), sliceState(message.state, segments));
+  const state = sliceState(message.state, segments);
+  shard = ElementwiseShard.of(built, segments, ...stretch, state);
+  if (!shard) {
+    segments.forEach((s, k) => tf.tidy(() => segmentVariables[k].assign(tf.tensor(weights.subarray(s.at, s.at + s.to - s.from)))));
+    await writeState(built, segmentVariables.map((v) => v.name), state);
+  }
   optimizer = built;
   return { kind: "begun" };
 }
 
 /** A fit ends: the optimizer state of this worker's segments, for the main thread's optimizer. */
 async function end(): Promise<WorkerReply> {
-  const state = optimizer ? await readState(optimizer, segmentVariables.map((v) => v.name)) : { iterations: 0, slots: [] };
+  const state = shard ? shard.state() : optimizer ? await readState(optimizer, segmentVariables.map((v) => v.name)) : { iterations: 0, slots: [] };
   optimizer?.dispose();
   optimizer = undefined;
+  shard = undefined;
   return { kind: "state", state, segments };
 }
 
@@ -114,10 +124,13 @@ function step(message: StepMessage): WorkerReply {
   arriveAndWait(barrier, threads);
   const waited = performance.now();
   if (!result) throw failure;
-  const [from, to] = stretchOf(sum.length, index, threads);
+  const [from, to] = stretch;
   sumStretch(grads, threads, sum, from, to);
   const t2 = threadTimes();
-  if (optimizer && Atomics.load(barrier, 1) === 0) stepOptimizer(optimizer);
+  if (optimizer && Atomics.load(barrier, 1) === 0) {
+    if (shard) shard.step(sum.subarray(from, to), weights.subarray(from, to));
+    else stepOptimizer(optimizer);
+  }
   const t3 = threadTimes();
   const times: WorkerStepTimes = {
     ms: performance.now() - started,
