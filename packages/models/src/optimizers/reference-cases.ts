@@ -84,12 +84,15 @@ export interface ReferenceSuiteOptions {
    * the tensorflow variant checks which rules took the fused path.
    */
   checkFused?: (framework: "torch" | "keras", name: string, ops: string[]) => void;
+  /** Called after each case with whether its optimizer stepped in the rule's elementwise form (RuleOptimizer.runsElementwise). */
+  checkElementwise?: (framework: "torch" | "keras", name: string, elementwise: boolean) => void;
 }
 
 const fusedOpsOf = (model: LayersModel) => (model.optimizer as unknown as RuleOptimizer).fusedOps;
+const elementwiseOf = (model: LayersModel) => (model.optimizer as unknown as RuleOptimizer).runsElementwise();
 
 /** Both frameworks' cases, step by step, on `backend`. */
-export function describeReferenceCases({ backend, checkFused }: ReferenceSuiteOptions): void {
+export function describeReferenceCases({ backend, checkFused, checkElementwise }: ReferenceSuiteOptions): void {
   beforeAll(async () => {
     const selected = await selectBackend(backend);
     expect(selected.name).toBe(backend);
@@ -103,6 +106,7 @@ export function describeReferenceCases({ backend, checkFused }: ReferenceSuiteOp
       expect(worst).toHaveLength(c.steps);
       report(`torch (${backend})`, c.case, worst);
       checkFused?.("torch", c.case, fusedOpsOf(model));
+      checkElementwise?.("torch", c.case, elementwiseOf(model));
     });
 
     it("Adadelta's first step is not a plain gradient step of size lr (TF.js' rule): it is about sqrt(eps / (1 - rho)) per element", async () => {
@@ -133,6 +137,7 @@ export function describeReferenceCases({ backend, checkFused }: ReferenceSuiteOp
       expect(worst).toHaveLength(c.steps);
       report(`keras (${backend})`, c.case, worst);
       checkFused?.("keras", c.case, fusedOpsOf(model));
+      checkElementwise?.("keras", c.case, elementwiseOf(model));
     });
 
     it("picks Keras 2's defaults only for standalone Keras 2.0-2.3 files", () => {

@@ -57,17 +57,8 @@ const sgd: Spec<{ lr: number; momentum: number; dampening: number; weight_decay:
     // Nesterov adds the undamped gradient; torch forbids dampening with it, so `into` is g there.
     return fusedOn({ op: "ResourceApplyMomentum", inputs: [slot("momentum_buffer"), lr, "grad", p.momentum], flags: { use_nesterov: p.nesterov } }, into, param);
   },
-  elementwise: (p, step, lr) => (grad, param, { momentum_buffer: buf }) => {
-    const { weight_decay: wd, momentum: mu, dampening } = p;
-    for (let i = 0; i < grad.length; i++) {
-      let g = grad[i] + param[i] * wd;
-      if (mu) {
-        buf[i] = step === 1 ? g : buf[i] * mu + g * (1 - dampening);
-        g = p.nesterov ? g + buf[i] * mu : buf[i];
-      }
-      param[i] -= g * lr;
-    }
-  },
+  elementwise: (p, step, lr) => (grad, param, { momentum_buffer: buf }) =>
+    sgdArrays(grad, param, buf!, p.weight_decay, p.momentum, step === 1 ? 0 : p.momentum, step === 1 ? 1 : 1 - p.dampening, p.nesterov, lr),
 };
 
 type AdamParams = { lr: number; betas: number[]; eps: number; weight_decay: number; amsgrad: boolean };
@@ -98,20 +89,63 @@ function fusedAdam(p: AdamParams, grad: T, param: T, { step, lr }: FusedStepInpu
 /** adamStep on plain arrays; `coupledDecay` adds wd * p to the gradient (Adam), else the parameter decays first (AdamW). */
 function adamElementwise(p: AdamParams, step: number, lr: number, coupledDecay: boolean): ElementwiseStep {
   const [b1, b2] = p.betas as [number, number];
-  const root = Math.sqrt(1 - b2 ** step);
-  const stepSize = lr / (1 - b1 ** step);
   const wd = p.weight_decay;
-  return (grad, param, { exp_avg: m, exp_avg_sq: v, max_exp_avg_sq: vMax }) => {
-    for (let i = 0; i < grad.length; i++) {
-      const g = coupledDecay ? grad[i] + param[i] * wd : grad[i];
-      const at = coupledDecay ? param[i] : param[i] * (1 - lr * wd);
-      m[i] = m[i] + (g - m[i]) * (1 - b1);
-      v[i] = v[i] * b2 + g * g * (1 - b2);
-      // The stored (float32) moments step the parameter, as the eager rule's do.
-      const vUsed = vMax ? (vMax[i] = Math.max(vMax[i], v[i])) : v[i];
-      param[i] = at - (m[i] / (Math.sqrt(vUsed) / root + p.eps)) * stepSize;
+  return (grad, param, { exp_avg: m, exp_avg_sq: v, max_exp_avg_sq: vMax }) => adamArrays(grad, param, m!, v!, vMax,
+    coupledDecay ? wd : 0, coupledDecay ? 1 : 1 - lr * wd, b1, b2, p.eps, Math.sqrt(1 - b2 ** step), lr / (1 - b1 ** step));
+}
+
+/*
+ * The elementwise forms' loops, as plain functions of arrays and numbers: V8 optimizes these
+ * about 1.5x better than the same loop in a closure over the hyperparameters, and does not take
+ * a loop-invariant test out of a loop (hence one loop per case). Arithmetic in double precision;
+ * the stored (float32) slots step the parameter, as the eager rule's do.
+ */
+
+/**
+ * torch's SGD: g = grad + wd p; buf = keep buf + into g (the first step: keep 0, into 1);
+ * p -= lr (Nesterov: g + mu buf; else buf); without momentum p -= lr g.
+ */
+function sgdArrays(grad: Float32Array, param: Float32Array, buf: Float32Array, wd: number, mu: number, keep: number, into: number, nesterov: boolean, lr: number): void {
+  const n = grad.length;
+  if (!mu) {
+    for (let i = 0; i < n; i++) param[i] -= (grad[i] + param[i] * wd) * lr;
+    return;
+  }
+  for (let i = 0; i < n; i++) {
+    const g = grad[i] + param[i] * wd;
+    const b = Math.fround(buf[i] * keep + g * into);
+    buf[i] = b;
+    param[i] -= (nesterov ? g + b * mu : b) * lr;
+  }
+}
+
+/** torch's Adam: g = grad + wd p, p scaled by `shrink` (AdamW), then p -= stepSize m / (sqrt(v) / root + eps); `vMax` for AMSGrad. */
+function adamArrays(grad: Float32Array, param: Float32Array, m: Float32Array, v: Float32Array, vMax: Float32Array | undefined,
+  wd: number, shrink: number, b1: number, b2: number, eps: number, root: number, stepSize: number): void {
+  const n = grad.length;
+  const c1 = 1 - b1;
+  const c2 = 1 - b2;
+  // Two loops, as in keras.ts: V8 does not take the AMSGrad test out of the loop.
+  if (vMax) {
+    for (let i = 0; i < n; i++) {
+      const g = grad[i] + param[i] * wd;
+      const mi = Math.fround(m[i] + (g - m[i]) * c1);
+      const vi = Math.fround(v[i] * b2 + g * g * c2);
+      m[i] = mi;
+      v[i] = vi;
+      const top = (vMax[i] = Math.max(vMax[i], vi));
+      param[i] = param[i] * shrink - (mi / (Math.sqrt(top) / root + eps)) * stepSize;
     }
-  };
+    return;
+  }
+  for (let i = 0; i < n; i++) {
+    const g = grad[i] + param[i] * wd;
+    const mi = Math.fround(m[i] + (g - m[i]) * c1);
+    const vi = Math.fround(v[i] * b2 + g * g * c2);
+    m[i] = mi;
+    v[i] = vi;
+    param[i] = param[i] * shrink - (mi / (Math.sqrt(vi) / root + eps)) * stepSize;
+  }
 }
 const adamSlots = (p: AdamParams) => ({ exp_avg: 0, exp_avg_sq: 0, ...(p.amsgrad ? { max_exp_avg_sq: 0 } : {}) });
 const checkBetas = (p: AdamParams) => (p.betas.length !== 2 || p.betas.some((b) => !(b >= 0 && b < 1)) ? "betas must be two numbers in [0, 1)" : undefined);
