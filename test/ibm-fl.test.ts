@@ -82,6 +82,9 @@ describe("IBM FL's generated configs, unchanged, as separate processes", () => {
     const party = parties[0]!.events;
     expect(party.filter((e) => e.msg === "IBM FL key accepted and ignored").map((e) => e.key)).toEqual(expect.arrayContaining(["privacy", "connection", "local_training.name"]));
     expect(party).toContainEqual(expect.objectContaining({ key: "model.spec.model_definition", resolved_against: "working directory" }));
+    // The file's own optimizer (its training_config) steps as Cohort's rule: fused on tensorflow, one elementwise pass on wasm.
+    const backend = party.find((e) => e.phase === "backend" && e.backend)?.backend;
+    expect(party).toContainEqual(expect.objectContaining({ phase: "backend", optimizer: expect.stringMatching(/^keras\.optimizers\./), fused_update: backend === "tensorflow", elementwise_update: backend === "wasm" }));
   }, 300_000);
 
   it("a SIGTERM before any party joined stops the aggregator without claiming that parties failed to join", async () => {

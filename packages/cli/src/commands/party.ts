@@ -67,10 +67,14 @@ async function runParty(config: PartyConfig & { allowInsecureKeyPermissions: boo
   const model = await loadingInput(`${config.file}: model (${config.model.name})`, () => loadModelForData({ ...config.model, configFile: config.file }, dataset, `${config.file}: data ${config.data.name}`));
   const shapeOrigin = inputShapeOrigin(model);
   const learner = await loadingInput(`${config.file}: data and model`, () => new TfjsLearner(model, dataset, backend.name, `${config.file}: data`, onBatch, { seed: config.seed }));
-  // On the tensorflow backend Cohort's optimizers step through TensorFlow's fused training ops (one
-  // per variable: ResourceApplyAdam, ...) where one computes their rule; other optimizers run eagerly.
-  const update = backend.name === "tensorflow" ? optimizerUpdate(model.optimizer) : undefined;
-  if (update) log.info({ phase: "backend", optimizer: update.optimizer, fused_update: update.fused }, `optimizer ${update.optimizer}: ${update.fused ? "one fused TensorFlow op per variable" : "eager ops"}`);
+  // Cohort's optimizers step through TensorFlow's fused training ops on the tensorflow backend (one
+  // per variable: ResourceApplyAdam, ...) where one computes their rule, and in one pass over the
+  // weights on the wasm backend where their rule has that form; other optimizers run eagerly.
+  const update = backend.name === "tensorflow" || backend.name === "wasm" ? optimizerUpdate(model.optimizer) : undefined;
+  if (update) {
+    const how = update.fused ? "one fused TensorFlow op per variable" : update.elementwise ? "one elementwise pass per variable over the wasm heap" : "eager ops";
+    log.info({ phase: "backend", optimizer: update.optimizer, fused_update: update.fused, elementwise_update: update.elementwise }, `optimizer ${update.optimizer}: ${how}`);
+  }
   if (backend.name === "tensorflow") {
     const { enabled, reason } = learner.graphTraining;
     if (enabled) log.info({ phase: "backend", graph_training: true }, "training through one TensorFlow graph per batch");

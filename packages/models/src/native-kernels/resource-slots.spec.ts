@@ -96,9 +96,9 @@ describe.skipIf(!native || process.env.COHORT_FUSED_OPTIMIZER === "0")(`fused op
   });
 
   it("says for the start-up log which optimizers step fused: Cohort's rules with a TensorFlow op, not torch's RMSprop nor TF.js' own", () => {
-    expect(optimizerUpdate(kerasOptimizer("Adam"))).toEqual({ optimizer: "keras.optimizers.Adam (Keras 3 / tf.keras)", fused: true });
-    expect(optimizerUpdate(torchOptimizer("optim.RMSprop"))).toEqual({ optimizer: "torch.optim.RMSprop", fused: false });
-    expect(optimizerUpdate(tf.train.adam(0.01))).toEqual({ optimizer: "Adam", fused: false });
+    expect(optimizerUpdate(kerasOptimizer("Adam"))).toEqual({ optimizer: "keras.optimizers.Adam (Keras 3 / tf.keras)", fused: true, elementwise: false });
+    expect(optimizerUpdate(torchOptimizer("optim.RMSprop"))).toEqual({ optimizer: "torch.optim.RMSprop", fused: false, elementwise: false });
+    expect(optimizerUpdate(tf.train.adam(0.01))).toEqual({ optimizer: "Adam", fused: false, elementwise: false });
     expect(optimizerUpdate(undefined)).toBeUndefined();
   });
 

@@ -27,12 +27,23 @@ const CASES: Array<[string, () => RuleOptimizer]> = [
   ["Keras Adam, AMSGrad", () => kerasOptimizer("Adam", { config: { learning_rate: 0.01, amsgrad: true } })],
   ["Keras AdamW (decoupled weight decay)", () => kerasOptimizer("AdamW", { lr: 0.01, config: { weight_decay: 0.1 } })],
   ["Keras 2 Adam", () => kerasOptimizer("Adam", { generation: "keras2", lr: 0.01 })],
+  ["Keras RMSprop", () => kerasOptimizer("RMSprop", { lr: 0.01 })],
+  ["Keras RMSprop, momentum, centered", () => kerasOptimizer("RMSprop", { config: { learning_rate: 0.01, momentum: 0.6, centered: true } })],
+  ["Keras 2 RMSprop (epsilon outside the root), momentum", () => kerasOptimizer("RMSprop", { generation: "keras2", config: { learning_rate: 0.01, momentum: 0.6 } })],
+  ["Keras Adagrad", () => kerasOptimizer("Adagrad", { lr: 0.05 })],
+  ["Keras 2 Adagrad (epsilon outside the root)", () => kerasOptimizer("Adagrad", { generation: "keras2", lr: 0.05 })],
+  ["Keras Adadelta (IBM FL's examples)", () => kerasOptimizer("Adadelta", { lr: 1.0 })],
+  ["Keras Adamax, weight decay", () => kerasOptimizer("Adamax", { lr: 0.02, config: { weight_decay: 0.1 } })],
   ["torch SGD", () => torchOptimizer("optim.SGD", { lr: 0.1 })],
   ["torch SGD, momentum, dampening, weight decay", () => torchOptimizer("optim.SGD", { lr: 0.1, momentum: 0.9, dampening: 0.3, weight_decay: 0.01 })],
   ["torch SGD, Nesterov", () => torchOptimizer("optim.SGD", { lr: 0.1, momentum: 0.9, nesterov: true })],
   ["torch Adam, weight decay", () => torchOptimizer("optim.Adam", { lr: 0.01, weight_decay: 0.05 })],
   ["torch Adam, AMSGrad", () => torchOptimizer("optim.Adam", { lr: 0.01, amsgrad: true })],
   ["torch AdamW", () => torchOptimizer("optim.AdamW", { lr: 0.01 })],
+  ["torch RMSprop, weight decay", () => torchOptimizer("optim.RMSprop", { lr: 0.01, weight_decay: 0.05 })],
+  ["torch RMSprop, momentum, centered", () => torchOptimizer("optim.RMSprop", { lr: 0.01, momentum: 0.6, centered: true })],
+  ["torch Adagrad, lr decay, weight decay", () => torchOptimizer("optim.Adagrad", { lr: 0.05, lr_decay: 0.1, weight_decay: 0.05, initial_accumulator_value: 0.2 })],
+  ["torch Adadelta, weight decay", () => torchOptimizer("optim.Adadelta", { lr: 1.0, weight_decay: 0.05 })],
 ];
 
 describe("elementwise update rules", () => {
@@ -63,11 +74,10 @@ describe("elementwise update rules", () => {
     variable.dispose();
   });
 
-  it("leaves out what needs a whole tensor or a schedule: clipping, Keras 2's decay, and rules without an elementwise form", () => {
+  it("leaves out what needs a whole tensor or a schedule: clipping and Keras 2's decay", () => {
     expect(kerasOptimizer("Adam", { config: { clipnorm: 1 } }).rule.elementwise).toBeUndefined();
     expect(kerasOptimizer("Adam", { config: { clipvalue: 1 } }).rule.elementwise).toBeUndefined();
     expect(kerasOptimizer("SGD", { generation: "keras2", config: { decay: 0.01 } }).rule.elementwise).toBeUndefined();
-    expect(kerasOptimizer("RMSprop").rule.elementwise).toBeUndefined();
-    expect(torchOptimizer("optim.Adagrad").rule.elementwise).toBeUndefined();
+    expect(kerasOptimizer("RMSprop", { config: { clipnorm: 1 } }).rule.elementwise).toBeUndefined();
   });
 });

@@ -12,6 +12,7 @@
  */
 import { tf } from "../tfjs.js";
 import type { FusedCall } from "../native-kernels/resource-slots.js";
+import { adadeltaArrays } from "./elementwise-loops.js";
 import { decayed, type ElementwiseStep, type FusedStepInput, RuleOptimizer, type StepInput, type StepOutput } from "./rule-optimizer.js";
 
 type T = tf.Tensor;
@@ -39,7 +40,7 @@ interface Family {
    * `update` on plain arrays (rule-optimizer.ts, ElementwiseStep), the parameter first scaled by
    * `shrink` (decoupled weight decay; 1 without).
    */
-  elementwise?: (h: Hyper) => (step: number, lr: number, shrink: number) => ElementwiseStep;
+  elementwise?: (h: Hyper, gen: KerasGeneration) => (step: number, lr: number, shrink: number) => ElementwiseStep;
 }
 
 const slot = (name: string) => ({ slot: name });
@@ -98,6 +99,63 @@ function adamArrays(g: Float32Array, p: Float32Array, m: Float32Array, v: Float3
     m[i] = mi;
     v[i] = vi;
     p[i] = p[i] * shrink - (mi * alpha) / (Math.sqrt(vi) + eps);
+  }
+}
+
+/**
+ * Keras' RMSprop: v = rho v + (1 - rho) g^2 (centered: less the squared average gradient), the
+ * increment lr g / sqrt(v + eps) (Keras 2: / (sqrt(v) + eps)), with momentum mom = mu mom + increment.
+ * The default (no momentum, not centered) has loops of its own; the variants share one with its tests.
+ */
+function rmspropArrays(g: Float32Array, p: Float32Array, v: Float32Array, mom: Float32Array | undefined, avg: Float32Array | undefined,
+  rho: number, eps: number, epsInside: boolean, mu: number, lr: number, shrink: number): void {
+  const n = g.length;
+  const c = 1 - rho;
+  if (!mom && !avg) {
+    if (epsInside) for (let i = 0; i < n; i++) {
+      const gi = g[i];
+      const vi = (v[i] = Math.fround(v[i] * rho + gi * gi * c));
+      p[i] = p[i] * shrink - (gi * lr) / Math.sqrt(vi + eps);
+    }
+    else for (let i = 0; i < n; i++) {
+      const gi = g[i];
+      const vi = (v[i] = Math.fround(v[i] * rho + gi * gi * c));
+      p[i] = p[i] * shrink - (gi * lr) / (Math.sqrt(vi) + eps);
+    }
+    return;
+  }
+  for (let i = 0; i < n; i++) {
+    const gi = g[i];
+    const vi = (v[i] = Math.fround(v[i] * rho + gi * gi * c));
+    let meanSquare = vi;
+    if (avg) {
+      const ai = (avg[i] = Math.fround(avg[i] * rho + gi * c));
+      meanSquare = Math.fround(vi - ai * ai);
+    }
+    const increment = Math.fround((gi * lr) / (epsInside ? Math.sqrt(meanSquare + eps) : Math.sqrt(meanSquare) + eps));
+    p[i] = p[i] * shrink - (mom ? (mom[i] = Math.fround(mom[i] * mu + increment)) : increment);
+  }
+}
+
+/** Keras' Adagrad: acc += g^2; p -= lr g / sqrt(acc + eps) (Keras 2: / (sqrt(acc) + eps)). */
+function adagradArrays(g: Float32Array, p: Float32Array, acc: Float32Array, eps: number, epsInside: boolean, lr: number, shrink: number): void {
+  const n = g.length;
+  for (let i = 0; i < n; i++) {
+    const gi = g[i];
+    const a = (acc[i] = Math.fround(acc[i] + gi * gi));
+    p[i] = p[i] * shrink - (gi * lr) / (epsInside ? Math.sqrt(a + eps) : Math.sqrt(a) + eps);
+  }
+}
+
+/** Keras' Adamax: m = b1 m + (1 - b1) g, u = max(b2 u, |g|), p -= lr / (1 - b1^t) m / (u + eps). */
+function adamaxArrays(g: Float32Array, p: Float32Array, m: Float32Array, u: Float32Array, b1: number, b2: number, eps: number, rate: number, shrink: number): void {
+  const n = g.length;
+  const c1 = 1 - b1;
+  for (let i = 0; i < n; i++) {
+    const gi = g[i];
+    const mi = (m[i] = Math.fround(m[i] * b1 + gi * c1));
+    const ui = (u[i] = Math.fround(Math.max(u[i] * b2, Math.abs(gi))));
+    p[i] = p[i] * shrink - (mi * rate) / (ui + eps);
   }
 }
 
@@ -169,6 +227,8 @@ const FAMILIES: Record<string, Family> = {
           inputs: [...(h.centered ? [slot("average_gradient")] : []), slot("velocity"), slot(h.momentum ? "momentum" : "scratch_momentum"), lr, h.rho, h.momentum, h.epsilon, "grad"],
         })
       : undefined,
+    elementwise: (h, gen) => (_step, lr, shrink) => (g, p, { velocity, momentum, average_gradient: avg }) =>
+      rmspropArrays(g, p, velocity!, h.momentum ? momentum : undefined, h.centered ? avg : undefined, h.rho, h.epsilon, gen === "keras3", h.momentum, lr, shrink),
   },
   adagrad: {
     cls: "Adagrad",
@@ -184,6 +244,7 @@ const FAMILIES: Record<string, Family> = {
     fused: (h, gen) => gen === "keras2"
       ? ({ lr }) => ({ op: "ResourceApplyAdagradV2", inputs: [slot("accumulator"), lr, h.epsilon, "grad"], flags: { update_slots: true } })
       : ({ lr }) => ({ op: "ResourceApplyAdagrad", inputs: [slot("accumulator"), lr, "grad"], flags: { update_slots: true }, offsets: { accumulator: h.epsilon } }),
+    elementwise: (h, gen) => (_step, lr, shrink) => (g, p, { accumulator }) => adagradArrays(g, p, accumulator!, h.epsilon, gen === "keras3", lr, shrink),
   },
   adadelta: {
     cls: "Adadelta",
@@ -197,6 +258,7 @@ const FAMILIES: Record<string, Family> = {
       return { param: tf.sub(param, tf.mul(delta, lr)), slots: { accumulated_grad: acc, accumulated_delta_var: accDelta } };
     },
     fused: (h) => ({ lr }) => ({ op: "ResourceApplyAdadelta", inputs: [slot("accumulated_grad"), slot("accumulated_delta_var"), lr, h.rho, h.epsilon, "grad"] }),
+    elementwise: (h) => (_step, lr, shrink) => (g, p, { accumulated_grad: acc, accumulated_delta_var: accDelta }) => adadeltaArrays(g, p, acc!, accDelta!, h.rho, h.epsilon, 0, lr, shrink),
   },
   adamax: {
     cls: "Adamax",
@@ -208,6 +270,7 @@ const FAMILIES: Record<string, Family> = {
       return { param: tf.sub(param, tf.div(tf.mul(m, lr / (1 - h.beta_1 ** step)), tf.add(u, h.epsilon))), slots: { m, u } };
     },
     fused: (h) => ({ step, lr }) => ({ op: "ResourceApplyAdaMax", inputs: [slot("m"), slot("u"), h.beta_1 ** step, lr, h.beta_1, h.beta_2, h.epsilon, "grad"] }),
+    elementwise: (h) => (step, lr, shrink) => (g, p, { m, u }) => adamaxArrays(g, p, m!, u!, h.beta_1, h.beta_2, h.epsilon, lr / (1 - h.beta_1 ** step), shrink),
   },
 };
 // AdamW is Adam with a default weight decay (Keras 3: 0.004).
@@ -277,7 +340,7 @@ export function kerasOptimizer(name: string, options: KerasOptimizerOptions = {}
   };
   const fusedCall = family.fused?.(h, gen);
   // Clipping and Keras 2's decay stay eager: per-tensor norms and a schedule the arrays do not see.
-  const elementwise = clipnorm || clipvalue || decay ? undefined : family.elementwise?.(h);
+  const elementwise = clipnorm || clipvalue || decay ? undefined : family.elementwise?.(h, gen);
   return new RuleOptimizer({
     name: `keras.optimizers.${cls} (${gen === "keras2" ? "Keras 2.0-2.3" : "Keras 3 / tf.keras"})`,
     className: cls,

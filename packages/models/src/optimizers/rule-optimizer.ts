@@ -285,14 +285,15 @@ export class RuleOptimizer extends tf.Optimizer {
 
 /**
  * How a compiled model's optimizer steps, for the start-up log: Cohort's rule (`name`) as a fused
- * TensorFlow op or eager ops, or another tf.Optimizer (a user module's `tf.train.adam`: eager).
- * tf.Optimizer's `instanceof` accepts any optimizer, hence the prototype check.
+ * TensorFlow op, in its elementwise form on the wasm heap, or as eager ops; another tf.Optimizer
+ * (a user module's `tf.train.adam`) steps eagerly. tf.Optimizer's `instanceof` accepts any
+ * optimizer, hence the prototype check.
  */
-export function optimizerUpdate(optimizer: unknown): { optimizer: string; fused: boolean } | undefined {
+export function optimizerUpdate(optimizer: unknown): { optimizer: string; fused: boolean; elementwise: boolean } | undefined {
   if (optimizer == null || !(optimizer instanceof tf.Optimizer)) return undefined;
-  if (!Object.prototype.isPrototypeOf.call(RuleOptimizer.prototype, optimizer)) return { optimizer: optimizer.getClassName(), fused: false };
+  if (!Object.prototype.isPrototypeOf.call(RuleOptimizer.prototype, optimizer)) return { optimizer: optimizer.getClassName(), fused: false, elementwise: false };
   const rule = optimizer as RuleOptimizer;
-  return { optimizer: rule.rule.name, fused: rule.runsFused() };
+  return { optimizer: rule.rule.name, fused: rule.runsFused(), elementwise: rule.runsElementwise() };
 }
 
 /** Parameter value after PyTorch/Keras-style decoupled weight decay: p * (1 - lr * wd). */

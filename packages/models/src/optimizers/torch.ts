@@ -6,6 +6,7 @@
  */
 import { tf } from "../tfjs.js";
 import type { FusedCall } from "../native-kernels/resource-slots.js";
+import { adadeltaArrays } from "./elementwise-loops.js";
 import { decayed, type ElementwiseStep, type FusedStepInput, type FusedUpdate, RuleOptimizer, type StepInput, type StepOutput, type UpdateRule } from "./rule-optimizer.js";
 
 type T = tf.Tensor;
@@ -147,6 +148,46 @@ function adamArrays(grad: Float32Array, param: Float32Array, m: Float32Array, v:
     param[i] = param[i] * shrink - (mi / (Math.sqrt(vi) / root + eps)) * stepSize;
   }
 }
+/**
+ * torch's RMSprop: g = grad + wd p; sq = alpha sq + (1 - alpha) g^2 (centered: less the squared
+ * average gradient); p -= lr g / (sqrt(sq) + eps), or with momentum buf = mu buf + g / (sqrt(sq) + eps), p -= lr buf.
+ * The default (no momentum, not centered) has a loop of its own; the variants share one with its tests.
+ */
+function rmspropArrays(grad: Float32Array, param: Float32Array, sq: Float32Array, buf: Float32Array | undefined, avg: Float32Array | undefined,
+  alpha: number, eps: number, wd: number, mu: number, lr: number): void {
+  const n = grad.length;
+  const c = 1 - alpha;
+  if (!buf && !avg) {
+    for (let i = 0; i < n; i++) {
+      const g = Math.fround(grad[i] + param[i] * wd);
+      const s = (sq[i] = Math.fround(sq[i] * alpha + g * g * c));
+      param[i] -= (g / (Math.sqrt(s) + eps)) * lr;
+    }
+    return;
+  }
+  for (let i = 0; i < n; i++) {
+    const g = Math.fround(grad[i] + param[i] * wd);
+    const s = (sq[i] = Math.fround(sq[i] * alpha + g * g * c));
+    let meanSquare = s;
+    if (avg) {
+      const a = (avg[i] = Math.fround(avg[i] + (g - avg[i]) * c));
+      meanSquare = Math.fround(s - a * a);
+    }
+    const scaled = Math.fround(g / (Math.sqrt(meanSquare) + eps));
+    param[i] -= (buf ? (buf[i] = Math.fround(buf[i] * mu + scaled)) : scaled) * lr;
+  }
+}
+
+/** torch's Adagrad: g = grad + wd p; sum += g^2; p -= lr g / (sqrt(sum) + eps), lr decayed by the step count. */
+function adagradArrays(grad: Float32Array, param: Float32Array, sum: Float32Array, eps: number, wd: number, lr: number): void {
+  const n = grad.length;
+  for (let i = 0; i < n; i++) {
+    const g = Math.fround(grad[i] + param[i] * wd);
+    const s = (sum[i] = Math.fround(sum[i] + g * g));
+    param[i] -= (g / (Math.sqrt(s) + eps)) * lr;
+  }
+}
+
 const adamSlots = (p: AdamParams) => ({ exp_avg: 0, exp_avg_sq: 0, ...(p.amsgrad ? { max_exp_avg_sq: 0 } : {}) });
 const checkBetas = (p: AdamParams) => (p.betas.length !== 2 || p.betas.some((b) => !(b >= 0 && b < 1)) ? "betas must be two numbers in [0, 1)" : undefined);
 
@@ -182,6 +223,8 @@ const rmsprop: Spec<{ lr: number; alpha: number; eps: number; weight_decay: numb
     const buf = tf.add(tf.mul(slots.momentum_buffer!, p.momentum), tf.div(g, avg));
     return { param: tf.sub(param, tf.mul(buf, lr)), slots: { ...next, momentum_buffer: buf } };
   },
+  elementwise: (p, _step, lr) => (grad, param, { square_avg: sq, momentum_buffer: buf, grad_avg: avg }) =>
+    rmspropArrays(grad, param, sq!, p.momentum ? buf : undefined, p.centered ? avg : undefined, p.alpha, p.eps, p.weight_decay, p.momentum, lr),
 };
 
 const adagrad: Spec<{ lr: number; lr_decay: number; weight_decay: number; initial_accumulator_value: number; eps: number }> = {
@@ -199,6 +242,7 @@ const adagrad: Spec<{ lr: number; lr_decay: number; weight_decay: number; initia
     inputs: [slot("sum"), lr / (1 + (step - 1) * p.lr_decay), p.eps, "grad"],
     flags: { update_slots: true },
   }, coupled(grad, param, p.weight_decay), param),
+  elementwise: (p, step, lr) => (grad, param, { sum }) => adagradArrays(grad, param, sum!, p.eps, p.weight_decay, lr / (1 + (step - 1) * p.lr_decay)),
 };
 
 const adadelta: Spec<{ lr: number; rho: number; eps: number; weight_decay: number }> = {
@@ -213,6 +257,7 @@ const adadelta: Spec<{ lr: number; rho: number; eps: number; weight_decay: numbe
     return { param: tf.sub(param, tf.mul(delta, lr)), slots: { square_avg: sq, acc_delta: acc } };
   },
   fused: (p, { grad, param, lr }) => fusedOn({ op: "ResourceApplyAdadelta", inputs: [slot("square_avg"), slot("acc_delta"), lr, p.rho, p.eps, "grad"] }, coupled(grad, param, p.weight_decay), param),
+  elementwise: (p, _step, lr) => (grad, param, { square_avg: sq, acc_delta: acc }) => adadeltaArrays(grad, param, sq!, acc!, p.rho, p.eps, p.weight_decay, lr, 1),
 };
 
 const SPECS: Record<string, { cls: string; spec: Spec<never> }> = {
