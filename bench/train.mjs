@@ -43,17 +43,18 @@ export async function trainVsFrameworks({ full }) {
     for (const b of backends) ratios[`train_vs_${name}_${b}`] = tfjs[b].samplesPerSecond / baseline.samples_per_second;
   }
   const counts = [...new Set([2, threads])];
-  // Seven rounds: the host's slow phases last seconds and hit one leg of a round, so the median of
-  // three swung by 0.1 between runs.
-  const scaling = wasmThreads(full ? 8 : 4, full ? 9 : 7, counts);
+  // Many short rounds: the host's slow phases last seconds and hit one leg of a round, so the
+  // median of three long ones swung by 0.1 between runs. 30 warm-up batches a path: the threads
+  // reach their steady speed after about 20 (bench/lib/wasm-threads-child.mjs).
+  const scaling = wasmThreads(full ? 4 : 2, full ? 15 : 13, counts, 30);
   figures.wasm_threads_vs_one = scaling.speedup[2];
   for (const n of counts) ratios[`wasm_threads_vs_one_${n}`] = scaling.speedup[n];
   lines.push(wasmThreadsDetail(scaling, counts));
   return { figures, ratios, detail: lines.join("; "), skipped: skipped.length ? skipped.join("; ") : undefined };
 }
 
-function wasmThreads(batches, rounds, counts) {
-  const out = execFileSync(process.execPath, [THREADS_CHILD, String(batches), String(rounds), counts.join(",")], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+function wasmThreads(batches, rounds, counts, warmUp) {
+  const out = execFileSync(process.execPath, [THREADS_CHILD, String(batches), String(rounds), counts.join(","), String(warmUp)], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
   return JSON.parse(out.trim().split("\n").pop());
 }
 

