@@ -245,7 +245,7 @@ export class RuleOptimizer extends tf.Optimizer {
     for (const [n, s] of this.arrays ?? []) {
       const shape = tf.engine().registeredVariables[n]?.shape;
       for (const [k, values] of Object.entries(s)) {
-        const tensor = tf.tensor(values, shape && shape.reduce((a, b) => a * b, 1) === values.length ? shape : [values.length], "float32");
+        const tensor = tf.tensor(values, shape && tf.util.sizeFromShape(shape) === values.length ? shape : [values.length], "float32");
         this.lastRead.push(tensor);
         slots.push({ name: `${n}/${k}`, tensor });
       }
